@@ -1,0 +1,142 @@
+"""Score -> Score transforms used in corpus preparation: duration filter, key finding,
+transposition to C major / A minor, quantization to a grid.
+
+Each is a pure function. Filters return the reason a score fails (or None) so the corpus can
+report what it dropped and why.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+import numpy as np
+
+from tunelab.score import Score, tonic_octave_shift, tonic_pitch_class
+
+# The LSTM / Transformer / Hybrid study keeps songs whose every note and rest has one of these
+# lengths, in quarter notes (reference/study-setup.md).
+STUDY_DURATIONS = (0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 4.0)
+
+# Aarden-Essen key profiles (Aarden 2003, "Dynamic melodic expectancy"), major then minor,
+# tonic first; music21's default for ``analyze('key')``.
+_AARDEN_MAJOR = np.array([17.7661, 0.145624, 14.9265, 0.160186, 19.8049, 11.3587,
+                          0.291248, 22.062, 0.145624, 8.15494, 0.232998, 4.95122])
+_AARDEN_MINOR = np.array([18.2648, 0.737619, 14.0499, 16.8599, 0.702494, 14.4362,
+                          0.702494, 18.6161, 4.56621, 1.93186, 7.37619, 1.75623])
+# Tonic spelling by pitch class, as music21's key finder spells it.
+_FOUND_MAJOR = ["C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B"]
+_FOUND_MINOR = ["C", "C#", "D", "Eb", "E", "F", "F#", "G", "G#", "A", "Bb", "B"]
+
+
+def duration_problem(score: Score, allowed=STUDY_DURATIONS) -> str | None:
+    """Why ``score`` fails the duration filter (a note or rest of another length), or None."""
+    ok = {Fraction(a).limit_denominator(64) for a in allowed}
+    for onset, dur, pitch in score.events():
+        q = Fraction(dur, score.tpq)
+        if q not in ok:
+            what = "rest" if pitch is None else "note"
+            return f"{what} of {_ql(q)} quarter notes at {_ql(Fraction(onset, score.tpq))}"
+    return None
+
+
+def estimate_key(score: Score) -> tuple[str, str]:
+    """(tonic, mode) by Aarden-Essen key profiles, as music21's ``analyze('key')``.
+
+    Formula: for each of the 24 keys, the Pearson correlation between the duration-weighted
+    pitch-class histogram and the profile rotated to that tonic; the best key wins.
+    """
+    if not len(score):
+        raise ValueError("cannot find the key of a score without notes")
+    hist = np.bincount(score.pitch % 12, weights=score.duration / score.tpq, minlength=12)
+    best = (-np.inf, 0, "major")
+    for mode, profile in (("major", _AARDEN_MAJOR), ("minor", _AARDEN_MINOR)):
+        for tonic in range(12):
+            r = _pearson(np.roll(profile, tonic), hist)
+            if r > best[0]:
+                best = (r, tonic, mode)
+    _, tonic, mode = best
+    return (_FOUND_MAJOR if mode == "major" else _FOUND_MINOR)[tonic], mode
+
+
+def _pearson(x: np.ndarray, y: np.ndarray) -> float:
+    x, y = x - x.mean(), y - y.mean()
+    den = np.sqrt((x * x).sum() * (y * y).sum())
+    return float((x * y).sum() / den) if den else 0.0
+
+
+def score_key(score: Score, rule: str = "first") -> tuple[str, str]:
+    """The key a transposition should use.
+
+    Rules: ``"first"``: the key in force at tick 0, else :func:`estimate_key`;
+    ``"estimate"``: always :func:`estimate_key`; ``"study"``: the study's rule, which reads the
+    key object of the first measure through music21 and so finds it only when that measure
+    also declares a regular meter (kern ``*MX`` files fall back to key finding).
+    """
+    if rule not in ("first", "estimate", "study"):
+        raise ValueError(f"key rule must be 'first', 'estimate' or 'study', got {rule!r}")
+    first = [(tonic, mode) for t, tonic, mode in score.keys if t == 0 and mode in ("major", "minor")]
+    if rule == "study" and not score.meta.get("declared_meter", True):
+        first = []
+    if first and rule != "estimate":
+        return first[0]
+    return estimate_key(score)
+
+
+def transpose_to_c_or_a(score: Score, rule: str = "first") -> Score:
+    """Transpose a major-key score to C major and a minor-key one to A minor.
+
+    The interval is the one music21 takes from the tonic in octave 4 to C4 or A4 (so G major
+    goes down a fifth, D minor up a fifth), which is what the study did.
+    """
+    tonic, mode = score_key(score, rule)
+    target = 60 if mode == "major" else 69
+    semitones = target - (60 + tonic_pitch_class(tonic) + tonic_octave_shift(tonic))
+    out = score.transpose(semitones)
+    if not out.keys:
+        out = out.replace(keys=[(0, "C" if mode == "major" else "A", mode)])
+    return out
+
+
+def quantize(score: Score, steps_per_quarter: int = 4) -> Score:
+    """Snap onsets and ends to a grid of ``steps_per_quarter`` steps per quarter note.
+
+    Returns a Score at ``tpq = steps_per_quarter``. A note that would vanish keeps one step;
+    in a monophonic score a note is cut where the next one starts.
+    """
+    tpq = steps_per_quarter
+
+    def snap(x):
+        return (np.asarray(x, dtype=np.int64) * tpq * 2 + score.tpq) // (2 * score.tpq)
+
+    onset = snap(score.onset)
+    offset = np.maximum(snap(score.offset), onset + 1)
+    if score.is_monophonic() and len(onset) > 1:
+        offset[:-1] = np.maximum(np.minimum(offset[:-1], onset[1:]), onset[:-1] + 1)
+    rests = None
+    if score.rests is not None:
+        r0, r1 = snap(score.rests[:, 0]), snap(score.rests[:, 0] + score.rests[:, 1])
+        keep = r1 > r0
+        rests = np.stack([r0[keep], (r1 - r0)[keep]], axis=1)
+    end = max(int(snap(score.end)), int(offset.max()) if len(offset) else 0)
+    if rests is not None and len(rests):
+        end = max(end, int((rests[:, 0] + rests[:, 1]).max()))
+    return score.replace(
+        onset=onset, duration=offset - onset, tpq=tpq,
+        time_signatures=_dedupe_ticks([(int(snap(t)), n, d) for t, n, d in score.time_signatures]),
+        keys=_dedupe_ticks([(int(snap(t)), k, m) for t, k, m in score.keys]),
+        pickup=int(snap(score.pickup)), end=end, rests=rests,
+    )
+
+
+def _dedupe_ticks(items: list[tuple]) -> list[tuple]:
+    out: list[tuple] = []
+    for item in items:
+        if out and out[-1][0] == item[0]:
+            out[-1] = item
+        else:
+            out.append(item)
+    return out
+
+
+def _ql(q: Fraction) -> str:
+    return str(q.numerator) if q.denominator == 1 else f"{q.numerator}/{q.denominator}"

@@ -1,0 +1,126 @@
+"""Reading and writing symbolic music: one module per format, dispatch by file suffix.
+
+``load`` reads a file, a tunebook or a folder and never raises for one bad piece: it returns
+``(scores, errors)``. ``read`` reads exactly one piece and raises ParseError. ``save`` writes by
+suffix.
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+from tunelab.errors import ParseError
+from tunelab.score import Score
+
+READ_SUFFIXES = {
+    ".krn": "kern", ".kern": "kern",
+    ".abc": "abc",
+    ".mid": "midi", ".midi": "midi",
+    ".xml": "musicxml", ".musicxml": "musicxml", ".mxl": "musicxml",
+    ".txt": "grid", ".grid": "grid",
+}
+WRITE_SUFFIXES = {".mid": "midi", ".midi": "midi", ".musicxml": "musicxml", ".xml": "musicxml",
+                  ".txt": "grid", ".grid": "grid"}
+
+
+def format_of(path) -> str:
+    """The format name for a path's suffix; ParseError if tunelab does not read it."""
+    fmt = READ_SUFFIXES.get(Path(path).suffix.lower())
+    if fmt is None:
+        known = ", ".join(sorted(READ_SUFFIXES))
+        raise ParseError(path, f"unknown file type {Path(path).suffix!r} (tunelab reads {known})")
+    return fmt
+
+
+def list_files(root) -> list[Path]:
+    """Readable music files under a folder (recursively, sorted), or the file itself."""
+    root = Path(root)
+    if root.is_file():
+        return [root]
+    return sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in READ_SUFFIXES
+                  and not any(part.startswith(".") for part in p.relative_to(root).parts))
+
+
+def load_file(path, *, ties: str = "merge") -> tuple[list[Score], list[ParseError]]:
+    """Every piece in one file (a tunebook or grid text may hold many)."""
+    path = Path(path)
+    try:
+        fmt = format_of(path)
+        if not path.exists():
+            raise ParseError(path, "no such file")
+        if path.stat().st_size == 0:
+            raise ParseError(path, "empty file")
+        if fmt == "abc":
+            from tunelab.io.abc import read_abc
+
+            return read_abc(path, ties=ties)
+        if fmt == "grid":
+            from tunelab.io.gridtext import read_gridtext
+
+            return read_gridtext(path)
+        return [read(path, ties=ties)], []
+    except ParseError as e:
+        return [], [e]
+    except OSError as e:
+        return [], [ParseError(path, f"cannot read: {e.strerror or e}")]
+
+
+def load(path, *, ties: str = "merge") -> tuple[list[Score], list[ParseError]]:
+    """Read a file, a tunebook or a folder: ``(scores, errors)``, in file order."""
+    path = Path(path)
+    if not path.exists():
+        return [], [ParseError(path, "no such file or folder")]
+    scores, errors = [], []
+    for f in list_files(path):
+        s, e = load_file(f, ties=ties)
+        scores += s
+        errors += e
+    return scores, errors
+
+
+def read(path, *, ties: str = "merge") -> Score:
+    """Read exactly one piece; raises ParseError naming the file for anything wrong."""
+    path = Path(path)
+    fmt = format_of(path)
+    if not path.exists():
+        raise ParseError(path, "no such file")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # music21 warns on meters it cannot read; we report ours
+        if fmt == "kern":
+            from tunelab.io.kern import read_kern
+
+            return read_kern(path, ties=ties)
+        if fmt == "midi":
+            from tunelab.io.midi import read_midi
+
+            return read_midi(path)
+        if fmt == "musicxml":
+            from tunelab.io.m21 import parse_with_music21
+
+            return parse_with_music21(path, ties=ties)
+    scores, errors = load_file(path, ties=ties)
+    if errors:
+        raise errors[0]
+    if len(scores) != 1:
+        raise ParseError(path, f"holds {len(scores)} pieces, not one; use tunelab.io.load")
+    return scores[0]
+
+
+def save(score: Score, path) -> None:
+    """Write a Score; the format follows the suffix (.mid, .musicxml, .txt grid text)."""
+    fmt = WRITE_SUFFIXES.get(Path(path).suffix.lower())
+    if fmt == "midi":
+        from tunelab.io.midi import write_midi
+
+        write_midi(score, path)
+    elif fmt == "musicxml":
+        from tunelab.io.m21 import write_musicxml
+
+        write_musicxml(score, path)
+    elif fmt == "grid":
+        from tunelab.io.gridtext import write_gridtext
+
+        write_gridtext([score], path)
+    else:
+        raise ValueError(f"cannot write {Path(path).suffix!r}; use one of {', '.join(sorted(WRITE_SUFFIXES))}")

@@ -1,0 +1,223 @@
+"""Score <-> music21 streams: the path for ABC, MusicXML and kern beyond the native reader.
+
+music21 is heavy (about 1 s to import, 30-45 ms to parse a folk tune), so it is imported here
+only, inside the functions. Bars come from music21's measures and go through the same
+:func:`~tunelab.io.bars.meter_from_barlines` as the native kern reader, so both readers give a
+tune the same bars, meters and pickup.
+"""
+
+from __future__ import annotations
+
+import math
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+
+from tunelab.errors import MissingDependency, ParseError
+from tunelab.io.bars import meter_from_barlines
+from tunelab.score import Score
+
+TPQ = 480
+
+
+def music21():
+    """Import music21 or say how to get it."""
+    try:
+        import music21 as m21
+    except ImportError:  # pragma: no cover - music21 is a core dependency
+        raise MissingDependency("music21", "reading ABC, kern and MusicXML") from None
+    return m21
+
+
+def parse_with_music21(path, *, ties: str = "merge", fmt: str | None = None) -> Score:
+    """Parse a file with music21 and convert it; ParseError names the file on failure."""
+    m21 = music21()
+    try:
+        stream = m21.converter.parse(str(path), format=fmt, forceSource=True)
+    except Exception as e:  # music21 raises many exception types with varied messages
+        raise ParseError(path, f"music21 could not parse it ({_one_line(e)})") from None
+    return from_music21(stream, source=str(path), ties=ties)
+
+
+def parse_data_with_music21(text: str, fmt: str, *, source: str, tune=None, ties: str = "merge") -> Score:
+    """Parse text (one ABC tune, say) with music21 and convert it."""
+    m21 = music21()
+    try:
+        stream = m21.converter.parseData(text, format=fmt)
+    except Exception as e:
+        raise ParseError(source, f"music21 could not parse it ({_one_line(e)})", tune=tune) from None
+    return from_music21(stream, source=source, ties=ties, tune=tune)
+
+
+def from_music21(stream, *, source: str = "", ties: str = "merge", tune=None) -> Score:
+    """Convert a music21 Score/Part/Stream into a Score (all parts merged; rests kept for one part)."""
+    m21 = music21()
+    if isinstance(stream, m21.stream.Opus):
+        if not stream.scores:
+            raise ParseError(source, "no tune in the file", tune=tune)
+        stream = stream.scores[0]
+    parts = list(stream.parts) if hasattr(stream, "parts") and stream.parts else [stream]
+    notes, rests = [], []
+    for part in parts:
+        pn, pr = _part_events(part, m21, ties == "merge")
+        notes += pn
+        rests += pr
+    if not notes and not rests:
+        raise ParseError(source, "no notes", tune=tune)
+    first = parts[0]
+    end = Fraction(stream.highestTime).limit_denominator(10_000)
+    meters, bars = [], []
+    for m in first.getElementsByClass(m21.stream.Measure):
+        bars.append(Fraction(m.offset).limit_denominator(10_000))
+    for ts in first.recurse().getElementsByClass(m21.meter.TimeSignature):
+        t = Fraction(ts.getOffsetInHierarchy(first)).limit_denominator(10_000)
+        den_ok = ts.denominator > 0 and not ts.denominator & (ts.denominator - 1)
+        meters.append((t, ts.numerator, ts.denominator) if den_ok else (t, None, None))
+    declared_meter = bool(meters) and meters[0][0] == 0
+    if not meters:
+        meters = [(Fraction(0), None, None)]
+    times = [x for n in notes for x in n[:2]] + [x for r in rests for x in r] + [end] + bars
+    tpq = TPQ
+    for t in times:
+        tpq = math.lcm(tpq, Fraction(t).denominator)
+    if tpq > TPQ * 64:
+        raise ParseError(source, "durations finer than the tick grid", tune=tune)
+    tss, pickup = meter_from_barlines(meters, bars[1:] if bars else [], end, tpq)
+    keys = []
+    for k in first.recurse().getElementsByClass(m21.key.Key):
+        t = int(Fraction(k.getOffsetInHierarchy(first)).limit_denominator(10_000) * tpq)
+        keys.append((t, k.tonic.name.replace("-", "b"), k.mode))
+    tempo = None
+    marks = list(stream.recurse().getElementsByClass(m21.tempo.MetronomeMark))
+    if marks and marks[0].getQuarterBPM():
+        tempo = float(marks[0].getQuarterBPM())
+    arr = np.array([[int(o * tpq), int(d * tpq), p, v] for o, d, p, v in notes], dtype=np.int64).reshape(-1, 4)
+    rest_arr = np.array([[int(o * tpq), int(d * tpq)] for o, d in rests], dtype=np.int64).reshape(-1, 2)
+    meta = {"source": source}
+    if tune is not None:
+        meta["tune"] = tune
+    md = stream.metadata
+    if md is not None and md.title:
+        meta["title"] = md.title
+    meta["declared_meter"] = declared_meter
+    return Score(arr[:, 0], arr[:, 1], arr[:, 2], arr[:, 3], tpq=tpq, time_signatures=tss,
+                 keys=_dedupe_keys(keys), pickup=int(pickup * tpq), end=int(end * tpq), tempo=tempo,
+                 rests=rest_arr if len(parts) == 1 else None, meta=meta)
+
+
+def _part_events(part, m21, merge_ties: bool):
+    """Notes ``(onset, duration, pitch, velocity)`` and rests ``(onset, duration)`` in quarters."""
+    notes, rests = [], []
+    open_ties: dict[int, int] = {}  # pitch -> index in notes of a note whose tie is open
+    for el in part.flatten().notesAndRests:
+        dur = Fraction(el.duration.quarterLength).limit_denominator(10_000)
+        if dur <= 0:
+            continue  # grace notes take no time
+        onset = Fraction(el.offset).limit_denominator(10_000)
+        if el.isRest:
+            rests.append((onset, dur))
+            continue
+        tie = el.tie.type if getattr(el, "tie", None) is not None else None
+        for p in getattr(el, "pitches", ()):
+            midi = int(round(p.ps))
+            if not 0 <= midi <= 127:
+                continue
+            vel = el.volume.velocity if el.volume.velocity else 80
+            j = open_ties.get(midi)
+            if merge_ties and j is not None and tie in ("stop", "continue") and notes[j][0] + notes[j][1] == onset:
+                notes[j][1] += dur
+                if tie == "stop":
+                    del open_ties[midi]
+                continue
+            notes.append([onset, dur, midi, int(vel)])
+            if tie == "start":
+                open_ties[midi] = len(notes) - 1
+    return notes, rests
+
+
+def _dedupe_keys(keys):
+    out = []
+    for k in keys:
+        if out and out[-1][0] == k[0]:
+            out[-1] = k
+        elif not out or out[-1][1:] != k[1:]:
+            out.append(k)
+    return out
+
+
+def to_music21(score: Score):
+    """A music21 Score with real measures (pickup as a short first measure), one part per voice."""
+    m21 = music21()
+    out = m21.stream.Score()
+    if score.meta.get("title"):
+        out.insert(0, m21.metadata.Metadata(title=str(score.meta["title"])))
+    bars = [int(b) for b in score.bar_starts()] + [score.end]
+    for voice in _voices(score):
+        part = m21.stream.Part()
+        for i, (a, b) in enumerate(zip(bars[:-1], bars[1:])):
+            measure = m21.stream.Measure(number=i if score.pickup else i + 1)
+            num, den = score.meter_at(a)
+            if i == 0 or (a, num, den) in score.time_signatures or score.meter_at(bars[i - 1]) != (num, den):
+                measure.timeSignature = m21.meter.TimeSignature(f"{num}/{den}")
+            for t, tonic, mode in score.keys:
+                if a <= t < b:
+                    measure.insert((t - a) / score.tpq, m21.key.Key(tonic.replace("b", "-") if len(tonic) > 1 else tonic, mode or "major"))
+            if i == 0 and score.pickup:
+                measure.paddingLeft = (score.bar_length(num, den) - (b - a)) / score.tpq
+            _fill_measure(measure, voice, a, b, score.tpq, m21)
+            part.append(measure)
+        out.insert(0, part)
+    if score.tempo:
+        out.parts[0].measure(out.parts[0].getElementsByClass("Measure")[0].number).insert(
+            0, m21.tempo.MetronomeMark(number=score.tempo))
+    return out
+
+
+def _voices(score: Score) -> list[list[tuple]]:
+    """Split notes into monophonic voices (greedy), each a list of (onset, duration, pitch, vel)."""
+    voices: list[list[tuple]] = []
+    for note in sorted(score.notes(), key=lambda n: (n[0], -n[2])):
+        for v in voices:
+            if v[-1][0] + v[-1][1] <= note[0]:
+                v.append(note)
+                break
+        else:
+            voices.append([note])
+    return voices or [[]]
+
+
+def _fill_measure(measure, voice, a: int, b: int, tpq: int, m21) -> None:
+    """Notes of ``voice`` inside [a, b), cut at the barlines with ties, rests in the gaps."""
+    t = a
+    for o, d, p, v in voice:
+        s, e = max(o, a), min(o + d, b)
+        if e <= a or s >= b:
+            continue
+        if s > t:
+            measure.insert((t - a) / tpq, m21.note.Rest(quarterLength=Fraction(s - t, tpq)))
+        n = m21.note.Note(p, quarterLength=Fraction(e - s, tpq))
+        n.volume.velocity = v
+        if o < a or o + d > b:
+            n.tie = m21.tie.Tie("continue" if o < a and o + d > b else "stop" if o < a else "start")
+        measure.insert((s - a) / tpq, n)
+        t = e
+    if t < b:
+        measure.insert((t - a) / tpq, m21.note.Rest(quarterLength=Fraction(b - t, tpq)))
+
+
+def _one_line(e: Exception) -> str:
+    text = str(e).strip().splitlines()
+    return (text[0][:160] if text else type(e).__name__) or type(e).__name__
+
+
+def write_musicxml(score: Score, path) -> None:
+    """Write MusicXML through music21 (atomically)."""
+    import tempfile
+
+    from tunelab.io.atomic import atomic_write_bytes
+
+    with tempfile.TemporaryDirectory() as tmp:
+        target = Path(tmp) / "out.musicxml"
+        to_music21(score).write("musicxml", fp=str(target))
+        atomic_write_bytes(path, target.read_bytes())

@@ -1,0 +1,356 @@
+"""The Score: notes as parallel integer arrays in ticks, with meter, key, pickup and end.
+
+Everything between the file formats (``tunelab.io``) and the tokenizers speaks Score. It is a
+plain value: numpy arrays and lists, no music21 objects, cheap to pickle and to compare.
+
+Time is in ticks, ``tpq`` ticks per quarter note. A note sounds from ``onset`` for ``duration``
+ticks. Rests are the gaps between notes; formats that notate rests as events (kern, ABC,
+MusicXML, grid text) also record them in ``rests`` so that a round trip writes them back as they
+were (two quarter rests stay two quarter rests rather than one half rest).
+
+Meter: ``time_signatures`` is a list of ``(tick, numerator, denominator)`` starting at tick 0.
+``pickup`` is the length of an anacrusis in ticks: the first full bar starts at tick ``pickup``,
+and the pickup is the tail of a bar of the first time signature.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+from fractions import Fraction
+
+import numpy as np
+
+# Tonic spellings used when a key is transposed, by pitch class (the usual key-signature choice).
+_MAJOR_TONICS = ["C", "Db", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B"]
+_MINOR_TONICS = ["C", "C#", "D", "Eb", "E", "F", "F#", "G", "G#", "A", "Bb", "B"]
+_STEP_PC = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
+
+
+def tonic_pitch_class(tonic: str) -> int:
+    """Pitch class (0-11) of a spelled tonic such as ``"F#"``, ``"Bb"`` or music21's ``"B-"``."""
+    step, alter = tonic[:1].upper(), tonic[1:]
+    if step not in _STEP_PC or any(c not in "#b-" for c in alter):
+        raise ValueError(f"not a tonic name: {tonic!r}")
+    return (_STEP_PC[step] + alter.count("#") - alter.count("b") - alter.count("-")) % 12
+
+
+def tonic_octave_shift(tonic: str) -> int:
+    """Semitones by which a spelled tonic in octave 4 leaves the C4..B4 span (B#4 = C5: +12)."""
+    step, alter = tonic[:1].upper(), tonic[1:]
+    raw = _STEP_PC[step] + alter.count("#") - alter.count("b") - alter.count("-")
+    return raw - raw % 12
+
+
+@dataclass(eq=False)
+class Score:
+    """A piece of symbolic music. Arrays are sorted by (onset, pitch) on construction.
+
+    Attributes:
+        onset: note starts, ticks, shape (N,).
+        duration: note lengths, ticks, > 0.
+        pitch: MIDI pitch numbers, 0-127.
+        velocity: MIDI velocities, 1-127.
+        tpq: ticks per quarter note.
+        time_signatures: ``[(tick, numerator, denominator)]``, sorted, the first at tick 0.
+        keys: ``[(tick, tonic, mode)]`` with tonic like ``"F#"`` and mode ``"major"``/``"minor"``.
+        pickup: anacrusis length in ticks (0 when the piece starts on a downbeat).
+        end: length of the piece in ticks (covers trailing rests); defaults to the last offset.
+        tempo: quarter notes per minute, if the source says.
+        rests: notated rests as an (R, 2) array of ``[onset, duration]`` ticks, or None.
+        meta: title, source file, collection and the like.
+    """
+
+    onset: np.ndarray
+    duration: np.ndarray
+    pitch: np.ndarray
+    velocity: np.ndarray | None = None
+    tpq: int = 480
+    time_signatures: list = field(default_factory=list)
+    keys: list = field(default_factory=list)
+    pickup: int = 0
+    end: int | None = None
+    tempo: float | None = None
+    rests: np.ndarray | None = None
+    meta: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        self.onset = _int_array(self.onset, "onset")
+        self.duration = _int_array(self.duration, "duration")
+        self.pitch = _int_array(self.pitch, "pitch")
+        n = len(self.onset)
+        if self.velocity is None:
+            self.velocity = np.full(n, 80, dtype=np.int64)
+        self.velocity = _int_array(self.velocity, "velocity")
+        if not (len(self.duration) == len(self.pitch) == len(self.velocity) == n):
+            raise ValueError(
+                f"onset, duration, pitch and velocity must have one length, got "
+                f"{n}, {len(self.duration)}, {len(self.pitch)}, {len(self.velocity)}"
+            )
+        if not isinstance(self.tpq, (int, np.integer)) or self.tpq <= 0:
+            raise ValueError(f"tpq must be a positive integer, got {self.tpq!r}")
+        self.tpq = int(self.tpq)
+        _check_range(self.onset, 0, None, "onset")
+        _check_range(self.duration, 1, None, "duration")
+        _check_range(self.pitch, 0, 127, "pitch")
+        _check_range(self.velocity, 1, 127, "velocity")
+        order = np.lexsort((self.pitch, self.onset))
+        if np.any(order != np.arange(n)):
+            self.onset, self.duration = self.onset[order], self.duration[order]
+            self.pitch, self.velocity = self.pitch[order], self.velocity[order]
+        self.time_signatures = [tuple(int(v) for v in ts) for ts in self.time_signatures]
+        for i, (tick, num, den) in enumerate(self.time_signatures):
+            if num <= 0 or den <= 0 or den & (den - 1):
+                raise ValueError(f"time signature {num}/{den}: need num > 0 and den a power of two")
+            if i == 0 and tick != 0:
+                raise ValueError(f"the first time signature must be at tick 0, got {tick}")
+            if i and tick <= self.time_signatures[i - 1][0]:
+                raise ValueError("time signatures must be sorted by tick, one per tick")
+        self.keys = [(int(t), str(tonic), None if mode is None else str(mode)) for t, tonic, mode in self.keys]
+        for _, tonic, _ in self.keys:
+            tonic_pitch_class(tonic)
+        if self.pickup < 0:
+            raise ValueError(f"pickup must be >= 0 ticks, got {self.pickup}")
+        self.pickup = int(self.pickup)
+        if self.rests is not None:
+            self.rests = np.asarray(self.rests, dtype=np.int64).reshape(-1, 2)
+            self.rests = self.rests[np.argsort(self.rests[:, 0], kind="stable")]
+            _check_range(self.rests[:, 0], 0, None, "rest onset")
+            _check_range(self.rests[:, 1], 1, None, "rest duration")
+        last = self.last_offset()
+        if self.end is None:
+            self.end = last
+        elif self.end < last:
+            raise ValueError(f"end {self.end} is before the last note or rest ends ({last})")
+        self.end = int(self.end)
+
+    # ---- construction and copies -------------------------------------------------------------
+
+    @classmethod
+    def from_notes(cls, notes, tpq: int = 480, **kwargs) -> Score:
+        """Build from ``(onset, duration, pitch[, velocity])`` tuples in ticks."""
+        rows = [tuple(n) + (80,) * (4 - len(n)) for n in notes]
+        cols = list(zip(*rows)) if rows else [(), (), (), ()]
+        return cls(*(np.array(c, dtype=np.int64) for c in cols), tpq=tpq, **kwargs)
+
+    def replace(self, **changes) -> Score:
+        """A copy with some fields changed (arrays are shared unless replaced)."""
+        return dataclasses.replace(self, **changes)
+
+    def __len__(self) -> int:
+        return len(self.onset)
+
+    @property
+    def offset(self) -> np.ndarray:
+        """Note ends in ticks."""
+        return self.onset + self.duration
+
+    def last_offset(self) -> int:
+        """Where the last note or notated rest ends, ticks (0 for an empty score)."""
+        last = int(self.offset.max()) if len(self) else 0
+        if self.rests is not None and len(self.rests):
+            last = max(last, int((self.rests[:, 0] + self.rests[:, 1]).max()))
+        return last
+
+    def is_monophonic(self) -> bool:
+        """True when no two notes sound at once."""
+        return bool(np.all(self.onset[1:] >= self.offset[:-1]))
+
+    def events(self) -> list[tuple[int, int, int | None]]:
+        """Notes and rests in time order as ``(onset, duration, pitch or None)``, ticks.
+
+        Rests are the notated ones where the score has them; any other gap (from tick 0,
+        between notes, up to ``end``) is a rest too.
+        """
+        evs = [(o, d, p) for o, d, p, _ in self.notes()]
+        if self.rests is not None:
+            evs += [(o, d, None) for o, d in self.rests.tolist()]
+        evs.sort(key=lambda e: (e[0], e[2] is not None))
+        out, t = [], 0
+        for o, d, p in evs:
+            if o > t:
+                out.append((t, o - t, None))
+            out.append((o, d, p))
+            t = max(t, o + d)
+        if self.end > t:
+            out.append((t, self.end - t, None))
+        return out
+
+    def notes(self):
+        """Iterate ``(onset, duration, pitch, velocity)`` as Python ints."""
+        return zip(self.onset.tolist(), self.duration.tolist(), self.pitch.tolist(), self.velocity.tolist())
+
+    # ---- transformations -----------------------------------------------------------------------
+
+    def transpose(self, semitones: int) -> Score:
+        """Shift every pitch and key by ``semitones``; raises ValueError outside 0-127."""
+        pitch = self.pitch + int(semitones)
+        if len(pitch) and (pitch.min() < 0 or pitch.max() > 127):
+            raise ValueError(f"transposing by {semitones} leaves the MIDI range 0-127")
+        keys = [(t, transpose_tonic(tonic, semitones, mode), mode) for t, tonic, mode in self.keys]
+        return self.replace(pitch=pitch, keys=keys)
+
+    def resample(self, tpq: int) -> Score:
+        """The same music at another resolution; raises ValueError if a time would not be whole.
+
+        Use ``tunelab.corpus.transforms.quantize`` to snap times to a coarser grid instead.
+        """
+        if tpq == self.tpq:
+            return self
+        ratio = Fraction(tpq, self.tpq)
+
+        def scale(x):
+            x = np.asarray(x, dtype=np.int64)
+            scaled = x * ratio.numerator
+            if np.any(scaled % ratio.denominator):
+                raise ValueError(f"times are not whole at tpq={tpq}; quantize first")
+            return scaled // ratio.denominator
+
+        return self.replace(
+            onset=scale(self.onset),
+            duration=scale(self.duration),
+            tpq=tpq,
+            time_signatures=[(int(scale(t)), n, d) for t, n, d in self.time_signatures],
+            keys=[(int(scale(t)), k, m) for t, k, m in self.keys],
+            pickup=int(scale(self.pickup)),
+            end=int(scale(self.end)),
+            rests=None if self.rests is None else scale(self.rests),
+        )
+
+    # ---- meter ---------------------------------------------------------------------------------
+
+    def meter_at(self, tick: int) -> tuple[int, int]:
+        """(numerator, denominator) in force at ``tick``; 4/4 when the score has none."""
+        num, den = 4, 4
+        for t, n, d in self.time_signatures:
+            if t > tick:
+                break
+            num, den = n, d
+        return num, den
+
+    def bar_length(self, num: int, den: int) -> int:
+        """Ticks in one bar of num/den."""
+        return self.tpq * 4 * num // den
+
+    def bar_starts(self) -> np.ndarray:
+        """Tick of every bar start in ``[0, end)``: 0, then ``pickup`` (if any), then bar by bar.
+
+        A time signature change starts a new bar at its tick even if the previous bar was short.
+        """
+        changes = [t for t, _, _ in self.time_signatures if t > 0] + [self.end]
+        starts = [0]
+        tick = self.pickup if self.pickup > 0 else 0
+        ci = 0
+        while tick < self.end:
+            while changes[ci] <= tick and changes[ci] < self.end:
+                ci += 1
+            if tick > starts[-1]:
+                starts.append(tick)
+            step = self.bar_length(*self.meter_at(tick))
+            tick = min(tick + step, changes[ci]) if changes[ci] > tick else tick + step
+        return np.array([s for s in starts if s < self.end] or [0], dtype=np.int64)
+
+    def beat_length(self, num: int, den: int) -> int:
+        """Ticks in one beat: a dotted beat in compound meters (6/8, 9/8, 12/8), else 1/den."""
+        unit = self.tpq * 4 // den
+        return unit * 3 if num % 3 == 0 and num > 3 and den >= 8 else unit
+
+    def beat_starts(self) -> np.ndarray:
+        """Tick of every beat start in ``[0, end)``. Beats of a short first bar count back from
+        its end, so the pickup's beats line up with the bars that follow."""
+        bars = list(self.bar_starts()) + [self.end]
+        beats = []
+        for i, (a, b) in enumerate(zip(bars[:-1], bars[1:])):
+            step = self.beat_length(*self.meter_at(a))
+            if i == 0 and self.pickup > 0:
+                first = b - step * ((b - a) // step)
+                beats.extend(([a] if first > a else []) + list(range(first, b, step)))
+            else:
+                beats.extend(range(a, b, step))
+        return np.array(beats, dtype=np.int64)
+
+    # ---- comparison ----------------------------------------------------------------------------
+
+    def __eq__(self, other) -> bool:
+        if not isinstance(other, Score):
+            return NotImplemented
+        return self.diff(other) is None
+
+    __hash__ = None  # mutable container of arrays
+
+    def diff(self, other: Score, *, rests: bool = True, meta: bool = False) -> str | None:
+        """A sentence naming the first difference from ``other`` (in quarter notes), or None.
+
+        Times are compared at a common resolution, so scores at different ``tpq`` can be equal.
+        """
+        tpq = math.lcm(self.tpq, other.tpq)
+        a, b = self.resample(tpq), other.resample(tpq)
+        if len(a) != len(b):
+            return f"{len(a)} notes vs {len(b)}"
+        for name in ("onset", "duration", "pitch", "velocity"):
+            x, y = getattr(a, name), getattr(b, name)
+            bad = np.flatnonzero(x != y)
+            if len(bad):
+                i = int(bad[0])
+                return (
+                    f"note {i} (at {Fraction(int(a.onset[i]), tpq)} quarters) differs in {name}: "
+                    f"{x[i]} vs {y[i]}"
+                )
+        for name in ("time_signatures", "keys", "pickup", "end", "tempo"):
+            if getattr(a, name) != getattr(b, name):
+                return f"{name} differ: {getattr(a, name)} vs {getattr(b, name)}"
+        if rests and not _same_rests(a.rests, b.rests):
+            return f"notated rests differ: {_rests_str(a.rests, tpq)} vs {_rests_str(b.rests, tpq)}"
+        if meta and a.meta != b.meta:
+            return f"meta differ: {a.meta} vs {b.meta}"
+        return None
+
+    def __repr__(self) -> str:
+        title = self.meta.get("title") or self.meta.get("source") or ""
+        meter = "/".join(map(str, self.meter_at(0)))
+        return (
+            f"Score({title!r}, {len(self)} notes, tpq={self.tpq}, {meter}, "
+            f"pickup={self.pickup}, end={self.end})"
+        )
+
+
+def transpose_tonic(tonic: str, semitones: int, mode: str | None = "major") -> str:
+    """Spell the tonic ``semitones`` away, as key signatures usually do (Bb major, C# minor)."""
+    pc = (tonic_pitch_class(tonic) + semitones) % 12
+    if semitones % 12 == 0:
+        return tonic
+    return (_MINOR_TONICS if mode == "minor" else _MAJOR_TONICS)[pc]
+
+
+def _int_array(x, name: str) -> np.ndarray:
+    arr = np.asarray(x)
+    if arr.ndim != 1:
+        raise ValueError(f"{name} must be one-dimensional, got shape {arr.shape}")
+    if arr.size and not np.issubdtype(arr.dtype, np.integer):
+        as_int = arr.astype(np.int64)
+        if np.any(as_int != arr):
+            raise ValueError(f"{name} must be whole ticks, got {arr[as_int != arr][:3]}")
+        arr = as_int
+    return arr.astype(np.int64, copy=False)
+
+
+def _check_range(arr: np.ndarray, lo, hi, name: str) -> None:
+    if not arr.size:
+        return
+    if lo is not None and arr.min() < lo:
+        raise ValueError(f"{name} must be >= {lo}, got {arr.min()}")
+    if hi is not None and arr.max() > hi:
+        raise ValueError(f"{name} must be <= {hi}, got {arr.max()}")
+
+
+def _same_rests(x, y) -> bool:
+    if x is None or y is None:
+        return x is None and y is None
+    return x.shape == y.shape and bool(np.all(x == y))
+
+
+def _rests_str(r, tpq) -> str:
+    if r is None:
+        return "none"
+    return "[" + ", ".join(f"{Fraction(int(o), tpq)}+{Fraction(int(d), tpq)}" for o, d in r[:6]) + "]"
