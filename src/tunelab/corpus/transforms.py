@@ -92,9 +92,8 @@ def transpose_to_c_or_a(score: Score, rule: str = "first") -> Score:
     target = 60 if mode == "major" else 69
     semitones = target - (60 + tonic_pitch_class(tonic) + tonic_octave_shift(tonic))
     out = score.transpose(semitones)
-    if not out.keys:
-        out = out.replace(keys=[(0, "C" if mode == "major" else "A", mode)])
-    return out
+    # The key used (found or written) is the key now; later key changes move with the notes.
+    return out.replace(keys=[(0, "C" if mode == "major" else "A", mode)] + [k for k in out.keys if k[0] > 0])
 
 
 def quantize(score: Score, steps_per_quarter: int = 4) -> Score:

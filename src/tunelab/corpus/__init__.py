@@ -1,0 +1,207 @@
+"""Corpora: built-in collections and folders of files, prepared, cached, split and deduplicated.
+
+>>> corpus = tunelab.corpus.load("deutschl", preset="study")   # doctest: +SKIP
+>>> train = corpus.split("train")                               # doctest: +SKIP
+
+Built-in: ``deutschl`` (the German Essen folk songs music21 ships as ABC) and ``bach-chorales``
+(music21's 371 four-part chorales). Any other name is a path: a file, a folder of ABC / kern /
+MusicXML / MIDI / grid text, or a folder holding ``train.txt``, ``val.txt`` and ``test.txt``
+(grid text), which is a corpus with exactly that split.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sys
+import time
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from tunelab.corpus.prepare import Entry, PrepOptions, apply_options, cache_path, load_cached, save_cached
+from tunelab.corpus.sources import resolve
+from tunelab.corpus.segment import segments
+from tunelab.errors import ConfigError
+from tunelab.score import Score
+
+SPLITS = ("train", "val", "test")
+
+__all__ = ["SPLITS", "Corpus", "Entry", "PrepOptions", "list_corpora", "load", "segments"]
+
+
+def list_corpora() -> list[dict]:
+    """The built-in corpora with a one-line description each."""
+    from tunelab.corpus.sources import BUILTINS
+
+    return [{"name": k, "description": v.description} for k, v in BUILTINS.items()]
+
+
+@dataclass
+class Corpus:
+    """Prepared pieces with their manifest. ``entries`` holds every piece read or tried."""
+
+    name: str
+    entries: list[Entry]
+    options: PrepOptions
+    prepare_seconds: float = 0.0
+    from_cache: bool = False
+
+    @property
+    def kept(self) -> list[Entry]:
+        return [e for e in self.entries if e.status == "kept"]
+
+    @property
+    def scores(self) -> list[Score]:
+        return [e.score for e in self.kept]
+
+    def split(self, name: str) -> list[Score]:
+        """The kept scores of one split (``train``, ``val``, ``test``) or ``all``."""
+        if name == "all":
+            return self.scores
+        if name not in SPLITS:
+            raise ConfigError(f"split must be one of train, val, test or all, got {name!r}")
+        return [e.score for e in self.kept if e.split == name]
+
+    def errors(self) -> list[Entry]:
+        return [e for e in self.entries if e.status == "error"]
+
+    def duplicate_groups(self) -> list[list[Entry]]:
+        """Groups of kept-or-deduplicated pieces with identical notes and rests, first kept first."""
+        groups: dict[str, list[Entry]] = {}
+        for e in self.entries:
+            if e.status == "kept" or e.duplicate_of:
+                groups.setdefault(e.extra["content"], []).append(e)
+        return [g for g in groups.values() if len(g) > 1]
+
+    def info(self) -> dict:
+        """Counts kept / unreadable / dropped (with reasons), splits, duplicates, meters, keys,
+        pitch range and lengths."""
+        status = Counter(e.status for e in self.entries)
+        dropped = Counter(e.reason.split(":")[0] for e in self.entries if e.status == "dropped")
+        kept = self.scores
+        n_notes = np.array([len(s) for s in kept]) if kept else np.zeros(1)
+        quarters = np.array([s.end / s.tpq for s in kept]) if kept else np.zeros(1)
+        pitches = np.concatenate([s.pitch for s in kept]) if kept else np.zeros(1, dtype=int)
+        groups = self.duplicate_groups()
+        across = within = 0
+        pairs = Counter()
+        for g in groups:
+            splits = [e.split for e in g]
+            within += sum(c - 1 for c in Counter(splits).values())
+            across += len(set(splits)) > 1
+            for a in set(splits):
+                for b in set(splits):
+                    if a < b:
+                        pairs[f"{a}&{b}"] += 1
+        return {
+            "corpus": self.name,
+            "options": self.options.key(),
+            "pieces": len(self.entries),
+            "kept": status["kept"],
+            "unreadable": status["error"],
+            "dropped": status["dropped"],
+            "parse_rate": round(1 - status["error"] / max(1, len(self.entries)), 4),
+            "dropped_by_reason": dict(dropped.most_common()),
+            "splits": {s: sum(e.split == s for e in self.kept) for s in SPLITS},
+            "duplicates": {"groups": len(groups), "extra_copies_within_a_split": within,
+                           "groups_across_splits": across, "groups_by_split_pair": dict(pairs)},
+            "meters": dict(Counter("/".join(map(str, s.meter_at(0))) for s in kept).most_common(12)),
+            "keys": dict(Counter(_key_name(s) for s in kept).most_common(12)),
+            "pickups": sum(s.pickup > 0 for s in kept),
+            "pitch_range": [int(pitches.min()), int(pitches.max())] if kept else [],
+            "notes_per_piece": _stats(n_notes),
+            "quarters_per_piece": _stats(quarters),
+            "prepare_seconds": round(self.prepare_seconds, 3),
+            "from_cache": self.from_cache,
+        }
+
+
+def load(name_or_path, preset: str | None = None, *, options: PrepOptions | None = None,
+         jobs: int | None = None, use_cache: bool = True, verbose: bool = True, **overrides) -> Corpus:
+    """Prepare (or load from cache) a corpus.
+
+    Args:
+        name_or_path: ``deutschl``, ``bach-chorales``, or a file or folder.
+        preset: ``"study"`` for the LSTM study's preprocessing, or None.
+        options: explicit PrepOptions (instead of preset and overrides).
+        jobs: reader processes (default: all cores).
+        use_cache: read and write the preparation cache.
+        verbose: progress bar and notes on stderr.
+        **overrides: PrepOptions fields, e.g. ``dedupe=True``.
+    """
+    t0 = time.perf_counter()
+    opts = options or PrepOptions.preset(preset, **overrides)
+    source = resolve(name_or_path)
+    path = cache_path(source.name, source.fingerprint(), opts)
+    if use_cache:
+        cached = load_cached(path)
+        if isinstance(cached, Corpus):
+            cached.prepare_seconds, cached.from_cache = time.perf_counter() - t0, True
+            return cached
+    if verbose and source.notice:
+        print(source.notice, file=sys.stderr)
+    entries = []
+    for ident, src, result in source.read(ties=opts.ties, jobs=jobs, progress=verbose):
+        if not isinstance(result, Score):
+            entries.append(Entry(ident, src, "error", result.reason if hasattr(result, "reason") else str(result)))
+            continue
+        score, reason = apply_options(result, opts)
+        if score is None:
+            entries.append(Entry(ident, src, "dropped", reason))
+            continue
+        score.meta.setdefault("id", ident)
+        entries.append(Entry(ident, src, "kept", score=score, extra={"content": content_key(score)}))
+    _assign_splits(entries, opts, source.explicit_split)
+    if opts.dedupe:
+        _dedupe(entries)
+    corpus = Corpus(source.name, entries, opts)
+    if use_cache:
+        save_cached(path, corpus)
+    corpus.prepare_seconds = time.perf_counter() - t0
+    return corpus
+
+
+def content_key(score: Score) -> str:
+    """Identity after preparation: the notes and rests, at a resolution-free scale."""
+    g = np.gcd.reduce(np.array([score.tpq, *(x for e in score.events() for x in e[:2])], dtype=np.int64))
+    data = ";".join(f"{o // g},{d // g},{'r' if p is None else p}" for o, d, p in score.events())
+    return hashlib.sha1(data.encode()).hexdigest()
+
+
+def hash_split(ident: str, fractions=(0.80, 0.06, 0.14)) -> str:
+    """Deterministic split of a source id: the same id lands in the same split everywhere."""
+    u = int(hashlib.sha256(ident.encode("utf-8")).hexdigest()[:12], 16) / 16**12
+    train, val, _ = fractions
+    return "train" if u < train else "val" if u < train + val else "test"
+
+
+def _assign_splits(entries: list[Entry], opts: PrepOptions, explicit: dict | None) -> None:
+    for e in entries:
+        e.split = explicit.get(e.id, "") if explicit else hash_split(e.id, opts.split)
+
+
+def _dedupe(entries: list[Entry]) -> None:
+    """Keep the first copy of each piece; later copies are dropped, so no piece spans splits."""
+    first: dict[str, Entry] = {}
+    for e in entries:
+        if e.status != "kept":
+            continue
+        key = e.extra["content"]
+        if key in first:
+            e.status, e.reason, e.duplicate_of = "dropped", f"duplicate: same as {first[key].id}", first[key].id
+        else:
+            first[key] = e
+
+
+def _key_name(s: Score) -> str:
+    if not s.keys:
+        return "none"
+    _, tonic, mode = s.keys[0]
+    return f"{tonic} {mode or '?'}"
+
+
+def _stats(x: np.ndarray) -> dict:
+    return {"mean": round(float(x.mean()), 2), "median": float(np.median(x)), "min": float(x.min()),
+            "max": float(x.max())}

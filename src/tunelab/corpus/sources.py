@@ -1,0 +1,114 @@
+"""Where a corpus's pieces come from: built-in collections, folders, files, split folders."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tunelab.corpus.prepare import files_fingerprint, read_all
+from tunelab.errors import ConfigError
+
+# The German collections of the Essen folk songs among music21's essenFolksong ABC files.
+DEUTSCHL_BOOKS = ("altdeu", "ballad", "boehme", "dva", "erk", "fink", "kinder", "variant", "zuccal")
+ESSEN_NOTICE = (
+    "deutschl: the Essen Folk Song Collection (EsAC, encoded under Helmut Schaffrath; ABC by "
+    "Seymour Schlien), as shipped with music21. Distributed for research and NON-COMMERCIAL use "
+    "only; see music21/corpus/essenFolksong/license.txt."
+)
+
+
+@dataclass
+class Source:
+    """A corpus before preparation: a name, the read tasks, and what identifies its content."""
+
+    name: str
+    description: str
+    tasks: list = field(default_factory=list)  # (kind, source, ident, payload) without ties
+    files: list = field(default_factory=list)
+    root: Path | None = None
+    notice: str = ""
+    explicit_split: dict | None = None
+    salt: str = ""
+
+    def fingerprint(self) -> str:
+        return self.salt + files_fingerprint(self.files, self.root)
+
+    def read(self, *, ties: str, jobs: int | None, progress: bool) -> Iterator[tuple]:
+        tasks = [(kind, src, ident, payload, ties) for kind, src, ident, payload in self.tasks]
+        yield from read_all(tasks, jobs=jobs, desc=f"reading {self.name}") if progress else read_all(tasks, jobs=jobs, desc="")
+
+
+def _music21_corpus_dir() -> Path:
+    from tunelab.io.m21 import music21
+
+    return Path(music21().__file__).parent / "corpus"
+
+
+def _deutschl() -> Source:
+    from tunelab.io.abc import split_tunebook
+
+    folder = _music21_corpus_dir() / "essenFolksong"
+    files = sorted(p for p in folder.glob("*.abc") if p.stem.rstrip("0123456789") in DEUTSCHL_BOOKS)
+    tasks = []
+    for f in files:
+        _, tunes = split_tunebook(f.read_text(encoding="latin-1"))
+        tasks += [("abc-tune", str(f), f"{f.stem}#{n}", (n, text)) for n, text in tunes]
+    return Source("deutschl", BUILTINS["deutschl"].description, tasks, files, folder, ESSEN_NOTICE)
+
+
+def _bach_chorales() -> Source:
+    from tunelab.io.m21 import music21
+
+    m21 = music21()
+    names = list(m21.corpus.chorales.Iterator(returnType="filename"))
+    files = [Path(m21.corpus.getWork(n)) for n in names]
+    tasks = [("file", str(f), n.split("/")[-1], None) for n, f in zip(names, files)]
+    return Source("bach-chorales", BUILTINS["bach-chorales"].description, tasks, files, files[0].parent.parent)
+
+
+@dataclass(frozen=True)
+class Builtin:
+    description: str
+    make: object
+
+
+BUILTINS = {
+    "deutschl": Builtin("German Essen folk songs from music21's ABC (about 6,000 tunes; non-commercial)", _deutschl),
+    "bach-chorales": Builtin("J. S. Bach's 371 four-part chorales from music21 (polyphonic)", _bach_chorales),
+}
+
+
+def resolve(name_or_path) -> Source:
+    """A Source for a built-in name, a split folder, a folder or a file."""
+    key = str(name_or_path)
+    if key in BUILTINS:
+        return BUILTINS[key].make()
+    path = Path(name_or_path)
+    if not path.exists():
+        known = ", ".join(BUILTINS)
+        raise ConfigError(f"{key}: no such corpus, file or folder (built-in corpora: {known})")
+    if path.is_dir() and all((path / f"{s}.txt").is_file() for s in ("train", "val", "test")):
+        return _split_folder(path)
+    from tunelab.io import list_files
+
+    files = list_files(path)
+    if not files:
+        raise ConfigError(f"{path}: no ABC, kern, MusicXML, MIDI or grid-text files in it")
+    root = path if path.is_dir() else path.parent
+    skip = len(str(root)) + 1
+    tasks = [("file", str(f), os.path.splitext(str(f)[skip:])[0].replace(os.sep, "/"), None) for f in files]
+    return Source(path.name or str(path), f"files under {path}", tasks, files, root)
+
+
+def _split_folder(path: Path) -> Source:
+    """A folder with train.txt / val.txt / test.txt: grid text, one song a line, split fixed."""
+    files = [path / f"{s}.txt" for s in ("train", "val", "test")]
+    tasks = [("file", str(f), f.stem, None) for f in files]
+    explicit = {}
+    for f in files:
+        n = sum(1 for _ in open(f, encoding="utf-8"))
+        explicit.update({f"{f.stem}#{i}": f.stem for i in range(1, n + 1)})
+        explicit[f.stem] = f.stem  # a split file with a single song
+    return Source(path.name, f"grid-text split folder {path}", tasks, files, path, explicit_split=explicit)

@@ -1,0 +1,65 @@
+import numpy as np
+import pytest
+
+from tunelab import Score
+
+
+def melody(notes, tpq=4, **kw):
+    return Score.from_notes(notes, tpq=tpq, **kw)
+
+
+def test_notes_are_sorted_and_validated():
+    s = melody([(4, 2, 62), (0, 4, 60)])
+    assert s.onset.tolist() == [0, 4] and s.pitch.tolist() == [60, 62]
+    assert s.end == 6
+    with pytest.raises(ValueError, match="pitch must be <= 127"):
+        melody([(0, 1, 128)])
+    with pytest.raises(ValueError, match="duration must be >= 1"):
+        melody([(0, 0, 60)])
+    with pytest.raises(ValueError, match="power of two"):
+        melody([(0, 1, 60)], time_signatures=[(0, 3, 3)])
+    with pytest.raises(ValueError, match="first time signature must be at tick 0"):
+        melody([(0, 1, 60)], time_signatures=[(4, 3, 4)])
+    with pytest.raises(ValueError, match="end 2 is before"):
+        melody([(0, 4, 60)], end=2)
+    with pytest.raises(ValueError, match="one length"):
+        Score(np.array([0, 1]), np.array([1]), np.array([60]))
+
+
+def test_equality_is_resolution_free_and_diff_names_the_note():
+    a = melody([(0, 4, 60), (4, 2, 62)], tpq=4)
+    b = a.resample(480)
+    assert a == b and b.tpq == 480
+    c = melody([(0, 4, 60), (4, 2, 64)], tpq=4)
+    assert a != c
+    assert a.diff(c) == "note 1 (at 1 quarters) differs in pitch: 62 vs 64"
+    with pytest.raises(ValueError, match="not whole"):
+        melody([(1, 1, 60)], tpq=4).resample(2)
+
+
+def test_transpose_moves_pitches_and_keys():
+    s = melody([(0, 4, 67)], keys=[(0, "G", "major")]).transpose(-7)
+    assert s.pitch.tolist() == [60] and s.keys == [(0, "C", "major")]
+    assert melody([(0, 4, 62)], keys=[(0, "D", "minor")]).transpose(7).keys == [(0, "A", "minor")]
+    with pytest.raises(ValueError, match="MIDI range"):
+        melody([(0, 4, 120)]).transpose(12)
+
+
+def test_monophony_and_events_with_notated_and_implicit_rests():
+    s = melody([(0, 2, 60), (4, 2, 62)], end=10, rests=[(2, 1), (3, 1)])
+    assert s.is_monophonic()
+    # two notated rests stay two; the trailing gap up to `end` is a rest too
+    assert s.events() == [(0, 2, 60), (2, 1, None), (3, 1, None), (4, 2, 62), (6, 4, None)]
+    assert not melody([(0, 4, 60), (2, 2, 64)]).is_monophonic()
+
+
+def test_bars_and_beats_respect_pickup_and_meter_changes():
+    # 3/4 with a one-quarter pickup, then a change to 2/4 at tick 28 (1 + 2 bars of 3/4 = 1+6 quarters)
+    s = melody([(0, 4, 60), (4, 12, 62), (16, 12, 64), (28, 8, 65), (36, 8, 67)],
+               time_signatures=[(0, 3, 4), (28, 2, 4)], pickup=4)
+    assert s.bar_starts().tolist() == [0, 4, 16, 28, 36]
+    assert s.beat_starts().tolist() == [0, 4, 8, 12, 16, 20, 24, 28, 32, 36, 40]
+    # 6/8: two dotted-quarter beats a bar; a pickup of one eighth is a partial beat
+    s68 = melody([(0, 2, 60), (2, 24, 62)], time_signatures=[(0, 6, 8)], pickup=2)
+    assert s68.bar_starts().tolist() == [0, 2, 14]
+    assert s68.beat_starts().tolist() == [0, 2, 8, 14, 20]
