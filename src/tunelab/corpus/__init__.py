@@ -134,16 +134,24 @@ def load(name_or_path, preset: str | None = None, *, options: PrepOptions | None
     t0 = time.perf_counter()
     opts = options or PrepOptions.preset(preset, **overrides)
     source = resolve(name_or_path)
-    path = cache_path(source.name, source.fingerprint(), opts)
+    fingerprint = source.fingerprint()
+    path = cache_path(source.name, fingerprint, opts)
     if use_cache:
         cached = load_cached(path)
         if isinstance(cached, Corpus):
             cached.prepare_seconds, cached.from_cache = time.perf_counter() - t0, True
             return cached
-    if verbose and source.notice:
-        print(source.notice, file=sys.stderr)
+    # Parsing is the slow part and depends only on the files and the tie option: cache it apart.
+    raw_path = cache_path(source.name + "-parsed", fingerprint, PrepOptions(ties=opts.ties))
+    raw = load_cached(raw_path) if use_cache else None
+    if not isinstance(raw, list):
+        if verbose and source.notice:
+            print(source.notice, file=sys.stderr)
+        raw = list(source.read(ties=opts.ties, jobs=jobs, progress=verbose))
+        if use_cache:
+            save_cached(raw_path, raw)
     entries = []
-    for ident, src, result in source.read(ties=opts.ties, jobs=jobs, progress=verbose):
+    for ident, src, result in raw:
         if not isinstance(result, Score):
             entries.append(Entry(ident, src, "error", result.reason if hasattr(result, "reason") else str(result)))
             continue

@@ -134,10 +134,10 @@ def _read_task(task):
             from tunelab.io import load_file
 
             scores, errors = load_file(source, ties=ties)
-            out = []
-            for i, s in enumerate(scores):
-                sub = s.meta.get("tune", s.meta.get("line", i + 1))
-                out.append((ident if len(scores) + len(errors) == 1 else f"{ident}#{sub}", source, s))
+            if len(scores) + len(errors) == 1:  # a one-piece file: the piece is the file
+                return [(ident, source, x) for x in scores + errors]
+            out = [(f"{ident}#{s.meta.get('tune', s.meta.get('line', i + 1))}", source, s)
+                   for i, s in enumerate(scores)]
             for e in errors:
                 sub = e.tune if e.tune is not None else e.line
                 out.append((ident if sub is None else f"{ident}#{sub}", source, e))

@@ -39,23 +39,28 @@ def duration_problem(score: Score, allowed=STUDY_DURATIONS) -> str | None:
     return None
 
 
-def estimate_key(score: Score) -> tuple[str, str]:
+def estimate_key(score: Score, tonic: str | None = None) -> tuple[str, str]:
     """(tonic, mode) by Aarden-Essen key profiles, as music21's ``analyze('key')``.
 
     Formula: for each of the 24 keys, the Pearson correlation between the duration-weighted
-    pitch-class histogram and the profile rotated to that tonic; the best key wins.
+    pitch-class histogram and the profile rotated to that tonic; the best key wins. With
+    ``tonic`` given (an Essen ABC ``K: G`` names the tonic, not the mode), only its major and
+    minor compete.
     """
     if not len(score):
         raise ValueError("cannot find the key of a score without notes")
     hist = np.bincount(score.pitch % 12, weights=score.duration / score.tpq, minlength=12)
+    tonics = range(12) if tonic is None else [tonic_pitch_class(tonic)]
     best = (-np.inf, 0, "major")
     for mode, profile in (("major", _AARDEN_MAJOR), ("minor", _AARDEN_MINOR)):
-        for tonic in range(12):
-            r = _pearson(np.roll(profile, tonic), hist)
+        for pc in tonics:
+            r = _pearson(np.roll(profile, pc), hist)
             if r > best[0]:
-                best = (r, tonic, mode)
-    _, tonic, mode = best
-    return (_FOUND_MAJOR if mode == "major" else _FOUND_MINOR)[tonic], mode
+                best = (r, pc, mode)
+    _, pc, mode = best
+    if tonic is not None:
+        return tonic, mode
+    return (_FOUND_MAJOR if mode == "major" else _FOUND_MINOR)[pc], mode
 
 
 def _pearson(x: np.ndarray, y: np.ndarray) -> float:
@@ -67,18 +72,20 @@ def _pearson(x: np.ndarray, y: np.ndarray) -> float:
 def score_key(score: Score, rule: str = "first") -> tuple[str, str]:
     """The key a transposition should use.
 
-    Rules: ``"first"``: the key in force at tick 0, else :func:`estimate_key`;
+    Rules: ``"first"``: the key in force at tick 0 (its mode found from the notes when the file
+    names only the tonic), else :func:`estimate_key`;
     ``"estimate"``: always :func:`estimate_key`; ``"study"``: the study's rule, which reads the
     key object of the first measure through music21 and so finds it only when that measure
     also declares a regular meter (kern ``*MX`` files fall back to key finding).
     """
     if rule not in ("first", "estimate", "study"):
         raise ValueError(f"key rule must be 'first', 'estimate' or 'study', got {rule!r}")
-    first = [(tonic, mode) for t, tonic, mode in score.keys if t == 0 and mode in ("major", "minor")]
+    first = [(tonic, mode) for t, tonic, mode in score.keys if t == 0]
     if rule == "study" and not score.meta.get("declared_meter", True):
         first = []
     if first and rule != "estimate":
-        return first[0]
+        tonic, mode = first[0]
+        return (tonic, mode) if mode in ("major", "minor") else estimate_key(score, tonic)
     return estimate_key(score)
 
 

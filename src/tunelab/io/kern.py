@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 import warnings
 from fractions import Fraction
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -32,6 +33,10 @@ _IGNORED = set("{}()&;'\"`~^:|,<>/\\LJKkxXyYuUvVwWmMtTSsRO$IoNzZ@Hh?!")
 _KEY_RE = re.compile(r"^\*([A-Ga-g])([#-]*):([a-z]*)$")
 _METER_RE = re.compile(r"^\*M(\d+)/(\d+)$")
 _SPINE_OPS = {"*^", "*v", "*x", "*+"}
+_KNOWN = set("0123456789.%#-nr[]_qQP")
+_DURATION_RE = re.compile(r"[^0-9]*?(\d+)(%\d+)?(\.*)")
+_KERN_MODES = {"dor": "dorian", "phr": "phrygian", "lyd": "lydian", "mix": "mixolydian",
+               "aeo": "minor", "ion": "major", "loc": "locrian"}
 
 
 class _NeedsMusic21(Exception):
@@ -74,16 +79,57 @@ def parse_kern(text: str, path="<string>", *, ties: str = "merge") -> Score:
     return p.finish()
 
 
+@lru_cache(maxsize=4096)
+def _parse_token(tok: str) -> tuple:
+    """One data token -> ``("note", ticks, pitch, tie_start, tie_end, tie_middle)``,
+    ``("rest", ticks)``, ``("grace",)``, ``("chord",)`` or ``("error", reason)``.
+
+    Memoized: folk songs repeat a few dozen tokens thousands of times.
+    """
+    if " " in tok:
+        return ("chord",)
+    unknown = set(tok) - _PITCH_LETTERS - _IGNORED - _KNOWN
+    if unknown:
+        return ("error", f"unknown kern token {tok!r} (characters {''.join(sorted(unknown))!r})")
+    if "q" in tok or "Q" in tok or "P" in tok:
+        return ("grace",)
+    digits = _DURATION_RE.match(tok)
+    if not digits:
+        return ("error", f"kern token {tok!r} has no duration")
+    if any(c.isdigit() for c in tok[digits.end():]):
+        return ("error", f"malformed duration in kern token {tok!r}")
+    recip = int(digits[1])
+    quarters = Fraction(8) if recip == 0 else Fraction(4, recip)
+    if digits[2]:
+        quarters *= int(digits[2][1:])
+    quarters *= 2 - Fraction(1, 2 ** len(digits[3]))
+    ticks = quarters * TPQ
+    if ticks.denominator != 1:
+        return ("error", f"duration of {tok!r} is finer than 1/{TPQ} of a quarter note")
+    letters = [c for c in tok if c in _PITCH_LETTERS]
+    is_rest = "r" in tok
+    if is_rest == bool(letters):
+        return ("error", f"kern token {tok!r} is neither one note nor one rest")
+    if is_rest:
+        return ("rest", int(ticks))
+    if len(set(letters)) != 1:
+        return ("error", f"kern token {tok!r} holds more than one pitch")
+    pitch = _kern_pitch(letters, tok.count("#") - tok.count("-"))
+    if not 0 <= pitch <= 127:
+        return ("error", f"kern pitch {tok!r} is outside MIDI 0-127")
+    return ("note", int(ticks), pitch, "[" in tok, "]" in tok, "_" in tok)
+
+
 class _Parser:
     def __init__(self, path, merge_ties: bool):
         self.path, self.merge_ties = path, merge_ties
         self.started = self.ended = False
-        self.t = Fraction(0)  # current time in quarter notes
-        self.notes: list[list] = []  # [onset, duration, pitch] in quarters
-        self.rests: list[tuple] = []
+        self.t = 0  # current time in ticks
+        self.notes: list[list[int]] = []  # [onset, duration, pitch]
+        self.rests: list[tuple[int, int]] = []
         self.tie_open: int | None = None  # index of the note a tie continues
-        self.bars: list[Fraction] = []  # times of barlines
-        self.meters: list[tuple] = []  # (time, num, den) or (time, None, None) for *MX
+        self.bars: list[int] = []  # ticks of barlines
+        self.meters: list[tuple] = []  # (tick, num, den) or (tick, None, None) for *MX
         self.keys: list[tuple] = []
         self.meta: dict = {}
         self.lineno = 0
@@ -95,24 +141,27 @@ class _Parser:
         self.lineno = lineno
         if not line or self.ended:
             return
-        if line.startswith("!!!"):
-            key, _, value = line[3:].partition(":")
-            self.meta.setdefault(key.strip(), value.strip())
-            return
-        if line.startswith("!"):
+        c = line[0]
+        if c == "!":
+            if line.startswith("!!!"):
+                key, _, value = line[3:].partition(":")
+                self.meta.setdefault(key.strip(), value.strip())
             return
         if "\t" in line:
             raise _NeedsMusic21
-        if line.startswith("**"):
-            if line != "**kern":
-                raise self.error(f"spine {line!r} is not **kern") if not self.started else _NeedsMusic21
-            self.started = True
+        if c == "*":
+            if line.startswith("**"):
+                if line != "**kern":
+                    raise self.error(f"spine {line!r} is not **kern") if not self.started else _NeedsMusic21
+                self.started = True
+            elif not self.started:
+                raise self.error(f"interpretation before the **kern header: {line[:40]!r}")
+            else:
+                self.interpretation(line)
             return
         if not self.started:
             raise self.error(f"data before the **kern header: {line[:40]!r}")
-        if line.startswith("*"):
-            self.interpretation(line)
-        elif line.startswith("="):
+        if c == "=":
             if not self.bars or self.bars[-1] != self.t:
                 self.bars.append(self.t)
         elif line != ".":
@@ -134,8 +183,7 @@ class _Parser:
                 warnings.warn(f"{self.path}, line {self.lineno}: meter {tok!r} read as irregular", stacklevel=2)
         elif m := _KEY_RE.match(tok):
             mode = m[3] or ("major" if m[1].isupper() else "minor")
-            mode = {"dor": "dorian", "phr": "phrygian", "lyd": "lydian", "mix": "mixolydian",
-                    "aeo": "minor", "ion": "major", "loc": "locrian"}.get(mode, mode)
+            mode = _KERN_MODES.get(mode, mode)
             tonic = m[1].upper() + m[2].replace("-", "b")
             if not self.keys or self.keys[-1][1:] != (tonic, mode):
                 self.keys.append((self.t, tonic, mode))
@@ -147,73 +195,45 @@ class _Parser:
             self.meters.append(meter)
 
     def token(self, tok: str) -> None:
-        if " " in tok:
-            raise _NeedsMusic21  # a chord
-        digits = re.match(r"[^0-9]*?(\d+)(%\d+)?(\.*)", tok)
-        letters = [c for c in tok if c in _PITCH_LETTERS]
-        is_rest = "r" in tok
-        grace = "q" in tok or "Q" in tok or "P" in tok
-        unknown = set(tok) - _PITCH_LETTERS - _IGNORED - set("0123456789.%#-nr[]_qQP")
-        if unknown:
-            raise self.error(f"unknown kern token {tok!r} (characters {''.join(sorted(unknown))!r})")
-        if grace:
-            warnings.warn(f"{self.path}, line {self.lineno}: grace note {tok!r} skipped", stacklevel=2)
-            return
-        if not digits:
-            raise self.error(f"kern token {tok!r} has no duration")
-        rest_of_token = tok[digits.end():]
-        if any(c.isdigit() for c in rest_of_token):
-            raise self.error(f"malformed duration in kern token {tok!r}")
-        recip = int(digits[1])
-        dur = Fraction(8) if recip == 0 else Fraction(4, recip)
-        if digits[2]:
-            dur *= int(digits[2][1:])
-        dots = len(digits[3])
-        dur *= 2 - Fraction(1, 2**dots)
-        if is_rest == bool(letters):
-            raise self.error(f"kern token {tok!r} is neither one note nor one rest")
-        if is_rest:
-            self.rests.append((self.t, dur))
+        parsed = _parse_token(tok)
+        kind = parsed[0]
+        if kind == "note":
+            _, dur, pitch, tie_start, tie_end, tie_middle = parsed
+            if self.merge_ties and (tie_end or tie_middle) and self.tie_open is not None:
+                prev = self.notes[self.tie_open]
+                if prev[2] == pitch and prev[0] + prev[1] == self.t:
+                    prev[1] += dur
+                    self.t += dur
+                    if tie_end:
+                        self.tie_open = None
+                    return
+            self.notes.append([self.t, dur, pitch])
+            self.tie_open = len(self.notes) - 1 if tie_start else None
             self.t += dur
-            return
-        if len(set(letters)) != 1:
-            raise self.error(f"kern token {tok!r} holds more than one pitch")
-        pitch = _kern_pitch(letters, tok.count("#") - tok.count("-"))
-        if not 0 <= pitch <= 127:
-            raise self.error(f"kern pitch {tok!r} is outside MIDI 0-127")
-        tie_end = "]" in tok or "_" in tok
-        if self.merge_ties and tie_end and self.tie_open is not None:
-            prev = self.notes[self.tie_open]
-            if prev[2] == pitch and prev[0] + prev[1] == self.t:
-                prev[1] += dur
-                self.t += dur
-                self.tie_open = self.tie_open if "_" in tok else None
-                return
-        self.notes.append([self.t, dur, pitch])
-        self.tie_open = len(self.notes) - 1 if "[" in tok else None
-        self.t += dur
+        elif kind == "rest":
+            self.rests.append((self.t, parsed[1]))
+            self.t += parsed[1]
+        elif kind == "error":
+            raise self.error(parsed[1])
+        elif kind == "chord":
+            raise _NeedsMusic21
+        else:
+            warnings.warn(f"{self.path}, line {self.lineno}: grace note {tok!r} skipped", stacklevel=2)
 
     def finish(self) -> Score:
         if not self.started:
             raise ParseError(self.path, "no **kern spine (empty or not a kern file)")
-        end = self.t
-        quarters = [n[0] for n in self.notes] + [n[1] for n in self.notes]
-        quarters += [r[0] for r in self.rests] + [r[1] for r in self.rests]
-        if any((q * TPQ).denominator != 1 for q in quarters):
-            raise ParseError(self.path, f"a duration is finer than 1/{TPQ} of a quarter note")
-        time_signatures, pickup = meter_from_barlines(self.meters, self.bars, end, TPQ)
-        notes = np.array([[int(o * TPQ), int(d * TPQ), p] for o, d, p in self.notes], dtype=np.int64).reshape(-1, 3)
-        rests = np.array([[int(o * TPQ), int(d * TPQ)] for o, d in self.rests], dtype=np.int64).reshape(-1, 2)
+        time_signatures, pickup = meter_from_barlines(self.meters, self.bars, self.t, TPQ)
+        notes = np.array(self.notes, dtype=np.int64).reshape(-1, 3)
         meta = {"source": str(self.path)}
         if "OTL" in self.meta:
             meta["title"] = self.meta["OTL"]
         meta["reference"] = self.meta
         meta["declared_meter"] = bool(self.meters) and self.meters[0][0] == 0 and self.meters[0][1] is not None
         return Score(
-            notes[:, 0], notes[:, 1], notes[:, 2], tpq=TPQ,
-            time_signatures=time_signatures,
-            keys=[(int(t * TPQ), k, m) for t, k, m in self.keys],
-            pickup=int(pickup * TPQ), end=int(end * TPQ), rests=rests, meta=meta,
+            notes[:, 0], notes[:, 1], notes[:, 2], tpq=TPQ, time_signatures=time_signatures,
+            keys=self.keys, pickup=pickup, end=self.t,
+            rests=np.array(self.rests, dtype=np.int64).reshape(-1, 2), meta=meta,
         )
 
 

@@ -83,7 +83,8 @@ def from_music21(stream, *, source: str = "", ties: str = "merge", tune=None) ->
         tpq = math.lcm(tpq, Fraction(t).denominator)
     if tpq > TPQ * 64:
         raise ParseError(source, "durations finer than the tick grid", tune=tune)
-    tss, pickup = meter_from_barlines(meters, bars[1:] if bars else [], end, tpq)
+    tss, pickup = meter_from_barlines(
+        [(int(t * tpq), n, d) for t, n, d in meters], [int(b * tpq) for b in bars[1:]], int(end * tpq), tpq)
     keys = []
     for k in first.recurse().getElementsByClass(m21.key.Key):
         t = int(Fraction(k.getOffsetInHierarchy(first)).limit_denominator(10_000) * tpq)
@@ -102,7 +103,7 @@ def from_music21(stream, *, source: str = "", ties: str = "merge", tune=None) ->
         meta["title"] = md.title
     meta["declared_meter"] = declared_meter
     return Score(arr[:, 0], arr[:, 1], arr[:, 2], arr[:, 3], tpq=tpq, time_signatures=tss,
-                 keys=_dedupe_keys(keys), pickup=int(pickup * tpq), end=int(end * tpq), tempo=tempo,
+                 keys=_dedupe_keys(keys), pickup=pickup, end=int(end * tpq), tempo=tempo,
                  rests=rest_arr if len(parts) == 1 else None, meta=meta)
 
 

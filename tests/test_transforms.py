@@ -1,0 +1,72 @@
+import pytest
+
+from tunelab import Score
+from tunelab.corpus.transforms import (
+    STUDY_DURATIONS,
+    duration_problem,
+    estimate_key,
+    quantize,
+    score_key,
+    transpose_to_c_or_a,
+)
+
+C_MAJOR = Score.from_notes([(i * 4, 4, p) for i, p in enumerate([60, 62, 64, 65, 67, 65, 64, 62, 60, 67, 60])], tpq=4)
+A_MINOR = Score.from_notes([(i * 4, 4, p) for i, p in enumerate([69, 71, 72, 74, 76, 72, 68, 69, 64, 69])], tpq=4)
+
+
+def test_duration_filter_names_the_offending_note_or_rest():
+    assert duration_problem(C_MAJOR, STUDY_DURATIONS) is None
+    triplet = Score.from_notes([(0, 160, 60), (160, 160, 62)], tpq=480, end=480)
+    assert duration_problem(triplet, STUDY_DURATIONS) == "note of 1/3 quarter notes at 0"
+    long_rest = Score.from_notes([(0, 4, 60)], tpq=4, end=4 + 5)  # a 5/4-quarter trailing rest
+    assert duration_problem(long_rest, STUDY_DURATIONS) == "rest of 5/4 quarter notes at 1"
+
+
+def test_key_finder_on_plain_melodies():
+    assert estimate_key(C_MAJOR) == ("C", "major")
+    assert estimate_key(A_MINOR) == ("A", "minor")
+    assert estimate_key(A_MINOR, tonic="A") == ("A", "minor")
+    assert estimate_key(C_MAJOR, tonic="C") == ("C", "major")
+
+
+def test_transposition_follows_music21s_interval_choice():
+    g = C_MAJOR.transpose(7).replace(keys=[(0, "G", "major")])
+    assert transpose_to_c_or_a(g).pitch[0] == 60  # G4 -> C4: down a fifth
+    d_minor = A_MINOR.transpose(-7).replace(keys=[(0, "D", "minor")])
+    assert transpose_to_c_or_a(d_minor).pitch[0] == 69  # D4 -> A4: up a fifth
+    bb = C_MAJOR.transpose(10).replace(keys=[(0, "Bb", "major")])
+    assert transpose_to_c_or_a(bb).pitch.tolist() == C_MAJOR.pitch.tolist()
+    assert transpose_to_c_or_a(bb).keys == [(0, "C", "major")]
+
+
+def test_study_key_rule_ignores_the_key_of_an_unmetered_file():
+    s = A_MINOR.replace(keys=[(0, "C", "major")], meta={"declared_meter": False})
+    assert score_key(s, "first") == ("C", "major")
+    assert score_key(s, "study") == ("A", "minor")
+    assert score_key(A_MINOR.replace(keys=[(0, "A", None)]), "first") == ("A", "minor")
+    with pytest.raises(ValueError, match="key rule"):
+        score_key(s, "guess")
+
+
+def test_quantize_snaps_to_sixteenths_and_keeps_monophony():
+    s = Score.from_notes([(5, 470, 60), (478, 240, 62)], tpq=480, time_signatures=[(0, 2, 4)], end=960)
+    q = quantize(s, 4)
+    assert q.tpq == 4 and q.onset.tolist() == [0, 4] and q.duration.tolist() == [4, 2]
+    assert q.end == 8 and q.is_monophonic()
+
+
+@pytest.mark.shared_data
+def test_key_finder_agrees_with_music21(deutschl_kern):
+    import warnings
+
+    import music21
+
+    from tunelab.io.kern import read_kern
+
+    files = sorted(deutschl_kern.rglob("*.krn"))[::400]
+    for f in files:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ref = music21.converter.parse(str(f)).analyze("key")
+        tonic, mode = estimate_key(read_kern(f, ties="keep"))
+        assert (tonic.replace("b", "-"), mode) == (ref.tonic.name, ref.mode), f
