@@ -108,7 +108,8 @@ def _split_folder(path: Path) -> Source:
     tasks = [("file", str(f), f.stem, None) for f in files]
     explicit = {}
     for f in files:
-        n = sum(1 for _ in open(f, encoding="utf-8"))
+        with open(f, encoding="utf-8") as lines:
+            n = sum(1 for _ in lines)
         explicit.update({f"{f.stem}#{i}": f.stem for i in range(1, n + 1)})
         explicit[f.stem] = f.stem  # a split file with a single song
     return Source(path.name, f"grid-text split folder {path}", tasks, files, path, explicit_split=explicit)

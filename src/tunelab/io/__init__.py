@@ -47,15 +47,21 @@ def list_files(root) -> list[Path]:
     return [Path(f) for f in sorted(found)]
 
 
+def _check_file(path: Path) -> str:
+    """The file's format, after checking it exists and is not empty (ParseError otherwise)."""
+    fmt = format_of(path)
+    if not path.is_file():
+        raise ParseError(path, "no such file")
+    if path.stat().st_size == 0:
+        raise ParseError(path, "empty file")
+    return fmt
+
+
 def load_file(path, *, ties: str = "merge") -> tuple[list[Score], list[ParseError]]:
     """Every piece in one file (a tunebook or grid text may hold many)."""
     path = Path(path)
     try:
-        fmt = format_of(path)
-        if not path.exists():
-            raise ParseError(path, "no such file")
-        if path.stat().st_size == 0:
-            raise ParseError(path, "empty file")
+        fmt = _check_file(path)
         if fmt == "abc":
             from tunelab.io.abc import read_abc
 
@@ -87,9 +93,7 @@ def load(path, *, ties: str = "merge") -> tuple[list[Score], list[ParseError]]:
 def read(path, *, ties: str = "merge") -> Score:
     """Read exactly one piece; raises ParseError naming the file for anything wrong."""
     path = Path(path)
-    fmt = format_of(path)
-    if not path.exists():
-        raise ParseError(path, "no such file")
+    fmt = _check_file(path)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # music21 warns on meters it cannot read; we report ours
         if fmt == "kern":

@@ -1,0 +1,65 @@
+import subprocess
+import sys
+
+import pytest
+
+from tunelab.cli import main
+
+from .fixtures import PICKUP_3_4
+
+
+def test_help_lists_every_command_with_a_line(capsys):
+    with pytest.raises(SystemExit) as done:
+        main(["--help"])
+    assert done.value.code == 0
+    out = capsys.readouterr().out
+    for cmd in ("corpus", "convert", "demo"):
+        assert f"    {cmd}" in out
+
+
+def test_convert_kern_to_midi_and_grid(tmp_path, capsys):
+    src = tmp_path / "pickup.krn"
+    src.write_text(PICKUP_3_4)
+    assert main(["convert", str(src), str(tmp_path / "p.mid")]) == 0
+    assert main(["convert", str(tmp_path / "p.mid"), str(tmp_path / "p.musicxml")]) == 0
+    assert "wrote" in capsys.readouterr().out
+    # off the 16th grid? no: this tune is on it, so grid text works straight away
+    assert main(["convert", str(src), str(tmp_path / "p.txt")]) == 0
+    assert (tmp_path / "p.txt").read_text() == "62 _ _ _ 67 _ _ _ 69 _ 71 _ 72 _ _ _ 71 _ _ _ _ _ _ _ _ _ _ _\n"
+
+
+@pytest.mark.parametrize(("name", "data", "reason"), [
+    ("empty.krn", b"", "empty file"),
+    ("random.mid", bytes(range(256)), "not a readable MIDI file"),
+    ("unknown.krn", b"**kern\n*M2/4\n4c\n4c+\n*-\n", "line 4: unknown kern token '4c+'"),
+    ("song.xyz", b"abc", "unknown file type '.xyz'"),
+])
+def test_single_file_commands_exit_2_with_one_line(tmp_path, name, data, reason):
+    f = tmp_path / name
+    f.write_bytes(data)
+    run = subprocess.run([sys.executable, "-m", "tunelab.cli", "convert", str(f), str(tmp_path / "o.mid")],
+                         capture_output=True, text=True)
+    assert run.returncode == 2
+    lines = run.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"tunelab: error: {f}") and reason in lines[0]
+
+
+def test_corpus_commands_on_a_folder_go_on_past_bad_files(tmp_path, capsys):
+    d = tmp_path / "songs"
+    d.mkdir()
+    (d / "good.krn").write_text(PICKUP_3_4)
+    (d / "book.abc").write_text("X:1\nT:fine\nM:2/4\nL:1/8\nK:C\nCDEF|G4|]\n\nX:2\nT:broken\nM:2/4\nCDEF|\n")
+    assert main(["corpus", "prepare", str(d), "--preset", "study"]) == 0
+    captured = capsys.readouterr()
+    assert "unreadable: book#2:" in captured.err and "tune has no K: (key) field" in captured.err
+    assert "3 pieces read, 2 kept, 1 unreadable" in captured.out
+    out = tmp_path / "all.txt"
+    assert main(["corpus", "export", str(d), "--preset", "study", "--format", "grid", "--out", str(out)]) == 0
+    assert len(out.read_text().splitlines()) == 2
+    assert main(["corpus", "export", str(d), "--format", "midi", "--out", str(tmp_path / "mid")]) == 0
+    assert sorted(p.name for p in (tmp_path / "mid").iterdir()) == ["book_1.mid", "good.mid"]
+
+
+def test_a_missing_corpus_is_exit_2(capsys):
+    assert main(["corpus", "info", "does/not/exist"]) == 2
+    assert "no such corpus, file or folder" in capsys.readouterr().err

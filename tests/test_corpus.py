@@ -1,0 +1,84 @@
+import pytest
+
+import tunelab.corpus as tc
+from tunelab.corpus import hash_split
+from tunelab.errors import ConfigError
+
+from .conftest import shared
+from .fixtures import PICKUP_3_4, TRIPLETS_AND_TIES
+
+
+def _folder(tmp_path):
+    d = tmp_path / "songs"
+    (d / "sub").mkdir(parents=True)
+    (d / "a.krn").write_text(PICKUP_3_4)
+    (d / "sub" / "b.krn").write_text(PICKUP_3_4)  # a duplicate of a
+    (d / "triplets.krn").write_text(TRIPLETS_AND_TIES)  # dropped by the study's duration filter
+    (d / "broken.krn").write_text("**kern\n4c+\n*-\n")
+    (d / "notes.txt").write_text("irrelevant")  # .txt is grid text: one unreadable line
+    return d
+
+
+def test_folder_corpus_reports_kept_dropped_and_unreadable(tmp_path):
+    corpus = tc.load(_folder(tmp_path), "study", verbose=False)
+    by_id = {e.id: e for e in corpus.entries}
+    assert by_id["a"].status == by_id["sub/b"].status == "kept"
+    assert by_id["triplets"].status == "dropped"
+    assert by_id["triplets"].reason == "duration: note of 1/3 quarter notes at 0"
+    assert by_id["broken"].status == "error" and "unknown kern token" in by_id["broken"].reason
+    info = corpus.info()
+    assert (info["pieces"], info["kept"], info["dropped"], info["unreadable"]) == (5, 2, 1, 2)
+    assert info["dropped_by_reason"] == {"duration": 1}
+    # transposed from G major to C major, on the 16th grid
+    assert corpus.scores[0].keys == [(0, "C", "major")] and corpus.scores[0].tpq == 4
+    assert corpus.scores[0].pitch.tolist() == [55, 60, 62, 64, 65, 64]
+
+
+def test_duplicates_are_reported_and_dedupe_keeps_one(tmp_path):
+    folder = _folder(tmp_path)
+    corpus = tc.load(folder, verbose=False)
+    (group,) = corpus.duplicate_groups()
+    assert [e.id for e in group] == ["a", "sub/b"]
+    deduped = tc.load(folder, dedupe=True, verbose=False)
+    assert [e.id for e in deduped.kept] == ["a", "triplets"]
+    assert {e.id: e.duplicate_of for e in deduped.entries}["sub/b"] == "a"
+
+
+def test_hash_split_is_deterministic_and_follows_the_ratios():
+    ids = [f"song{i}" for i in range(20000)]
+    splits = [hash_split(i) for i in ids]
+    assert splits == [hash_split(i) for i in ids]
+    frac = {s: splits.count(s) / len(ids) for s in ("train", "val", "test")}
+    assert abs(frac["train"] - 0.80) < 0.01 and abs(frac["val"] - 0.06) < 0.01 and abs(frac["test"] - 0.14) < 0.01
+    assert hash_split("song1", (0.0, 0.0, 1.0)) == "test"
+
+
+def test_second_load_comes_from_the_cache_and_a_change_invalidates_it(tmp_path):
+    folder = _folder(tmp_path)
+    first = tc.load(folder, verbose=False)
+    again = tc.load(folder, verbose=False)
+    assert not first.from_cache and again.from_cache
+    assert [e.id for e in again.kept] == [e.id for e in first.kept]
+    (folder / "c.krn").write_text(TRIPLETS_AND_TIES)
+    assert not tc.load(folder, verbose=False).from_cache
+
+
+def test_bad_options_name_the_flag():
+    with pytest.raises(ConfigError, match="--split needs three fractions"):
+        tc.PrepOptions(split=(0.5, 0.5, 0.5))
+    with pytest.raises(ConfigError, match="unknown preset"):
+        tc.PrepOptions.preset("nope")
+    with pytest.raises(ConfigError, match="no such corpus"):
+        tc.load("no-such-corpus-or-folder", verbose=False)
+
+
+@pytest.mark.shared_data
+def test_study_split_folder_is_a_corpus_with_that_split():
+    corpus = tc.load(shared("study-split"), verbose=False)
+    info = corpus.info()
+    assert info["splits"] == {"train": 4292, "val": 321, "test": 752}
+    pairs = info["duplicates"]["groups_by_split_pair"]
+    assert pairs["test&train"] >= 1 and info["duplicates"]["groups"] > 0
+    test_in_train = sum(1 for g in corpus.duplicate_groups() for e in g if e.split == "test"
+                        and any(x.split == "train" for x in g))
+    assert test_in_train == 140  # the study's files: 140 of the 752 test songs occur in train
