@@ -13,6 +13,7 @@ import json
 import os
 import pickle
 import sys
+import time
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -149,16 +150,15 @@ def _read_task(task):
 
 
 def read_all(tasks: list, *, jobs: int | None = None, desc: str = "reading") -> list[tuple]:
-    """Run read tasks on ``jobs`` processes with a progress bar; results in task order."""
-    from tqdm import tqdm
-
+    """Run read tasks on ``jobs`` processes, showing progress when ``desc`` is set; results in
+    task order. A terminal gets a progress bar; a log gets a line every tenth of the way."""
     jobs = jobs or min(len(tasks), os.cpu_count() or 1) or 1
-    bar = tqdm(total=len(tasks), desc=desc, unit="file", disable=None, file=sys.stderr, mininterval=0.5)
+    progress = _Progress(len(tasks), desc)
     results = []
     if jobs == 1 or len(tasks) < 8:
         for t in tasks:
             results.append(_read_task(t))
-            bar.update()
+            progress.update()
     else:
         import multiprocessing as mp
 
@@ -166,9 +166,31 @@ def read_all(tasks: list, *, jobs: int | None = None, desc: str = "reading") -> 
         with ctx.Pool(jobs) as pool:
             for r in pool.imap(_read_task, tasks, chunksize=max(1, min(64, len(tasks) // (jobs * 8)))):
                 results.append(r)
-                bar.update()
-    bar.close()
+                progress.update()
+    progress.close()
     return [x for r in results for x in r]
+
+
+class _Progress:
+    def __init__(self, total: int, desc: str):
+        self.total, self.desc, self.n, self.bar = total, desc, 0, None
+        self.t0 = time.perf_counter()
+        if desc and sys.stderr.isatty():
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=total, desc=desc, unit="piece", file=sys.stderr, mininterval=0.3)
+
+    def update(self) -> None:
+        self.n += 1
+        if self.bar is not None:
+            self.bar.update()
+        elif self.desc and self.total >= 100 and self.n % max(1, self.total // 10) == 0:
+            print(f"{self.desc}: {self.n}/{self.total} pieces, {time.perf_counter() - self.t0:.0f} s",
+                  file=sys.stderr, flush=True)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
 
 
 # ---- cache --------------------------------------------------------------------------------------

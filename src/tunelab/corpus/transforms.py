@@ -30,12 +30,15 @@ _FOUND_MINOR = ["C", "C#", "D", "Eb", "E", "F", "F#", "G", "G#", "A", "Bb", "B"]
 
 def duration_problem(score: Score, allowed=STUDY_DURATIONS) -> str | None:
     """Why ``score`` fails the duration filter (a note or rest of another length), or None."""
-    ok = {Fraction(a).limit_denominator(64) for a in allowed}
+    ok = set()
+    for a in allowed:  # allowed lengths in this score's ticks (those off its grid cannot occur)
+        ticks = Fraction(a).limit_denominator(64) * score.tpq
+        if ticks.denominator == 1:
+            ok.add(int(ticks))
     for onset, dur, pitch in score.events():
-        q = Fraction(dur, score.tpq)
-        if q not in ok:
+        if dur not in ok:
             what = "rest" if pitch is None else "note"
-            return f"{what} of {_ql(q)} quarter notes at {_ql(Fraction(onset, score.tpq))}"
+            return f"{what} of {_ql(Fraction(dur, score.tpq))} quarter notes at {_ql(Fraction(onset, score.tpq))}"
     return None
 
 
