@@ -121,7 +121,7 @@ def _read_task(task):
     """Worker: one task -> list of (id, source, Score | ParseError).
 
     A task is ``(kind, source, ident, payload, ties)``: kind ``"abc-tune"`` with payload
-    ``(tune number, tune text)``, or ``"file"`` with no payload.
+    ``(tune number, tune text, accidental propagation)``, or ``"file"`` with no payload.
     """
     kind, source, ident, payload, ties = task
     with warnings.catch_warnings():
@@ -130,8 +130,9 @@ def _read_task(task):
             if kind == "abc-tune":
                 from tunelab.io.abc import read_abc_tune
 
-                number, text = payload
-                return [(ident, source, read_abc_tune(text, source=source, tune=number, ties=ties))]
+                number, text, propagate = payload
+                score = read_abc_tune(text, source=source, tune=number, ties=ties, propagate=propagate)
+                return [(ident, source, score)]
             from tunelab.io import load_file
 
             scores, errors = load_file(source, ties=ties)

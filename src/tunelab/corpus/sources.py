@@ -54,7 +54,10 @@ def _deutschl() -> Source:
     tasks = []
     for f in files:
         _, tunes = split_tunebook(f.read_text(encoding="latin-1"))
-        tasks += [("abc-tune", str(f), f"{f.stem}#{n}", (n, text)) for n, text in tunes]
+        # Schlien's EsAC-to-ABC conversion lets an accidental reach every octave of its letter
+        # to the barline: measured against the kern edition, 5,075 of 5,228 tunes agree note for
+        # note this way, 5,049 with ABC 2.1's same-octave rule (benchmarks/results).
+        tasks += [("abc-tune", str(f), f"{f.stem}#{n}", (n, text, "pitch")) for n, text in tunes]
     return Source("deutschl", BUILTINS["deutschl"].description, tasks, files, folder, ESSEN_NOTICE)
 
 

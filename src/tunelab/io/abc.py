@@ -42,12 +42,25 @@ def tune_key_mode(tune_text: str) -> tuple[str, str | None] | None:
     return m[1][0].upper() + m[1][1:], _MODES.get(mode, _MODES.get(mode[:3]))
 
 
-def read_abc_tune(tune_text: str, *, source: str, tune, ties: str = "merge") -> Score:
-    """One ABC tune as a Score (music21 does the parsing)."""
+def read_abc_tune(tune_text: str, *, source: str, tune, ties: str = "merge", native: bool = True,
+                  propagate: str = "octave") -> Score:
+    """One ABC tune as a Score: the native reader when the tune is plain, else music21.
+
+    ``propagate``: how far an accidental reaches within its bar (see
+    ``tunelab.io.abc_native.parse_abc_tune``); music21 does not carry accidentals at all.
+    """
+    from tunelab.io.abc_native import NeedsMusic21, parse_abc_tune
     from tunelab.io.m21 import parse_data_with_music21
 
     if not re.search(r"^K:", tune_text, re.MULTILINE):
         raise ParseError(source, "tune has no K: (key) field", tune=tune)
+    if native:
+        try:
+            score = parse_abc_tune(tune_text, source=source, tune=tune, ties=ties, propagate=propagate)
+            score.meta["id"] = f"{Path(source).stem}#{tune}"
+            return score
+        except NeedsMusic21:
+            pass
     score = parse_data_with_music21(tune_text, "abc", source=source, tune=tune, ties=ties)
     written = tune_key_mode(tune_text)
     if written and written[1] is None and score.keys and score.keys[0][0] == 0:
