@@ -28,7 +28,11 @@ KERN: dict = {}  # Essen id -> kern Score, filled before the worker processes fo
 
 
 def _notes(score):
-    return None if score is None else (score.resample(480).onset.tolist(), score.resample(480).duration.tolist(), score.pitch.tolist())
+    return (
+        None
+        if score is None
+        else (score.resample(480).onset.tolist(), score.resample(480).duration.tolist(), score.pitch.tolist())
+    )
 
 
 def _compare(task):
@@ -59,10 +63,20 @@ def _compare(task):
     except Exception:
         fallback = False
     if native is None or ref is None:
-        verdict = "both failed" if native is None and ref is None else ("native failed: " + str(native_err) if native is None else "music21 failed: " + str(ref_err))
+        verdict = (
+            "both failed"
+            if native is None and ref is None
+            else (
+                "native failed: " + str(native_err) if native is None else "music21 failed: " + str(ref_err)
+            )
+        )
     else:
         diff = native.diff(ref)
-        verdict = "same" if diff is None else "differ in " + diff.split(":")[0].split(" differs in ")[-1].split(" differ")[0]
+        verdict = (
+            "same"
+            if diff is None
+            else "differ in " + diff.split(":")[0].split(" differs in ")[-1].split(" differ")[0]
+        )
     kern = KERN.get((native or ref).meta.get("essen_id")) if (native or ref) is not None else None
     vs_kern = None
     if kern is not None:
@@ -98,16 +112,20 @@ def main() -> None:
     verdicts = Counter(r[1] for r in rows)
     with_kern = [r[5] for r in rows if r[5] is not None]
     native_s, m21_s = sum(r[2] for r in rows), sum(r[3] for r in rows)
-    res = {"tunes": len(rows), "verdicts": dict(verdicts.most_common()),
-           "native_ms_per_tune": 1000 * native_s / len(rows), "music21_ms_per_tune": 1000 * m21_s / len(rows),
-           "examples": {v: [r[0] for r in rows if r[1] == v][:5] for v in verdicts if v != "same"},
-           "native_fallbacks_to_music21": sum(r[4] for r in rows),
-           "tunes_found_in_kern": len(with_kern),
-           "native_notes_equal_kern": sum(v[0] for v in with_kern),
-           "music21_notes_equal_kern": sum(v[1] for v in with_kern),
-           "native_bars_equal_kern": sum(v[2] for v in with_kern),
-           "music21_bars_equal_kern": sum(v[3] for v in with_kern),
-           "native_notes_differ_from_kern": [r[0] for r in rows if r[5] is not None and not r[5][0]]}
+    res = {
+        "tunes": len(rows),
+        "verdicts": dict(verdicts.most_common()),
+        "native_ms_per_tune": 1000 * native_s / len(rows),
+        "music21_ms_per_tune": 1000 * m21_s / len(rows),
+        "examples": {v: [r[0] for r in rows if r[1] == v][:5] for v in verdicts if v != "same"},
+        "native_fallbacks_to_music21": sum(r[4] for r in rows),
+        "tunes_found_in_kern": len(with_kern),
+        "native_notes_equal_kern": sum(v[0] for v in with_kern),
+        "music21_notes_equal_kern": sum(v[1] for v in with_kern),
+        "native_bars_equal_kern": sum(v[2] for v in with_kern),
+        "music21_bars_equal_kern": sum(v[3] for v in with_kern),
+        "native_notes_differ_from_kern": [r[0] for r in rows if r[5] is not None and not r[5][0]],
+    }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.with_suffix(".json").write_text(json.dumps(res, indent=2) + "\n")
     same = verdicts.get("same", 0)

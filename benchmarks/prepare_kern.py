@@ -96,8 +96,12 @@ def main() -> None:
         res["music21_failures"] = m21_fail
         same = sum(1 for f, line in m21_out.items() if ours.get(f) == line)
         res["per_file_identical"] = same
-        res["per_file_only_music21"] = sorted(str(Path(f).relative_to(folder)) for f in m21_out if f not in ours)
-        res["per_file_differ"] = sorted(str(Path(f).relative_to(folder)) for f in m21_out if f in ours and ours[f] != m21_out[f])
+        res["per_file_only_music21"] = sorted(
+            str(Path(f).relative_to(folder)) for f in m21_out if f not in ours
+        )
+        res["per_file_differ"] = sorted(
+            str(Path(f).relative_to(folder)) for f in m21_out if f in ours and ours[f] != m21_out[f]
+        )
         res["speedup_all_cores"] = res["music21_whole_set_s"] / res["tunelab_all_cores_s"]
         res["speedup_1proc"] = res["music21_whole_set_s"] / res["tunelab_1proc_s"]
 
@@ -125,7 +129,11 @@ def _unpack(src: Path, tmp: Path) -> Path:
 
 
 def _table(r: dict) -> str:
-    sampled = "" if r["music21_songs_run"] == r["songs"] else f" (every song timed: {r['music21_songs_run']} of {r['songs']}, extrapolated)"
+    sampled = (
+        ""
+        if r["music21_songs_run"] == r["songs"]
+        else f" (every song timed: {r['music21_songs_run']} of {r['songs']}, extrapolated)"
+    )
     lines = [
         "# Preparing the Deutschl kern songs: tunelab vs the study's music21 pipeline",
         "",
@@ -153,7 +161,12 @@ def _table(r: dict) -> str:
         ]
     lines += ["", "Unreadable for tunelab (reported, skipped):", ""]
     lines += [f"- {e}" for e in r["tunelab_errors"]] or ["- none"]
-    lines += ["", "Dropped by tunelab's filters: " + ", ".join(f"{k}: {v}" for k, v in r["tunelab_dropped_by_reason"].items()), ""]
+    lines += [
+        "",
+        "Dropped by tunelab's filters: "
+        + ", ".join(f"{k}: {v}" for k, v in r["tunelab_dropped_by_reason"].items()),
+        "",
+    ]
     return "\n".join(lines)
 
 

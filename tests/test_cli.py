@@ -25,20 +25,28 @@ def test_convert_kern_to_midi_and_grid(tmp_path, capsys):
     assert "wrote" in capsys.readouterr().out
     # off the 16th grid? no: this tune is on it, so grid text works straight away
     assert main(["convert", str(src), str(tmp_path / "p.txt")]) == 0
-    assert (tmp_path / "p.txt").read_text() == "62 _ _ _ 67 _ _ _ 69 _ 71 _ 72 _ _ _ 71 _ _ _ _ _ _ _ _ _ _ _\n"
+    assert (
+        tmp_path / "p.txt"
+    ).read_text() == "62 _ _ _ 67 _ _ _ 69 _ 71 _ 72 _ _ _ 71 _ _ _ _ _ _ _ _ _ _ _\n"
 
 
-@pytest.mark.parametrize(("name", "data", "reason"), [
-    ("empty.krn", b"", "empty file"),
-    ("random.mid", bytes(range(256)), "not a readable MIDI file"),
-    ("unknown.krn", b"**kern\n*M2/4\n4c\n4c+\n*-\n", "line 4: unknown kern token '4c+'"),
-    ("song.xyz", b"abc", "unknown file type '.xyz'"),
-])
+@pytest.mark.parametrize(
+    ("name", "data", "reason"),
+    [
+        ("empty.krn", b"", "empty file"),
+        ("random.mid", bytes(range(256)), "not a readable MIDI file"),
+        ("unknown.krn", b"**kern\n*M2/4\n4c\n4c+\n*-\n", "line 4: unknown kern token '4c+'"),
+        ("song.xyz", b"abc", "unknown file type '.xyz'"),
+    ],
+)
 def test_single_file_commands_exit_2_with_one_line(tmp_path, name, data, reason):
     f = tmp_path / name
     f.write_bytes(data)
-    run = subprocess.run([sys.executable, "-m", "tunelab.cli", "convert", str(f), str(tmp_path / "o.mid")],
-                         capture_output=True, text=True)
+    run = subprocess.run(
+        [sys.executable, "-m", "tunelab.cli", "convert", str(f), str(tmp_path / "o.mid")],
+        capture_output=True,
+        text=True,
+    )
     assert run.returncode == 2
     lines = run.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(f"tunelab: error: {f}") and reason in lines[0]

@@ -49,7 +49,11 @@ def test_hash_split_is_deterministic_and_follows_the_ratios():
     splits = [hash_split(i) for i in ids]
     assert splits == [hash_split(i) for i in ids]
     frac = {s: splits.count(s) / len(ids) for s in ("train", "val", "test")}
-    assert abs(frac["train"] - 0.80) < 0.01 and abs(frac["val"] - 0.06) < 0.01 and abs(frac["test"] - 0.14) < 0.01
+    assert (
+        abs(frac["train"] - 0.80) < 0.01
+        and abs(frac["val"] - 0.06) < 0.01
+        and abs(frac["test"] - 0.14) < 0.01
+    )
     assert hash_split("song1", (0.0, 0.0, 1.0)) == "test"
 
 
@@ -79,6 +83,10 @@ def test_study_split_folder_is_a_corpus_with_that_split():
     assert info["splits"] == {"train": 4292, "val": 321, "test": 752}
     pairs = info["duplicates"]["groups_by_split_pair"]
     assert pairs["test&train"] >= 1 and info["duplicates"]["groups"] > 0
-    test_in_train = sum(1 for g in corpus.duplicate_groups() for e in g if e.split == "test"
-                        and any(x.split == "train" for x in g))
+    test_in_train = sum(
+        1
+        for g in corpus.duplicate_groups()
+        for e in g
+        if e.split == "test" and any(x.split == "train" for x in g)
+    )
     assert test_in_train == 140  # the study's files: 140 of the 752 test songs occur in train

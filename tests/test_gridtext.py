@@ -6,11 +6,14 @@ from tunelab.io.gridtext import format_score, parse_line, read_gridtext
 from .conftest import shared
 
 
-@pytest.mark.parametrize("line", [
-    "60 _ 62 _ _ _ r _ 64 _",
-    "r _ _ _ r _ 67 _ 67 _ _ _",    # two notated rests in a row, a repeated (tied) pitch
-    "55 _ _ _ _ _ _ _ r _ _ _",      # a trailing rest
-])
+@pytest.mark.parametrize(
+    "line",
+    [
+        "60 _ 62 _ _ _ r _ 64 _",
+        "r _ _ _ r _ 67 _ 67 _ _ _",  # two notated rests in a row, a repeated (tied) pitch
+        "55 _ _ _ _ _ _ _ r _ _ _",  # a trailing rest
+    ],
+)
 def test_grid_line_parse_write_is_exact(line):
     (score,) = parse_line(line)
     assert format_score(score) == line

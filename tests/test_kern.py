@@ -9,6 +9,7 @@ from tunelab.io.kern import parse_kern
 
 from .fixtures import IRREGULAR, PICKUP_3_4, TRIPLETS_AND_TIES
 
+
 def test_pickup_meter_key_and_pitches():
     s = parse_kern(PICKUP_3_4, "pickup-3-4.krn")
     assert s.tpq == 480 and s.pickup == 480
@@ -48,13 +49,16 @@ def test_unknown_token_names_file_and_line():
     assert str(err.value) == "unknown-token.krn, line 4: unknown kern token '4q§' (characters '§')"
 
 
-@pytest.mark.parametrize(("text", "reason"), [
-    ("", "no **kern spine"),
-    ("**kern\n1.5dd\n*-\n", "malformed duration in kern token '1.5dd'"),
-    ("**kern\n4\n*-\n", "neither one note nor one rest"),
-    ("**kern\n4cd\n*-\n", "more than one pitch"),
-    ("**kern\ncc\n*-\n", "has no duration"),
-])
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("", "no **kern spine"),
+        ("**kern\n1.5dd\n*-\n", "malformed duration in kern token '1.5dd'"),
+        ("**kern\n4\n*-\n", "neither one note nor one rest"),
+        ("**kern\n4cd\n*-\n", "more than one pitch"),
+        ("**kern\ncc\n*-\n", "has no duration"),
+    ],
+)
 def test_malformed_kern_is_a_parse_error(text, reason):
     with pytest.raises(ParseError, match=re.escape(reason)):
         parse_kern(text, "bad.krn")

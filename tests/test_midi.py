@@ -10,15 +10,23 @@ from .fixtures import IRREGULAR, PICKUP_3_4, TRIPLETS_AND_TIES
 
 
 def test_midi_write_read_gives_the_same_score(tmp_path):
-    s = Score.from_notes([(0, 240, 67, 90), (240, 480, 72, 64), (960, 960, 71, 100)], tpq=480,
-                         time_signatures=[(0, 3, 4), (1200, 2, 4)], keys=[(0, "G", "major")],
-                         pickup=240, end=2400, tempo=96.0)
+    s = Score.from_notes(
+        [(0, 240, 67, 90), (240, 480, 72, 64), (960, 960, 71, 100)],
+        tpq=480,
+        time_signatures=[(0, 3, 4), (1200, 2, 4)],
+        keys=[(0, "G", "major")],
+        pickup=240,
+        end=2400,
+        tempo=96.0,
+    )
     write_midi(s, tmp_path / "s.mid")
     back = read_midi(tmp_path / "s.mid")
     assert back.diff(s) is None  # notes, velocities, meters, key, pickup, end rest, tempo
 
 
-@pytest.mark.parametrize("text", [PICKUP_3_4, TRIPLETS_AND_TIES, IRREGULAR], ids=["pickup", "triplets-ties", "irregular"])
+@pytest.mark.parametrize(
+    "text", [PICKUP_3_4, TRIPLETS_AND_TIES, IRREGULAR], ids=["pickup", "triplets-ties", "irregular"]
+)
 def test_kern_to_midi_keeps_notes_meters_and_pickup(tmp_path, text):
     k = parse_kern(text, "x.krn")
     write_midi(k, tmp_path / "k.mid")
@@ -35,11 +43,14 @@ def test_a_pickup_is_a_short_first_bar_for_other_tools(tmp_path):
     assert [(t.time, t.numerator, t.denominator) for t in raw.time_signatures] == [(0, 1, 4), (480, 3, 4)]
 
 
-@pytest.mark.parametrize(("name", "data", "reason"), [
-    ("empty.mid", b"", "empty file"),
-    ("random.mid", bytes(range(7, 250, 3)) * 4, "not a readable MIDI file"),
-    ("truncated.mid", None, "not a readable MIDI file"),
-])
+@pytest.mark.parametrize(
+    ("name", "data", "reason"),
+    [
+        ("empty.mid", b"", "empty file"),
+        ("random.mid", bytes(range(7, 250, 3)) * 4, "not a readable MIDI file"),
+        ("truncated.mid", None, "not a readable MIDI file"),
+    ],
+)
 def test_bad_midi_is_one_clear_error(tmp_path, name, data, reason):
     path = tmp_path / name
     if data is None:  # a real file cut in the middle of its track

@@ -55,8 +55,11 @@ def test_monophony_and_events_with_notated_and_implicit_rests():
 
 def test_bars_and_beats_respect_pickup_and_meter_changes():
     # 3/4 with a one-quarter pickup, then a change to 2/4 at tick 28 (1 + 2 bars of 3/4 = 1+6 quarters)
-    s = melody([(0, 4, 60), (4, 12, 62), (16, 12, 64), (28, 8, 65), (36, 8, 67)],
-               time_signatures=[(0, 3, 4), (28, 2, 4)], pickup=4)
+    s = melody(
+        [(0, 4, 60), (4, 12, 62), (16, 12, 64), (28, 8, 65), (36, 8, 67)],
+        time_signatures=[(0, 3, 4), (28, 2, 4)],
+        pickup=4,
+    )
     assert s.bar_starts().tolist() == [0, 4, 16, 28, 36]
     assert s.beat_starts().tolist() == [0, 4, 8, 12, 16, 20, 24, 28, 32, 36, 40]
     # 6/8: two dotted-quarter beats a bar; a pickup of one eighth is a partial beat

@@ -10,8 +10,12 @@ from tunelab.corpus.transforms import (
     transpose_to_c_or_a,
 )
 
-C_MAJOR = Score.from_notes([(i * 4, 4, p) for i, p in enumerate([60, 62, 64, 65, 67, 65, 64, 62, 60, 67, 60])], tpq=4)
-A_MINOR = Score.from_notes([(i * 4, 4, p) for i, p in enumerate([69, 71, 72, 74, 76, 72, 68, 69, 64, 69])], tpq=4)
+C_MAJOR = Score.from_notes(
+    [(i * 4, 4, p) for i, p in enumerate([60, 62, 64, 65, 67, 65, 64, 62, 60, 67, 60])], tpq=4
+)
+A_MINOR = Score.from_notes(
+    [(i * 4, 4, p) for i, p in enumerate([69, 71, 72, 74, 76, 72, 68, 69, 64, 69])], tpq=4
+)
 
 
 def test_duration_filter_names_the_offending_note_or_rest():

@@ -40,18 +40,30 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version=f"tunelab {__version__}")
     sub = p.add_subparsers(title="commands", metavar="COMMAND")
 
-    corpus = sub.add_parser("corpus", help="list, prepare, inspect and export corpora",
-                            description="Corpora: built-in collections or folders of files.")
+    corpus = sub.add_parser(
+        "corpus",
+        help="list, prepare, inspect and export corpora",
+        description="Corpora: built-in collections or folders of files.",
+    )
     csub = corpus.add_subparsers(title="corpus commands", metavar="ACTION")
     c = csub.add_parser("list", help="the built-in corpora")
     c.set_defaults(func=cmd_corpus_list)
     for name, helptext, func in (
         ("prepare", "read, filter and cache a corpus; print a one-screen summary", cmd_corpus_prepare),
-        ("info", "counts kept/skipped with reasons, duplicates, meters, keys, ranges, lengths", cmd_corpus_info),
-        ("export", "write a prepared corpus (or one split) as grid text, MIDI or MusicXML", cmd_corpus_export),
+        (
+            "info",
+            "counts kept/skipped with reasons, duplicates, meters, keys, ranges, lengths",
+            cmd_corpus_info,
+        ),
+        (
+            "export",
+            "write a prepared corpus (or one split) as grid text, MIDI or MusicXML",
+            cmd_corpus_export,
+        ),
     ):
-        c = csub.add_parser(name, help=helptext, description=helptext,
-                            formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+        c = csub.add_parser(
+            name, help=helptext, description=helptext, formatter_class=argparse.ArgumentDefaultsHelpFormatter
+        )
         c.add_argument("corpus", help="deutschl, bach-chorales, or a file or folder")
         _prep_args(c)
         if name == "info":
@@ -61,36 +73,61 @@ def build_parser() -> argparse.ArgumentParser:
         if name == "export":
             c.add_argument("--split", default="all", choices=["train", "val", "test", "all"])
             c.add_argument("--format", required=True, choices=["grid", "midi", "musicxml"])
-            c.add_argument("--out", required=True, type=Path,
-                           help="a file for grid (one song per line), a folder for midi/musicxml")
+            c.add_argument(
+                "--out",
+                required=True,
+                type=Path,
+                help="a file for grid (one song per line), a folder for midi/musicxml",
+            )
         c.set_defaults(func=func)
 
-    c = sub.add_parser("convert", help="read one piece and write it in another format (by suffix)",
-                       description="Read one piece (kern, ABC, MusicXML, MIDI, grid) and write .mid, "
-                                   ".musicxml or .txt (grid text).")
+    c = sub.add_parser(
+        "convert",
+        help="read one piece and write it in another format (by suffix)",
+        description="Read one piece (kern, ABC, MusicXML, MIDI, grid) and write .mid, "
+        ".musicxml or .txt (grid text).",
+    )
     c.add_argument("input", type=Path)
     c.add_argument("output", type=Path)
     c.set_defaults(func=cmd_convert)
 
-    c = sub.add_parser("demo", help="the README's main job on the bundled corpus",
-                       description="Prepare the bundled deutschl corpus with the study's recipe and "
-                                   "print its summary.")
+    c = sub.add_parser(
+        "demo",
+        help="the README's main job on the bundled corpus",
+        description="Prepare the bundled deutschl corpus with the study's recipe and print its summary.",
+    )
     c.add_argument("--jobs", type=int, default=None, help="reader processes (default: all cores)")
     c.set_defaults(func=cmd_demo)
     return p
 
 
 def _prep_args(c: argparse.ArgumentParser) -> None:
-    c.add_argument("--preset", choices=["study"], default=None,
-                   help="study: durations in {1/4,1/2,3/4,1,3/2,2,3,4} quarters, transpose to C/A, "
-                        "16th grid, ties as notated, monophonic")
+    c.add_argument(
+        "--preset",
+        choices=["study"],
+        default=None,
+        help="study: durations in {1/4,1/2,3/4,1,3/2,2,3,4} quarters, transpose to C/A, "
+        "16th grid, ties as notated, monophonic",
+    )
     c.add_argument("--transpose", choices=["c-or-a"], default=None, help="transpose to C major / A minor")
-    c.add_argument("--key-rule", choices=["first", "estimate", "study"], default=None,
-                   help="key used to transpose: the written one, a key-finder's, or the study's rule")
-    c.add_argument("--ties", choices=["merge", "keep"], default=None, help="merge tied notes (default) or keep")
+    c.add_argument(
+        "--key-rule",
+        choices=["first", "estimate", "study"],
+        default=None,
+        help="key used to transpose: the written one, a key-finder's, or the study's rule",
+    )
+    c.add_argument(
+        "--ties", choices=["merge", "keep"], default=None, help="merge tied notes (default) or keep"
+    )
     c.add_argument("--steps-per-quarter", type=int, default=None, help="quantize to this grid (4 = 16ths)")
-    c.add_argument("--split-ratios", type=float, nargs=3, default=None, metavar=("TRAIN", "VAL", "TEST"),
-                   help="hash-split fractions (default 0.80 0.06 0.14)")
+    c.add_argument(
+        "--split-ratios",
+        type=float,
+        nargs=3,
+        default=None,
+        metavar=("TRAIN", "VAL", "TEST"),
+        help="hash-split fractions (default 0.80 0.06 0.14)",
+    )
     c.add_argument("--dedupe", action="store_true", help="keep one copy of identical pieces")
     c.add_argument("--jobs", type=int, default=None, help="reader processes (default: all cores)")
     c.add_argument("--no-cache", action="store_true", help="neither read nor write the preparation cache")
@@ -99,15 +136,22 @@ def _prep_args(c: argparse.ArgumentParser) -> None:
 def _load(args):
     import tunelab.corpus as tc
 
-    overrides = dict(transpose=args.transpose, key_rule=args.key_rule, ties=args.ties,
-                     steps_per_quarter=args.steps_per_quarter,
-                     split=tuple(args.split_ratios) if args.split_ratios else None,
-                     dedupe=True if args.dedupe else None)
+    overrides = dict(
+        transpose=args.transpose,
+        key_rule=args.key_rule,
+        ties=args.ties,
+        steps_per_quarter=args.steps_per_quarter,
+        split=tuple(args.split_ratios) if args.split_ratios else None,
+        dedupe=True if args.dedupe else None,
+    )
     corpus = tc.load(args.corpus, args.preset, jobs=args.jobs, use_cache=not args.no_cache, **overrides)
     single_file = Path(args.corpus).is_file()
     if single_file and corpus.errors():
-        raise TunelabError(corpus.errors()[0].reason if ":" in corpus.errors()[0].reason else
-                           f"{args.corpus}: {corpus.errors()[0].reason}")
+        raise TunelabError(
+            corpus.errors()[0].reason
+            if ":" in corpus.errors()[0].reason
+            else f"{args.corpus}: {corpus.errors()[0].reason}"
+        )
     return corpus
 
 
@@ -116,7 +160,9 @@ def _print_errors(corpus, limit: int | None = 20) -> None:
     for e in errors[:limit]:
         print(f"  unreadable: {e.id}: {e.reason}", file=sys.stderr)
     if limit is not None and len(errors) > limit:
-        print(f"  ... and {len(errors) - limit} more (tunelab corpus info --errors lists all)", file=sys.stderr)
+        print(
+            f"  ... and {len(errors) - limit} more (tunelab corpus info --errors lists all)", file=sys.stderr
+        )
 
 
 def cmd_corpus_list(args) -> int:
@@ -184,8 +230,10 @@ def cmd_convert(args) -> int:
 def cmd_demo(args) -> int:
     import tunelab.corpus as tc
 
-    print("tunelab demo: preparing the bundled deutschl corpus with the study's recipe "
-          "(the first run parses about 6,000 ABC tunes; later runs load the cache)")
+    print(
+        "tunelab demo: preparing the bundled deutschl corpus with the study's recipe "
+        "(the first run parses about 6,000 ABC tunes; later runs load the cache)"
+    )
     corpus = tc.load("deutschl", "study", jobs=args.jobs)
     print(summary_text(corpus.info()))
     return 0
@@ -203,16 +251,20 @@ def summary_text(info: dict) -> str:
         lines.append(f"  dropped: {n} ({reason})")
     s = info["splits"]
     lines.append(f"  splits: train {s['train']}, val {s['val']}, test {s['test']}")
-    lines.append(f"  duplicates: {d['groups']} groups of identical pieces, {d['groups_across_splits']} "
-                 f"spanning splits {d['groups_by_split_pair'] or ''}".rstrip())
+    lines.append(
+        f"  duplicates: {d['groups']} groups of identical pieces, {d['groups_across_splits']} "
+        f"spanning splits {d['groups_by_split_pair'] or ''}".rstrip()
+    )
     lines.append("  meters: " + ", ".join(f"{k} {v}" for k, v in info["meters"].items()))
     lines.append("  keys: " + ", ".join(f"{k} {v}" for k, v in info["keys"].items()))
     if info["pitch_range"]:
         lo, hi = info["pitch_range"]
         n, q = info["notes_per_piece"], info["quarters_per_piece"]
-        lines.append(f"  pitch range {lo}-{hi}; notes per piece mean {n['mean']}, median {n['median']:g}, "
-                     f"{n['min']:g}-{n['max']:g}; length median {q['median']:g} quarters; "
-                     f"{info['pickups']} with a pickup")
+        lines.append(
+            f"  pitch range {lo}-{hi}; notes per piece mean {n['mean']}, median {n['median']:g}, "
+            f"{n['min']:g}-{n['max']:g}; length median {q['median']:g} quarters; "
+            f"{info['pickups']} with a pickup"
+        )
     lines.append(f"  prepared in {info['prepare_seconds']:.2f} s")
     return "\n".join(lines)
 

@@ -16,6 +16,7 @@ and the pickup is the tail of a bar of the first time signature.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import math
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -107,7 +108,9 @@ class Score:
                 raise ValueError(f"the first time signature must be at tick 0, got {tick}")
             if i and tick <= self.time_signatures[i - 1][0]:
                 raise ValueError("time signatures must be sorted by tick, one per tick")
-        self.keys = [(int(t), str(tonic), None if mode is None else str(mode)) for t, tonic, mode in self.keys]
+        self.keys = [
+            (int(t), str(tonic), None if mode is None else str(mode)) for t, tonic, mode in self.keys
+        ]
         for _, tonic, _ in self.keys:
             tonic_pitch_class(tonic)
         if self.pickup < 0:
@@ -261,7 +264,7 @@ class Score:
         its end, so the pickup's beats line up with the bars that follow."""
         bars = list(self.bar_starts()) + [self.end]
         beats = []
-        for i, (a, b) in enumerate(zip(bars[:-1], bars[1:])):
+        for i, (a, b) in enumerate(itertools.pairwise(bars)):
             step = self.beat_length(*self.meter_at(a))
             if i == 0 and self.pickup > 0:
                 first = b - step * ((b - a) // step)

@@ -16,13 +16,12 @@ import sys
 import time
 from collections import Counter
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
 from tunelab.corpus.prepare import Entry, PrepOptions, apply_options, cache_path, load_cached, save_cached
-from tunelab.corpus.sources import resolve
 from tunelab.corpus.segment import segments
+from tunelab.corpus.sources import resolve
 from tunelab.errors import ConfigError
 from tunelab.score import Score
 
@@ -105,8 +104,12 @@ class Corpus:
             "parse_rate": round(1 - status["error"] / max(1, len(self.entries)), 4),
             "dropped_by_reason": dict(dropped.most_common()),
             "splits": {s: sum(e.split == s for e in self.kept) for s in SPLITS},
-            "duplicates": {"groups": len(groups), "extra_copies_within_a_split": within,
-                           "groups_across_splits": across, "groups_by_split_pair": dict(pairs)},
+            "duplicates": {
+                "groups": len(groups),
+                "extra_copies_within_a_split": within,
+                "groups_across_splits": across,
+                "groups_by_split_pair": dict(pairs),
+            },
             "meters": dict(Counter("/".join(map(str, s.meter_at(0))) for s in kept).most_common(12)),
             "keys": dict(Counter(_key_name(s) for s in kept).most_common(12)),
             "pickups": sum(s.pickup > 0 for s in kept),
@@ -118,8 +121,16 @@ class Corpus:
         }
 
 
-def load(name_or_path, preset: str | None = None, *, options: PrepOptions | None = None,
-         jobs: int | None = None, use_cache: bool = True, verbose: bool = True, **overrides) -> Corpus:
+def load(
+    name_or_path,
+    preset: str | None = None,
+    *,
+    options: PrepOptions | None = None,
+    jobs: int | None = None,
+    use_cache: bool = True,
+    verbose: bool = True,
+    **overrides,
+) -> Corpus:
     """Prepare (or load from cache) a corpus.
 
     Args:
@@ -153,7 +164,9 @@ def load(name_or_path, preset: str | None = None, *, options: PrepOptions | None
     entries = []
     for ident, src, result in raw:
         if not isinstance(result, Score):
-            entries.append(Entry(ident, src, "error", result.reason if hasattr(result, "reason") else str(result)))
+            entries.append(
+                Entry(ident, src, "error", result.reason if hasattr(result, "reason") else str(result))
+            )
             continue
         score, reason = apply_options(result, opts)
         if score is None:
@@ -198,7 +211,11 @@ def _dedupe(entries: list[Entry]) -> None:
             continue
         key = e.extra["content"]
         if key in first:
-            e.status, e.reason, e.duplicate_of = "dropped", f"duplicate: same as {first[key].id}", first[key].id
+            e.status, e.reason, e.duplicate_of = (
+                "dropped",
+                f"duplicate: same as {first[key].id}",
+                first[key].id,
+            )
         else:
             first[key] = e
 
@@ -211,5 +228,9 @@ def _key_name(s: Score) -> str:
 
 
 def _stats(x: np.ndarray) -> dict:
-    return {"mean": round(float(x.mean()), 2), "median": float(np.median(x)), "min": float(x.min()),
-            "max": float(x.max())}
+    return {
+        "mean": round(float(x.mean()), 2),
+        "median": float(np.median(x)),
+        "min": float(x.min()),
+        "max": float(x.max()),
+    }

@@ -70,8 +70,14 @@ class PrepOptions:
         """Options of a named preset (``"study"`` or None), with overrides."""
         presets = {
             None: {},
-            "study": dict(durations=STUDY_DURATIONS, transpose="c-or-a", key_rule="study", ties="keep",
-                          steps_per_quarter=4, monophonic=True),
+            "study": dict(
+                durations=STUDY_DURATIONS,
+                transpose="c-or-a",
+                key_rule="study",
+                ties="keep",
+                steps_per_quarter=4,
+                monophonic=True,
+            ),
         }
         if name not in presets:
             raise ConfigError(f"unknown preset {name!r}; choose from: study")
@@ -117,6 +123,7 @@ def apply_options(score: Score, opts: PrepOptions) -> tuple[Score | None, str]:
 
 # ---- reading in parallel ------------------------------------------------------------------------
 
+
 def _read_task(task):
     """Worker: one task -> list of (id, source, Score | ParseError).
 
@@ -138,8 +145,10 @@ def _read_task(task):
             scores, errors = load_file(source, ties=ties)
             if len(scores) + len(errors) == 1:  # a one-piece file: the piece is the file
                 return [(ident, source, x) for x in scores + errors]
-            out = [(f"{ident}#{s.meta.get('tune', s.meta.get('line', i + 1))}", source, s)
-                   for i, s in enumerate(scores)]
+            out = [
+                (f"{ident}#{s.meta.get('tune', s.meta.get('line', i + 1))}", source, s)
+                for i, s in enumerate(scores)
+            ]
             for e in errors:
                 sub = e.tune if e.tune is not None else e.line
                 out.append((ident if sub is None else f"{ident}#{sub}", source, e))
@@ -186,8 +195,11 @@ class _Progress:
         if self.bar is not None:
             self.bar.update()
         elif self.desc and self.total >= 100 and self.n % max(1, self.total // 10) == 0:
-            print(f"{self.desc}: {self.n}/{self.total} pieces, {time.perf_counter() - self.t0:.0f} s",
-                  file=sys.stderr, flush=True)
+            print(
+                f"{self.desc}: {self.n}/{self.total} pieces, {time.perf_counter() - self.t0:.0f} s",
+                file=sys.stderr,
+                flush=True,
+            )
 
     def close(self) -> None:
         if self.bar is not None:
@@ -195,6 +207,7 @@ class _Progress:
 
 
 # ---- cache --------------------------------------------------------------------------------------
+
 
 def cache_dir() -> Path:
     """Where prepared corpora are cached: ``$TUNELAB_CACHE`` or ``~/.cache/tunelab``."""

@@ -37,7 +37,11 @@ class Source:
 
     def read(self, *, ties: str, jobs: int | None, progress: bool) -> Iterator[tuple]:
         tasks = [(kind, src, ident, payload, ties) for kind, src, ident, payload in self.tasks]
-        yield from read_all(tasks, jobs=jobs, desc=f"reading {self.name}") if progress else read_all(tasks, jobs=jobs, desc="")
+        yield from (
+            read_all(tasks, jobs=jobs, desc=f"reading {self.name}")
+            if progress
+            else read_all(tasks, jobs=jobs, desc="")
+        )
 
 
 def _music21_corpus_dir() -> Path:
@@ -68,7 +72,9 @@ def _bach_chorales() -> Source:
     names = list(m21.corpus.chorales.Iterator(returnType="filename"))
     files = [Path(m21.corpus.getWork(n)) for n in names]
     tasks = [("file", str(f), n.split("/")[-1], None) for n, f in zip(names, files)]
-    return Source("bach-chorales", BUILTINS["bach-chorales"].description, tasks, files, files[0].parent.parent)
+    return Source(
+        "bach-chorales", BUILTINS["bach-chorales"].description, tasks, files, files[0].parent.parent
+    )
 
 
 @dataclass(frozen=True)
@@ -78,7 +84,9 @@ class Builtin:
 
 
 BUILTINS = {
-    "deutschl": Builtin("German Essen folk songs from music21's ABC (about 6,000 tunes; non-commercial)", _deutschl),
+    "deutschl": Builtin(
+        "German Essen folk songs from music21's ABC (about 6,000 tunes; non-commercial)", _deutschl
+    ),
     "bach-chorales": Builtin("J. S. Bach's 371 four-part chorales from music21 (polyphonic)", _bach_chorales),
 }
 

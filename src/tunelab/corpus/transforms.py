@@ -19,10 +19,38 @@ STUDY_DURATIONS = (0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 4.0)
 
 # Aarden-Essen key profiles (Aarden 2003, "Dynamic melodic expectancy"), major then minor,
 # tonic first; music21's default for ``analyze('key')``.
-_AARDEN_MAJOR = np.array([17.7661, 0.145624, 14.9265, 0.160186, 19.8049, 11.3587,
-                          0.291248, 22.062, 0.145624, 8.15494, 0.232998, 4.95122])
-_AARDEN_MINOR = np.array([18.2648, 0.737619, 14.0499, 16.8599, 0.702494, 14.4362,
-                          0.702494, 18.6161, 4.56621, 1.93186, 7.37619, 1.75623])
+_AARDEN_MAJOR = np.array(
+    [
+        17.7661,
+        0.145624,
+        14.9265,
+        0.160186,
+        19.8049,
+        11.3587,
+        0.291248,
+        22.062,
+        0.145624,
+        8.15494,
+        0.232998,
+        4.95122,
+    ]
+)
+_AARDEN_MINOR = np.array(
+    [
+        18.2648,
+        0.737619,
+        14.0499,
+        16.8599,
+        0.702494,
+        14.4362,
+        0.702494,
+        18.6161,
+        4.56621,
+        1.93186,
+        7.37619,
+        1.75623,
+    ]
+)
 # Tonic spelling by pitch class, as music21's key finder spells it.
 _FOUND_MAJOR = ["C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B"]
 _FOUND_MINOR = ["C", "C#", "D", "Eb", "E", "F", "F#", "G", "G#", "A", "Bb", "B"]
@@ -130,10 +158,14 @@ def quantize(score: Score, steps_per_quarter: int = 4) -> Score:
     if rests is not None and len(rests):
         end = max(end, int((rests[:, 0] + rests[:, 1]).max()))
     return score.replace(
-        onset=onset, duration=offset - onset, tpq=tpq,
+        onset=onset,
+        duration=offset - onset,
+        tpq=tpq,
         time_signatures=_dedupe_ticks([(int(snap(t)), n, d) for t, n, d in score.time_signatures]),
         keys=_dedupe_ticks([(int(snap(t)), k, m) for t, k, m in score.keys]),
-        pickup=int(snap(score.pickup)), end=end, rests=rests,
+        pickup=int(snap(score.pickup)),
+        end=end,
+        rests=rests,
     )
 
 

@@ -15,14 +15,25 @@ from tunelab.errors import ParseError
 from tunelab.score import Score
 
 READ_SUFFIXES = {
-    ".krn": "kern", ".kern": "kern",
+    ".krn": "kern",
+    ".kern": "kern",
     ".abc": "abc",
-    ".mid": "midi", ".midi": "midi",
-    ".xml": "musicxml", ".musicxml": "musicxml", ".mxl": "musicxml",
-    ".txt": "grid", ".grid": "grid",
+    ".mid": "midi",
+    ".midi": "midi",
+    ".xml": "musicxml",
+    ".musicxml": "musicxml",
+    ".mxl": "musicxml",
+    ".txt": "grid",
+    ".grid": "grid",
 }
-WRITE_SUFFIXES = {".mid": "midi", ".midi": "midi", ".musicxml": "musicxml", ".xml": "musicxml",
-                  ".txt": "grid", ".grid": "grid"}
+WRITE_SUFFIXES = {
+    ".mid": "midi",
+    ".midi": "midi",
+    ".musicxml": "musicxml",
+    ".xml": "musicxml",
+    ".txt": "grid",
+    ".grid": "grid",
+}
 
 
 def format_of(path) -> str:
@@ -42,8 +53,11 @@ def list_files(root) -> list[Path]:
     found = []
     for folder, dirs, names in os.walk(root):  # os.walk: pathlib costs 50x more on big folders
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        found += [os.path.join(folder, n) for n in names
-                  if not n.startswith(".") and os.path.splitext(n)[1].lower() in READ_SUFFIXES]
+        found += [
+            os.path.join(folder, n)
+            for n in names
+            if not n.startswith(".") and os.path.splitext(n)[1].lower() in READ_SUFFIXES
+        ]
     return [Path(f) for f in sorted(found)]
 
 
@@ -132,4 +146,6 @@ def save(score: Score, path) -> None:
 
         write_gridtext([score], path)
     else:
-        raise ValueError(f"cannot write {Path(path).suffix!r}; use one of {', '.join(sorted(WRITE_SUFFIXES))}")
+        raise ValueError(
+            f"cannot write {Path(path).suffix!r}; use one of {', '.join(sorted(WRITE_SUFFIXES))}"
+        )

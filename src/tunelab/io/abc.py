@@ -16,9 +16,21 @@ from tunelab.score import Score
 
 _TUNE_START = re.compile(r"^X:", re.MULTILINE)
 _KEY_FIELD = re.compile(r"^K:\s*([A-Ga-g][#b]?)\s*([A-Za-z]*)", re.MULTILINE)
-_MODES = {"": None, "maj": "major", "major": "major", "ion": "major", "m": "minor", "min": "minor",
-          "minor": "minor", "aeo": "minor", "dor": "dorian", "phr": "phrygian", "lyd": "lydian",
-          "mix": "mixolydian", "loc": "locrian"}
+_MODES = {
+    "": None,
+    "maj": "major",
+    "major": "major",
+    "ion": "major",
+    "m": "minor",
+    "min": "minor",
+    "minor": "minor",
+    "aeo": "minor",
+    "dor": "dorian",
+    "phr": "phrygian",
+    "lyd": "lydian",
+    "mix": "mixolydian",
+    "loc": "locrian",
+}
 
 
 def split_tunebook(text: str) -> tuple[str, list[tuple[str, str]]]:
@@ -42,8 +54,9 @@ def tune_key_mode(tune_text: str) -> tuple[str, str | None] | None:
     return m[1][0].upper() + m[1][1:], _MODES.get(mode, _MODES.get(mode[:3]))
 
 
-def read_abc_tune(tune_text: str, *, source: str, tune, ties: str = "merge", native: bool = True,
-                  propagate: str = "octave") -> Score:
+def read_abc_tune(
+    tune_text: str, *, source: str, tune, ties: str = "merge", native: bool = True, propagate: str = "octave"
+) -> Score:
     """One ABC tune as a Score: the native reader when the tune is plain, else music21.
 
     ``propagate``: how far an accidental reaches within its bar (see

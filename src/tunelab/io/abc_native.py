@@ -29,19 +29,53 @@ class NeedsMusic21(Exception):
 
 _STEP = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
 _SHARP_ORDER, _FLAT_ORDER = "FCGDAEB", "BEADGCF"
-_MAJOR_SHARPS = {"C": 0, "G": 1, "D": 2, "A": 3, "E": 4, "B": 5, "F#": 6, "C#": 7, "F": -1, "Bb": -2,
-                 "Eb": -3, "Ab": -4, "Db": -5, "Gb": -6, "Cb": -7}
-_MODE_SHIFT = {"major": 0, "minor": -3, "dorian": -2, "phrygian": -4, "lydian": 1, "mixolydian": -1,
-               "locrian": -5}
-_MODE_NAMES = {"": "major", "maj": "major", "ion": "major", "m": "minor", "min": "minor", "aeo": "minor",
-               "dor": "dorian", "phr": "phrygian", "lyd": "lydian", "mix": "mixolydian", "loc": "locrian"}
+_MAJOR_SHARPS = {
+    "C": 0,
+    "G": 1,
+    "D": 2,
+    "A": 3,
+    "E": 4,
+    "B": 5,
+    "F#": 6,
+    "C#": 7,
+    "F": -1,
+    "Bb": -2,
+    "Eb": -3,
+    "Ab": -4,
+    "Db": -5,
+    "Gb": -6,
+    "Cb": -7,
+}
+_MODE_SHIFT = {
+    "major": 0,
+    "minor": -3,
+    "dorian": -2,
+    "phrygian": -4,
+    "lydian": 1,
+    "mixolydian": -1,
+    "locrian": -5,
+}
+_MODE_NAMES = {
+    "": "major",
+    "maj": "major",
+    "ion": "major",
+    "m": "minor",
+    "min": "minor",
+    "aeo": "minor",
+    "dor": "dorian",
+    "phr": "phrygian",
+    "lyd": "lydian",
+    "mix": "mixolydian",
+    "loc": "locrian",
+}
 _NOTE = re.compile(r"(\^{1,2}|_{1,2}|=)?([A-Ga-gzx])([,']*)(\d*)(/*)(\d*)")
 _BAR = re.compile(r":*\|[\]|:]*|:*\[\||::")
 _FIELD = re.compile(r"^([A-Za-z]):\s*(.*?)\s*$")
 
 
-def parse_abc_tune(text: str, *, source: str = "<string>", tune=None, ties: str = "merge",
-                   propagate: str = "octave") -> Score:
+def parse_abc_tune(
+    text: str, *, source: str = "<string>", tune=None, ties: str = "merge", propagate: str = "octave"
+) -> Score:
     """One ABC tune (``X:`` to the blank line) as a Score; NeedsMusic21 if beyond this reader.
 
     ``ties="keep"`` keeps tied notes as notated (see ``tunelab.io.kern.read_kern``).
@@ -103,7 +137,7 @@ def parse_abc_tune(text: str, *, source: str = "<string>", tune=None, ties: str 
                 continue
             if c in "<>":
                 run = len(re.match(r"[<>]+", line[pos:])[0])
-                if run > 1 or not notes and not rests:
+                if run > 1 or (not notes and not rests):
                     raise NeedsMusic21
                 # '>' makes the previous note dotted and this one short; '<' the other way round.
                 last = notes[-1] if notes and (not rests or notes[-1][0] > rests[-1][0]) else None
@@ -133,12 +167,19 @@ def parse_abc_tune(text: str, *, source: str = "<string>", tune=None, ties: str 
                 ticks = ticks / 2 if broken == 1 else ticks * 3 / 2
                 broken = 0
             if ticks.denominator != 1 or ticks <= 0:
-                raise ParseError(source, f"note length {m[0]!r} is not a whole number of ticks", tune=tune, line=lineno)
+                raise ParseError(
+                    source, f"note length {m[0]!r} is not a whole number of ticks", tune=tune, line=lineno
+                )
             ticks = int(ticks)
             pos = m.end()
             if letter in "zx":
                 if acc or octave:
-                    raise ParseError(source, f"a rest cannot have an accidental or octave: {m[0]!r}", tune=tune, line=lineno)
+                    raise ParseError(
+                        source,
+                        f"a rest cannot have an accidental or octave: {m[0]!r}",
+                        tune=tune,
+                        line=lineno,
+                    )
                 rests.append((t, ticks))
                 t += ticks
                 tie_open = False
@@ -158,7 +199,13 @@ def parse_abc_tune(text: str, *, source: str = "<string>", tune=None, ties: str 
             pitch = 12 * (octave_no + 1) + _STEP[step] + alter  # C4 (ABC "C") = 60
             if not 0 <= pitch <= 127:
                 raise ParseError(source, f"pitch {m[0]!r} is outside MIDI 0-127", tune=tune, line=lineno)
-            if tie_open and ties == "merge" and notes and notes[-1][2] == pitch and notes[-1][0] + notes[-1][1] == t:
+            if (
+                tie_open
+                and ties == "merge"
+                and notes
+                and notes[-1][2] == pitch
+                and notes[-1][0] + notes[-1][1] == t
+            ):
                 notes[-1][1] += ticks
             else:
                 notes.append([t, ticks, pitch])
@@ -181,16 +228,28 @@ def parse_abc_tune(text: str, *, source: str = "<string>", tune=None, ties: str 
     if "_ids" in fields:
         meta["essen_id"] = fields["_ids"].split()[0] if fields["_ids"].split() else ""
     tempo = _tempo(fields.get("Q", ""))
-    return Score(arr[:, 0], arr[:, 1], arr[:, 2], tpq=TPQ, time_signatures=tss,
-                 keys=[(0, tonic, mode)] if tonic else [], pickup=pickup, end=t, tempo=tempo,
-                 rests=np.array(rests, dtype=np.int64).reshape(-1, 2), meta=meta)
+    return Score(
+        arr[:, 0],
+        arr[:, 1],
+        arr[:, 2],
+        tpq=TPQ,
+        time_signatures=tss,
+        keys=[(0, tonic, mode)] if tonic else [],
+        pickup=pickup,
+        end=t,
+        tempo=tempo,
+        rests=np.array(rests, dtype=np.int64).reshape(-1, 2),
+        meta=meta,
+    )
 
 
 def _fraction(value: str, source, tune, lineno) -> Fraction:
     try:
         f = Fraction(value.strip())
     except (ValueError, ZeroDivisionError):
-        raise ParseError(source, f"L: field {value!r} is not a fraction like 1/8", tune=tune, line=lineno) from None
+        raise ParseError(
+            source, f"L: field {value!r} is not a fraction like 1/8", tune=tune, line=lineno
+        ) from None
     if f <= 0:
         raise ParseError(source, f"L: field {value!r} must be positive", tune=tune, line=lineno)
     return f

@@ -48,7 +48,9 @@ def _parse_song(tokens: list[str], path, lineno) -> Score:
         try:
             pitch = int(tok)
         except ValueError:
-            raise ParseError(path, f"grid token {tok!r} is not a pitch, 'r', '_' or '/'", line=lineno) from None
+            raise ParseError(
+                path, f"grid token {tok!r} is not a pitch, 'r', '_' or '/'", line=lineno
+            ) from None
         if not 0 <= pitch <= 127:
             raise ParseError(path, f"grid pitch {pitch} is outside MIDI 0-127", line=lineno)
         last = [step, 1, pitch]
@@ -56,8 +58,9 @@ def _parse_song(tokens: list[str], path, lineno) -> Score:
     start = next((i for i, t in enumerate(tokens) if t != "_"), len(tokens))
     arr = np.array([[o - start, d, p] for o, d, p in notes], dtype=np.int64).reshape(-1, 3)
     rest_arr = np.array([[o - start, d] for o, d, _ in rests], dtype=np.int64).reshape(-1, 2)
-    return Score(arr[:, 0], arr[:, 1], arr[:, 2], tpq=STEPS_PER_QUARTER,
-                 end=len(tokens) - start, rests=rest_arr)
+    return Score(
+        arr[:, 0], arr[:, 1], arr[:, 2], tpq=STEPS_PER_QUARTER, end=len(tokens) - start, rests=rest_arr
+    )
 
 
 def read_gridtext(path) -> tuple[list[Score], list[ParseError]]:
@@ -71,7 +74,9 @@ def read_gridtext(path) -> tuple[list[Score], list[ParseError]]:
     for lineno, line in enumerate(text.splitlines(), 1):
         try:
             for i, song in enumerate(parse_line(line, path, lineno)):
-                song.meta.update(source=str(path), line=lineno, title=f"{path.stem}:{lineno}" + (f".{i}" if i else ""))
+                song.meta.update(
+                    source=str(path), line=lineno, title=f"{path.stem}:{lineno}" + (f".{i}" if i else "")
+                )
                 scores.append(song)
         except ParseError as e:
             errors.append(e)

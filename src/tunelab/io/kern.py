@@ -35,8 +35,15 @@ _METER_RE = re.compile(r"^\*M(\d+)/(\d+)$")
 _SPINE_OPS = {"*^", "*v", "*x", "*+"}
 _KNOWN = set("0123456789.%#-nr[]_qQP")
 _DURATION_RE = re.compile(r"[^0-9]*?(\d+)(%\d+)?(\.*)")
-_KERN_MODES = {"dor": "dorian", "phr": "phrygian", "lyd": "lydian", "mix": "mixolydian",
-               "aeo": "minor", "ion": "major", "loc": "locrian"}
+_KERN_MODES = {
+    "dor": "dorian",
+    "phr": "phrygian",
+    "lyd": "lydian",
+    "mix": "mixolydian",
+    "aeo": "minor",
+    "ion": "major",
+    "loc": "locrian",
+}
 
 
 class _NeedsMusic21(Exception):
@@ -96,7 +103,7 @@ def _parse_token(tok: str) -> tuple:
     digits = _DURATION_RE.match(tok)
     if not digits:
         return ("error", f"kern token {tok!r} has no duration")
-    if any(c.isdigit() for c in tok[digits.end():]):
+    if any(c.isdigit() for c in tok[digits.end() :]):
         return ("error", f"malformed duration in kern token {tok!r}")
     recip = int(digits[1])
     quarters = Fraction(8) if recip == 0 else Fraction(4, recip)
@@ -180,7 +187,9 @@ class _Parser:
         elif tok.startswith("*M") and not tok.startswith("*MM") and tok[2:3] in "X0123456789F":
             self._set_meter((self.t, None, None))  # *MX, *MFREI4/4, *M5/1%%%2+3%: irregular
             if tok != "*MX":
-                warnings.warn(f"{self.path}, line {self.lineno}: meter {tok!r} read as irregular", stacklevel=2)
+                warnings.warn(
+                    f"{self.path}, line {self.lineno}: meter {tok!r} read as irregular", stacklevel=2
+                )
         elif m := _KEY_RE.match(tok):
             mode = m[3] or ("major" if m[1].isupper() else "minor")
             mode = _KERN_MODES.get(mode, mode)
@@ -229,11 +238,20 @@ class _Parser:
         if "OTL" in self.meta:
             meta["title"] = self.meta["OTL"]
         meta["reference"] = self.meta
-        meta["declared_meter"] = bool(self.meters) and self.meters[0][0] == 0 and self.meters[0][1] is not None
+        meta["declared_meter"] = (
+            bool(self.meters) and self.meters[0][0] == 0 and self.meters[0][1] is not None
+        )
         return Score(
-            notes[:, 0], notes[:, 1], notes[:, 2], tpq=TPQ, time_signatures=time_signatures,
-            keys=self.keys, pickup=pickup, end=self.t,
-            rests=np.array(self.rests, dtype=np.int64).reshape(-1, 2), meta=meta,
+            notes[:, 0],
+            notes[:, 1],
+            notes[:, 2],
+            tpq=TPQ,
+            time_signatures=time_signatures,
+            keys=self.keys,
+            pickup=pickup,
+            end=self.t,
+            rests=np.array(self.rests, dtype=np.int64).reshape(-1, 2),
+            meta=meta,
         )
 
 

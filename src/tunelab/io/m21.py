@@ -8,6 +8,7 @@ tune the same bars, meters and pickup.
 
 from __future__ import annotations
 
+import itertools
 import math
 from fractions import Fraction
 from pathlib import Path
@@ -84,7 +85,8 @@ def from_music21(stream, *, source: str = "", ties: str = "merge", tune=None) ->
     if tpq > TPQ * 64:
         raise ParseError(source, "durations finer than the tick grid", tune=tune)
     tss, pickup = meter_from_barlines(
-        [(int(t * tpq), n, d) for t, n, d in meters], [int(b * tpq) for b in bars[1:]], int(end * tpq), tpq)
+        [(int(t * tpq), n, d) for t, n, d in meters], [int(b * tpq) for b in bars[1:]], int(end * tpq), tpq
+    )
     keys = []
     for k in first.recurse().getElementsByClass(m21.key.Key):
         t = int(Fraction(k.getOffsetInHierarchy(first)).limit_denominator(10_000) * tpq)
@@ -93,7 +95,9 @@ def from_music21(stream, *, source: str = "", ties: str = "merge", tune=None) ->
     marks = list(stream.recurse().getElementsByClass(m21.tempo.MetronomeMark))
     if marks and marks[0].getQuarterBPM():
         tempo = float(marks[0].getQuarterBPM())
-    arr = np.array([[int(o * tpq), int(d * tpq), p, v] for o, d, p, v in notes], dtype=np.int64).reshape(-1, 4)
+    arr = np.array([[int(o * tpq), int(d * tpq), p, v] for o, d, p, v in notes], dtype=np.int64).reshape(
+        -1, 4
+    )
     rest_arr = np.array([[int(o * tpq), int(d * tpq)] for o, d in rests], dtype=np.int64).reshape(-1, 2)
     meta = {"source": source}
     if tune is not None:
@@ -102,9 +106,20 @@ def from_music21(stream, *, source: str = "", ties: str = "merge", tune=None) ->
     if md is not None and md.title:
         meta["title"] = md.title
     meta["declared_meter"] = declared_meter
-    return Score(arr[:, 0], arr[:, 1], arr[:, 2], arr[:, 3], tpq=tpq, time_signatures=tss,
-                 keys=_dedupe_keys(keys), pickup=pickup, end=int(end * tpq), tempo=tempo,
-                 rests=rest_arr if len(parts) == 1 else None, meta=meta)
+    return Score(
+        arr[:, 0],
+        arr[:, 1],
+        arr[:, 2],
+        arr[:, 3],
+        tpq=tpq,
+        time_signatures=tss,
+        keys=_dedupe_keys(keys),
+        pickup=pickup,
+        end=int(end * tpq),
+        tempo=tempo,
+        rests=rest_arr if len(parts) == 1 else None,
+        meta=meta,
+    )
 
 
 def _part_events(part, m21, merge_ties: bool):
@@ -121,12 +136,17 @@ def _part_events(part, m21, merge_ties: bool):
             continue
         tie = el.tie.type if getattr(el, "tie", None) is not None else None
         for p in getattr(el, "pitches", ()):
-            midi = int(round(p.ps))
+            midi = round(p.ps)
             if not 0 <= midi <= 127:
                 continue
             vel = el.volume.velocity if el.volume.velocity else 80
             j = open_ties.get(midi)
-            if merge_ties and j is not None and tie in ("stop", "continue") and notes[j][0] + notes[j][1] == onset:
+            if (
+                merge_ties
+                and j is not None
+                and tie in ("stop", "continue")
+                and notes[j][0] + notes[j][1] == onset
+            ):
                 notes[j][1] += dur
                 if tie == "stop":
                     del open_ties[midi]
@@ -156,14 +176,17 @@ def to_music21(score: Score):
     bars = [int(b) for b in score.bar_starts()] + [score.end]
     for voice in _voices(score):
         part = m21.stream.Part()
-        for i, (a, b) in enumerate(zip(bars[:-1], bars[1:])):
+        for i, (a, b) in enumerate(itertools.pairwise(bars)):
             measure = m21.stream.Measure(number=i if score.pickup else i + 1)
             num, den = score.meter_at(a)
             if i == 0 or (a, num, den) in score.time_signatures or score.meter_at(bars[i - 1]) != (num, den):
                 measure.timeSignature = m21.meter.TimeSignature(f"{num}/{den}")
             for t, tonic, mode in score.keys:
                 if a <= t < b:
-                    measure.insert((t - a) / score.tpq, m21.key.Key(tonic.replace("b", "-") if len(tonic) > 1 else tonic, mode or "major"))
+                    measure.insert(
+                        (t - a) / score.tpq,
+                        m21.key.Key(tonic.replace("b", "-") if len(tonic) > 1 else tonic, mode or "major"),
+                    )
             if i == 0 and score.pickup:
                 measure.paddingLeft = (score.bar_length(num, den) - (b - a)) / score.tpq
             _fill_measure(measure, voice, a, b, score.tpq, m21)
@@ -171,7 +194,8 @@ def to_music21(score: Score):
         out.insert(0, part)
     if score.tempo:
         out.parts[0].measure(out.parts[0].getElementsByClass("Measure")[0].number).insert(
-            0, m21.tempo.MetronomeMark(number=score.tempo))
+            0, m21.tempo.MetronomeMark(number=score.tempo)
+        )
     return out
 
 

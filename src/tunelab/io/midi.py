@@ -17,10 +17,40 @@ from tunelab.score import Score, tonic_pitch_class
 
 _PICKUP_MARKER = "tunelab:pickup="
 # Key signature in sharps (+) or flats (-) -> tonic, by mode (MIDI meta event 0x59).
-_MAJOR_BY_SHARPS = {-7: "Cb", -6: "Gb", -5: "Db", -4: "Ab", -3: "Eb", -2: "Bb", -1: "F", 0: "C",
-                    1: "G", 2: "D", 3: "A", 4: "E", 5: "B", 6: "F#", 7: "C#"}
-_MINOR_BY_SHARPS = {-7: "Ab", -6: "Eb", -5: "Bb", -4: "F", -3: "C", -2: "G", -1: "D", 0: "A",
-                    1: "E", 2: "B", 3: "F#", 4: "C#", 5: "G#", 6: "D#", 7: "A#"}
+_MAJOR_BY_SHARPS = {
+    -7: "Cb",
+    -6: "Gb",
+    -5: "Db",
+    -4: "Ab",
+    -3: "Eb",
+    -2: "Bb",
+    -1: "F",
+    0: "C",
+    1: "G",
+    2: "D",
+    3: "A",
+    4: "E",
+    5: "B",
+    6: "F#",
+    7: "C#",
+}
+_MINOR_BY_SHARPS = {
+    -7: "Ab",
+    -6: "Eb",
+    -5: "Bb",
+    -4: "F",
+    -3: "C",
+    -2: "G",
+    -1: "D",
+    0: "A",
+    1: "E",
+    2: "B",
+    3: "F#",
+    4: "C#",
+    5: "G#",
+    6: "D#",
+    7: "A#",
+}
 
 
 def read_midi(path) -> Score:
@@ -55,7 +85,7 @@ def from_symusic(midi, source: str = "") -> Score:
     pickup = 0
     markers = [m.text for m in midi.markers if m.time == 0 and m.text.startswith(_PICKUP_MARKER)]
     if markers:
-        pickup = int(markers[0][len(_PICKUP_MARKER):])
+        pickup = int(markers[0][len(_PICKUP_MARKER) :])
         if len(tss) > 1 and tss[1][0] == pickup:
             tss = [(0, *tss[1][1:])] + tss[2:]
     keys = []
@@ -66,9 +96,19 @@ def from_symusic(midi, source: str = "") -> Score:
     tempo = float(midi.tempos[0].qpm) if len(midi.tempos) else None
     last = int((notes[:, 0] + notes[:, 1]).max()) if len(notes) else 0
     end = max(last, int(midi.end()))
-    return Score(notes[:, 0], notes[:, 1], notes[:, 2], notes[:, 3], tpq=int(midi.ticks_per_quarter),
-                 time_signatures=tss, keys=_dedupe(keys), pickup=pickup, end=end, tempo=tempo,
-                 meta={"source": source} if source else {})
+    return Score(
+        notes[:, 0],
+        notes[:, 1],
+        notes[:, 2],
+        notes[:, 3],
+        tpq=int(midi.ticks_per_quarter),
+        time_signatures=tss,
+        keys=_dedupe(keys),
+        pickup=pickup,
+        end=end,
+        tempo=tempo,
+        meta={"source": source} if source else {},
+    )
 
 
 def to_symusic(score: Score):
