@@ -157,7 +157,11 @@ def main() -> None:
         "(`%%propagate-accidentals pitch`; tunelab reads deutschl that way), as the kern edition confirms (zuccal0#700: `=G2F2G2` in K:E is "
         "G natural twice, kern `8gn 8f# 8gn`). Essen ABC also ends phrases at line ends without a "
         "barline; the native reader keeps such a long bar whole (altdeu10#5: a 6/2 bar, as kern's `*M6/2`), "
-        "where music21 cuts it at the declared meter.",
+        "where music21 cuts it at the declared meter; a line that ends on exactly one full bar ends that "
+        "bar. The bars left unequal are ones the ABC cannot tell apart: the kern edition sometimes puts "
+        "a barline at a phrase end that leaves a bar short (altdeu10#15, 3/1 then 2/1 + 1/1) and "
+        "sometimes not (altdeu10#5). Notes left unequal are edition differences (triplets written "
+        "as other lengths, variant readings under one Essen id).",
         "",
         "| verdict | tunes | examples |",
         "|---|---:|---|",

@@ -63,3 +63,12 @@ def test_accidental_reach_and_ties_over_the_barline():
     directive = body.replace("K:D\n", "K:D\n%%propagate-accidentals pitch\n")
     assert parse_abc_tune(directive).pitch.tolist() == [60, 72, 72, 73]
     assert parse_abc_tune("X:1\nL:1/4\nK:D\n^G g =G G |]", propagate="not").pitch.tolist() == [68, 79, 67, 67]
+
+
+def test_a_line_ending_on_a_full_bar_ends_the_bar():
+    # Essen ABC: one phrase a line, no barline at the line end.
+    full = parse_abc_tune("X:1\nM:3/4\nL:1/4\nK:C\nC D E | F3\nG A B | c3 |]")
+    assert full.time_signatures == [(0, 3, 4)] and full.bar_starts().tolist() == [0, 1440, 2880, 4320]
+    # a phrase that overruns its bar keeps one long bar, as the kern edition writes it (6/2)
+    long = parse_abc_tune("X:1\nM:4/2\nL:1/4\nK:C\nG2 | G2G2B2G2 | d4d4z2\nd2 | e2d2f2d2 | e8 |]")
+    assert long.time_signatures == [(0, 4, 2), (4800, 6, 2), (10560, 4, 2)] and long.pickup == 960

@@ -74,7 +74,13 @@ _FIELD = re.compile(r"^([A-Za-z]):\s*(.*?)\s*$")
 
 
 def parse_abc_tune(
-    text: str, *, source: str = "<string>", tune=None, ties: str = "merge", propagate: str = "octave"
+    text: str,
+    *,
+    source: str = "<string>",
+    tune=None,
+    ties: str = "merge",
+    propagate: str = "octave",
+    implicit_bars: bool = True,
 ) -> Score:
     """One ABC tune (``X:`` to the blank line) as a Score; NeedsMusic21 if beyond this reader.
 
@@ -82,7 +88,9 @@ def parse_abc_tune(
     ``propagate`` says which later notes of a bar an accidental applies to: ``"octave"`` (ABC
     2.1: same letter and octave), ``"pitch"`` (same letter, any octave) or ``"not"``; a
     ``%%propagate-accidentals`` line in the tune overrides it. A tie carries an accidental
-    over the barline to the note it ties to, as in standard notation.
+    over the barline to the note it ties to, as in standard notation. With ``implicit_bars``,
+    a line that ends without a barline after exactly one full bar ends that bar (the Essen
+    collection writes one phrase per line and leaves that barline out).
     """
     m = re.search(r"^%%propagate-accidentals\s+(not|octave|pitch)\b", text, re.MULTILINE)
     propagate = m[1] if m else propagate
@@ -99,6 +107,7 @@ def parse_abc_tune(
     tie_open = False
     tied_from: tuple | None = None  # (step, octave, alter) of the note a tie leaves
     broken = 0  # +1: the next note gets the short half of a '>' pair, -1 of a '<' pair
+    bar_len = 0
     in_body = False
     for lineno, raw in enumerate(text.splitlines(), 1):
         line = raw.split("%", 1)[0].rstrip()
@@ -117,11 +126,19 @@ def parse_abc_tune(
                 in_body = True
                 key_alter = _key_signature(value)
                 unit = unit or _default_unit(fields.get("M", ""))
+                meter = _meter(fields.get("M", ""))
+                bar_len = TPQ * 4 * meter[0] // meter[1] if meter else 0
             elif name == "L":
                 unit = _fraction(value, source, tune, lineno)
             continue
         if not in_body:
             raise ParseError(source, "music before the K: (key) field", tune=tune, line=lineno)
+        if implicit_bars and bar_len and t > 0 and (not bars or bars[-1] != t):
+            # The previous line ended without a barline (folk collections end phrases that way).
+            # Where it completed a bar, the bar ends there; else the bar runs on into this line.
+            # Accidentals run on: the file wrote no barline to end them (measured on Essen ABC).
+            if t - (bars[-1] if bars else 0) == bar_len:
+                bars.append(t)
         pos = 0
         while pos < len(line):
             c = line[pos]

@@ -1,0 +1,25 @@
+"""The polyphonic path on real data that music21 ships: a Bach chorale."""
+
+import numpy as np
+
+from tunelab.corpus import segments
+from tunelab.io import read
+from tunelab.io.midi import read_midi, write_midi
+from tunelab.io.m21 import music21
+
+
+def _chorale_path():
+    return music21().corpus.getWork("bach/bwv269")
+
+
+def test_a_chorale_reads_as_four_voices_with_its_meter_and_pickup(tmp_path):
+    s = read(_chorale_path())
+    assert not s.is_monophonic() and s.rests is None
+    assert s.time_signatures[0][1:] == (3, 4) and s.pickup == s.tpq  # 3/4, one-quarter upbeat
+    # four voices sound together on the first downbeat
+    first_bar = segments(s, "bar")[1]
+    assert len(np.unique(s.onset[first_bar.notes][s.onset[first_bar.notes] == first_bar.start])) == 1
+    assert int((s.onset == first_bar.start).sum()) == 4
+    assert 36 <= s.pitch.min() and s.pitch.max() <= 84
+    write_midi(s, tmp_path / "bwv269.mid")
+    assert read_midi(tmp_path / "bwv269.mid").diff(s, rests=False) is None
