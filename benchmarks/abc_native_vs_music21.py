@@ -72,11 +72,14 @@ def _compare(task):
         )
     else:
         diff = native.diff(ref)
-        verdict = (
-            "same"
-            if diff is None
-            else "differ in " + diff.split(":")[0].split(" differs in ")[-1].split(" differ")[0]
-        )
+        if diff is None:
+            verdict = "same"
+        elif " differs in " in diff:
+            verdict = "differ in note " + diff.split(" differs in ")[1].split(":")[0]
+        elif diff.split()[1] == "notes":
+            verdict = "differ in note count"
+        else:
+            verdict = "differ in " + diff.split(" differ")[0].split(":")[0]
     kern = KERN.get((native or ref).meta.get("essen_id")) if (native or ref) is not None else None
     vs_kern = None
     if kern is not None:

@@ -4,8 +4,8 @@ import numpy as np
 
 from tunelab.corpus import segments
 from tunelab.io import read
-from tunelab.io.midi import read_midi, write_midi
 from tunelab.io.m21 import music21
+from tunelab.io.midi import read_midi, write_midi
 
 
 def _chorale_path():
@@ -20,6 +20,6 @@ def test_a_chorale_reads_as_four_voices_with_its_meter_and_pickup(tmp_path):
     first_bar = segments(s, "bar")[1]
     assert len(np.unique(s.onset[first_bar.notes][s.onset[first_bar.notes] == first_bar.start])) == 1
     assert int((s.onset == first_bar.start).sum()) == 4
-    assert 36 <= s.pitch.min() and s.pitch.max() <= 84
+    assert s.pitch.min() >= 36 and s.pitch.max() <= 84
     write_midi(s, tmp_path / "bwv269.mid")
     assert read_midi(tmp_path / "bwv269.mid").diff(s, rests=False) is None

@@ -225,10 +225,28 @@ def files_fingerprint(files: list[Path], root: Path | None = None) -> str:
     return h.hexdigest()
 
 
+def code_fingerprint() -> str:
+    """A hash of tunelab's own source, so a changed reader never serves an old cache."""
+    global _CODE_FP
+    if _CODE_FP is None:
+        h = hashlib.sha256()
+        root = Path(__file__).resolve().parents[1]
+        for f in sorted(root.rglob("*.py")):
+            h.update(f.read_bytes())
+        _CODE_FP = h.hexdigest()[:16]
+    return _CODE_FP
+
+
+_CODE_FP: str | None = None
+
+
 def cache_path(name: str, fingerprint: str, opts: PrepOptions) -> Path:
     from tunelab import __version__
 
-    key = json.dumps({"fp": fingerprint, "opts": opts.key(), "version": __version__}, sort_keys=True)
+    key = json.dumps(
+        {"fp": fingerprint, "opts": opts.key(), "version": __version__, "code": code_fingerprint()},
+        sort_keys=True,
+    )
     digest = hashlib.sha256(key.encode()).hexdigest()[:20]
     safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in name)[-60:]
     return cache_dir() / f"{safe}-{digest}.pkl"

@@ -133,12 +133,11 @@ def parse_abc_tune(
             continue
         if not in_body:
             raise ParseError(source, "music before the K: (key) field", tune=tune, line=lineno)
-        if implicit_bars and bar_len and t > 0 and (not bars or bars[-1] != t):
-            # The previous line ended without a barline (folk collections end phrases that way).
-            # Where it completed a bar, the bar ends there; else the bar runs on into this line.
-            # Accidentals run on: the file wrote no barline to end them (measured on Essen ABC).
-            if t - (bars[-1] if bars else 0) == bar_len:
-                bars.append(t)
+        # The previous line ended without a barline (folk collections end phrases that way).
+        # Where it completed a bar, the bar ends there; else the bar runs on into this line.
+        # Accidentals run on: the file wrote no barline to end them (measured on Essen ABC).
+        if implicit_bars and bar_len and t > 0 and t - (bars[-1] if bars else 0) == bar_len:
+            bars.append(t)
         pos = 0
         while pos < len(line):
             c = line[pos]
