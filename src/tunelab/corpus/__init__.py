@@ -158,7 +158,7 @@ def load(
     if not isinstance(raw, list):
         if verbose and source.notice:
             print(source.notice, file=sys.stderr)
-        raw = list(source.read(ties=opts.ties, jobs=jobs, progress=verbose))
+        raw = source.read(ties=opts.ties, jobs=jobs, progress=verbose)
         if use_cache:
             save_cached(raw_path, raw)
     entries = []

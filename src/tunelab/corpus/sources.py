@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
-from collections.abc import Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,59 +22,84 @@ ESSEN_NOTICE = (
 
 @dataclass
 class Source:
-    """A corpus before preparation: a name, the read tasks, and what identifies its content."""
+    """A corpus before preparation: a name, what identifies its content, and how to read it.
+
+    ``tasks`` lists ``(kind, source, ident, payload)``; ``make_tasks`` builds them on demand, so a
+    cached corpus never pays for it.
+    """
 
     name: str
     description: str
-    tasks: list = field(default_factory=list)  # (kind, source, ident, payload) without ties
+    tasks: list = field(default_factory=list)
     files: list = field(default_factory=list)
     root: Path | None = None
     notice: str = ""
     explicit_split: dict | None = None
     salt: str = ""
+    make_tasks: Callable[[], list] | None = None
 
     def fingerprint(self) -> str:
         return self.salt + files_fingerprint(self.files, self.root)
 
-    def read(self, *, ties: str, jobs: int | None, progress: bool) -> Iterator[tuple]:
+    def read(self, *, ties: str, jobs: int | None, progress: bool) -> list[tuple]:
+        if self.make_tasks is not None and not self.tasks:
+            self.tasks = self.make_tasks()
         tasks = [(kind, src, ident, payload, ties) for kind, src, ident, payload in self.tasks]
-        yield from (
-            read_all(tasks, jobs=jobs, desc=f"reading {self.name}")
-            if progress
-            else read_all(tasks, jobs=jobs, desc="")
-        )
+        return read_all(tasks, jobs=jobs, desc=f"reading {self.name}" if progress else "")
 
 
 def _music21_corpus_dir() -> Path:
-    from tunelab.io.m21 import music21
+    """music21's corpus folder, found without importing music21 (which takes half a second)."""
+    spec = importlib.util.find_spec("music21")
+    if spec is None or not spec.submodule_search_locations:
+        from tunelab.errors import MissingDependency
 
-    return Path(music21().__file__).parent / "corpus"
+        raise MissingDependency("music21", "the built-in corpora")
+    return Path(next(iter(spec.submodule_search_locations))) / "corpus"
 
 
 def _deutschl() -> Source:
-    from tunelab.io.abc import split_tunebook
-
     folder = _music21_corpus_dir() / "essenFolksong"
     files = sorted(p for p in folder.glob("*.abc") if p.stem.rstrip("0123456789") in DEUTSCHL_BOOKS)
-    tasks = []
-    for f in files:
-        _, tunes = split_tunebook(f.read_text(encoding="latin-1"))
-        # Schlien's EsAC-to-ABC conversion lets an accidental reach every octave of its letter
-        # to the barline: measured against the kern edition, 5,075 of 5,228 tunes agree note for
-        # note this way, 5,049 with ABC 2.1's same-octave rule (benchmarks/results).
-        tasks += [("abc-tune", str(f), f"{f.stem}#{n}", (n, text, "pitch")) for n, text in tunes]
-    return Source("deutschl", BUILTINS["deutschl"].description, tasks, files, folder, ESSEN_NOTICE)
+
+    def make_tasks() -> list:
+        from tunelab.io.abc import split_tunebook
+
+        tasks = []
+        for f in files:
+            _, tunes = split_tunebook(f.read_text(encoding="latin-1"))
+            # Schlien's EsAC-to-ABC conversion lets an accidental reach every octave of its letter
+            # to the barline: against the kern edition, 5,075 of 5,228 tunes agree note for note
+            # this way, 5,049 with ABC 2.1's same-octave rule (benchmarks/results).
+            tasks += [("abc-tune", str(f), f"{f.stem}#{n}", (n, text, "pitch")) for n, text in tunes]
+        return tasks
+
+    return Source(
+        "deutschl", BUILTINS["deutschl"].description, [], files, folder, ESSEN_NOTICE, make_tasks=make_tasks
+    )
 
 
 def _bach_chorales() -> Source:
-    from tunelab.io.m21 import music21
+    folder = _music21_corpus_dir() / "bach"
+    files = sorted(folder.glob("*.mxl"))  # the fingerprint covers the folder; no music21 import
 
-    m21 = music21()
-    names = list(m21.corpus.chorales.Iterator(returnType="filename"))
-    files = [Path(m21.corpus.getWork(n)) for n in names]
-    tasks = [("file", str(f), n.split("/")[-1], None) for n, f in zip(names, files)]
+    def make_tasks() -> list:
+        from tunelab.io.m21 import music21
+
+        m21 = music21()
+        tasks, seen = [], set()
+        for name in m21.corpus.chorales.Iterator(returnType="filename"):
+            ident = name.split("/")[-1]
+            if ident in seen:  # the Riemenschneider index names a few chorales twice
+                continue
+            seen.add(ident)
+            work = m21.corpus.getWork(name)  # a list when the work has several files: take one
+            path = work[0] if isinstance(work, list) else work
+            tasks.append(("file", str(path), ident, None))
+        return tasks
+
     return Source(
-        "bach-chorales", BUILTINS["bach-chorales"].description, tasks, files, files[0].parent.parent
+        "bach-chorales", BUILTINS["bach-chorales"].description, [], files, folder, make_tasks=make_tasks
     )
 
 
