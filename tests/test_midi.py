@@ -62,3 +62,27 @@ def test_bad_midi_is_one_clear_error(tmp_path, name, data, reason):
         read(path)
     assert str(err.value).startswith(f"{path}: {reason}")
     assert "\n" not in str(err.value)
+
+
+@pytest.mark.shared_data
+def test_every_deutschl_kern_song_survives_midi(deutschl_kern):
+    """kern -> Score -> MIDI bytes -> Score keeps every note, meter, key, pickup and end."""
+    import warnings
+
+    import symusic
+
+    from tunelab.io.kern import read_kern
+    from tunelab.io.midi import from_symusic, to_symusic
+
+    checked = 0
+    for f in sorted(deutschl_kern.rglob("*.krn")):
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                k = read_kern(f)
+        except ParseError:
+            continue
+        back = from_symusic(symusic.Score.from_midi(to_symusic(k).dumps_midi()))
+        assert back.diff(k, rests=False) is None, f
+        checked += 1
+    assert checked == 5360

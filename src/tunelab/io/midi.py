@@ -2,7 +2,8 @@
 
 MIDI has no pickup and no end-of-piece rest, so the writer records both: a pickup becomes a
 short first bar (a time signature of the pickup's length, which every sequencer shows) plus a
-``tunelab:pickup=<ticks>`` marker, and the end is the end-of-track time. The reader undoes this.
+``tunelab:pickup=<ticks>;short-bar`` marker, and the end gets a ``tunelab:end`` marker. The
+reader undoes this.
 All tracks are read into one Score; drum tracks are skipped.
 """
 
@@ -16,6 +17,7 @@ from tunelab.errors import ParseError
 from tunelab.score import Score, tonic_pitch_class
 
 _PICKUP_MARKER = "tunelab:pickup="
+_SHORT_BAR = "short-bar"  # the writer added a time signature for the pickup's own short bar
 # Key signature in sharps (+) or flats (-) -> tonic, by mode (MIDI meta event 0x59).
 _MAJOR_BY_SHARPS = {
     -7: "Cb",
@@ -85,9 +87,10 @@ def from_symusic(midi, source: str = "") -> Score:
     pickup = 0
     markers = [m.text for m in midi.markers if m.time == 0 and m.text.startswith(_PICKUP_MARKER)]
     if markers:
-        pickup = int(markers[0][len(_PICKUP_MARKER) :])
-        if len(tss) > 1 and tss[1][0] == pickup:
-            tss = [(0, *tss[1][1:])] + tss[2:]
+        value, _, flag = markers[0][len(_PICKUP_MARKER) :].partition(";")
+        pickup = int(value)
+        if flag == _SHORT_BAR and len(tss) > 1 and tss[1][0] == pickup:
+            tss = [(0, *tss[1][1:])] + tss[2:]  # the short first bar the writer added
     keys = []
     for k in midi.key_signatures:
         table = _MINOR_BY_SHARPS if k.tonality else _MAJOR_BY_SHARPS
@@ -124,9 +127,11 @@ def to_symusic(score: Score):
     if score.pickup and tss:
         num, den = tss[0][1], tss[0][2]
         short = _meter_of_length(score.pickup, score.tpq, den)
-        if short is not None and not (len(tss) > 1 and tss[1][0] == score.pickup):
+        added = short is not None and not (len(tss) > 1 and tss[1][0] == score.pickup)
+        if added:
             tss = [(0, *short), (score.pickup, num, den)] + tss[1:]
-        midi.markers.append(symusic.TextMeta(0, f"{_PICKUP_MARKER}{score.pickup}"))
+        flag = f";{_SHORT_BAR}" if added else ""
+        midi.markers.append(symusic.TextMeta(0, f"{_PICKUP_MARKER}{score.pickup}{flag}"))
     for t, n, d in tss:
         midi.time_signatures.append(symusic.TimeSignature(t, n, d))
     for t, tonic, mode in score.keys:
@@ -134,8 +139,8 @@ def to_symusic(score: Score):
             midi.key_signatures.append(symusic.KeySignature(t, _sharps(tonic, mode), int(mode == "minor")))
     if score.tempo:
         midi.tempos.append(symusic.Tempo(0, qpm=float(score.tempo)))
-    if score.end > (score.last_offset() if len(score) else 0):
-        # An end-of-piece rest: a silent marker at the end keeps the end-of-track time.
+    if score.end > (int(score.offset.max()) if len(score) else 0):
+        # An end-of-piece rest (MIDI has none): a marker at the end keeps the end-of-track time.
         midi.markers.append(symusic.TextMeta(score.end, "tunelab:end"))
     return midi
 
