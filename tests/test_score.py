@@ -66,3 +66,11 @@ def test_bars_and_beats_respect_pickup_and_meter_changes():
     s68 = melody([(0, 2, 60), (2, 24, 62)], time_signatures=[(0, 6, 8)], pickup=2)
     assert s68.bar_starts().tolist() == [0, 2, 14]
     assert s68.beat_starts().tolist() == [0, 2, 8, 14, 20]
+
+
+def test_change_lists_are_made_canonical():
+    from tunelab.score import normalize_changes
+
+    changes = [(0, 4, 4), (0, 3, 4), (8, 3, 4), (16, 2, 4), (16, 3, 4), (24, 2, 4)]
+    # last at a tick wins; a change to what is already in force disappears
+    assert normalize_changes(changes) == [(0, 3, 4), (24, 2, 4)]

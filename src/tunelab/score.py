@@ -318,6 +318,21 @@ class Score:
         )
 
 
+def normalize_changes(items) -> list[tuple]:
+    """A change list such as time signatures or keys, ``[(tick, ...)]`` sorted by tick, made
+    canonical: the last of several changes at one tick wins, and a change that repeats what is
+    already in force is dropped."""
+    out: list[tuple] = []
+    for item in items:
+        if out and out[-1][0] == item[0]:
+            out[-1] = item
+            if len(out) > 1 and out[-2][1:] == item[1:]:
+                out.pop()
+        elif not out or out[-1][1:] != item[1:]:
+            out.append(item)
+    return out
+
+
 def transpose_tonic(tonic: str, semitones: int, mode: str | None = "major") -> str:
     """Spell the tonic ``semitones`` away, as key signatures usually do (Bb major, C# minor)."""
     pc = (tonic_pitch_class(tonic) + semitones) % 12

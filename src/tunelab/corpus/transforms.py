@@ -11,7 +11,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from tunelab.score import Score, tonic_octave_shift, tonic_pitch_class
+from tunelab.score import Score, normalize_changes, tonic_octave_shift, tonic_pitch_class
 
 # The LSTM / Transformer / Hybrid study keeps songs whose every note and rest has one of these
 # lengths, in quarter notes (reference/study-setup.md).
@@ -161,22 +161,12 @@ def quantize(score: Score, steps_per_quarter: int = 4) -> Score:
         onset=onset,
         duration=offset - onset,
         tpq=tpq,
-        time_signatures=_dedupe_ticks([(int(snap(t)), n, d) for t, n, d in score.time_signatures]),
-        keys=_dedupe_ticks([(int(snap(t)), k, m) for t, k, m in score.keys]),
+        time_signatures=normalize_changes([(int(snap(t)), n, d) for t, n, d in score.time_signatures]),
+        keys=normalize_changes([(int(snap(t)), k, m) for t, k, m in score.keys]),
         pickup=int(snap(score.pickup)),
         end=end,
         rests=rests,
     )
-
-
-def _dedupe_ticks(items: list[tuple]) -> list[tuple]:
-    out: list[tuple] = []
-    for item in items:
-        if out and out[-1][0] == item[0]:
-            out[-1] = item
-        else:
-            out.append(item)
-    return out
 
 
 def _ql(q: Fraction) -> str:

@@ -15,22 +15,6 @@ from tunelab.errors import ParseError
 from tunelab.score import Score
 
 _TUNE_START = re.compile(r"^X:", re.MULTILINE)
-_KEY_FIELD = re.compile(r"^K:\s*([A-Ga-g][#b]?)\s*([A-Za-z]*)", re.MULTILINE)
-_MODES = {
-    "": None,
-    "maj": "major",
-    "major": "major",
-    "ion": "major",
-    "m": "minor",
-    "min": "minor",
-    "minor": "minor",
-    "aeo": "minor",
-    "dor": "dorian",
-    "phr": "phrygian",
-    "lyd": "lydian",
-    "mix": "mixolydian",
-    "loc": "locrian",
-}
 
 
 def split_tunebook(text: str) -> tuple[str, list[tuple[str, str]]]:
@@ -45,13 +29,18 @@ def split_tunebook(text: str) -> tuple[str, list[tuple[str, str]]]:
     return header, tunes
 
 
-def tune_key_mode(tune_text: str) -> tuple[str, str | None] | None:
-    """The tonic and mode a tune's ``K:`` field writes (mode None when it writes none)."""
-    m = _KEY_FIELD.search(tune_text)
+def tune_key_mode(tune_text: str) -> tuple[str | None, str | None] | None:
+    """The tonic and mode a tune's ``K:`` field writes (mode None when it writes none); None
+    when the tune has no K: field or one the native reader does not know."""
+    from tunelab.io.abc_native import NeedsMusic21, key_name
+
+    m = re.search(r"^K:(.*)$", tune_text, re.MULTILINE)
     if not m:
         return None
-    mode = m[2].lower()
-    return m[1][0].upper() + m[1][1:], _MODES.get(mode, _MODES.get(mode[:3]))
+    try:
+        return key_name(m[1])
+    except NeedsMusic21:
+        return None
 
 
 def read_abc_tune(

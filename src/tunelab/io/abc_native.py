@@ -234,7 +234,7 @@ def parse_abc_tune(
     meter = _meter(fields.get("M", ""))
     meters = [(0, *meter)] if meter else [(0, None, None)]
     tss, pickup = meter_from_barlines(meters, bars, t, TPQ)
-    tonic, mode = _key_name(fields["K"])
+    tonic, mode = key_name(fields["K"])
     arr = np.array(notes, dtype=np.int64).reshape(-1, 3)
     meta = {"source": source, "declared_meter": meter is not None}
     if tune is not None:
@@ -291,8 +291,11 @@ def _default_unit(meter: str) -> Fraction:
     return Fraction(1, 16) if m and Fraction(*m) < Fraction(3, 4) else Fraction(1, 8)
 
 
-def _key_name(value: str) -> tuple[str | None, str | None]:
-    """(tonic, mode) of a K: field; the mode is None when the field names none (Essen style)."""
+def key_name(value: str) -> tuple[str | None, str | None]:
+    """(tonic, mode) of a K: field value; the mode is None when it names none (Essen style).
+
+    Raises NeedsMusic21 for keys this reader does not know (highland pipes, accidental lists).
+    """
     m = re.match(r"\s*([A-G])([#b]?)\s*([A-Za-z]*)", value)
     if not m:
         if value.strip().lower() in ("", "none"):
@@ -307,7 +310,7 @@ def _key_name(value: str) -> tuple[str | None, str | None]:
 
 def _key_signature(value: str) -> dict[str, int]:
     """Alteration by step letter that the K: field's key signature implies."""
-    tonic, mode = _key_name(value)
+    tonic, mode = key_name(value)
     if tonic is None:
         return {}
     major_sharps = _MAJOR_SHARPS.get(tonic)

@@ -17,7 +17,7 @@ import numpy as np
 
 from tunelab.errors import MissingDependency, ParseError
 from tunelab.io.bars import meter_from_barlines
-from tunelab.score import Score
+from tunelab.score import Score, normalize_changes
 
 TPQ = 480
 
@@ -113,7 +113,7 @@ def from_music21(stream, *, source: str = "", ties: str = "merge", tune=None) ->
         arr[:, 3],
         tpq=tpq,
         time_signatures=tss,
-        keys=_dedupe_keys(keys),
+        keys=normalize_changes(keys),
         pickup=pickup,
         end=int(end * tpq),
         tempo=tempo,
@@ -155,16 +155,6 @@ def _part_events(part, m21, merge_ties: bool):
             if tie == "start":
                 open_ties[midi] = len(notes) - 1
     return notes, rests
-
-
-def _dedupe_keys(keys):
-    out = []
-    for k in keys:
-        if out and out[-1][0] == k[0]:
-            out[-1] = k
-        elif not out or out[-1][1:] != k[1:]:
-            out.append(k)
-    return out
 
 
 def to_music21(score: Score):

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from tunelab.errors import ParseError
-from tunelab.score import Score, tonic_pitch_class
+from tunelab.score import Score, normalize_changes, tonic_pitch_class
 
 _PICKUP_MARKER = "tunelab:pickup="
 _SHORT_BAR = "short-bar"  # the writer added a time signature for the pickup's own short bar
@@ -81,7 +81,7 @@ def from_symusic(midi, source: str = "") -> Score:
     notes = np.concatenate(rows).astype(np.int64) if rows else np.zeros((0, 4), dtype=np.int64)
     notes = notes[notes[:, 1] > 0]  # zero-length notes carry no sound and no time
     tss = [(int(t.time), int(t.numerator), int(t.denominator)) for t in midi.time_signatures]
-    tss = _dedupe([ts for ts in tss if ts[1] > 0 and ts[2] > 0 and not ts[2] & (ts[2] - 1)])
+    tss = normalize_changes([ts for ts in tss if ts[1] > 0 and ts[2] > 0 and not ts[2] & (ts[2] - 1)])
     if tss and tss[0][0] != 0:
         tss.insert(0, (0, 4, 4))  # MIDI's default meter until the first time signature
     pickup = 0
@@ -106,7 +106,7 @@ def from_symusic(midi, source: str = "") -> Score:
         notes[:, 3],
         tpq=int(midi.ticks_per_quarter),
         time_signatures=tss,
-        keys=_dedupe(keys),
+        keys=normalize_changes(keys),
         pickup=pickup,
         end=end,
         tempo=tempo,
@@ -167,13 +167,3 @@ def _meter_of_length(ticks: int, tpq: int, den: int) -> tuple[int, int] | None:
         if not rem and num > 0:
             return num, d
     return None
-
-
-def _dedupe(items: list[tuple]) -> list[tuple]:
-    out: list[tuple] = []
-    for item in items:
-        if out and out[-1][0] == item[0]:
-            out[-1] = item
-        elif not out or out[-1][1:] != item[1:]:
-            out.append(item)
-    return out
