@@ -71,3 +71,11 @@ def test_corpus_commands_on_a_folder_go_on_past_bad_files(tmp_path, capsys):
 def test_a_missing_corpus_is_exit_2(capsys):
     assert main(["corpus", "info", "does/not/exist"]) == 2
     assert "no such corpus, file or folder" in capsys.readouterr().err
+
+
+def test_corpus_command_on_one_bad_file_is_exit_2_naming_it(tmp_path, capsys):
+    f = tmp_path / "bad.krn"
+    f.write_text("**kern\n*M2/4\n4c\n4c+\n*-\n")
+    assert main(["corpus", "info", str(f)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == f"tunelab: error: {f}, line 4: unknown kern token '4c+' (characters '+')"

@@ -145,13 +145,9 @@ def _load(args):
         dedupe=True if args.dedupe else None,
     )
     corpus = tc.load(args.corpus, args.preset, jobs=args.jobs, use_cache=not args.no_cache, **overrides)
-    single_file = Path(args.corpus).is_file()
-    if single_file and corpus.errors():
-        raise TunelabError(
-            corpus.errors()[0].reason
-            if ":" in corpus.errors()[0].reason
-            else f"{args.corpus}: {corpus.errors()[0].reason}"
-        )
+    errors = corpus.errors()
+    if Path(args.corpus).is_file() and errors and not corpus.kept:
+        raise TunelabError(errors[0].extra.get("message") or f"{args.corpus}: {errors[0].reason}")
     return corpus
 
 

@@ -164,9 +164,9 @@ def load(
     entries = []
     for ident, src, result in raw:
         if not isinstance(result, Score):
-            entries.append(
-                Entry(ident, src, "error", result.reason if hasattr(result, "reason") else str(result))
-            )
+            where = f"line {result.line}: " if getattr(result, "line", None) else ""
+            reason = where + getattr(result, "reason", str(result))
+            entries.append(Entry(ident, src, "error", reason, extra={"message": str(result)}))
             continue
         score, reason = apply_options(result, opts)
         if score is None:
