@@ -90,3 +90,17 @@ def test_study_split_folder_is_a_corpus_with_that_split():
         if e.split == "test" and any(x.split == "train" for x in g)
     )
     assert test_in_train == 140  # the study's files: 140 of the 752 test songs occur in train
+
+
+def test_a_split_file_fixes_the_splits(tmp_path):
+    folder = _folder(tmp_path)
+    split_file = tmp_path / "splits.txt"
+    split_file.write_text("# id split\na test\nsub/b val\n")
+    corpus = tc.load(folder, split_file=str(split_file), verbose=False)
+    assert {e.id: e.split for e in corpus.kept} == {"a": "test", "sub/b": "val", "triplets": ""}
+    assert corpus.info()["in_no_split"] == 1 and corpus.split("test")[0].meta["id"] == "a"
+    split_file.write_text("a test\nsub/b train\n")  # a changed split file is a new preparation
+    assert tc.load(folder, split_file=str(split_file), verbose=False).split("train")[0].meta["id"] == "sub/b"
+    split_file.write_text("a holdout\n")
+    with pytest.raises(ConfigError, match=r"splits.txt, line 1: expected 'ID train\|val\|test'"):
+        tc.load(folder, split_file=str(split_file), verbose=False)

@@ -128,6 +128,12 @@ def _prep_args(c: argparse.ArgumentParser) -> None:
         metavar=("TRAIN", "VAL", "TEST"),
         help="hash-split fractions (default 0.80 0.06 0.14)",
     )
+    c.add_argument(
+        "--split-file",
+        default=None,
+        metavar="FILE",
+        help="fix each piece's split from 'ID train|val|test' lines instead of the hash",
+    )
     c.add_argument("--dedupe", action="store_true", help="keep one copy of identical pieces")
     c.add_argument("--jobs", type=int, default=None, help="reader processes (default: all cores)")
     c.add_argument("--no-cache", action="store_true", help="neither read nor write the preparation cache")
@@ -143,6 +149,7 @@ def _load(args):
         steps_per_quarter=args.steps_per_quarter,
         split=tuple(args.split_ratios) if args.split_ratios else None,
         dedupe=True if args.dedupe else None,
+        split_file=args.split_file,
     )
     corpus = tc.load(args.corpus, args.preset, jobs=args.jobs, use_cache=not args.no_cache, **overrides)
     errors = corpus.errors()
@@ -246,7 +253,10 @@ def summary_text(info: dict) -> str:
     for reason, n in info["dropped_by_reason"].items():
         lines.append(f"  dropped: {n} ({reason})")
     s = info["splits"]
-    lines.append(f"  splits: train {s['train']}, val {s['val']}, test {s['test']}")
+    lines.append(
+        f"  splits: train {s['train']}, val {s['val']}, test {s['test']}"
+        + (f", in no split {info['in_no_split']}" if info.get("in_no_split") else "")
+    )
     lines.append(
         f"  duplicates: {d['groups']} groups of identical pieces, {d['groups_across_splits']} "
         f"spanning splits {d['groups_by_split_pair'] or ''}".rstrip()

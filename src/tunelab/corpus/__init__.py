@@ -16,10 +16,20 @@ import sys
 import time
 from collections import Counter
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
-from tunelab.corpus.prepare import Entry, PrepOptions, apply_options, cache_path, load_cached, save_cached
+from tunelab.corpus.prepare import (
+    Entry,
+    PrepOptions,
+    apply_options,
+    cache_path,
+    files_fingerprint,
+    load_cached,
+    read_split_file,
+    save_cached,
+)
 from tunelab.corpus.segment import segments
 from tunelab.corpus.sources import resolve
 from tunelab.errors import ConfigError
@@ -104,6 +114,7 @@ class Corpus:
             "parse_rate": round(1 - status["error"] / max(1, len(self.entries)), 4),
             "dropped_by_reason": dict(dropped.most_common()),
             "splits": {s: sum(e.split == s for e in self.kept) for s in SPLITS},
+            "in_no_split": sum(e.split not in SPLITS for e in self.kept),
             "duplicates": {
                 "groups": len(groups),
                 "extra_copies_within_a_split": within,
@@ -146,6 +157,10 @@ def load(
     opts = options or PrepOptions.preset(preset, **overrides)
     source = resolve(name_or_path)
     fingerprint = source.fingerprint()
+    explicit = source.explicit_split
+    if opts.split_file:
+        explicit = read_split_file(opts.split_file)
+        fingerprint += files_fingerprint([Path(opts.split_file)])
     path = cache_path(source.name, fingerprint, opts)
     if use_cache:
         cached = load_cached(path)
@@ -174,7 +189,7 @@ def load(
             continue
         score.meta.setdefault("id", ident)
         entries.append(Entry(ident, src, "kept", score=score, extra={"content": content_key(score)}))
-    _assign_splits(entries, opts, source.explicit_split)
+    _assign_splits(entries, opts, explicit)
     if opts.dedupe:
         _dedupe(entries)
     corpus = Corpus(source.name, entries, opts)

@@ -39,6 +39,8 @@ class PrepOptions:
         split: train/val/test fractions for the hash split.
         dedupe: keep one copy of pieces identical after preparation, so no piece is in two
             splits.
+        split_file: a text file of ``id split`` lines that fixes each piece's split instead of
+            the hash; pieces it does not name are in no split.
     """
 
     durations: tuple | None = None
@@ -49,6 +51,7 @@ class PrepOptions:
     monophonic: bool = False
     split: tuple = (0.80, 0.06, 0.14)
     dedupe: bool = False
+    split_file: str | None = None
 
     def __post_init__(self):
         problems = []
@@ -62,6 +65,8 @@ class PrepOptions:
             problems.append(f"--steps-per-quarter must be positive, got {self.steps_per_quarter}")
         if len(self.split) != 3 or any(x < 0 for x in self.split) or abs(sum(self.split) - 1) > 1e-6:
             problems.append(f"--split needs three fractions that add up to 1, got {self.split}")
+        if self.split_file is not None and not Path(self.split_file).is_file():
+            problems.append(f"--split-file {self.split_file}: no such file")
         if problems:
             raise ConfigError("; ".join(problems))
 
@@ -119,6 +124,21 @@ def apply_options(score: Score, opts: PrepOptions) -> tuple[Score | None, str]:
     if opts.steps_per_quarter is not None:
         score = quantize(score, opts.steps_per_quarter)
     return score, ""
+
+
+def read_split_file(path) -> dict[str, str]:
+    """``{id: split}`` from a file of ``id split`` lines (``#`` starts a comment)."""
+    splits = {}
+    with open(path, encoding="utf-8") as f:
+        for lineno, line in enumerate(f, 1):
+            line = line.split("#", 1)[0].strip()
+            if not line:
+                continue
+            parts = line.rsplit(maxsplit=1)
+            if len(parts) != 2 or parts[1] not in ("train", "val", "test"):
+                raise ConfigError(f"{path}, line {lineno}: expected 'ID train|val|test', got {line!r}")
+            splits[parts[0]] = parts[1]
+    return splits
 
 
 # ---- reading in parallel ------------------------------------------------------------------------
