@@ -174,8 +174,8 @@ def main() -> None:
         f"| tunelab's native ABC reader | {res['native_notes_equal_kern']} of {res['tunes_found_in_kern']} | {res['native_bars_equal_kern']} of {res['tunes_found_in_kern']} | {res['native_key_equal_kern']} of {res['tunes_found_in_kern']} |",
         "",
         "Essen ABC writes the tonic but not the mode (`K: G` for G minor too). tunelab keeps the tonic and "
-        "chooses major or minor for it from the notes (Aarden-Essen profiles); music21 reads `K: G` as "
-        "G major.",
+        "chooses major or minor for it from the notes (Aarden-Essen profiles). music21 itself reads `K: G` "
+        "as G major; both rows apply tunelab's rule, so they differ only through the pitches each reader gives.",
         "",
         "music21 resets an accidental at the next note of the same letter; ABC 2.1 (section 4.2) says it "
         "lasts to the end of the bar, and Schlien's Essen conversion lets it reach every octave "

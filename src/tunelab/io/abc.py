@@ -71,7 +71,7 @@ def read_abc_tune(
     return score
 
 
-def read_abc(path, *, ties: str = "merge", jobs: int = 1) -> tuple[list[Score], list[ParseError]]:
+def read_abc(path, *, ties: str = "merge") -> tuple[list[Score], list[ParseError]]:
     """Every tune of an ABC file: ``(scores, errors)``."""
     path = Path(path)
     try:
