@@ -74,3 +74,11 @@ def test_change_lists_are_made_canonical():
     changes = [(0, 4, 4), (0, 3, 4), (8, 3, 4), (16, 2, 4), (16, 3, 4), (24, 2, 4)]
     # last at a tick wins; a change to what is already in force disappears
     assert normalize_changes(changes) == [(0, 3, 4), (24, 2, 4)]
+
+
+def test_event_arrays_fill_leading_and_inner_gaps():
+    s = melody([(2, 2, 60), (6, 2, 62), (8, 4, 64)], end=14, rests=[(8, 1)])
+    on, du, pitch = s.event_arrays()
+    assert on.tolist() == [0, 2, 4, 6, 8, 8, 12]
+    assert du.tolist() == [2, 2, 2, 2, 1, 4, 2]
+    assert pitch.tolist() == [-1, 60, -1, 62, -1, 64, -1]

@@ -160,25 +160,33 @@ class Score:
         """True when no two notes sound at once."""
         return bool(np.all(self.onset[1:] >= self.offset[:-1]))
 
-    def events(self) -> list[tuple[int, int, int | None]]:
-        """Notes and rests in time order as ``(onset, duration, pitch or None)``, ticks.
+    def event_arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Notes and rests in time order as arrays ``(onset, duration, pitch)``, pitch -1 for a
+        rest. Rests are the notated ones where the score has them; any other gap (from tick 0,
+        between events, up to ``end``) is a rest too. At one onset a rest comes first."""
+        on, du, pi = self.onset, self.duration, self.pitch
+        if self.rests is not None and len(self.rests):
+            on = np.concatenate([on, self.rests[:, 0]])
+            du = np.concatenate([du, self.rests[:, 1]])
+            pi = np.concatenate([pi, np.full(len(self.rests), -1, dtype=np.int64)])
+        order = np.lexsort((pi >= 0, on))
+        on, du, pi = on[order], du[order], pi[order]
+        ends = np.maximum.accumulate(on + du) if len(on) else on
+        before = np.concatenate([[0], ends[:-1]]) if len(on) else on
+        gap = on > before
+        if gap.any():  # fill gaps with rests, each placed before the event it precedes
+            idx = np.flatnonzero(gap)
+            gap_on, gap_du = before[idx], on[idx] - before[idx]
+            on, du, pi = np.insert(on, idx, gap_on), np.insert(du, idx, gap_du), np.insert(pi, idx, -1)
+        last = int(ends[-1]) if len(ends) else 0
+        if self.end > last:
+            on, du, pi = np.append(on, last), np.append(du, self.end - last), np.append(pi, -1)
+        return on, du, pi
 
-        Rests are the notated ones where the score has them; any other gap (from tick 0,
-        between notes, up to ``end``) is a rest too.
-        """
-        evs = [(o, d, p) for o, d, p, _ in self.notes()]
-        if self.rests is not None:
-            evs += [(o, d, None) for o, d in self.rests.tolist()]
-        evs.sort(key=lambda e: (e[0], e[2] is not None))
-        out, t = [], 0
-        for o, d, p in evs:
-            if o > t:
-                out.append((t, o - t, None))
-            out.append((o, d, p))
-            t = max(t, o + d)
-        if self.end > t:
-            out.append((t, self.end - t, None))
-        return out
+    def events(self) -> list[tuple[int, int, int | None]]:
+        """:meth:`event_arrays` as ``(onset, duration, pitch or None)`` tuples of Python ints."""
+        on, du, pi = self.event_arrays()
+        return [(o, d, None if p < 0 else p) for o, d, p in zip(on.tolist(), du.tolist(), pi.tolist())]
 
     def notes(self):
         """Iterate ``(onset, duration, pitch, velocity)`` as Python ints."""

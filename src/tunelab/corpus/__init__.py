@@ -201,9 +201,9 @@ def load(
 
 def content_key(score: Score) -> str:
     """Identity after preparation: the notes and rests, at a resolution-free scale."""
-    g = np.gcd.reduce(np.array([score.tpq, *(x for e in score.events() for x in e[:2])], dtype=np.int64))
-    data = ";".join(f"{o // g},{d // g},{'r' if p is None else p}" for o, d, p in score.events())
-    return hashlib.sha1(data.encode()).hexdigest()
+    on, du, pitch = score.event_arrays()
+    g = int(np.gcd.reduce(np.concatenate([[score.tpq], on, du])))
+    return hashlib.sha1(np.stack([on // g, du // g, pitch]).astype(np.int64).tobytes()).hexdigest()
 
 
 def hash_split(ident: str, fractions=(0.80, 0.06, 0.14)) -> str:

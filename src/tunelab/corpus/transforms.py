@@ -8,10 +8,11 @@ report what it dropped and why.
 from __future__ import annotations
 
 from fractions import Fraction
+from functools import lru_cache
 
 import numpy as np
 
-from tunelab.score import Score, normalize_changes, tonic_octave_shift, tonic_pitch_class
+from tunelab.score import Score, normalize_changes, tonic_octave_shift, tonic_pitch_class, transpose_tonic
 
 # The LSTM / Transformer / Hybrid study keeps songs whose every note and rest has one of these
 # lengths, in quarter notes (reference/study-setup.md).
@@ -51,6 +52,9 @@ _AARDEN_MINOR = np.array(
         1.75623,
     ]
 )
+# Each profile rotated to every tonic: row t is the profile for tonic pitch class t.
+_PROFILES_MAJOR = np.stack([np.roll(_AARDEN_MAJOR, t) for t in range(12)])
+_PROFILES_MINOR = np.stack([np.roll(_AARDEN_MINOR, t) for t in range(12)])
 # Tonic spelling by pitch class, as music21's key finder spells it.
 _FOUND_MAJOR = ["C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B"]
 _FOUND_MINOR = ["C", "C#", "D", "Eb", "E", "F", "F#", "G", "G#", "A", "Bb", "B"]
@@ -58,16 +62,20 @@ _FOUND_MINOR = ["C", "C#", "D", "Eb", "E", "F", "F#", "G", "G#", "A", "Bb", "B"]
 
 def duration_problem(score: Score, allowed=STUDY_DURATIONS) -> str | None:
     """Why ``score`` fails the duration filter (a note or rest of another length), or None."""
-    ok = set()
-    for a in allowed:  # allowed lengths in this score's ticks (those off its grid cannot occur)
-        ticks = Fraction(a).limit_denominator(64) * score.tpq
-        if ticks.denominator == 1:
-            ok.add(int(ticks))
-    for onset, dur, pitch in score.events():
-        if dur not in ok:
-            what = "rest" if pitch is None else "note"
-            return f"{what} of {_ql(Fraction(dur, score.tpq))} quarter notes at {_ql(Fraction(onset, score.tpq))}"
-    return None
+    on, du, pitch = score.event_arrays()
+    bad = np.flatnonzero(~np.isin(du, _allowed_ticks(tuple(allowed), score.tpq)))
+    if not len(bad):
+        return None
+    i = int(bad[0])
+    what = "rest" if pitch[i] < 0 else "note"
+    return f"{what} of {_ql(Fraction(int(du[i]), score.tpq))} quarter notes at {_ql(Fraction(int(on[i]), score.tpq))}"
+
+
+@lru_cache(maxsize=64)
+def _allowed_ticks(allowed: tuple, tpq: int) -> np.ndarray:
+    """Allowed lengths in ticks (those that are not whole at this resolution cannot occur)."""
+    ticks = [Fraction(a).limit_denominator(64) * tpq for a in allowed]
+    return np.array([int(t) for t in ticks if t.denominator == 1], dtype=np.int64)
 
 
 def estimate_key(score: Score, tonic: str | None = None) -> tuple[str, str]:
@@ -81,23 +89,21 @@ def estimate_key(score: Score, tonic: str | None = None) -> tuple[str, str]:
     if not len(score):
         raise ValueError("cannot find the key of a score without notes")
     hist = np.bincount(score.pitch % 12, weights=score.duration / score.tpq, minlength=12)
-    tonics = range(12) if tonic is None else [tonic_pitch_class(tonic)]
-    best = (-np.inf, 0, "major")
-    for mode, profile in (("major", _AARDEN_MAJOR), ("minor", _AARDEN_MINOR)):
-        for pc in tonics:
-            r = _pearson(np.roll(profile, pc), hist)
-            if r > best[0]:
-                best = (r, pc, mode)
-    _, pc, mode = best
+    tonics = np.arange(12) if tonic is None else np.array([tonic_pitch_class(tonic)])
+    r = np.stack([_correlations(_PROFILES_MAJOR[tonics], hist), _correlations(_PROFILES_MINOR[tonics], hist)])
+    mode_i, pc_i = np.unravel_index(int(np.argmax(r)), r.shape)  # first best: major, then low tonic
+    mode, pc = ("major", "minor")[mode_i], int(tonics[pc_i])
     if tonic is not None:
         return tonic, mode
     return (_FOUND_MAJOR if mode == "major" else _FOUND_MINOR)[pc], mode
 
 
-def _pearson(x: np.ndarray, y: np.ndarray) -> float:
-    x, y = x - x.mean(), y - y.mean()
-    den = np.sqrt((x * x).sum() * (y * y).sum())
-    return float((x * y).sum() / den) if den else 0.0
+def _correlations(profiles: np.ndarray, hist: np.ndarray) -> np.ndarray:
+    """Pearson correlation of each profile row with ``hist`` (0 where either is constant)."""
+    p = profiles - profiles.mean(axis=1, keepdims=True)
+    h = hist - hist.mean()
+    den = np.sqrt((p * p).sum(axis=1) * (h * h).sum())
+    return np.divide(p @ h, den, out=np.zeros(len(p)), where=den > 0)
 
 
 def score_key(score: Score, rule: str = "first") -> tuple[str, str]:
@@ -129,9 +135,12 @@ def transpose_to_c_or_a(score: Score, rule: str = "first") -> Score:
     tonic, mode = score_key(score, rule)
     target = 60 if mode == "major" else 69
     semitones = target - (60 + tonic_pitch_class(tonic) + tonic_octave_shift(tonic))
-    out = score.transpose(semitones)
+    pitch = score.pitch + semitones
+    if len(pitch) and (pitch.min() < 0 or pitch.max() > 127):
+        raise ValueError(f"transposing by {semitones} leaves the MIDI range 0-127")
     # The key used (found or written) is the key now; later key changes move with the notes.
-    return out.replace(keys=[(0, "C" if mode == "major" else "A", mode)] + [k for k in out.keys if k[0] > 0])
+    later = [(t, transpose_tonic(k, semitones, m), m) for t, k, m in score.keys if t > 0]
+    return score.replace(pitch=pitch, keys=[(0, "C" if mode == "major" else "A", mode), *later])
 
 
 def quantize(score: Score, steps_per_quarter: int = 4) -> Score:
