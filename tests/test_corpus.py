@@ -104,3 +104,9 @@ def test_a_split_file_fixes_the_splits(tmp_path):
     split_file.write_text("a holdout\n")
     with pytest.raises(ConfigError, match=r"splits.txt, line 1: expected 'ID train\|val\|test'"):
         tc.load(folder, split_file=str(split_file), verbose=False)
+
+
+def test_summary_says_none_for_a_corpus_without_meters(tmp_path):
+    (tmp_path / "songs.txt").write_text("60 _ 62 _\n64 _ _ _\n")
+    info = tc.load(tmp_path / "songs.txt", verbose=False).info()
+    assert info["meters"] == {"none": 2} and info["keys"] == {"none": 2}

@@ -121,7 +121,7 @@ class Corpus:
                 "groups_across_splits": across,
                 "groups_by_split_pair": dict(pairs),
             },
-            "meters": dict(Counter("/".join(map(str, s.meter_at(0))) for s in kept).most_common(12)),
+            "meters": dict(Counter(_meter_name(s) for s in kept).most_common(12)),
             "keys": dict(Counter(_key_name(s) for s in kept).most_common(12)),
             "pickups": sum(s.pickup > 0 for s in kept),
             "pitch_range": [int(pitches.min()), int(pitches.max())] if kept else [],
@@ -233,6 +233,11 @@ def _dedupe(entries: list[Entry]) -> None:
             )
         else:
             first[key] = e
+
+
+def _meter_name(s: Score) -> str:
+    """The first meter, or "none" for scores without one (grid text, unmetered MIDI)."""
+    return "/".join(map(str, s.time_signatures[0][1:])) if s.time_signatures else "none"
 
 
 def _key_name(s: Score) -> str:
