@@ -1,0 +1,146 @@
+"""The tokenizer contract, the registry, and the grammar mechanism every encoding shares.
+
+A tokenizer turns a Score into ids (``[T]`` for flat encodings, ``[T, F]`` for compound ones)
+and back. Its grammar is a state machine (:class:`Grammar`): the sampler asks it which ids may
+come next and feeds it the one it picked; :meth:`Tokenizer.decode` feeds it every id, skips
+and counts the ones it rejects, and builds the Score from the rest. So decoding never raises
+on model output, and ``syntax_errors`` and ``decode`` always agree.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+
+import numpy as np
+
+from tunelab.score import Score
+
+PAD = 0  # id 0 is padding in every flat vocabulary and "ignore" in every compound field
+CONTI = 1  # in compound fields: "unchanged since the last word that set it"
+
+
+class Grammar(ABC):
+    """Which ids may come next, given the ids so far (one instance per sequence)."""
+
+    @abstractmethod
+    def allowed(self, field: int | None = None, chosen: tuple = ()) -> np.ndarray:
+        """Boolean mask over the vocabulary (flat), or over field ``field`` given the fields
+        ``chosen`` before it in the current word (compound)."""
+
+    @abstractmethod
+    def feed(self, token) -> bool:
+        """Advance by one id (flat) or word (compound); False, state unchanged, if forbidden."""
+
+    @abstractmethod
+    def result(self):
+        """What the accepted ids describe (a MetricScore or a Score)."""
+
+
+class Tokenizer(ABC):
+    """Base class: the public API. Encodings fill ``_encode``, ``_grammar`` and ``_to_score``."""
+
+    name: str = ""
+    fields: tuple[str, ...] = ()  # empty for flat encodings
+
+    def __init__(self, steps_per_quarter: int = 4):
+        if steps_per_quarter <= 0:
+            raise ValueError(f"steps_per_quarter must be positive, got {steps_per_quarter}")
+        self.steps_per_quarter = steps_per_quarter
+
+    # ---- vocabulary ----------------------------------------------------------------------------
+    @property
+    @abstractmethod
+    def vocab(self) -> list:
+        """Token names: one list (flat) or one list per field (compound)."""
+
+    @property
+    def pad_id(self) -> int:
+        return PAD
+
+    @property
+    def is_compound(self) -> bool:
+        return bool(self.fields)
+
+    @property
+    def vocab_size(self) -> int | list[int]:
+        return [len(v) for v in self.vocab] if self.is_compound else len(self.vocab)
+
+    # ---- encode / decode -----------------------------------------------------------------------
+    def encode(self, score: Score) -> np.ndarray:
+        """Ids for a score (quantized to this tokenizer's grid first)."""
+        return self._encode(score)
+
+    def decode(self, ids) -> Score:
+        """The Score that the grammatical part of ``ids`` describes; never raises on bad ids.
+
+        Forbidden ids (or words) are skipped; their count is ``score.meta["syntax_errors"]``.
+        """
+        grammar = self.grammar()
+        errors = 0
+        for token in self._iter(ids):
+            if not grammar.feed(token):
+                errors += 1
+        score = self._to_score(grammar.result())
+        score.meta["syntax_errors"] = errors
+        return score
+
+    def syntax_errors(self, ids) -> int:
+        """How many ids (words) the grammar forbids where they stand."""
+        grammar = self.grammar()
+        return sum(not grammar.feed(t) for t in self._iter(ids))
+
+    def grammar(self) -> Grammar:
+        """A fresh grammar state at the start of a sequence."""
+        return self._grammar()
+
+    def _iter(self, ids):
+        arr = np.asarray(ids, dtype=np.int64)
+        if self.is_compound:
+            arr = arr.reshape(-1, len(self.fields))
+            return [tuple(int(x) for x in row) for row in arr]
+        return [int(x) for x in arr.reshape(-1)]
+
+    # ---- accuracy ------------------------------------------------------------------------------
+    def accuracy_mask(self, targets) -> np.ndarray:
+        """Which target positions (flat ``[..., T]``) or fields (compound ``[..., T, F]``) count for
+        accuracy: never padding; in compound encodings never ignore (0) or CONTI fields."""
+        t = np.asarray(targets)
+        if not self.is_compound:
+            return t != PAD
+        mask = (t != PAD) & (t != CONTI)
+        mask[..., 0] = t[..., 0] != PAD  # the family / bar-state field has no CONTI value
+        return mask & (t[..., :1] != PAD)
+
+    # ---- persistence ---------------------------------------------------------------------------
+    def to_dict(self) -> dict:
+        return {"name": self.name, **self._options()}
+
+    def _options(self) -> dict:
+        return {"steps_per_quarter": self.steps_per_quarter}
+
+    # ---- human view ----------------------------------------------------------------------------
+    def show(self, ids, limit: int | None = None) -> str:
+        """Token names, one token (or word) per line."""
+        rows = self._iter(ids)[:limit]
+        if not self.is_compound:
+            return "\n".join(self.vocab[t] if 0 <= t < len(self.vocab) else f"<{t}?>" for t in rows)
+        return "\n".join(
+            " ".join(v[t] if 0 <= t < len(v) else f"<{t}?>" for v, t in zip(self.vocab, row)) for row in rows
+        )
+
+    # ---- hooks ---------------------------------------------------------------------------------
+    @abstractmethod
+    def _encode(self, score: Score) -> np.ndarray: ...
+
+    @abstractmethod
+    def _grammar(self) -> Grammar: ...
+
+    @abstractmethod
+    def _to_score(self, result) -> Score: ...
+
+
+def mask_of(size: int, ids) -> np.ndarray:
+    """A boolean mask of ``size`` with ``ids`` (an iterable or a slice) set."""
+    m = np.zeros(size, dtype=bool)
+    m[ids] = True
+    return m

@@ -1,0 +1,172 @@
+"""cp: Compound Word tokens (Hsiao et al. 2021, "Compound Word Transformer").
+
+Fields: ``family, bar_beat, time_sig, pitch, duration, velocity``. Families: ``Metrical``
+(``bar_beat`` is ``Bar``, ``Start_k`` or ``Pos_i``; on ``Bar`` words ``time_sig`` holds the
+meter where it changes and CONTI where it does not), ``Note`` (pitch, duration, velocity) and
+``EOS``. Fields a word does not use hold 0 (ignore). A CP word is a group of REMI events
+(``Bar TS`` / ``Start`` / ``Pos`` / ``Pitch Vel Dur`` / ``EOS``), so CP's grammar is REMI's
+state machine read a word at a time.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tunelab.score import Score
+from tunelab.tokenizers.base import CONTI, PAD, Grammar, Tokenizer
+from tunelab.tokenizers.metric import MetricScore, from_metric
+from tunelab.tokenizers.remi import BAR, BOS, EOS, REMIGrammar, REMITokenizer
+from tunelab.tokenizers.values import VELOCITIES
+
+METRICAL, NOTE, END = 1, 2, 3
+V0 = 2  # first value id in fields 1-5 (0 ignore, 1 CONTI)
+B_BAR = 2  # bar_beat ids: 2 Bar, then Start_1.., then Pos_0..
+
+
+class CPTokenizer(Tokenizer):
+    name = "cp"
+    fields = ("family", "bar_beat", "time_sig", "pitch", "duration", "velocity")
+
+    def __init__(
+        self, steps_per_quarter: int = 4, max_bar_quarters: int = 48, max_duration_quarters: int = 16
+    ):
+        super().__init__(steps_per_quarter)
+        self.remi = REMITokenizer(steps_per_quarter, max_bar_quarters, max_duration_quarters)
+        self.values, self.meters = self.remi.values, self.remi.meters
+        self.B_START = B_BAR + 1
+        self.B_POS = self.B_START + self.values.max_bar_steps - 1
+
+    @property
+    def vocab(self) -> list[list[str]]:
+        v, head = self.values, ["<ignore>", "<conti>"]
+        return [
+            ["<pad>", "Metrical", "Note", "EOS"],
+            [
+                *head,
+                "Bar",
+                *(f"Start_{k}" for k in range(1, v.max_bar_steps)),
+                *(f"Pos_{i}" for i in range(v.max_bar_steps)),
+            ],
+            head + [f"TS_{n}/{d}" for n, d in self.meters],
+            head + [f"Pitch_{p}" for p in range(128)],
+            head + [f"Dur_{d}" for d in range(1, v.max_duration_steps + 1)],
+            head + [f"Vel_{x}" for x in VELOCITIES],
+        ]
+
+    def _options(self) -> dict:
+        return self.remi._options()
+
+    # ---- CP word <-> REMI events -------------------------------------------------------------
+    def to_remi(self, word) -> list[int] | None:
+        """The REMI events of one word, or None if the word is not well formed."""
+        r = self.remi
+        fam, beat, ts, pitch, dur, vel = word
+        if fam == METRICAL and pitch == dur == vel == 0:
+            if beat == B_BAR:
+                return [BAR] if ts == CONTI else ([BAR, r.TS + ts - V0] if ts >= V0 else None)
+            if ts != 0:
+                return None
+            if self.B_START <= beat < self.B_POS:
+                return [r.START + beat - self.B_START]
+            if beat >= self.B_POS:
+                return [r.POS + beat - self.B_POS]
+            return None
+        if fam == NOTE and beat == ts == 0 and min(pitch, dur, vel) >= V0:
+            return [r.PITCH + pitch - V0, r.VEL + vel - V0, r.DUR + dur - V0]
+        if fam == END and beat == ts == pitch == dur == vel == 0:
+            return [EOS]
+        if fam == PAD and beat == ts == pitch == dur == vel == 0:
+            return [PAD]
+        return None
+
+    def _encode(self, score: Score) -> np.ndarray:
+        r = self.remi
+        events = r.encode(score).tolist()[1:]  # without BOS
+        words, i = [], 0
+        while i < len(events):
+            e = events[i]
+            if e == BAR:
+                has_ts = i + 1 < len(events) and r.TS <= events[i + 1] < r.START
+                words.append([METRICAL, B_BAR, V0 + events[i + 1] - r.TS if has_ts else CONTI, 0, 0, 0])
+                i += 2 if has_ts else 1
+            elif r.START <= e < r.POS:
+                words.append([METRICAL, self.B_START + e - r.START, 0, 0, 0, 0])
+                i += 1
+            elif r.POS <= e < r.PITCH:
+                words.append([METRICAL, self.B_POS + e - r.POS, 0, 0, 0, 0])
+                i += 1
+            elif r.PITCH <= e < r.VEL:
+                pitch, vel, dur = events[i : i + 3]
+                words.append([NOTE, 0, 0, V0 + pitch - r.PITCH, V0 + dur - r.DUR, V0 + vel - r.VEL])
+                i += 3
+            else:  # EOS
+                words.append([END, 0, 0, 0, 0, 0])
+                i += 1
+        return np.array(words, dtype=np.int64)
+
+    def _grammar(self) -> Grammar:
+        return _CPGrammar(self)
+
+    def _to_score(self, m: MetricScore) -> Score:
+        return from_metric(m)
+
+
+class _CPGrammar(Grammar):
+    def __init__(self, tok: CPTokenizer):
+        self.tok, self.sizes = tok, tok.vocab_size
+        self.remi = REMIGrammar(tok.remi)
+        self.remi.feed(BOS)
+
+    def _accepts(self, events: list[int]) -> bool:
+        g = self.remi.probe()
+        return all(g.feed(e) for e in events)
+
+    def allowed(self, field: int | None = 0, chosen: tuple = ()) -> np.ndarray:
+        """Per field, the values that some completion of the word makes grammatical."""
+        field = field or 0
+        size = self.sizes[field]
+        allowed = np.zeros(size, dtype=bool)
+        for x in range(size):
+            if self._prefix_ok((*chosen, x)):
+                allowed[x] = True
+        return allowed
+
+    def _prefix_ok(self, prefix: tuple) -> bool:
+        # The fields are independent given the family, so a prefix is fine when filling the rest
+        # with the family's neutral values gives a word REMI accepts (values checked by range).
+        t, r = self.tok, self.remi
+        fam = prefix[0]
+        rest = {
+            METRICAL: (B_BAR, CONTI, 0, 0, 0),
+            NOTE: (0, 0, V0, V0, V0),
+            END: (0, 0, 0, 0, 0),
+            PAD: (0, 0, 0, 0, 0),
+        }
+        if fam not in rest:
+            return False
+        word = list(prefix) + list(rest[fam][len(prefix) - 1 :])
+        if fam == METRICAL and len(prefix) >= 2 and word[1] != B_BAR:
+            word[2] = 0 if len(prefix) < 3 else word[2]
+        events = t.to_remi(word)
+        if events is None:
+            return False
+        g = r.probe()
+        if not g.feed(events[0]):
+            return False
+        if fam == NOTE:  # pitch, velocity and duration values are all fine once a pitch may come
+            return True
+        return all(g.feed(e) for e in events[1:])
+
+    def feed(self, word) -> bool:
+        word = tuple(int(x) for x in word)
+        if len(word) != len(self.sizes) or any(not 0 <= x < n for x, n in zip(word, self.sizes)):
+            return False
+        events = self.tok.to_remi(word)
+        if events is None or not self._accepts(events):
+            return False
+        for e in events:
+            self.remi.feed(e)
+        return True
+
+    def result(self) -> MetricScore:
+        return self.remi.result()

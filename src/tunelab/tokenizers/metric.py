@@ -1,0 +1,95 @@
+"""The metric view of a score that the event encodings (REMI, CP, NB) share.
+
+A score on a grid of ``steps_per_quarter`` becomes bars (each with its time signature and
+length in steps) and notes placed by bar index and position inside the bar. A pickup is the
+tail of its first bar: the score starts at position ``start`` of bar 0, so a position always
+counts from the bar's downbeat, in pickup bars too. Decoding inverts this exactly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from tunelab.corpus.transforms import quantize
+from tunelab.score import Score
+
+
+@dataclass
+class MetricScore:
+    """Bars and notes on a step grid.
+
+    Attributes:
+        steps_per_quarter: grid resolution.
+        bars: ``[(num, den)]`` per bar, in order.
+        start: position (steps) in bar 0 where the score begins: ``bar length - pickup``, or 0.
+        notes: ``(N, 5)`` int array of ``[bar, position, pitch, duration, velocity]`` sorted by
+            bar, position, pitch; durations in steps.
+    """
+
+    steps_per_quarter: int
+    bars: list
+    start: int
+    notes: np.ndarray
+
+    def bar_length(self, i: int) -> int:
+        num, den = self.bars[i]
+        return self.steps_per_quarter * 4 * num // den
+
+
+def to_metric(score: Score, steps_per_quarter: int) -> MetricScore:
+    """Quantize to the grid and place every note by bar and position."""
+    q = quantize(score, steps_per_quarter) if score.tpq != steps_per_quarter else score
+    starts = [int(b) for b in q.bar_starts()]
+    bars = [q.meter_at(b) for b in starts]
+    first_len = steps_per_quarter * 4 * bars[0][0] // bars[0][1]
+    start = first_len - q.pickup if q.pickup else 0
+    bar_of = np.searchsorted(np.array(starts), q.onset, side="right") - 1
+    frame = np.array(starts) - np.array([start] + [0] * (len(starts) - 1))  # downbeat times
+    pos = q.onset - frame[bar_of] if len(q) else q.onset
+    notes = (
+        np.stack([bar_of, pos, q.pitch, q.duration, q.velocity], axis=1).astype(np.int64)
+        if len(q)
+        else np.zeros((0, 5), np.int64)
+    )
+    return MetricScore(steps_per_quarter, bars, start, notes)
+
+
+def from_metric(m: MetricScore) -> Score:
+    """The Score a MetricScore describes (tpq = steps per quarter)."""
+    lengths = [m.bar_length(i) for i in range(len(m.bars))]
+    downbeats = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64) - m.start
+    tss, prev = [], None
+    for i, ts in enumerate(m.bars):
+        if ts != prev:
+            tss.append((max(0, int(downbeats[i])), *ts))
+            prev = ts
+    n = m.notes
+    onset = downbeats[n[:, 0]] + n[:, 1] if len(n) else np.zeros(0, np.int64)
+    end = int(downbeats[-1] + lengths[-1]) if m.bars else 0
+    if len(n):
+        end = max(end, int((onset + n[:, 3]).max()))
+    pickup = lengths[0] - m.start if m.start else 0
+    return Score(
+        onset, n[:, 3], n[:, 2], n[:, 4], tpq=m.steps_per_quarter, time_signatures=tss, pickup=pickup, end=end
+    )
+
+
+def round_trip_problem(
+    original: Score, decoded: Score, steps_per_quarter: int, *, velocity: bool = True, meter: bool = True
+) -> str | None:
+    """Why ``decoded`` is not a lossless decoding of ``original`` on the grid, or None.
+
+    Compared: onsets, durations and pitches (velocities too where the encoding keeps them),
+    time signatures and pickup.
+    """
+    q = quantize(original, steps_per_quarter) if original.tpq != steps_per_quarter else original
+    keep = {"rests": None, "keys": [], "tempo": None, "meta": {}, "end": max(q.last_offset(), decoded.end)}
+    a = q.replace(**keep)
+    b = decoded.replace(**keep)
+    if not velocity:
+        b = b.replace(velocity=a.velocity) if len(a) == len(b) else b
+    if not meter:
+        b = b.replace(time_signatures=a.time_signatures, pickup=a.pickup)
+    return a.diff(b, rests=False)

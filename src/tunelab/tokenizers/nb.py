@@ -1,0 +1,178 @@
+"""nb: the note-based compound encoding, one word per note, whose first field is the bar state.
+
+Fields: ``bar_state, time_sig, position, pitch, duration, velocity``. Bar states: ``Start``
+(the first word: the opening meter, and in ``position`` where the score starts in its first
+bar, which encodes a pickup), ``NewBar`` (the note opens the next bar), ``SameBar`` (a later
+position in this bar), ``SamePos`` (a chord tone at the same position), ``EmptyBar`` (a bar
+without onsets), ``EOS``. ``time_sig`` holds a meter where a bar changes it, else CONTI;
+``position`` is CONTI on ``SamePos``. Fields a word does not use hold 0 (ignore).
+
+Reference: the notes comparing CP and NB (../shared/reference/seeds/001_*): one word per note
+is shorter than CP's metrical + note words; accuracy leaves out ignore and CONTI fields.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tunelab.score import Score
+from tunelab.tokenizers.base import CONTI, PAD, Grammar, Tokenizer, mask_of
+from tunelab.tokenizers.metric import MetricScore, from_metric, to_metric
+from tunelab.tokenizers.values import VELOCITIES, Values, velocity_index
+
+START, NEW_BAR, SAME_BAR, SAME_POS, EMPTY_BAR, EOS = 1, 2, 3, 4, 5, 6
+V0 = 2  # first value id in fields 1-5 (0 ignore, 1 CONTI)
+
+
+class NBTokenizer(Tokenizer):
+    name = "nb"
+    fields = ("bar_state", "time_sig", "position", "pitch", "duration", "velocity")
+
+    def __init__(
+        self, steps_per_quarter: int = 4, max_bar_quarters: int = 48, max_duration_quarters: int = 16
+    ):
+        super().__init__(steps_per_quarter)
+        self.values = Values(steps_per_quarter, max_bar_quarters, max_duration_quarters)
+        self.meters = self.values.meters
+        self._meter_id = {m: V0 + i for i, m in enumerate(self.meters)}
+
+    @property
+    def vocab(self) -> list[list[str]]:
+        v = self.values
+        head = ["<ignore>", "<conti>"]
+        return [
+            ["<pad>", "Start", "NewBar", "SameBar", "SamePos", "EmptyBar", "EOS"],
+            head + [f"TS_{n}/{d}" for n, d in self.meters],
+            head + [f"Pos_{i}" for i in range(v.max_bar_steps)],
+            head + [f"Pitch_{p}" for p in range(128)],
+            head + [f"Dur_{d}" for d in range(1, v.max_duration_steps + 1)],
+            head + [f"Vel_{x}" for x in VELOCITIES],
+        ]
+
+    def _options(self) -> dict:
+        return {
+            **super()._options(),
+            "max_bar_quarters": self.values.max_bar_quarters,
+            "max_duration_quarters": self.values.max_duration_quarters,
+        }
+
+    def _encode(self, score: Score) -> np.ndarray:
+        m = to_metric(score, self.steps_per_quarter)
+        words = [[START, self._meter(m.bars[0]), V0 + m.start, 0, 0, 0]]
+        bar, pos = 0, None
+        for b, p, pitch, dur, vel in m.notes.tolist():
+            while bar < b - 1:  # empty bars between notes
+                bar += 1
+                words.append([EMPTY_BAR, self._change(m, bar), 0, 0, 0, 0])
+            if b > bar:
+                bar, state, ts, pos_id = b, NEW_BAR, self._change(m, b), V0 + p
+            elif pos is not None and p == pos:
+                state, ts, pos_id = SAME_POS, CONTI, CONTI
+            else:
+                state, ts, pos_id = SAME_BAR, CONTI, V0 + p
+            pos = p
+            words.append([state, ts, pos_id, V0 + pitch, self._duration(dur), V0 + velocity_index(vel)])
+        while bar < len(m.bars) - 1:  # bars after the last note (a closing rest)
+            bar += 1
+            words.append([EMPTY_BAR, self._change(m, bar), 0, 0, 0, 0])
+        words.append([EOS, 0, 0, 0, 0, 0])
+        return np.array(words, dtype=np.int64)
+
+    def _meter(self, meter) -> int:
+        if meter not in self._meter_id:
+            raise ValueError(f"meter {meter[0]}/{meter[1]} is outside this tokenizer's range")
+        return self._meter_id[meter]
+
+    def _change(self, m: MetricScore, bar: int) -> int:
+        return self._meter(m.bars[bar]) if m.bars[bar] != m.bars[bar - 1] else CONTI
+
+    def _duration(self, steps: int) -> int:
+        return V0 + min(steps, self.values.max_duration_steps) - 1
+
+    def _grammar(self) -> Grammar:
+        return _NBGrammar(self)
+
+    def _to_score(self, m: MetricScore) -> Score:
+        return from_metric(m)
+
+
+class _NBGrammar(Grammar):
+    def __init__(self, tok: NBTokenizer):
+        self.tok, self.sizes = tok, tok.vocab_size
+        self.phase = 0  # 0 before Start, 1 in the body, 2 after EOS or padding
+        self.bars: list = [(4, 4)]
+        self.start = 0
+        self.pos: int | None = None  # last onset position in the current bar
+        self.notes: list[list[int]] = []
+
+    def _bar_len(self, meter_id: int) -> int:
+        meter = self.bars[-1] if meter_id == CONTI else self.tok.meters[meter_id - V0]
+        return self.tok.values.bar_steps(meter)
+
+    def _lowest_free(self) -> int | None:
+        if self.pos is not None:
+            return self.pos + 1
+        return self.start if len(self.bars) == 1 else None  # bar 0 may start empty; others not
+
+    def allowed(self, field: int | None = 0, chosen: tuple = ()) -> np.ndarray:
+        size = self.sizes[field or 0]
+        if not field:
+            if self.phase == 0:
+                return mask_of(size, [START])
+            if self.phase == 2:
+                return mask_of(size, [PAD])
+            states = [PAD, NEW_BAR, EMPTY_BAR, EOS]
+            lo = self._lowest_free()
+            if lo is not None and lo < self._bar_len(CONTI):
+                states.append(SAME_BAR)
+            if self.pos is not None:
+                states.append(SAME_POS)
+            return mask_of(size, states)
+        state = chosen[0]
+        if (
+            state in (PAD, EOS)
+            or (state in (START, EMPTY_BAR) and field > 2)
+            or (state == EMPTY_BAR and field == 2)
+        ):
+            return mask_of(size, [0])
+        if field == 1:
+            if state == START:
+                return mask_of(size, slice(V0, None))
+            return (
+                mask_of(size, slice(CONTI, None)) if state in (NEW_BAR, EMPTY_BAR) else mask_of(size, [CONTI])
+            )
+        if field == 2:
+            length = self._bar_len(chosen[1])
+            if state == SAME_POS:
+                return mask_of(size, [CONTI])
+            lo = self._lowest_free() if state == SAME_BAR else 0
+            return mask_of(size, slice(V0 + lo, V0 + length))
+        return mask_of(size, slice(V0, None))  # pitch, duration, velocity: a value
+
+    def feed(self, word) -> bool:
+        word = tuple(int(x) for x in word)
+        if len(word) != len(self.sizes):
+            return False
+        for f, x in enumerate(word):
+            if not (0 <= x < self.sizes[f]) or not self.allowed(f, word[:f])[x]:
+                return False
+        state, ts, pos, pitch, dur, vel = word
+        if state == PAD or state == EOS:
+            self.phase = 2
+        elif state == START:
+            self.phase, self.bars, self.start = 1, [self.tok.meters[ts - V0]], pos - V0
+        else:
+            if state in (NEW_BAR, EMPTY_BAR):
+                self.bars.append(self.bars[-1] if ts == CONTI else self.tok.meters[ts - V0])
+                self.pos = None
+            if state != EMPTY_BAR:
+                if state != SAME_POS:
+                    self.pos = pos - V0
+                self.notes.append(
+                    [len(self.bars) - 1, self.pos, pitch - V0, dur - V0 + 1, VELOCITIES[vel - V0]]
+                )
+        return True
+
+    def result(self) -> MetricScore:
+        notes = np.array(self.notes, dtype=np.int64).reshape(-1, 5)
+        return MetricScore(self.tok.steps_per_quarter, list(self.bars), self.start, notes)

@@ -1,0 +1,186 @@
+"""remi: Bar / Position / Pitch / Velocity / Duration events, with time signatures and pickups.
+
+Sequence: ``BOS (Bar TS? Start? (Pos (Pitch Vel Dur)+)*)* EOS``. Every bar opens with ``Bar``;
+``TS_n/d`` follows it in the first bar and wherever the meter changes; ``Start_k`` in the first
+bar says the score begins at position k of that bar (a pickup of ``bar length - k``).
+Positions count grid steps from the downbeat. Reference: Huang & Yang 2020, "Pop Music
+Transformer" (REMI); MidiTok's REMI where it fits (here without tempo and chord events).
+"""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+
+from tunelab.score import Score
+from tunelab.tokenizers.base import PAD, Grammar, Tokenizer, mask_of
+from tunelab.tokenizers.metric import MetricScore, from_metric, to_metric
+from tunelab.tokenizers.values import VELOCITIES, Values, velocity_index
+
+BOS, EOS, BAR = 1, 2, 3
+
+
+class REMITokenizer(Tokenizer):
+    name = "remi"
+
+    def __init__(
+        self, steps_per_quarter: int = 4, max_bar_quarters: int = 48, max_duration_quarters: int = 16
+    ):
+        super().__init__(steps_per_quarter)
+        v = self.values = Values(steps_per_quarter, max_bar_quarters, max_duration_quarters)
+        self.meters = v.meters
+        self._meter_id = {m: i for i, m in enumerate(self.meters)}
+        # first id of each family
+        self.TS = 4
+        self.START = self.TS + len(self.meters)  # Start_k for k = 1 .. max_bar_steps - 1
+        self.POS = self.START + v.max_bar_steps - 1
+        self.PITCH = self.POS + v.max_bar_steps
+        self.VEL = self.PITCH + 128
+        self.DUR = self.VEL + len(VELOCITIES)
+        self.SIZE = self.DUR + v.max_duration_steps
+
+    @property
+    def vocab(self) -> list[str]:
+        v = self.values
+        return (
+            ["<pad>", "BOS", "EOS", "Bar"]
+            + [f"TS_{n}/{d}" for n, d in self.meters]
+            + [f"Start_{k}" for k in range(1, v.max_bar_steps)]
+            + [f"Pos_{i}" for i in range(v.max_bar_steps)]
+            + [f"Pitch_{p}" for p in range(128)]
+            + [f"Vel_{x}" for x in VELOCITIES]
+            + [f"Dur_{d}" for d in range(1, v.max_duration_steps + 1)]
+        )
+
+    def _options(self) -> dict:
+        return {
+            **super()._options(),
+            "max_bar_quarters": self.values.max_bar_quarters,
+            "max_duration_quarters": self.values.max_duration_quarters,
+        }
+
+    def meter_id(self, meter) -> int:
+        if meter not in self._meter_id:
+            raise ValueError(f"meter {meter[0]}/{meter[1]} is outside this tokenizer's range")
+        return self.TS + self._meter_id[meter]
+
+    def _encode(self, score: Score) -> np.ndarray:
+        m = to_metric(score, self.steps_per_quarter)
+        ids = [BOS]
+        notes = m.notes.tolist()
+        k = 0
+        for bar, meter in enumerate(m.bars):
+            ids.append(BAR)
+            if bar == 0 or meter != m.bars[bar - 1]:
+                ids.append(self.meter_id(meter))
+            if bar == 0 and m.start:
+                ids.append(self.START + m.start - 1)
+            pos = None
+            while k < len(notes) and notes[k][0] == bar:
+                _, p, pitch, dur, vel = notes[k]
+                if p != pos:
+                    ids.append(self.POS + p)
+                    pos = p
+                dur = min(dur, self.values.max_duration_steps)
+                ids += [self.PITCH + pitch, self.VEL + velocity_index(vel), self.DUR + dur - 1]
+                k += 1
+        ids.append(EOS)
+        return np.array(ids, dtype=np.int64)
+
+    def _grammar(self) -> Grammar:
+        return REMIGrammar(self)
+
+    def _to_score(self, m: MetricScore) -> Score:
+        return from_metric(m)
+
+
+class REMIGrammar(Grammar):
+    """The REMI state machine; CP reuses it word by word."""
+
+    def __init__(self, tok: REMITokenizer):
+        self.tok = tok
+        self.state = "begin"  # begin, bos, bar, ts, start, pos, pitch, vel, dur, end
+        self.bars: list = []
+        self.start = 0
+        self.pos: int | None = None
+        self.notes: list[list[int]] = []
+        self._pending: list[int] = []
+
+    def probe(self) -> REMIGrammar:
+        """A copy to try events on. Grammar decisions never read the notes collected so far,
+        so the probe starts with none (this keeps decoding linear in the sequence length)."""
+        new = copy.copy(self)
+        new.bars, new.notes, new._pending = list(self.bars), [], list(self._pending)
+        return new
+
+    def _bar_len(self) -> int:
+        return self.tok.values.bar_steps(self.bars[-1]) if self.bars else 0
+
+    def allowed(self, field=None, chosen=()) -> np.ndarray:
+        t, s = self.tok, self.state
+        m = mask_of(t.SIZE, [])
+        if s == "begin":
+            m[BOS] = True
+        elif s == "bos":
+            m[BAR] = True
+        elif s == "end":
+            m[PAD] = True
+        elif s == "bar" and len(self.bars) == 1 and self._first_bar_meter_missing():
+            m[t.TS : t.START] = True
+        elif s == "pos":
+            m[t.PITCH : t.VEL] = True
+        elif s == "pitch":
+            m[t.VEL : t.DUR] = True
+        elif s == "vel":
+            m[t.DUR : t.SIZE] = True
+        else:  # after Bar, TS, Start or a whole note: a position, a new bar, or the end
+            m[[BAR, EOS, PAD]] = True
+            if s == "bar":
+                m[t.TS : t.START] = True
+            if s == "ts" and len(self.bars) == 1:
+                m[t.START : t.START + self._bar_len() - 1] = True
+            lo = self.start if (len(self.bars) == 1 and self.pos is None) else 0
+            lo = self.pos + 1 if self.pos is not None else lo
+            m[t.POS + lo : t.POS + self._bar_len()] = True
+            if s == "dur":
+                m[t.PITCH : t.VEL] = True
+        return m
+
+    def _first_bar_meter_missing(self) -> bool:
+        return self.bars == [None]
+
+    def feed(self, token) -> bool:
+        t = self.tok
+        token = int(token)
+        if not (0 <= token < t.SIZE) or not self.allowed()[token]:
+            return False
+        if token == PAD or token == EOS:
+            self.state = "end"
+        elif token == BOS:
+            self.state = "bos"
+        elif token == BAR:
+            self.bars.append(self.bars[-1] if self.bars else None)
+            self.pos, self.state = None, "bar"
+        elif token < t.START:
+            self.bars[-1] = t.meters[token - t.TS]
+            self.state = "ts"
+        elif token < t.POS:
+            self.start, self.state = token - t.START + 1, "start"
+        elif token < t.PITCH:
+            self.pos, self.state = token - t.POS, "pos"
+        elif token < t.VEL:
+            self._pending, self.state = [token - t.PITCH], "pitch"
+        elif token < t.DUR:
+            self._pending.append(VELOCITIES[token - t.VEL])
+            self.state = "vel"
+        else:
+            pitch, vel = self._pending
+            self.notes.append([len(self.bars) - 1, self.pos, pitch, token - t.DUR + 1, vel])
+            self.state = "dur"
+        return True
+
+    def result(self) -> MetricScore:
+        bars = [b for b in self.bars if b is not None] or [(4, 4)]
+        notes = np.array(self.notes, dtype=np.int64).reshape(-1, 5)
+        return MetricScore(self.tok.steps_per_quarter, bars, self.start, notes)

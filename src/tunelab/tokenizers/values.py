@@ -1,0 +1,51 @@
+"""Value vocabularies the event encodings share: meters, positions, durations, velocities."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+# Velocity levels: 16 steps of 8 (MIDI 80, the default of scores without dynamics, is one).
+VELOCITIES = (8, 16, 24, 32, 40, 48, 56, 64, 72, 80, 88, 96, 104, 112, 120, 127)
+
+
+@dataclass(frozen=True)
+class Values:
+    """The value ranges of an event encoding at one grid resolution.
+
+    Attributes:
+        steps_per_quarter: grid resolution.
+        max_bar_quarters: the longest bar (irregular Essen bars reach 34 quarters).
+        max_duration_quarters: the longest note; longer ones are clipped.
+    """
+
+    steps_per_quarter: int = 4
+    max_bar_quarters: int = 48
+    max_duration_quarters: int = 16
+
+    @property
+    def meters(self) -> list[tuple[int, int]]:
+        """Every num/den with den in 1..16 whose bar fits ``max_bar_quarters`` and the grid."""
+        out = []
+        for den in (1, 2, 4, 8, 16):
+            for num in range(1, min(64, self.max_bar_quarters * den // 4) + 1):
+                if (self.steps_per_quarter * 4 * num) % den == 0:  # whole steps per bar
+                    out.append((num, den))
+        return out
+
+    @property
+    def max_bar_steps(self) -> int:
+        return self.max_bar_quarters * self.steps_per_quarter
+
+    @property
+    def max_duration_steps(self) -> int:
+        return self.max_duration_quarters * self.steps_per_quarter
+
+    def bar_steps(self, meter: tuple[int, int]) -> int:
+        return self.steps_per_quarter * 4 * meter[0] // meter[1]
+
+
+def velocity_index(v: int) -> int:
+    """Index of the nearest velocity level."""
+    return int(np.argmin([abs(v - x) for x in VELOCITIES]))
