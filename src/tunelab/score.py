@@ -108,9 +108,10 @@ class Score:
                 raise ValueError(f"the first time signature must be at tick 0, got {tick}")
             if i and tick <= self.time_signatures[i - 1][0]:
                 raise ValueError("time signatures must be sorted by tick, one per tick")
-        self.keys = [
-            (int(t), str(tonic), None if mode is None else str(mode)) for t, tonic, mode in self.keys
-        ]
+        self.time_signatures = normalize_changes(self.time_signatures)  # a repeated meter says nothing
+        self.keys = normalize_changes(
+            [(int(t), str(tonic), None if mode is None else str(mode)) for t, tonic, mode in self.keys]
+        )
         for _, tonic, _ in self.keys:
             tonic_pitch_class(tonic)
         if self.pickup < 0:

@@ -28,7 +28,7 @@ class CPTokenizer(Tokenizer):
     fields = ("family", "bar_beat", "time_sig", "pitch", "duration", "velocity")
 
     def __init__(
-        self, steps_per_quarter: int = 4, max_bar_quarters: int = 48, max_duration_quarters: int = 16
+        self, steps_per_quarter: int = 4, max_bar_quarters: int = 136, max_duration_quarters: int = 16
     ):
         super().__init__(steps_per_quarter)
         self.remi = REMITokenizer(steps_per_quarter, max_bar_quarters, max_duration_quarters)

@@ -29,7 +29,7 @@ class NBTokenizer(Tokenizer):
     fields = ("bar_state", "time_sig", "position", "pitch", "duration", "velocity")
 
     def __init__(
-        self, steps_per_quarter: int = 4, max_bar_quarters: int = 48, max_duration_quarters: int = 16
+        self, steps_per_quarter: int = 4, max_bar_quarters: int = 136, max_duration_quarters: int = 16
     ):
         super().__init__(steps_per_quarter)
         self.values = Values(steps_per_quarter, max_bar_quarters, max_duration_quarters)
@@ -149,15 +149,40 @@ class _NBGrammar(Grammar):
             return mask_of(size, slice(V0 + lo, V0 + length))
         return mask_of(size, slice(V0, None))  # pitch, duration, velocity: a value
 
+    def valid(self, word: tuple) -> bool:
+        """Whether ``word`` may come next: :meth:`allowed` field by field, in scalar form (the
+        decoder's hot path; tests check the two agree)."""
+        if len(word) != len(self.sizes) or any(not 0 <= x < n for x, n in zip(word, self.sizes)):
+            return False
+        state, ts, pos, pitch, dur, vel = word
+        if self.phase == 0:
+            return (
+                state == START
+                and ts >= V0
+                and V0 <= pos < V0 + self._bar_len(ts)
+                and pitch == dur == vel == 0
+            )
+        if self.phase == 2:
+            return state == PAD and ts == pos == pitch == dur == vel == 0
+        if state in (PAD, EOS):
+            return ts == pos == pitch == dur == vel == 0
+        if state == EMPTY_BAR:
+            return ts >= CONTI and pos == pitch == dur == vel == 0
+        if min(pitch, dur, vel) < V0:
+            return False
+        if state == NEW_BAR:
+            return ts >= CONTI and V0 <= pos < V0 + self._bar_len(ts)
+        if state == SAME_BAR:
+            lo = self._lowest_free()
+            return ts == CONTI and lo is not None and V0 + lo <= pos < V0 + self._bar_len(CONTI)
+        return state == SAME_POS and self.pos is not None and ts == pos == CONTI
+
     def feed(self, word) -> bool:
         word = tuple(int(x) for x in word)
-        if len(word) != len(self.sizes):
+        if not self.valid(word):
             return False
-        for f, x in enumerate(word):
-            if not (0 <= x < self.sizes[f]) or not self.allowed(f, word[:f])[x]:
-                return False
         state, ts, pos, pitch, dur, vel = word
-        if state == PAD or state == EOS:
+        if state in (PAD, EOS):
             self.phase = 2
         elif state == START:
             self.phase, self.bars, self.start = 1, [self.tok.meters[ts - V0]], pos - V0

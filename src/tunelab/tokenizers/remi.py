@@ -25,7 +25,7 @@ class REMITokenizer(Tokenizer):
     name = "remi"
 
     def __init__(
-        self, steps_per_quarter: int = 4, max_bar_quarters: int = 48, max_duration_quarters: int = 16
+        self, steps_per_quarter: int = 4, max_bar_quarters: int = 136, max_duration_quarters: int = 16
     ):
         super().__init__(steps_per_quarter)
         v = self.values = Values(steps_per_quarter, max_bar_quarters, max_duration_quarters)
@@ -155,7 +155,7 @@ class REMIGrammar(Grammar):
         token = int(token)
         if not (0 <= token < t.SIZE) or not self.allowed()[token]:
             return False
-        if token == PAD or token == EOS:
+        if token in (PAD, EOS):
             self.state = "end"
         elif token == BOS:
             self.state = "bos"

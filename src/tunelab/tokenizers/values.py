@@ -16,20 +16,22 @@ class Values:
 
     Attributes:
         steps_per_quarter: grid resolution.
-        max_bar_quarters: the longest bar (irregular Essen bars reach 34 quarters).
+        max_bar_quarters: the longest bar (Essen tunes without barlines reach 133 quarters).
         max_duration_quarters: the longest note; longer ones are clipped.
     """
 
     steps_per_quarter: int = 4
-    max_bar_quarters: int = 48
+    max_bar_quarters: int = 136
     max_duration_quarters: int = 16
 
     @property
     def meters(self) -> list[tuple[int, int]]:
-        """Every num/den with den in 1..16 whose bar fits ``max_bar_quarters`` and the grid."""
+        """Every num/den with den in 1..16 whose bar fits ``max_bar_quarters`` and the grid
+        (at most 128 eighths or sixteenths)."""
         out = []
         for den in (1, 2, 4, 8, 16):
-            for num in range(1, min(64, self.max_bar_quarters * den // 4) + 1):
+            top = self.max_bar_quarters * den // 4
+            for num in range(1, (top if den <= 4 else min(128, top)) + 1):
                 if (self.steps_per_quarter * 4 * num) % den == 0:  # whole steps per bar
                     out.append((num, den))
         return out
