@@ -13,7 +13,7 @@ def test_help_lists_every_command_with_a_line(capsys):
         main(["--help"])
     assert done.value.code == 0
     out = capsys.readouterr().out
-    for cmd in ("corpus", "convert", "demo"):
+    for cmd in ("corpus", "convert", "tokenize", "detokenize", "demo"):
         assert f"    {cmd}" in out
 
 
@@ -79,3 +79,20 @@ def test_corpus_command_on_one_bad_file_is_exit_2_naming_it(tmp_path, capsys):
     assert main(["corpus", "info", str(f)]) == 2
     err = capsys.readouterr().err.strip()
     assert err == f"tunelab: error: {f}, line 4: unknown kern token '4c+' (characters '+')"
+
+
+def test_tokenize_then_detokenize_gives_the_notes_back(tmp_path, capsys):
+    from tunelab.io import read
+
+    src = tmp_path / "pickup.krn"
+    src.write_text(PICKUP_3_4)
+    tokens = tmp_path / "tokens.json"
+    assert main(["tokenize", str(src), "--encoding", "nb", "--out", str(tokens), "--show"]) == 0
+    out = capsys.readouterr().out
+    assert "8 words" in out and "Start TS_3/4 Pos_8" in out  # 12-step bar, 4-step pickup
+    assert main(["detokenize", str(tokens), "--out", str(tmp_path / "back.mid")]) == 0
+    assert "6 notes, 0 syntax errors skipped" in capsys.readouterr().out
+    back, original = read(tmp_path / "back.mid"), read(src)
+    assert back.pitch.tolist() == original.pitch.tolist() and back.pickup * 480 // back.tpq == original.pickup
+    (tmp_path / "junk.json").write_text("[1, 2]")
+    assert main(["detokenize", str(tmp_path / "junk.json")]) == 2
