@@ -48,6 +48,10 @@ class Values:
         return self.steps_per_quarter * 4 * meter[0] // meter[1]
 
 
+# Nearest level for every MIDI velocity, computed once (lower level on a tie).
+_NEAREST = tuple(int(np.argmin([abs(v - x) for x in VELOCITIES])) for v in range(128))
+
+
 def velocity_index(v: int) -> int:
     """Index of the nearest velocity level."""
-    return int(np.argmin([abs(v - x) for x in VELOCITIES]))
+    return _NEAREST[v]
