@@ -29,6 +29,7 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(PY) benchmarks/prepare_kern.py
 	$(PY) benchmarks/abc_native_vs_music21.py
+	$(PY) benchmarks/tokenizer_bench.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
