@@ -23,3 +23,17 @@ def test_a_chorale_reads_as_four_voices_with_its_meter_and_pickup(tmp_path):
     assert s.pitch.min() >= 36 and s.pitch.max() <= 84
     write_midi(s, tmp_path / "bwv269.mid")
     assert read_midi(tmp_path / "bwv269.mid").diff(s, rests=False) is None
+
+
+def test_event_encodings_round_trip_a_four_voice_chorale():
+    import tunelab.tokenizers as tt
+    from tunelab.tokenizers.metric import round_trip_problem
+
+    s = read(_chorale_path())
+    for name in ("remi", "cp", "nb"):
+        tok = tt.get(name)
+        ids = tok.encode(s)
+        assert tok.syntax_errors(ids) == 0, name
+        assert round_trip_problem(s, tok.decode(ids), 4) is None, name
+    nb, cp = tt.get("nb").encode(s), tt.get("cp").encode(s)
+    assert len(nb) < len(cp)
