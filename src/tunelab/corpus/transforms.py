@@ -55,6 +55,11 @@ _AARDEN_MINOR = np.array(
 # Each profile rotated to every tonic: row t is the profile for tonic pitch class t.
 _PROFILES_MAJOR = np.stack([np.roll(_AARDEN_MAJOR, t) for t in range(12)])
 _PROFILES_MINOR = np.stack([np.roll(_AARDEN_MINOR, t) for t in range(12)])
+_CENTERED_MAJOR = _PROFILES_MAJOR - _PROFILES_MAJOR.mean(axis=1, keepdims=True)
+_CENTERED_MINOR = _PROFILES_MINOR - _PROFILES_MINOR.mean(axis=1, keepdims=True)
+_NORMS = np.stack(
+    [np.sqrt((_CENTERED_MAJOR**2).sum(axis=1)), np.sqrt((_CENTERED_MINOR**2).sum(axis=1))], axis=1
+)
 # Tonic spelling by pitch class, as music21's key finder spells it.
 _FOUND_MAJOR = ["C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B"]
 _FOUND_MINOR = ["C", "C#", "D", "Eb", "E", "F", "F#", "G", "G#", "A", "Bb", "B"]
@@ -89,21 +94,38 @@ def estimate_key(score: Score, tonic: str | None = None) -> tuple[str, str]:
     if not len(score):
         raise ValueError("cannot find the key of a score without notes")
     hist = np.bincount(score.pitch % 12, weights=score.duration / score.tpq, minlength=12)
-    tonics = np.arange(12) if tonic is None else np.array([tonic_pitch_class(tonic)])
-    r = np.stack([_correlations(_PROFILES_MAJOR[tonics], hist), _correlations(_PROFILES_MINOR[tonics], hist)])
-    mode_i, pc_i = np.unravel_index(int(np.argmax(r)), r.shape)  # first best: major, then low tonic
-    mode, pc = ("major", "minor")[mode_i], int(tonics[pc_i])
-    if tonic is not None:
-        return tonic, mode
-    return (_FOUND_MAJOR if mode == "major" else _FOUND_MINOR)[pc], mode
+    if tonic is None:
+        pc, mode = best_keys(hist[None, :])[0]
+        return (_FOUND_MAJOR if mode == "major" else _FOUND_MINOR)[pc], mode
+    r = _key_correlations(hist[None, :])[tonic_pitch_class(tonic), :, 0]
+    return tonic, ("major", "minor")[int(r[1] > r[0])]  # an exact tie goes to major
 
 
-def _correlations(profiles: np.ndarray, hist: np.ndarray) -> np.ndarray:
-    """Pearson correlation of each profile row with ``hist`` (0 where either is constant)."""
-    p = profiles - profiles.mean(axis=1, keepdims=True)
-    h = hist - hist.mean()
-    den = np.sqrt((p * p).sum(axis=1) * (h * h).sum())
-    return np.divide(p @ h, den, out=np.zeros(len(p)), where=den > 0)
+def best_keys(hists: np.ndarray) -> list[tuple[int, str]]:
+    """``(tonic pitch class, mode)`` for each row of ``hists`` (M, 12), as music21 picks it.
+
+    music21 sorts ``(correlation, tonic, mode)`` and takes the largest, so an exact tie goes to
+    the higher tonic, then to minor; this does the same. All rows are done in one product.
+    """
+    r = _key_correlations(hists)
+    out = []
+    for m in range(r.shape[2]):
+        col = r[:, :, m]
+        best = col.max()
+        tonic, mode = max((t, md) for t in range(12) for md in range(2) if col[t, md] == best)
+        out.append((tonic, ("major", "minor")[mode]))
+    return out
+
+
+def _key_correlations(hists) -> np.ndarray:
+    """(12 tonics, 2 modes, M) Pearson correlations of each histogram row with every key's
+    profile (0 where a histogram is flat)."""
+    h = np.asarray(hists, dtype=np.float64)
+    h = h - h.mean(axis=1, keepdims=True)
+    hn = np.sqrt((h * h).sum(axis=1))
+    r = np.stack([_CENTERED_MAJOR @ h.T, _CENTERED_MINOR @ h.T], axis=1)
+    den = _NORMS[:, :, None] * hn[None, None, :]
+    return np.divide(r, den, out=np.zeros_like(r), where=den > 0)
 
 
 def score_key(score: Score, rule: str = "first") -> tuple[str, str]:
