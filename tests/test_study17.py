@@ -67,10 +67,13 @@ def test_counts_not_ratios_and_zero_for_undefined():
     assert all(v == 0.0 for v in study17("").values())
 
 
-def test_measures_split_notes_at_barlines_for_key_finding():
-    hist = measure_histograms(np.array([60, 67]), np.array([12, 8]), 16)  # G crosses the barline
-    assert hist.tolist()[0][0] == 3.0 and hist[0, 7] == 1.0 and hist[1, 7] == 1.0
+def test_a_note_counts_whole_in_the_bar_where_it_starts():
+    # as music21's makeMeasures (the study's measures): G from 3 to 5 quarters stays in bar 1
+    hist = measure_histograms(np.array([60, 67, 64]), np.array([12, 8, 12]), 16)
+    assert hist[0, 0] == 3.0 and hist[0, 7] == 2.0 and hist[1, 4] == 3.0 and hist[1, 7] == 0.0
     assert measure_keys(np.array([60, 64, 67, 72]), np.array([4, 4, 4, 4]))[0] == (0, "major")
+    held = measure_histograms(np.array([60, 62]), np.array([40, 4]), 16)  # bar 2 only holds C
+    assert held.sum(axis=1).tolist() == [10.0, 0.0, 1.0]
 
 
 @pytest.mark.shared_data
@@ -89,9 +92,8 @@ def test_key_finder_agrees_with_music21_on_2000_random_measures():
         stream = music21.stream.Stream()
         onsets = np.cumsum(steps) - steps
         for p, on, d in zip(pitch.tolist(), onsets.tolist(), steps.tolist()):
-            lo, hi = max(on, 16 * b), min(on + d, 16 * (b + 1))
-            if p >= 0 and hi > lo:
-                stream.append(music21.note.Note(p, quarterLength=(hi - lo) / 4))
+            if p >= 0 and on // 16 == b:  # the notes that start in bar b, whole (makeMeasures)
+                stream.append(music21.note.Note(p, quarterLength=d / 4))
         ref = stream.analyze("key")
         assert ours == (ref.tonic.pitchClass, ref.mode), (b, ours, ref)
         checked += 1

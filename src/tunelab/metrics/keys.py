@@ -9,20 +9,17 @@ from tunelab.corpus.transforms import best_keys
 
 
 def measure_histograms(pitch: np.ndarray, steps: np.ndarray, bar: int) -> np.ndarray:
-    """(bars, 12) quarter-note weight of each pitch class per bar; a note crossing a barline
-    counts in each bar for the part it sounds there (as music21's 4/4 measures split it)."""
+    """(bars, 12) quarter-note weight of each pitch class per bar.
+
+    A note belongs to the bar where it starts, with its whole length: the study's code builds
+    its 4/4 measures with music21's ``makeMeasures``, which does not split a note at the
+    barline. A bar that only a held note reaches has no notes.
+    """
     onsets = np.cumsum(steps) - steps
-    n_bars = int(-(-(onsets[-1] + steps[-1]) // bar)) if len(steps) else 0
+    n_bars = int(onsets[-1] // bar) + 1 if len(steps) else 0
     hist = np.zeros((n_bars, 12))
-    for p, on, d in zip(pitch.tolist(), onsets.tolist(), steps.tolist()):
-        if p < 0:
-            continue
-        t, end = on, on + d
-        while t < end:
-            b = t // bar
-            part = min(end, (b + 1) * bar) - t
-            hist[b, p % 12] += part * 0.25
-            t += part
+    notes = pitch >= 0
+    np.add.at(hist, (onsets[notes] // bar, pitch[notes] % 12), steps[notes] * 0.25)
     return hist
 
 

@@ -188,8 +188,8 @@ def _global(P: np.ndarray, note_ql: np.ndarray, pitch: np.ndarray, steps: np.nda
 def tonal_drift(pitch: np.ndarray, steps: np.ndarray) -> int:
     """#distinct (tonic, mode) over the 4/4 measures with notes, minus 1 (0 without notes).
 
-    Measures are true 4/4 bars (a note crossing a barline counts in each bar for the part it
-    sounds there); each bar's key is music21's default finder, reimplemented in numpy.
+    Measures are 4/4 bars as music21's ``makeMeasures`` makes them for the study: a note belongs,
+    whole, to the bar where it starts. Each bar's key is music21's default finder, in numpy.
     """
     from tunelab.metrics.keys import measure_keys
 
