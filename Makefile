@@ -30,6 +30,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/prepare_kern.py
 	$(PY) benchmarks/abc_native_vs_music21.py
 	$(PY) benchmarks/tokenizer_bench.py
+	$(PY) benchmarks/study17_bench.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

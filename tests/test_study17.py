@@ -97,3 +97,14 @@ def test_key_finder_agrees_with_music21_on_2000_random_measures():
         ref = stream.analyze("key")
         assert ours == (ref.tonic.pitchClass, ref.mode), (b, ours, ref)
         checked += 1
+
+
+def test_many_melodies_on_several_processes_give_the_same_values():
+    rng = np.random.default_rng(2)
+    lines = [
+        " ".join(
+            str(int(p)) + " _" * int(d) for p, d in zip(rng.integers(55, 80, 30), rng.integers(0, 4, 30))
+        )
+        for _ in range(240)
+    ]
+    assert np.array_equal(study17_many(lines, jobs=2), study17_many(lines, jobs=1))
