@@ -13,7 +13,7 @@ def test_help_lists_every_command_with_a_line(capsys):
         main(["--help"])
     assert done.value.code == 0
     out = capsys.readouterr().out
-    for cmd in ("corpus", "convert", "tokenize", "detokenize", "demo"):
+    for cmd in ("corpus", "convert", "tokenize", "detokenize", "evaluate", "demo"):
         assert f"    {cmd}" in out
 
 
@@ -96,3 +96,29 @@ def test_tokenize_then_detokenize_gives_the_notes_back(tmp_path, capsys):
     assert back.pitch.tolist() == original.pitch.tolist() and back.pickup * 480 // back.tpq == original.pickup
     (tmp_path / "junk.json").write_text("[1, 2]")
     assert main(["detokenize", str(tmp_path / "junk.json")]) == 2
+
+
+def test_evaluate_writes_every_report_file_and_skips_bad_input(tmp_path, capsys):
+    import csv
+    import json
+
+    a, b, ref = tmp_path / "a.txt", tmp_path / "b.txt", tmp_path / "ref.txt"
+    a.write_text("60 _ 62 _ 64 _ 65 _ 67 _ _ _ 65 _ 64 _ 62 _ 60 _ _ _\n60 x 62\n")
+    b.write_text("67 _ _ _ 64 _ _ _ 60 _ _ _ r _ _ _\n72 _ 71 _ 69 _ 67 _ 65 _ 64 _ 62 _ 60 _\n")
+    ref.write_text("60 _ 64 _ 67 _ 72 _ 67 _ 64 _ 60 _ _ _\n62 _ 65 _ 69 _ 65 _ 62 _ _ _ r _ _ _\n")
+    out = tmp_path / "report"
+    assert main(["evaluate", str(a), str(b), "--reference", str(ref), "--out", str(out)]) == 0
+    assert "line 2: grid token 'x'" in capsys.readouterr().err
+    assert sorted(p.name for p in out.iterdir()) == [
+        "metrics.csv",
+        "metrics.json",
+        "per_item.csv",
+        "report.html",
+    ]
+    data = json.loads((out / "metrics.json").read_text())
+    assert data["sets"]["a"]["pitch_range"]["count"] == 1 and data["reference"] == "reference-ref"
+    rows = list(csv.DictReader((out / "per_item.csv").read_text().splitlines()))
+    assert [r["set"] for r in rows] == ["a", "b", "b", "reference-ref", "reference-ref"]
+    assert float(rows[0]["pitch_range"]) == 4.5  # segment 1: 60..67, range 7; segment 2: 62, 60, range 2
+    page = (out / "report.html").read_text()
+    assert page.count("data:image/png;base64,") >= 2 and "http" not in page.split("<body>")[1]

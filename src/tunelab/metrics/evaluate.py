@@ -1,0 +1,197 @@
+"""Evaluate sets of melodies: every suite, every set, a reference row, statistics, files.
+
+A set is a folder of MIDI / MusicXML / kern / ABC files, a grid-text file (one melody per line,
+as the study published its outputs), or a list of Scores. Unreadable files are reported and
+skipped. Outputs (DESIGN.md section 6): ``metrics.json`` and ``metrics.csv`` (per set and
+metric: mean, std, median, min, max, count), ``per_item.csv`` (one row per melody), and
+``report.html`` (see :mod:`tunelab.metrics.report`).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from tunelab.score import Score
+
+SUITES = ("study17", "structure", "distribution")
+
+
+@dataclass
+class Report:
+    """Per-item values by set, their summaries, statistics and closeness to the reference."""
+
+    names: list[str]  # metric columns of ``values``
+    values: dict[str, np.ndarray]  # set -> (items, metrics)
+    items: dict[str, list[str]]  # set -> item ids, in input order
+    scores: dict[str, list[Score]]
+    reference: str | None = None
+    stats: dict = field(default_factory=dict)
+    distribution: dict = field(default_factory=dict)  # set -> {feature: {oa, kld}}
+    errors: list[str] = field(default_factory=list)
+
+    def summary(self) -> dict[str, dict[str, dict[str, float]]]:
+        out = {}
+        for name, v in self.values.items():
+            out[name] = {}
+            for j, metric in enumerate(self.names):
+                col = v[:, j] if len(v) else np.zeros(0)
+                out[name][metric] = {
+                    "mean": float(col.mean()) if len(col) else float("nan"),
+                    "std": float(col.std()) if len(col) else float("nan"),
+                    "median": float(np.median(col)) if len(col) else float("nan"),
+                    "min": float(col.min()) if len(col) else float("nan"),
+                    "max": float(col.max()) if len(col) else float("nan"),
+                    "count": len(col),
+                }
+        return out
+
+
+def load_set(path) -> tuple[str, list[Score], list[str], list[str]]:
+    """(name, scores, item ids, error lines) for a folder or a grid-text file."""
+    from tunelab.io import list_files, load_file
+
+    path = Path(path)
+    scores, ids, errors = [], [], []
+    if not path.exists():
+        return path.stem, [], [], [f"{path}: no such file or folder"]
+    for f in list_files(path):
+        got, errs = load_file(f)
+        errors += [str(e) for e in errs]
+        for i, s in enumerate(got):
+            scores.append(s)
+            rel = f.relative_to(path).as_posix() if path.is_dir() else f.name
+            ids.append(rel if len(got) == 1 else f"{rel}#{s.meta.get('line', s.meta.get('tune', i + 1))}")
+    return (path.stem if path.is_file() else path.name), scores, ids, errors
+
+
+def evaluate(sets, reference=None, suites=SUITES, *, jobs: int | None = 1) -> Report:
+    """Evaluate ``sets`` (paths or ``{name: [Score]}``) against an optional ``reference``
+    (a path, ``"deutschl"`` for its study-preset test split, or a list of Scores)."""
+    from tunelab.corpus.transforms import quantize
+    from tunelab.io.gridtext import format_score
+    from tunelab.metrics.stats import compare
+    from tunelab.metrics.structure import structure
+    from tunelab.metrics.study17 import NAMES, study17_many
+
+    loaded, errors = {}, []
+    if isinstance(sets, dict):
+        loaded = {k: (list(v), [str(i) for i in range(len(v))]) for k, v in sets.items()}
+    else:
+        for p in sets:
+            name, scores, ids, errs = load_set(p)
+            errors += errs
+            loaded[_unique(name, loaded)] = (scores, ids)
+    ref_name = None
+    if reference is not None:
+        ref_scores, ref_ids, ref_name = _reference(reference, errors)
+        loaded[_unique(ref_name, loaded)] = (ref_scores, ref_ids)
+
+    names: list[str] = []
+    if "study17" in suites:
+        names += list(NAMES)
+    values, items, kept_scores = {}, {}, {}
+    for set_name, (scores, ids) in loaded.items():
+        rows, keep_ids, keep = [], [], []
+        for s, ident in zip(scores, ids):
+            row = []
+            try:
+                if "study17" in suites:
+                    row += list(study17_many([format_score(quantize(s, 4))])[0])
+                if "structure" in suites:
+                    st = structure(s)
+                    row += list(st.values())
+                    if len(names) < len(row):
+                        names += list(st)
+            except ValueError as e:  # polyphonic for study17, say
+                errors.append(f"{set_name}/{ident}: skipped: {e}")
+                continue
+            rows.append(row)
+            keep_ids.append(ident)
+            keep.append(s)
+        values[set_name] = (
+            np.array(rows, dtype=float).reshape(-1, len(names)) if rows else np.zeros((0, len(names)))
+        )
+        items[set_name], kept_scores[set_name] = keep_ids, keep
+    report = Report(names, values, items, kept_scores, reference=ref_name, errors=errors)
+    usable = {k: v for k, v in values.items() if len(v)}
+    if len(usable) >= 2:
+        report.stats = compare(usable, names, n_boot=1000)
+    if "distribution" in suites and ref_name and kept_scores.get(ref_name):
+        from tunelab.metrics.distribution import compare_sets
+
+        for set_name, scores in kept_scores.items():
+            if set_name != ref_name and scores:
+                report.distribution[set_name] = compare_sets(scores, kept_scores[ref_name])
+    return report
+
+
+def _unique(name: str, taken) -> str:
+    base, i = name, 2
+    while name in taken:
+        name, i = f"{base}-{i}", i + 1
+    return name
+
+
+def _reference(reference, errors: list[str]):
+    if isinstance(reference, (list, tuple)) and (not reference or isinstance(reference[0], Score)):
+        return list(reference), [str(i) for i in range(len(reference))], "reference"
+    if str(reference) == "deutschl":
+        import tunelab.corpus as tc
+
+        corpus = tc.load("deutschl", "study", verbose=False)
+        kept = [e for e in corpus.kept if e.split == "test"]
+        return [e.score for e in kept], [e.id for e in kept], "deutschl-test"
+    name, scores, ids, errs = load_set(reference)
+    errors += errs
+    return scores, ids, f"reference-{name}"
+
+
+def write(report: Report, out_dir) -> list[Path]:
+    """Write metrics.json, metrics.csv, per_item.csv and report.html; returns their paths."""
+    from tunelab.io.atomic import atomic_write_text
+    from tunelab.metrics.report import html
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    summary = report.summary()
+    payload = {
+        "sets": summary,
+        "reference": report.reference,
+        "stats": report.stats,
+        "distribution": report.distribution,
+        "errors": report.errors,
+    }
+    atomic_write_text(out / "metrics.json", json.dumps(_clean(payload), indent=2) + "\n")
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    w.writerow(["set", "metric", "mean", "std", "median", "min", "max", "count"])
+    for set_name, metrics in summary.items():
+        for metric, s in metrics.items():
+            w.writerow([set_name, metric, *(s[k] for k in ("mean", "std", "median", "min", "max", "count"))])
+    atomic_write_text(out / "metrics.csv", buf.getvalue())
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    w.writerow(["set", "item", *report.names])
+    for set_name, v in report.values.items():
+        for ident, row in zip(report.items[set_name], v):
+            w.writerow([set_name, ident, *(repr(float(x)) for x in row)])
+    atomic_write_text(out / "per_item.csv", buf.getvalue())
+    atomic_write_text(out / "report.html", html(report))
+    return [out / n for n in ("metrics.json", "metrics.csv", "per_item.csv", "report.html")]
+
+
+def _clean(x):
+    """JSON has no NaN or infinity: write null for them."""
+    if isinstance(x, dict):
+        return {k: _clean(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_clean(v) for v in x]
+    if isinstance(x, (float, np.floating)):
+        return float(x) if np.isfinite(x) else None
+    return x
