@@ -117,6 +117,8 @@ def test_evaluate_writes_every_report_file_and_skips_bad_input(tmp_path, capsys)
     ]
     data = json.loads((out / "metrics.json").read_text())
     assert data["sets"]["a"]["pitch_range"]["count"] == 1 and data["reference"] == "reference-ref"
+    assert set(data["distribution"]["b"]) >= {"pitch_class_histogram", "metric:tonal_drift"}
+    assert 0 <= data["distribution"]["b"]["metric:pitch_range"]["oa"] <= 1
     rows = list(csv.DictReader((out / "per_item.csv").read_text().splitlines()))
     assert [r["set"] for r in rows] == ["a", "b", "b", "reference-ref", "reference-ref"]
     assert float(rows[0]["pitch_range"]) == 4.5  # segment 1: 60..67, range 7; segment 2: 62, 60, range 2

@@ -123,11 +123,14 @@ def evaluate(sets, reference=None, suites=SUITES, *, jobs: int | None = 1) -> Re
     if len(usable) >= 2:
         report.stats = compare(usable, names, n_boot=1000)
     if "distribution" in suites and ref_name and kept_scores.get(ref_name):
-        from tunelab.metrics.distribution import compare_sets
+        from tunelab.metrics.distribution import compare_sets, compare_values
 
         for set_name, scores in kept_scores.items():
             if set_name != ref_name and scores:
                 report.distribution[set_name] = compare_sets(scores, kept_scores[ref_name])
+                # and the overlap of each metric's per-melody distribution with the reference's
+                for metric, oa in compare_values(values[set_name], values[ref_name], names).items():
+                    report.distribution[set_name][f"metric:{metric}"] = {"oa": oa, "kld": float("nan")}
     return report
 
 

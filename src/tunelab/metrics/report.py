@@ -39,7 +39,8 @@ def html(report) -> str:
     if report.distribution:
         parts += [
             f"<h2>Closeness to {_e(report.reference)}</h2><p>Overlapping area (1 = as close as the "
-            "reference's own melodies are to each other) and KL divergence, per feature (Yang &amp; Lerch 2018).</p>",
+            "reference's own melodies are to each other) and KL divergence, per feature (Yang &amp; Lerch 2018); "
+            "rows <i>metric:…</i> give the overlap of each metric's per-melody distribution with the reference's.</p>",
             _distribution_table(report),
         ]
     parts += ["<h2>Distributions</h2>", _img(_boxplots(report))]
@@ -97,13 +98,17 @@ def _distribution_table(report) -> str:
     rows = [
         f"<tr><td>{_e(f)}</td>"
         + "".join(
-            f"<td>{report.distribution[s][f]['oa']:.3f}, {report.distribution[s][f]['kld']:.3f}</td>"
+            f"<td>{report.distribution[s][f]['oa']:.3f}, {_fmt_num(report.distribution[s][f]['kld'])}</td>"
             for s in sets
         )
         + "</tr>"
         for f in features
     ]
     return f"<table>{head}{''.join(rows)}</table>"
+
+
+def _fmt_num(x: float) -> str:
+    return f"{x:.3f}" if np.isfinite(x) else "–"
 
 
 def _fmt(p: float) -> str:
