@@ -124,3 +124,19 @@ def test_evaluate_writes_every_report_file_and_skips_bad_input(tmp_path, capsys)
     assert float(rows[0]["pitch_range"]) == 4.5  # segment 1: 60..67, range 7; segment 2: 62, 60, range 2
     page = (out / "report.html").read_text()
     assert page.count("data:image/png;base64,") >= 2 and "http" not in page.split("<body>")[1]
+
+
+def test_a_generation_dir_is_read_once_from_its_grid_text(tmp_path):
+    from tunelab.io import save
+    from tunelab.io.gridtext import parse_line
+    from tunelab.metrics.evaluate import load_set
+
+    gen = tmp_path / "gen"
+    (gen / "mid").mkdir(parents=True)
+    (gen / "melodies.jsonl").write_text('{"seed": 0}\n{"seed": 1}\n')
+    lines = ["60 _ 62 _ 64 _ _ _", "67 _ _ _ 65 _ 64 _"]
+    (gen / "grid.txt").write_text("\n".join(lines) + "\n")
+    for i, line in enumerate(lines):
+        save(parse_line(line)[0], gen / "mid" / f"{i:04d}.mid")
+    name, scores, ids, errors = load_set(gen)
+    assert (name, len(scores), ids, errors) == ("gen", 2, ["grid.txt#1", "grid.txt#2"], [])

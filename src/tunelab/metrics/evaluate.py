@@ -1,7 +1,8 @@
 """Evaluate sets of melodies: every suite, every set, a reference row, statistics, files.
 
-A set is a folder of MIDI / MusicXML / kern / ABC files, a grid-text file (one melody per line,
-as the study published its outputs), or a list of Scores. Unreadable files are reported and
+A set is a folder of MIDI / MusicXML / kern / ABC files, a generation dir (its grid.txt, else its
+mid/ or musicxml/ folder), a grid-text file (one melody per line, as the study published its
+outputs), or a list of Scores. Unreadable files are reported and
 skipped. Outputs (DESIGN.md section 6): ``metrics.json`` and ``metrics.csv`` (per set and
 metric: mean, std, median, min, max, count), ``per_item.csv`` (one row per melody), and
 ``report.html`` (see :mod:`tunelab.metrics.report`).
@@ -60,12 +61,19 @@ def load_set(path) -> tuple[str, list[Score], list[str], list[str]]:
     scores, ids, errors = [], [], []
     if not path.exists():
         return path.stem, [], [], [f"{path}: no such file or folder"]
-    for f in list_files(path):
+    source = path
+    if path.is_dir() and (path / "melodies.jsonl").exists():  # a generation dir (DESIGN.md 6)
+        # the same melodies in several formats: read one of them, the most exact first
+        for candidate in (path / "grid.txt", path / "mid", path / "musicxml"):
+            if candidate.exists():
+                source = candidate
+                break
+    for f in list_files(source):
         got, errs = load_file(f)
         errors += [str(e) for e in errs]
         for i, s in enumerate(got):
             scores.append(s)
-            rel = f.relative_to(path).as_posix() if path.is_dir() else f.name
+            rel = f.relative_to(source).as_posix() if source.is_dir() else f.name
             ids.append(rel if len(got) == 1 else f"{rel}#{s.meta.get('line', s.meta.get('tune', i + 1))}")
     return (path.stem if path.is_file() else path.name), scores, ids, errors
 
