@@ -102,8 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--encoding", required=True, choices=["grid", "remi", "cp", "nb"])
     c.add_argument("--steps-per-quarter", type=int, default=4, help="grid resolution (4 = 16ths)")
     c.add_argument("--out", type=Path, default=None, help="a .json file for the ids")
-    c.add_argument("--show", action="store_true", help="print the tokens by name, one per line")
-    c.add_argument("--limit", type=int, default=80, help="tokens shown per piece with --show")
+    _show_args(c)
     c.set_defaults(func=cmd_tokenize)
 
     c = sub.add_parser(
@@ -123,8 +122,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument(
         "--format", default="mid", choices=["mid", "musicxml", "txt"], help="file type when --out is a folder"
     )
-    c.add_argument("--show", action="store_true", help="print the tokens by name, one per line")
-    c.add_argument("--limit", type=int, default=80, help="tokens shown per piece with --show")
+    _show_args(c)
     c.set_defaults(func=cmd_detokenize)
 
     c = sub.add_parser(
@@ -155,6 +153,11 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--jobs", type=int, default=None, help="reader processes (default: all cores)")
     c.set_defaults(func=cmd_demo)
     return p
+
+
+def _show_args(c: argparse.ArgumentParser) -> None:
+    c.add_argument("--show", action="store_true", help="print the tokens by name, one per line")
+    c.add_argument("--limit", type=int, default=80, help="tokens shown per piece with --show")
 
 
 def _prep_args(c: argparse.ArgumentParser) -> None:

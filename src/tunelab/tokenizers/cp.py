@@ -13,8 +13,8 @@ from __future__ import annotations
 import numpy as np
 
 from tunelab.score import Score
-from tunelab.tokenizers.base import CONTI, PAD, Grammar, Tokenizer
-from tunelab.tokenizers.metric import MetricScore, from_metric
+from tunelab.tokenizers.base import CONTI, PAD, Grammar
+from tunelab.tokenizers.metric import EventTokenizer, MetricScore
 from tunelab.tokenizers.remi import BAR, BOS, EOS, REMIGrammar, REMITokenizer
 from tunelab.tokenizers.values import VELOCITIES
 
@@ -23,16 +23,13 @@ V0 = 2  # first value id in fields 1-5 (0 ignore, 1 CONTI)
 B_BAR = 2  # bar_beat ids: 2 Bar, then Start_1.., then Pos_0..
 
 
-class CPTokenizer(Tokenizer):
+class CPTokenizer(EventTokenizer):
     name = "cp"
     fields = ("family", "bar_beat", "time_sig", "pitch", "duration", "velocity")
 
-    def __init__(
-        self, steps_per_quarter: int = 4, max_bar_quarters: int = 136, max_duration_quarters: int = 16
-    ):
-        super().__init__(steps_per_quarter)
-        self.remi = REMITokenizer(steps_per_quarter, max_bar_quarters, max_duration_quarters)
-        self.values, self.meters = self.remi.values, self.remi.meters
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.remi = REMITokenizer(*args, **kwargs)
         self.B_START = B_BAR + 1
         self.B_POS = self.B_START + self.values.max_bar_steps - 1
 
@@ -52,9 +49,6 @@ class CPTokenizer(Tokenizer):
             head + [f"Dur_{d}" for d in range(1, v.max_duration_steps + 1)],
             head + [f"Vel_{x}" for x in VELOCITIES],
         ]
-
-    def _options(self) -> dict:
-        return self.remi._options()
 
     # ---- CP word <-> REMI events -------------------------------------------------------------
     def to_remi(self, word) -> list[int] | None:
@@ -106,9 +100,6 @@ class CPTokenizer(Tokenizer):
 
     def _grammar(self) -> Grammar:
         return _CPGrammar(self)
-
-    def _to_score(self, m: MetricScore) -> Score:
-        return from_metric(m)
 
 
 class _CPGrammar(Grammar):

@@ -14,6 +14,8 @@ import numpy as np
 
 from tunelab.corpus.transforms import quantize
 from tunelab.score import Score
+from tunelab.tokenizers.base import Tokenizer
+from tunelab.tokenizers.values import Values
 
 
 @dataclass
@@ -93,3 +95,25 @@ def round_trip_problem(
     if not meter:
         b = b.replace(time_signatures=a.time_signatures, pickup=a.pickup)
     return a.diff(b, rests=False)
+
+
+class EventTokenizer(Tokenizer):
+    """Base of the encodings built on the metric view (REMI, CP, NB): value ranges, options,
+    and decoding through :func:`from_metric`."""
+
+    def __init__(
+        self, steps_per_quarter: int = 4, max_bar_quarters: int = 136, max_duration_quarters: int = 16
+    ):
+        super().__init__(steps_per_quarter)
+        self.values = Values(steps_per_quarter, max_bar_quarters, max_duration_quarters)
+        self.meters = self.values.meters
+
+    def _options(self) -> dict:
+        return {
+            **super()._options(),
+            "max_bar_quarters": self.values.max_bar_quarters,
+            "max_duration_quarters": self.values.max_duration_quarters,
+        }
+
+    def _to_score(self, m: MetricScore) -> Score:
+        return from_metric(m)

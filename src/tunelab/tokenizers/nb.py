@@ -16,24 +16,20 @@ from __future__ import annotations
 import numpy as np
 
 from tunelab.score import Score
-from tunelab.tokenizers.base import CONTI, PAD, Grammar, Tokenizer, mask_of
-from tunelab.tokenizers.metric import MetricScore, from_metric, to_metric
-from tunelab.tokenizers.values import VELOCITIES, Values, velocity_index
+from tunelab.tokenizers.base import CONTI, PAD, Grammar, mask_of
+from tunelab.tokenizers.metric import EventTokenizer, MetricScore, to_metric
+from tunelab.tokenizers.values import VELOCITIES, velocity_index
 
 START, NEW_BAR, SAME_BAR, SAME_POS, EMPTY_BAR, EOS = 1, 2, 3, 4, 5, 6
 V0 = 2  # first value id in fields 1-5 (0 ignore, 1 CONTI)
 
 
-class NBTokenizer(Tokenizer):
+class NBTokenizer(EventTokenizer):
     name = "nb"
     fields = ("bar_state", "time_sig", "position", "pitch", "duration", "velocity")
 
-    def __init__(
-        self, steps_per_quarter: int = 4, max_bar_quarters: int = 136, max_duration_quarters: int = 16
-    ):
-        super().__init__(steps_per_quarter)
-        self.values = Values(steps_per_quarter, max_bar_quarters, max_duration_quarters)
-        self.meters = self.values.meters
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
         self._meter_id = {m: V0 + i for i, m in enumerate(self.meters)}
 
     @property
@@ -48,13 +44,6 @@ class NBTokenizer(Tokenizer):
             head + [f"Dur_{d}" for d in range(1, v.max_duration_steps + 1)],
             head + [f"Vel_{x}" for x in VELOCITIES],
         ]
-
-    def _options(self) -> dict:
-        return {
-            **super()._options(),
-            "max_bar_quarters": self.values.max_bar_quarters,
-            "max_duration_quarters": self.values.max_duration_quarters,
-        }
 
     def _encode(self, score: Score) -> np.ndarray:
         m = to_metric(score, self.steps_per_quarter)
@@ -91,9 +80,6 @@ class NBTokenizer(Tokenizer):
 
     def _grammar(self) -> Grammar:
         return _NBGrammar(self)
-
-    def _to_score(self, m: MetricScore) -> Score:
-        return from_metric(m)
 
 
 class _NBGrammar(Grammar):

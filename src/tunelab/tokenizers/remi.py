@@ -14,22 +14,19 @@ import copy
 import numpy as np
 
 from tunelab.score import Score
-from tunelab.tokenizers.base import PAD, Grammar, Tokenizer, mask_of
-from tunelab.tokenizers.metric import MetricScore, from_metric, to_metric
-from tunelab.tokenizers.values import VELOCITIES, Values, velocity_index
+from tunelab.tokenizers.base import PAD, Grammar, mask_of
+from tunelab.tokenizers.metric import EventTokenizer, MetricScore, to_metric
+from tunelab.tokenizers.values import VELOCITIES, velocity_index
 
 BOS, EOS, BAR = 1, 2, 3
 
 
-class REMITokenizer(Tokenizer):
+class REMITokenizer(EventTokenizer):
     name = "remi"
 
-    def __init__(
-        self, steps_per_quarter: int = 4, max_bar_quarters: int = 136, max_duration_quarters: int = 16
-    ):
-        super().__init__(steps_per_quarter)
-        v = self.values = Values(steps_per_quarter, max_bar_quarters, max_duration_quarters)
-        self.meters = v.meters
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        v = self.values
         self._meter_id = {m: i for i, m in enumerate(self.meters)}
         # first id of each family
         self.TS = 4
@@ -52,13 +49,6 @@ class REMITokenizer(Tokenizer):
             + [f"Vel_{x}" for x in VELOCITIES]
             + [f"Dur_{d}" for d in range(1, v.max_duration_steps + 1)]
         )
-
-    def _options(self) -> dict:
-        return {
-            **super()._options(),
-            "max_bar_quarters": self.values.max_bar_quarters,
-            "max_duration_quarters": self.values.max_duration_quarters,
-        }
 
     def meter_id(self, meter) -> int:
         if meter not in self._meter_id:
@@ -90,9 +80,6 @@ class REMITokenizer(Tokenizer):
 
     def _grammar(self) -> Grammar:
         return REMIGrammar(self)
-
-    def _to_score(self, m: MetricScore) -> Score:
-        return from_metric(m)
 
 
 class REMIGrammar(Grammar):
