@@ -1,0 +1,79 @@
+"""Model configuration: one dataclass for every family; problems are collected and raised once."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+from tunelab.errors import ConfigError
+
+FAMILIES = ("lstm", "gru", "rnn", "transformer", "linear-transformer")
+
+
+@dataclass
+class ModelConfig:
+    """Hyperparameters shared by the families (names as PyTorch's where a layer exists).
+
+    Attributes:
+        family: one of :data:`FAMILIES`.
+        vocab_size: flat vocabulary size (ids 0 .. vocab_size - 1; 0 is padding).
+        d_model: embedding width (and the Transformer's model width).
+        hidden_size: recurrent state width (RNN families).
+        n_layers: stacked recurrent layers or Transformer blocks.
+        n_heads: attention heads (Transformer families).
+        d_ff: feed-forward width inside a Transformer block.
+        dropout: dropout between layers / inside blocks.
+        residual: add each recurrent layer's input to its output (RNN families; needs
+            d_model == hidden_size).
+        positional: "sinusoidal" (the study's formula), "learned" or "none" (Transformer).
+        max_len: longest sequence for learned positions.
+    """
+
+    family: str = "lstm"
+    vocab_size: int = 64
+    d_model: int = 256
+    hidden_size: int = 256
+    n_layers: int = 2
+    n_heads: int = 8
+    d_ff: int = 1024
+    dropout: float = 0.1
+    residual: bool = False
+    positional: str = "sinusoidal"
+    max_len: int = 4096
+
+    def __post_init__(self):
+        problems = []
+        if self.family not in FAMILIES:
+            problems.append(f"--model: unknown family {self.family!r}; choose from {', '.join(FAMILIES)}")
+        for name in ("vocab_size", "d_model", "hidden_size", "n_layers", "n_heads", "d_ff", "max_len"):
+            if getattr(self, name) <= 0:
+                problems.append(f"--{name.replace('_', '-')} must be positive, got {getattr(self, name)}")
+        if not 0 <= self.dropout < 1:
+            problems.append(f"--dropout must be in [0, 1), got {self.dropout}")
+        if self.family in ("transformer", "linear-transformer") and self.d_model % max(self.n_heads, 1):
+            problems.append(f"--d-model {self.d_model} must be a multiple of --n-heads {self.n_heads}")
+        if self.residual and self.family in ("lstm", "gru", "rnn") and self.d_model != self.hidden_size:
+            problems.append(
+                "--residual needs --d-model equal to --hidden-size (layer input and output add up)"
+            )
+        if self.positional not in ("sinusoidal", "learned", "none"):
+            problems.append(f"--positional must be sinusoidal, learned or none, got {self.positional!r}")
+        if problems:
+            raise ConfigError("; ".join(problems))
+
+    @classmethod
+    def tiny(cls, family: str, vocab_size: int) -> ModelConfig:
+        """A model small enough for tests and smoke runs (a few thousand parameters)."""
+        return cls(
+            family=family,
+            vocab_size=vocab_size,
+            d_model=32,
+            hidden_size=32,
+            n_layers=2,
+            n_heads=4,
+            d_ff=64,
+            dropout=0.0,
+            residual=family in ("lstm", "gru", "rnn"),
+        )
+
+    def to_dict(self) -> dict:
+        return asdict(self)

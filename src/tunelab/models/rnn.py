@@ -1,0 +1,42 @@
+"""Recurrent families: stacked LSTM, GRU or Elman RNN, with optional residual connections.
+
+References: Hochreiter & Schmidhuber 1997 (LSTM); Cho et al. 2014 (GRU); He et al. 2016
+(residual connections, used between layers as in the CP vs NB notes).
+Shapes: B batch, T time, V vocabulary, C channels.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from tunelab.models.config import ModelConfig
+
+_CELLS = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}
+
+
+class RNNModel(nn.Module):
+    """Embedding -> stacked recurrent layers (dropout between, optional residual) -> head."""
+
+    def __init__(self, config: ModelConfig):
+        super().__init__()
+        self.config = config
+        cell = _CELLS[config.family]
+        self.embed = nn.Embedding(config.vocab_size, config.d_model)
+        sizes = [config.d_model] + [config.hidden_size] * config.n_layers
+        self.layers = nn.ModuleList(
+            cell(sizes[i], sizes[i + 1], batch_first=True) for i in range(config.n_layers)
+        )
+        self.drop = nn.Dropout(config.dropout)
+        self.head = nn.Linear(config.hidden_size, config.vocab_size)
+
+    def forward(self, ids: torch.Tensor, state=None):
+        """ids (B, T) -> logits (B, T, V) and the per-layer recurrent states."""
+        x = self.drop(self.embed(ids))  # (B, T, C)
+        state = state or [None] * len(self.layers)
+        new_state = []
+        for layer, h in zip(self.layers, state):
+            out, h = layer(x, h)  # (B, T, C)
+            x = self.drop(out + x if self.config.residual else out)  # widths match (checked by the config)
+            new_state.append(h)
+        return self.head(x), new_state

@@ -1,0 +1,105 @@
+"""Decoder-only Transformers: softmax attention with a KV cache, and causal linear attention
+with its recurrent form.
+
+References: Vaswani et al. 2017; the study's sinusoidal encoding (reference/study-setup.md:
+PE = concat(sin(angles[:, 0::2]), cos(angles[:, 1::2]))); Katharopoulos et al. 2020,
+"Transformers are RNNs" (linear attention, feature map elu + 1).
+Shapes: B batch, T new steps, S steps so far (cache), H heads, D head width, C model width.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from tunelab.models.config import ModelConfig
+
+
+def sinusoidal(positions: torch.Tensor, d_model: int) -> torch.Tensor:
+    """The study's positional encoding: angles = pos / 10000^(2 (i // 2) / d), then the sines
+    of the even columns beside the cosines of the odd ones. (T,) -> (T, C)."""
+    i = torch.arange(d_model, device=positions.device)
+    rates = 1.0 / torch.pow(10000.0, (2 * (i // 2)).float() / d_model)
+    angles = positions.float()[:, None] * rates[None, :]  # (T, C)
+    return torch.cat([torch.sin(angles[:, 0::2]), torch.cos(angles[:, 1::2])], dim=-1)
+
+
+class _Block(nn.Module):
+    """Pre-LayerNorm block: x + attn(ln(x)), then x + mlp(ln(x))."""
+
+    def __init__(self, config: ModelConfig, linear: bool):
+        super().__init__()
+        c = config
+        self.n_heads, self.linear = c.n_heads, linear
+        self.ln1, self.ln2 = nn.LayerNorm(c.d_model), nn.LayerNorm(c.d_model)
+        self.qkv = nn.Linear(c.d_model, 3 * c.d_model)
+        self.proj = nn.Linear(c.d_model, c.d_model)
+        self.mlp = nn.Sequential(nn.Linear(c.d_model, c.d_ff), nn.GELU(), nn.Linear(c.d_ff, c.d_model))
+        self.drop = nn.Dropout(c.dropout)
+
+    def forward(self, x: torch.Tensor, cache):
+        B, T, C = x.shape
+        q, k, v = self.qkv(self.ln1(x)).split(C, dim=-1)
+        q, k, v = (
+            t.view(B, T, self.n_heads, C // self.n_heads).transpose(1, 2) for t in (q, k, v)
+        )  # (B, H, T, D)
+        y, cache = (self._linear if self.linear else self._softmax)(q, k, v, cache)
+        y = y.transpose(1, 2).reshape(B, T, C)
+        x = x + self.drop(self.proj(y))
+        return x + self.drop(self.mlp(self.ln2(x))), cache
+
+    @staticmethod
+    def _softmax(q, k, v, cache):
+        if cache is not None:
+            k, v = torch.cat([cache[0], k], dim=2), torch.cat([cache[1], v], dim=2)  # (B, H, S+T, D)
+        T, S = q.shape[2], k.shape[2]
+        # query t (absolute position S - T + t) sees keys 0 .. S - T + t
+        mask = torch.ones(T, S, dtype=torch.bool, device=q.device).tril(diagonal=S - T)
+        return F.scaled_dot_product_attention(q, k, v, attn_mask=mask), (k, v)
+
+    @staticmethod
+    def _linear(q, k, v, cache):
+        q, k = F.elu(q) + 1, F.elu(k) + 1
+        kv = torch.einsum("bhtd,bhte->bhtde", k, v).cumsum(dim=2)  # (B, H, T, D, D) running sums
+        z = k.cumsum(dim=2)  # (B, H, T, D)
+        if cache is not None:
+            kv, z = kv + cache[0][:, :, None], z + cache[1][:, :, None]
+        num = torch.einsum("bhtd,bhtde->bhte", q, kv)
+        den = torch.einsum("bhtd,bhtd->bht", q, z)[..., None]
+        return num / (den + 1e-6), (kv[:, :, -1], z[:, :, -1])  # the state: (B, H, D, D), (B, H, D)
+
+
+class TransformerModel(nn.Module):
+    """Embedding + positions -> causal blocks -> LayerNorm -> head. ``state`` is the per-block
+    cache (softmax: keys and values; linear: running sums) and the position reached."""
+
+    def __init__(self, config: ModelConfig):
+        super().__init__()
+        self.config = config
+        linear = config.family == "linear-transformer"
+        self.embed = nn.Embedding(config.vocab_size, config.d_model)
+        self.pos = nn.Embedding(config.max_len, config.d_model) if config.positional == "learned" else None
+        self.blocks = nn.ModuleList(_Block(config, linear) for _ in range(config.n_layers))
+        self.ln = nn.LayerNorm(config.d_model)
+        self.head = nn.Linear(config.d_model, config.vocab_size)
+        self.drop = nn.Dropout(config.dropout)
+
+    def forward(self, ids: torch.Tensor, state=None):
+        """ids (B, T) -> logits (B, T, V), state ``{"pos": int, "cache": [per block]}``."""
+        start = state["pos"] if state else 0
+        caches = state["cache"] if state else [None] * len(self.blocks)
+        positions = torch.arange(start, start + ids.shape[1], device=ids.device)
+        x = self.embed(ids) * math.sqrt(self.config.d_model)  # (B, T, C)
+        if self.config.positional == "sinusoidal":
+            x = x + sinusoidal(positions, self.config.d_model)
+        elif self.pos is not None:
+            x = x + self.pos(positions)
+        x = self.drop(x)
+        new = []
+        for block, cache in zip(self.blocks, caches):
+            x, cache = block(x, cache)
+            new.append(cache)
+        return self.head(self.ln(x)), {"pos": start + ids.shape[1], "cache": new}
