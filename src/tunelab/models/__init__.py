@@ -20,6 +20,14 @@ def build(config_or_family, vocab_size: int | None = None, **overrides):
         from tunelab.models.rnn import RNNModel
 
         return RNNModel(config)
+    if config.family == "attention-rnn":
+        from tunelab.models.attention_rnn import AttentionRNNModel
+
+        return AttentionRNNModel(config)
+    if config.family == "hybrid":
+        from tunelab.models.hybrid import HybridModel
+
+        return HybridModel(config)
     from tunelab.models.transformer import TransformerModel
 
     return TransformerModel(config)

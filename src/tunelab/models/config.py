@@ -6,7 +6,7 @@ from dataclasses import asdict, dataclass
 
 from tunelab.errors import ConfigError
 
-FAMILIES = ("lstm", "gru", "rnn", "transformer", "linear-transformer")
+FAMILIES = ("lstm", "gru", "rnn", "attention-rnn", "transformer", "linear-transformer", "hybrid")
 
 
 @dataclass
@@ -26,6 +26,10 @@ class ModelConfig:
             d_model == hidden_size).
         positional: "sinusoidal" (the study's formula), "learned" or "none" (Transformer).
         max_len: longest sequence for learned positions.
+        cell: the recurrent cell of attention-rnn and hybrid ("lstm" or "gru").
+        attention: attention-rnn's score, "dot" (scaled dot product) or "additive" (Bahdanau).
+        attn_window: how many recent outputs attention-rnn attends over (its own included).
+        encoder_layers: hybrid's Transformer blocks before its recurrent layers.
     """
 
     family: str = "lstm"
@@ -39,6 +43,10 @@ class ModelConfig:
     residual: bool = False
     positional: str = "sinusoidal"
     max_len: int = 4096
+    cell: str = "lstm"
+    attention: str = "dot"
+    attn_window: int = 16
+    encoder_layers: int = 2
 
     def __post_init__(self):
         problems = []
@@ -57,6 +65,14 @@ class ModelConfig:
             )
         if self.positional not in ("sinusoidal", "learned", "none"):
             problems.append(f"--positional must be sinusoidal, learned or none, got {self.positional!r}")
+        if self.cell not in ("lstm", "gru"):
+            problems.append(f"--cell must be lstm or gru, got {self.cell!r}")
+        if self.attention not in ("dot", "additive"):
+            problems.append(f"--attention must be dot or additive, got {self.attention!r}")
+        if self.attn_window <= 0 or self.encoder_layers <= 0:
+            problems.append("--attn-window and --encoder-layers must be positive")
+        if self.family == "hybrid" and self.d_model % max(self.n_heads, 1):
+            problems.append(f"--d-model {self.d_model} must be a multiple of --n-heads {self.n_heads}")
         if problems:
             raise ConfigError("; ".join(problems))
 
@@ -73,6 +89,8 @@ class ModelConfig:
             d_ff=64,
             dropout=0.0,
             residual=family in ("lstm", "gru", "rnn"),
+            attn_window=4,
+            encoder_layers=1,
         )
 
     def to_dict(self) -> dict:

@@ -1,0 +1,55 @@
+"""hybrid: a Transformer encoder feeding an LSTM decoder (the study's proposal, causal form).
+
+Causal Transformer blocks (as in :mod:`tunelab.models.transformer`, with a KV cache) turn the
+embedded ids into contextual vectors; stacked LSTM/GRU layers read those vectors in order; a
+head predicts the next id at every position. The study's window form (a non-causal encoder
+over a 64-token window, next token only) is a preset for the training issue's window mode.
+Shapes: B batch, T time, C channels, V vocabulary.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from tunelab.models.config import ModelConfig
+from tunelab.models.transformer import _Block, sinusoidal
+
+
+class HybridModel(nn.Module):
+    def __init__(self, config: ModelConfig):
+        super().__init__()
+        c = self.config = config
+        self.embed = nn.Embedding(c.vocab_size, c.d_model)
+        self.blocks = nn.ModuleList(_Block(c, linear=False) for _ in range(c.encoder_layers))
+        self.ln = nn.LayerNorm(c.d_model)
+        cell = nn.LSTM if c.cell == "lstm" else nn.GRU
+        self.rnn = cell(
+            c.d_model,
+            c.hidden_size,
+            num_layers=c.n_layers,
+            batch_first=True,
+            dropout=c.dropout if c.n_layers > 1 else 0.0,
+        )
+        self.drop = nn.Dropout(c.dropout)
+        self.head = nn.Linear(c.hidden_size, c.vocab_size)
+
+    def forward(self, ids: torch.Tensor, state=None):
+        """ids (B, T) -> logits (B, T, V); state = position, per-block caches, recurrent state."""
+        start, caches, h = (
+            (state["pos"], state["cache"], state["rnn"]) if state else (0, [None] * len(self.blocks), None)
+        )
+        x = self.embed(ids) * math.sqrt(self.config.d_model)  # (B, T, C)
+        if self.config.positional == "sinusoidal":
+            x = x + sinusoidal(
+                torch.arange(start, start + ids.shape[1], device=ids.device), self.config.d_model
+            )
+        x = self.drop(x)
+        new = []
+        for block, cache in zip(self.blocks, caches):
+            x, cache = block(x, cache)
+            new.append(cache)
+        out, h = self.rnn(self.ln(x), h)  # (B, T, C)
+        return self.head(self.drop(out)), {"pos": start + ids.shape[1], "cache": new, "rnn": h}
