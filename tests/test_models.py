@@ -81,3 +81,17 @@ def test_bad_config_names_every_problem():
         ModelConfig(family="mamba", dropout=1.5, n_layers=0)
     message = str(err.value)
     assert "unknown family 'mamba'" in message and "--dropout" in message and "--n-layers" in message
+
+
+def test_study_presets_have_the_studys_parameter_counts():
+    from tunelab.models.study import PRESETS, STUDY_PARAMETERS, trainable_parameters
+
+    for name, cls in PRESETS.items():
+        model = cls().eval()
+        n = trainable_parameters(model)
+        lstm_layers = sum(isinstance(m, torch.nn.LSTM) for m in model.modules())
+        # exactly the study's count but for PyTorch's second LSTM bias (4 x 256 a layer)
+        assert n - STUDY_PARAMETERS[name] == lstm_layers * 4 * 256, name
+        assert abs(n / STUDY_PARAMETERS[name] - 1) < 0.005
+        logits, window = model(torch.randint(0, 45, (2, 64)))
+        assert logits.shape == (2, 1, 45) and window.shape == (2, 64)  # window -> next token

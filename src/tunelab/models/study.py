@@ -1,0 +1,161 @@
+"""The study's three models, layer for layer (reference/study-setup.md), as window models.
+
+They read a window of one-hot ids and predict the token after it, as the study's Keras code
+did; ``forward`` returns logits for that next token only, shape (B, 1, V), and generation
+recomputes the window each step (``state`` is the window). Parameter counts (trainable, as
+Keras reports them): the Transformer has the study's 10,543,917 exactly. The LSTM has 848,685
+against 846,637 (+0.24%) and the Hybrid 8,178,989 against 8,176,941 (+0.03%): a PyTorch LSTM
+layer has two bias vectors (input and recurrent) where Keras has one, 4 x 256 more per layer,
+and both models have two LSTM layers.
+Shapes: B batch, T window, V vocabulary, C channels.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from tunelab.models.transformer import sinusoidal
+
+
+class _KerasMHA(nn.Module):
+    """Keras MultiHeadAttention: H heads of width ``key_dim`` each, projected back to C."""
+
+    def __init__(self, d_model: int, n_heads: int, key_dim: int, dropout: float):
+        super().__init__()
+        self.h, self.k = n_heads, key_dim
+        self.q, self.kk, self.v = (nn.Linear(d_model, n_heads * key_dim) for _ in range(3))
+        self.out = nn.Linear(n_heads * key_dim, d_model)
+        self.drop = dropout
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        B, T, _ = x.shape
+        q, k, v = (
+            p(x).view(B, T, self.h, self.k).transpose(1, 2) for p in (self.q, self.kk, self.v)
+        )  # (B, H, T, K)
+        y = F.scaled_dot_product_attention(
+            q, k, v, dropout_p=self.drop if self.training else 0.0
+        )  # no causal mask
+        return self.out(y.transpose(1, 2).reshape(B, T, self.h * self.k))
+
+
+class StudyLSTM(nn.Module):
+    """one-hot -> LSTM(256) -> BatchNorm -> LSTM(256) -> Dropout(0.2) -> Dense(V)."""
+
+    window_model = True
+
+    def __init__(self, vocab_size: int = 45, hidden: int = 256, dropout: float = 0.2):
+        super().__init__()
+        self.vocab_size = vocab_size
+        self.lstm1 = nn.LSTM(vocab_size, hidden, batch_first=True)
+        self.norm = nn.BatchNorm1d(hidden)
+        self.lstm2 = nn.LSTM(hidden, hidden, batch_first=True)
+        self.drop = nn.Dropout(dropout)
+        self.head = nn.Linear(hidden, vocab_size)
+
+    def forward(self, ids: torch.Tensor, state=None):
+        x, _ = self.lstm1(F.one_hot(ids, self.vocab_size).float())  # (B, T, C)
+        x = self.norm(x.transpose(1, 2)).transpose(1, 2)
+        x, _ = self.lstm2(x)
+        return self.head(self.drop(x[:, -1:])), ids
+
+
+class StudyTransformer(nn.Module):
+    """Dense(256) on one-hot; 4 blocks with the positional encoding re-added to each block's
+    input, post-LN attention (8 heads x 256, no causal mask) and feed-forward 1024; the last
+    position -> Dense(V)."""
+
+    window_model = True
+
+    def __init__(
+        self,
+        vocab_size: int = 45,
+        d_model: int = 256,
+        n_blocks: int = 4,
+        n_heads: int = 8,
+        d_ff: int = 1024,
+        dropout: float = 0.2,
+    ):
+        super().__init__()
+        self.vocab_size, self.d_model = vocab_size, d_model
+        self.inp = nn.Linear(vocab_size, d_model)
+        self.blocks = nn.ModuleList(
+            nn.ModuleDict(
+                {
+                    "attn": _KerasMHA(d_model, n_heads, d_model, dropout),
+                    "ln1": nn.LayerNorm(d_model),
+                    "ln2": nn.LayerNorm(d_model),
+                    "ff": nn.Sequential(nn.Linear(d_model, d_ff), nn.ReLU(), nn.Linear(d_ff, d_model)),
+                }
+            )
+            for _ in range(n_blocks)
+        )
+        self.drop = nn.Dropout(dropout)
+        self.head = nn.Linear(d_model, vocab_size)
+
+    def forward(self, ids: torch.Tensor, state=None):
+        x = self.inp(F.one_hot(ids, self.vocab_size).float())  # (B, T, C)
+        pe = sinusoidal(torch.arange(ids.shape[1], device=ids.device), self.d_model)
+        for b in self.blocks:
+            h = b["ln1"](x + pe)  # the encoding is re-added every block; the residual skips it
+            x = x + self.drop(b["attn"](h))
+            x = x + self.drop(b["ff"](b["ln2"](x)))
+        return self.head(x[:, -1:]), ids
+
+
+class StudyHybrid(nn.Module):
+    """Dense(256) on one-hot, no positions; 3 pre-LN encoder blocks (8 heads x 256, FF 512,
+    dropout 0.1); the whole window of encoder outputs -> LSTM(256) -> BatchNorm -> LSTM(256)
+    -> Dropout(0.2) -> Dense(V)."""
+
+    window_model = True
+
+    def __init__(
+        self,
+        vocab_size: int = 45,
+        d_model: int = 256,
+        n_blocks: int = 3,
+        n_heads: int = 8,
+        d_ff: int = 512,
+        hidden: int = 256,
+    ):
+        super().__init__()
+        self.vocab_size = vocab_size
+        self.inp = nn.Linear(vocab_size, d_model)
+        self.blocks = nn.ModuleList(
+            nn.ModuleDict(
+                {
+                    "attn": _KerasMHA(d_model, n_heads, d_model, 0.1),
+                    "ln1": nn.LayerNorm(d_model),
+                    "ln2": nn.LayerNorm(d_model),
+                    "ff": nn.Sequential(nn.Linear(d_model, d_ff), nn.ReLU(), nn.Linear(d_ff, d_model)),
+                }
+            )
+            for _ in range(n_blocks)
+        )
+        self.enc_drop = nn.Dropout(0.1)
+        self.lstm1 = nn.LSTM(d_model, hidden, batch_first=True)
+        self.norm = nn.BatchNorm1d(hidden)
+        self.lstm2 = nn.LSTM(hidden, hidden, batch_first=True)
+        self.drop = nn.Dropout(0.2)
+        self.head = nn.Linear(hidden, vocab_size)
+
+    def forward(self, ids: torch.Tensor, state=None):
+        x = self.inp(F.one_hot(ids, self.vocab_size).float())  # (B, T, C)
+        for b in self.blocks:
+            x = x + self.enc_drop(b["attn"](b["ln1"](x)))
+            x = x + self.enc_drop(b["ff"](b["ln2"](x)))
+        x, _ = self.lstm1(x)
+        x = self.norm(x.transpose(1, 2)).transpose(1, 2)
+        x, _ = self.lstm2(x)
+        return self.head(self.drop(x[:, -1:])), ids
+
+
+STUDY_PARAMETERS = {"study-lstm": 846_637, "study-transformer": 10_543_917, "study-hybrid": 8_176_941}
+PRESETS = {"study-lstm": StudyLSTM, "study-transformer": StudyTransformer, "study-hybrid": StudyHybrid}
+
+
+def trainable_parameters(model: nn.Module) -> int:
+    """Trainable parameters as Keras counts them (BatchNorm's running statistics excluded)."""
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)
