@@ -95,3 +95,17 @@ def test_study_presets_have_the_studys_parameter_counts():
         assert abs(n / STUDY_PARAMETERS[name] - 1) < 0.005
         logits, window = model(torch.randint(0, 45, (2, 64)))
         assert logits.shape == (2, 1, 45) and window.shape == (2, 64)  # window -> next token
+
+
+def test_presets_build_and_name_their_sizes():
+    from tunelab.models.study import StudyHybrid
+
+    sizes = {f: sum(p.numel() for p in build(f, 45, preset="small").parameters()) for f in FAMILIES}
+    assert all(1e5 < n < 2e6 for n in sizes.values()), sizes  # 0.17 M (rnn) .. 1.3 M (hybrid)
+    assert all(sum(p.numel() for p in build(f, 45, preset="tiny").parameters()) < 3e4 for f in FAMILIES)
+    assert build("lstm", 45, preset="small", dropout=0.3).config.dropout == 0.3
+    assert isinstance(build("study-hybrid"), StudyHybrid)
+    with pytest.raises(ConfigError, match="--preset must be"):
+        build("lstm", 45, preset="huge")
+    with pytest.raises(ConfigError, match="unknown preset 'study-gpt'"):
+        build("study-gpt")

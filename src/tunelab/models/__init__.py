@@ -10,12 +10,35 @@ from __future__ import annotations
 from tunelab.models.config import FAMILIES, ModelConfig
 
 
-def build(config_or_family, vocab_size: int | None = None, **overrides):
-    """A model from a ModelConfig, or from a family name with a vocabulary size and overrides."""
+def build(config_or_family, vocab_size: int | None = None, preset: str | None = None, **overrides):
+    """A model from a ModelConfig, a family name, or a study preset name.
+
+    Args:
+        config_or_family: a ModelConfig; a family (``lstm``, ``transformer``, ...); or
+            ``study-lstm`` / ``study-transformer`` / ``study-hybrid`` (the study's models).
+        vocab_size: vocabulary size (the study's presets default to its 45 symbols).
+        preset: ``tiny`` or ``small`` sizes for a family; None for the ModelConfig defaults.
+        **overrides: ModelConfig fields to change.
+    """
+    from tunelab.errors import ConfigError
+
+    if isinstance(config_or_family, str) and config_or_family.startswith("study-"):
+        from tunelab.models.study import PRESETS
+
+        if config_or_family not in PRESETS:
+            raise ConfigError(
+                f"--model: unknown preset {config_or_family!r}; choose from {', '.join(PRESETS)}"
+            )
+        return PRESETS[config_or_family](vocab_size or 45)
     if isinstance(config_or_family, ModelConfig):
         config = config_or_family
-    else:
+    elif preset in ("tiny", "small"):
+        base = getattr(ModelConfig, preset)(config_or_family, vocab_size or 64).to_dict()
+        config = ModelConfig(**{**base, **overrides})
+    elif preset is None:
         config = ModelConfig(family=config_or_family, vocab_size=vocab_size or 64, **overrides)
+    else:
+        raise ConfigError(f"--preset must be tiny, small or a study-* model name, got {preset!r}")
     if config.family in ("lstm", "gru", "rnn"):
         from tunelab.models.rnn import RNNModel
 
