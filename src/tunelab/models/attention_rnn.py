@@ -12,21 +12,15 @@ import torch
 from torch import nn
 
 from tunelab.models.config import ModelConfig
+from tunelab.models.rnn import recurrent_stack
 
 
 class AttentionRNNModel(nn.Module):
     def __init__(self, config: ModelConfig):
         super().__init__()
         c = self.config = config
-        cell = nn.LSTM if c.cell == "lstm" else nn.GRU
         self.embed = nn.Embedding(c.vocab_size, c.d_model)
-        self.rnn = cell(
-            c.d_model,
-            c.hidden_size,
-            num_layers=c.n_layers,
-            batch_first=True,
-            dropout=c.dropout if c.n_layers > 1 else 0.0,
-        )
+        self.rnn = recurrent_stack(c)
         if c.attention == "additive":
             self.w_query = nn.Linear(c.hidden_size, c.hidden_size, bias=False)
             self.w_key = nn.Linear(c.hidden_size, c.hidden_size)

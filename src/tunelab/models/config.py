@@ -79,35 +79,26 @@ class ModelConfig:
     @classmethod
     def tiny(cls, family: str, vocab_size: int) -> ModelConfig:
         """A model small enough for tests and smoke runs (a few thousand parameters)."""
-        return cls(
-            family=family,
-            vocab_size=vocab_size,
-            d_model=32,
-            hidden_size=32,
-            n_layers=2,
-            n_heads=4,
-            d_ff=64,
-            dropout=0.0,
-            residual=family in ("lstm", "gru", "rnn"),
-            attn_window=4,
-            encoder_layers=1,
-        )
+        return cls._sized(family, vocab_size, width=32, d_ff=64, dropout=0.0, attn_window=4, encoder_layers=1)
 
     @classmethod
     def small(cls, family: str, vocab_size: int) -> ModelConfig:
         """A laptop-sized model: 0.17 M (rnn) to 1.3 M (hybrid) parameters at 45 tokens."""
+        return cls._sized(
+            family, vocab_size, width=192, d_ff=512, dropout=0.1, attn_window=16, encoder_layers=2
+        )
+
+    @classmethod
+    def _sized(cls, family: str, vocab_size: int, *, width: int, **sizes) -> ModelConfig:
         return cls(
             family=family,
             vocab_size=vocab_size,
-            d_model=192,
-            hidden_size=192,
+            d_model=width,
+            hidden_size=width,
             n_layers=2,
             n_heads=4,
-            d_ff=512,
-            dropout=0.1,
             residual=family in ("lstm", "gru", "rnn"),
-            attn_window=16,
-            encoder_layers=2,
+            **sizes,
         )
 
     def to_dict(self) -> dict:

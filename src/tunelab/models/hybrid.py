@@ -15,6 +15,7 @@ import torch
 from torch import nn
 
 from tunelab.models.config import ModelConfig
+from tunelab.models.rnn import recurrent_stack
 from tunelab.models.transformer import _Block, sinusoidal
 
 
@@ -25,14 +26,7 @@ class HybridModel(nn.Module):
         self.embed = nn.Embedding(c.vocab_size, c.d_model)
         self.blocks = nn.ModuleList(_Block(c, linear=False) for _ in range(c.encoder_layers))
         self.ln = nn.LayerNorm(c.d_model)
-        cell = nn.LSTM if c.cell == "lstm" else nn.GRU
-        self.rnn = cell(
-            c.d_model,
-            c.hidden_size,
-            num_layers=c.n_layers,
-            batch_first=True,
-            dropout=c.dropout if c.n_layers > 1 else 0.0,
-        )
+        self.rnn = recurrent_stack(c)
         self.drop = nn.Dropout(c.dropout)
         self.head = nn.Linear(c.hidden_size, c.vocab_size)
 

@@ -40,3 +40,15 @@ class RNNModel(nn.Module):
             x = self.drop(out + x if self.config.residual else out)  # widths match (checked by the config)
             new_state.append(h)
         return self.head(x), new_state
+
+
+def recurrent_stack(config: ModelConfig) -> nn.Module:
+    """The LSTM or GRU stack of attention-rnn and hybrid (``config.cell``), dropout between layers."""
+    cell = nn.LSTM if config.cell == "lstm" else nn.GRU
+    return cell(
+        config.d_model,
+        config.hidden_size,
+        num_layers=config.n_layers,
+        batch_first=True,
+        dropout=config.dropout if config.n_layers > 1 else 0.0,
+    )

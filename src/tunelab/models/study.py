@@ -40,6 +40,18 @@ class _KerasMHA(nn.Module):
         return self.out(y.transpose(1, 2).reshape(B, T, self.h * self.k))
 
 
+def _keras_block(d_model: int, n_heads: int, d_ff: int, dropout: float) -> nn.ModuleDict:
+    """The layers of one of the study's encoder blocks: attention, two LayerNorms, feed-forward."""
+    return nn.ModuleDict(
+        {
+            "attn": _KerasMHA(d_model, n_heads, d_model, dropout),
+            "ln1": nn.LayerNorm(d_model),
+            "ln2": nn.LayerNorm(d_model),
+            "ff": nn.Sequential(nn.Linear(d_model, d_ff), nn.ReLU(), nn.Linear(d_ff, d_model)),
+        }
+    )
+
+
 class StudyLSTM(nn.Module):
     """one-hot -> LSTM(256) -> BatchNorm -> LSTM(256) -> Dropout(0.2) -> Dense(V)."""
 
@@ -63,8 +75,8 @@ class StudyLSTM(nn.Module):
 
 class StudyTransformer(nn.Module):
     """Dense(256) on one-hot; 4 blocks with the positional encoding re-added to each block's
-    input, post-LN attention (8 heads x 256, no causal mask) and feed-forward 1024; the last
-    position -> Dense(V)."""
+    input, LayerNorm before the attention (8 heads x 256, no causal mask) and before the
+    feed-forward (1024), residuals around both; the last position -> Dense(V)."""
 
     window_model = True
 
@@ -80,17 +92,7 @@ class StudyTransformer(nn.Module):
         super().__init__()
         self.vocab_size, self.d_model = vocab_size, d_model
         self.inp = nn.Linear(vocab_size, d_model)
-        self.blocks = nn.ModuleList(
-            nn.ModuleDict(
-                {
-                    "attn": _KerasMHA(d_model, n_heads, d_model, dropout),
-                    "ln1": nn.LayerNorm(d_model),
-                    "ln2": nn.LayerNorm(d_model),
-                    "ff": nn.Sequential(nn.Linear(d_model, d_ff), nn.ReLU(), nn.Linear(d_ff, d_model)),
-                }
-            )
-            for _ in range(n_blocks)
-        )
+        self.blocks = nn.ModuleList(_keras_block(d_model, n_heads, d_ff, dropout) for _ in range(n_blocks))
         self.drop = nn.Dropout(dropout)
         self.head = nn.Linear(d_model, vocab_size)
 
@@ -123,17 +125,7 @@ class StudyHybrid(nn.Module):
         super().__init__()
         self.vocab_size = vocab_size
         self.inp = nn.Linear(vocab_size, d_model)
-        self.blocks = nn.ModuleList(
-            nn.ModuleDict(
-                {
-                    "attn": _KerasMHA(d_model, n_heads, d_model, 0.1),
-                    "ln1": nn.LayerNorm(d_model),
-                    "ln2": nn.LayerNorm(d_model),
-                    "ff": nn.Sequential(nn.Linear(d_model, d_ff), nn.ReLU(), nn.Linear(d_ff, d_model)),
-                }
-            )
-            for _ in range(n_blocks)
-        )
+        self.blocks = nn.ModuleList(_keras_block(d_model, n_heads, d_ff, 0.1) for _ in range(n_blocks))
         self.enc_drop = nn.Dropout(0.1)
         self.lstm1 = nn.LSTM(d_model, hidden, batch_first=True)
         self.norm = nn.BatchNorm1d(hidden)
