@@ -7,7 +7,7 @@ token ids, not music; torch is imported only here and below.
 
 from __future__ import annotations
 
-from tunelab.models.config import FAMILIES, ModelConfig
+from tunelab.models.config import FAMILIES, ModelConfig, vocab_fields
 
 
 def build(config_or_family, vocab_size: int | None = None, preset: str | None = None, **overrides):
@@ -16,7 +16,8 @@ def build(config_or_family, vocab_size: int | None = None, preset: str | None = 
     Args:
         config_or_family: a ModelConfig; a family (``lstm``, ``transformer``, ...); or
             ``study-lstm`` / ``study-transformer`` / ``study-hybrid`` (the study's models).
-        vocab_size: vocabulary size (the study's presets default to its 45 symbols).
+        vocab_size: vocabulary size (the study's presets default to its 45 symbols), or a list
+            of field sizes for a compound encoding (then a :class:`CompoundModel`).
         preset: ``tiny`` or ``small`` sizes for a family; None for the ModelConfig defaults.
         **overrides: ModelConfig fields to change.
     """
@@ -29,6 +30,8 @@ def build(config_or_family, vocab_size: int | None = None, preset: str | None = 
             raise ConfigError(
                 f"--model: unknown preset {config_or_family!r}; choose from {', '.join(PRESETS)}"
             )
+        if isinstance(vocab_size, (list, tuple)):
+            raise ConfigError(f"{config_or_family} reads flat token ids; use it with the grid encoding")
         return PRESETS[config_or_family](vocab_size or 45)
     if isinstance(config_or_family, ModelConfig):
         config = config_or_family
@@ -36,9 +39,13 @@ def build(config_or_family, vocab_size: int | None = None, preset: str | None = 
         base = getattr(ModelConfig, preset)(config_or_family, vocab_size or 64).to_dict()
         config = ModelConfig(**{**base, **overrides})
     elif preset is None:
-        config = ModelConfig(family=config_or_family, vocab_size=vocab_size or 64, **overrides)
+        config = ModelConfig(family=config_or_family, **vocab_fields(vocab_size or 64), **overrides)
     else:
         raise ConfigError(f"--preset must be tiny, small or a study-* model name, got {preset!r}")
+    if config.field_sizes is not None:
+        from tunelab.models.compound import CompoundModel
+
+        return CompoundModel(config)
     if config.family in ("lstm", "gru", "rnn"):
         from tunelab.models.rnn import RNNModel
 

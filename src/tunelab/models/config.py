@@ -30,6 +30,9 @@ class ModelConfig:
         attention: attention-rnn's score, "dot" (scaled dot product) or "additive" (Bahdanau).
         attn_window: how many recent outputs attention-rnn attends over (its own included).
         encoder_layers: hybrid's Transformer blocks before its recurrent layers.
+        field_sizes: per-field vocabulary sizes of a compound encoding (cp, nb); None for flat.
+        first_field: the compound field predicted first, the others conditioned on it (0: CP's
+            family or NB's bar state; 3: NB's pitch, the pitch-first variant).
     """
 
     family: str = "lstm"
@@ -47,6 +50,8 @@ class ModelConfig:
     attention: str = "dot"
     attn_window: int = 16
     encoder_layers: int = 2
+    field_sizes: list[int] | None = None
+    first_field: int = 0
 
     def __post_init__(self):
         problems = []
@@ -73,26 +78,28 @@ class ModelConfig:
             problems.append("--attn-window and --encoder-layers must be positive")
         if self.family == "hybrid" and self.d_model % max(self.n_heads, 1):
             problems.append(f"--d-model {self.d_model} must be a multiple of --n-heads {self.n_heads}")
+        if self.field_sizes is not None and not 0 <= self.first_field < len(self.field_sizes):
+            problems.append(f"--first-field must name one of the {len(self.field_sizes)} fields")
         if problems:
             raise ConfigError("; ".join(problems))
 
     @classmethod
-    def tiny(cls, family: str, vocab_size: int) -> ModelConfig:
+    def tiny(cls, family: str, vocab_size) -> ModelConfig:
         """A model small enough for tests and smoke runs (a few thousand parameters)."""
         return cls._sized(family, vocab_size, width=32, d_ff=64, dropout=0.0, attn_window=4, encoder_layers=1)
 
     @classmethod
-    def small(cls, family: str, vocab_size: int) -> ModelConfig:
+    def small(cls, family: str, vocab_size) -> ModelConfig:
         """A laptop-sized model: 0.17 M (rnn) to 1.3 M (hybrid) parameters at 45 tokens."""
         return cls._sized(
             family, vocab_size, width=192, d_ff=512, dropout=0.1, attn_window=16, encoder_layers=2
         )
 
     @classmethod
-    def _sized(cls, family: str, vocab_size: int, *, width: int, **sizes) -> ModelConfig:
+    def _sized(cls, family: str, vocab_size, *, width: int, **sizes) -> ModelConfig:
         return cls(
             family=family,
-            vocab_size=vocab_size,
+            **vocab_fields(vocab_size),
             d_model=width,
             hidden_size=width,
             n_layers=2,
@@ -103,3 +110,10 @@ class ModelConfig:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+def vocab_fields(vocab_size) -> dict:
+    """ModelConfig fields for a tokenizer's ``vocab_size``: an int (flat) or a list (compound)."""
+    if isinstance(vocab_size, (list, tuple)):
+        return {"vocab_size": int(vocab_size[0]), "field_sizes": [int(v) for v in vocab_size]}
+    return {"vocab_size": int(vocab_size)}

@@ -12,6 +12,8 @@ Shapes: B batch, T window, V vocabulary, C channels.
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -56,6 +58,7 @@ class StudyLSTM(nn.Module):
     """one-hot -> LSTM(256) -> BatchNorm -> LSTM(256) -> Dropout(0.2) -> Dense(V)."""
 
     window_model = True
+    l2_default: ClassVar[dict] = {"lstm1.weight_ih_l0": 0.01}  # Keras L2(0.01) on the first LSTM's kernel
 
     def __init__(self, vocab_size: int = 45, hidden: int = 256, dropout: float = 0.2):
         super().__init__()
@@ -112,6 +115,7 @@ class StudyHybrid(nn.Module):
     -> Dropout(0.2) -> Dense(V)."""
 
     window_model = True
+    l2_default: ClassVar[dict] = {"lstm1.weight_ih_l0": 0.01}  # Keras L2(0.01) on the first LSTM's kernel
 
     def __init__(
         self,

@@ -13,22 +13,23 @@ import torch
 import torch.nn.functional as F
 
 
+def token_nll(
+    logits: torch.Tensor, targets: torch.Tensor, *, gamma: float = 0.0, alpha: float = 1.0
+) -> torch.Tensor:
+    """Per-position (focal) cross-entropy, (B, T), for logits (B, T, V) and target ids (B, T).
+
+    ``gamma`` is the focusing parameter (0: plain cross-entropy), ``alpha`` weighs every term.
+    """
+    logp = F.log_softmax(logits.float(), dim=-1).gather(-1, targets[..., None]).squeeze(-1)  # (B, T)
+    return -alpha * logp if gamma == 0 else -alpha * (1 - logp.exp()).pow(gamma) * logp
+
+
 def token_loss(
     logits: torch.Tensor, targets: torch.Tensor, mask: torch.Tensor, *, gamma: float = 0.0, alpha: float = 1.0
 ) -> torch.Tensor:
-    """Mean (focal) cross-entropy over the positions where ``mask`` is True.
-
-    Args:
-        logits: (B, T, V).
-        targets: (B, T) ids.
-        mask: (B, T) booleans, the positions that count.
-        gamma: focusing parameter (0: plain cross-entropy).
-        alpha: weight of every term.
-    """
-    logp = F.log_softmax(logits.float(), dim=-1).gather(-1, targets[..., None]).squeeze(-1)  # (B, T)
-    loss = -alpha * logp if gamma == 0 else -alpha * (1 - logp.exp()).pow(gamma) * logp
+    """Mean (focal) cross-entropy over the positions where ``mask`` (B, T) is True."""
     m = mask.float()
-    return (loss * m).sum() / m.sum().clamp(min=1.0)
+    return (token_nll(logits, targets, gamma=gamma, alpha=alpha) * m).sum() / m.sum().clamp(min=1.0)
 
 
 def masked_accuracy(logits: torch.Tensor, targets: torch.Tensor, mask: torch.Tensor) -> tuple[int, int]:

@@ -1,0 +1,117 @@
+"""Run directories: what a training run leaves behind, written so that no crash loses it.
+
+A run directory holds
+- ``config.json``: tunelab version, the training config, the model's config, the tokenizer, the
+  corpus it was trained on, and the run's status (epochs done, best epoch, why it stopped);
+- ``model.safetensors``: the weights with the best validation loss so far (the model to use);
+- ``train_log.csv``: one row per epoch (losses, accuracies, learning rate, tokens/s, time);
+- ``resume.pt``: the latest weights, optimizer, schedule, random states and position in the
+  data, for ``--resume``.
+Every file is replaced atomically (temp file + rename), so a kill leaves each one whole:
+the old version or the new one, never half of either. ``load_run`` needs only the first two.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import torch
+
+from tunelab.errors import CheckpointError
+from tunelab.io.atomic import atomic_write_bytes, atomic_write_text
+
+WEIGHTS, CONFIG, LOG, RESUME = "model.safetensors", "config.json", "train_log.csv", "resume.pt"
+
+
+def bare(model):
+    """The model inside a DistributedDataParallel wrapper (or the model itself)."""
+    return getattr(model, "module", model)
+
+
+def save_weights(run: Path, model) -> None:
+    from safetensors.torch import save
+
+    state = {k: v.detach().contiguous().cpu() for k, v in bare(model).state_dict().items()}
+    atomic_write_bytes(Path(run) / WEIGHTS, save(state))
+
+
+def load_weights(path: Path) -> dict:
+    from safetensors.torch import load
+
+    try:
+        return load(Path(path).read_bytes())
+    except FileNotFoundError:
+        raise CheckpointError(f"{path}: no weights here (is this a tunelab run directory?)") from None
+    except Exception as err:  # safetensors raises its own types for a damaged header
+        raise CheckpointError(f"{path}: unreadable weights ({err})") from None
+
+
+def write_config(run: Path, meta: dict) -> None:
+    atomic_write_text(Path(run) / CONFIG, json.dumps(meta, indent=2, default=str) + "\n")
+
+
+def read_config(run: Path) -> dict:
+    path = Path(run) / CONFIG
+    try:
+        return json.loads(path.read_text())
+    except FileNotFoundError:
+        raise CheckpointError(f"{path}: missing; {run} is not a tunelab run directory") from None
+    except json.JSONDecodeError as err:
+        raise CheckpointError(f"{path}: not valid JSON ({err})") from None
+
+
+def write_log(run: Path, rows: list[dict]) -> None:
+    if not rows:
+        return
+    columns = list(dict.fromkeys(k for row in rows for k in row))
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, columns, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    atomic_write_text(Path(run) / LOG, buf.getvalue())
+
+
+def save_resume(run: Path, payload: dict) -> None:
+    buf = io.BytesIO()
+    torch.save(payload, buf)
+    atomic_write_bytes(Path(run) / RESUME, buf.getvalue())
+
+
+def load_resume(run: Path) -> dict:
+    path = Path(run) / RESUME
+    if not path.exists():
+        raise CheckpointError(f"{path}: nothing to resume (no epoch of this run finished)")
+    try:
+        return torch.load(path, map_location="cpu", weights_only=False)
+    except Exception as err:
+        raise CheckpointError(f"{path}: unreadable ({err})") from None
+
+
+def build_model(meta: dict):
+    """The (untrained) model a run's config.json describes."""
+    from tunelab.models import ModelConfig, build
+
+    spec = meta["model"]
+    if "preset" in spec:
+        return build(spec["preset"], spec["vocab_size"])
+    return build(ModelConfig(**spec["config"]))
+
+
+def load_run(run, device="cpu"):
+    """(model in eval mode with the best weights, tokenizer, config.json dict) of a run."""
+    from tunelab.tokenizers import from_dict
+
+    run = Path(run)
+    meta = read_config(run)
+    try:
+        model, tokenizer = build_model(meta), from_dict(meta["tokenizer"])
+    except (KeyError, TypeError) as err:
+        raise CheckpointError(f"{run / CONFIG}: incomplete or from another version ({err})") from None
+    try:
+        model.load_state_dict(load_weights(run / WEIGHTS))
+    except RuntimeError as err:
+        raise CheckpointError(f"{run / WEIGHTS}: does not fit the model in config.json ({err})") from None
+    return model.to(device).eval(), tokenizer, meta

@@ -1,0 +1,131 @@
+"""A model's loss and accuracy on batches and on whole streams.
+
+- ``nll_per_token``: mean negative log-likelihood (nats) of the targets the loss counts: every
+  non-padding token; for compound encodings every field that is not ``ignore`` (CONTI counts, a
+  generator has to produce it), the first field predicted first and the others given its true
+  value (teacher forcing, as in training). ``perplexity`` = exp(nll_per_token).
+- ``masked_accuracy``: argmax accuracy over the targets that mean something: never padding, and
+  for compound encodings never ignore or CONTI fields (the tokenizer's ``accuracy_mask``).
+- ``study_accuracy``: the study's protocol (reference/study-setup.md). Every 64-token window
+  of the stream (each song followed by 64 ``/``), stride 1, predicts the token after it, and
+  every target counts, ``/`` included. Comparable with the study's reported test accuracies.
+Shapes: B batch, T time, F fields, V vocabulary.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from tunelab.training.data import Examples, tail_chunk
+from tunelab.training.losses import token_nll
+
+
+@dataclass
+class Tally:
+    """Running sums of a split: loss, counted targets, correct and counted accuracy targets."""
+
+    loss: float = 0.0
+    count: int = 0
+    correct: int = 0
+    counted: int = 0
+
+    def add(self, loss_sum, count, correct, counted) -> None:
+        self.loss += float(loss_sum)
+        self.count += int(count)
+        self.correct += int(correct)
+        self.counted += int(counted)
+
+    def summary(self) -> dict:
+        nll = self.loss / max(self.count, 1)
+        return {
+            "nll_per_token": nll,
+            "perplexity": math.exp(min(nll, 700.0)),
+            "masked_accuracy": self.correct / max(self.counted, 1),
+            "targets": self.count,
+        }
+
+
+def batch_stats(model, x, y, acc_mask, *, compound: bool, first_field: int = 0, gamma=0.0, alpha=1.0):
+    """Forward one batch; (loss sum with gradient, counted targets, correct, accuracy targets).
+
+    x (B, T[, F]) inputs; y (B, T'[, F]) targets for the last T' positions (T' = T in sequence
+    mode, 1 in window mode); acc_mask like y.
+    """
+    if not compound:
+        logits, _ = model(x)
+        logits = logits[:, -y.shape[1] :]  # (B, T', V)
+        keep = y != 0
+        loss = (token_nll(logits, y, gamma=gamma, alpha=alpha) * keep).sum()
+        correct = ((logits.argmax(dim=-1) == y) & acc_mask).sum()
+        return loss, keep.sum(), correct, acc_mask.sum()
+    fields, _ = model(x, first=y[..., first_field])
+    loss, preds = 0.0, []
+    for f, logits in enumerate(fields):
+        logits = logits[:, -y.shape[1] :]
+        loss = loss + (token_nll(logits, y[..., f], gamma=gamma, alpha=alpha) * (y[..., f] != 0)).sum()
+        preds.append(logits.argmax(dim=-1))
+    correct = ((torch.stack(preds, dim=-1) == y) & acc_mask).sum()
+    return loss, (y != 0).sum(), correct, acc_mask.sum()
+
+
+def to_device(arrays, device):
+    return [torch.as_tensor(np.ascontiguousarray(a)).to(device, non_blocking=True) for a in arrays]
+
+
+@torch.inference_mode()
+def evaluate(
+    model, examples: Examples, tokenizer, *, batch_size: int = 256, device="cpu", first_field: int = 0
+) -> dict:
+    """Loss, perplexity and masked accuracy over every target of ``examples``' stream once
+    (sequence mode: chunks from offset 0 plus the tail; window mode: every window)."""
+    was_training = model.training
+    model.eval()
+    tally = Tally()
+    compound = tokenizer.is_compound
+    for starts in examples.batches(0, 0, batch_size, shuffle=False):
+        x, y = examples.batch(starts)
+        tally.add(
+            *batch_stats(
+                model,
+                *to_device([x, y, tokenizer.accuracy_mask(y)], device),
+                compound=compound,
+                first_field=first_field,
+            )
+        )
+    rest = tail_chunk(examples.stream, examples.seq_len) if examples.mode == "sequence" else None
+    if rest is not None:
+        x, y = rest[None, :-1], rest[None, 1:]
+        tally.add(
+            *batch_stats(
+                model,
+                *to_device([x, y, tokenizer.accuracy_mask(y)], device),
+                compound=compound,
+                first_field=first_field,
+            )
+        )
+    model.train(was_training)
+    return tally.summary()
+
+
+@torch.inference_mode()
+def study_accuracy(
+    model, stream: np.ndarray, *, window: int = 64, batch_size: int = 512, device="cpu"
+) -> float:
+    """Next-token accuracy over every ``window``-token window of a flat stream (the study's)."""
+    if stream.ndim != 1:
+        raise ValueError("the study's accuracy is defined for flat (grid) token streams")
+    was_training = model.training
+    model.eval()
+    s = torch.as_tensor(stream).to(device)
+    windows = s.unfold(0, window + 1, 1)  # (N, window + 1), a view
+    correct = 0
+    for i in range(0, len(windows), batch_size):
+        w = windows[i : i + batch_size]
+        logits, _ = model(w[:, :-1])
+        correct += int((logits[:, -1].argmax(dim=-1) == w[:, -1]).sum())
+    model.train(was_training)
+    return correct / len(windows)
