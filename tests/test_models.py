@@ -109,3 +109,41 @@ def test_presets_build_and_name_their_sizes():
         build("lstm", 45, preset="huge")
     with pytest.raises(ConfigError, match="unknown preset 'study-gpt'"):
         build("study-gpt")
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_compound_models_are_causal_and_stepwise_exact(family):
+    sizes = [5, 9, 7]
+    torch.manual_seed(0)
+    model = build(family, sizes, preset="tiny").eval()
+    ids = torch.stack([torch.randint(0, v, (2, 10)) for v in sizes], dim=-1)  # (B, T, F)
+    seen = {}
+
+    def keep(module, inputs, out):
+        out.retain_grad()
+        seen["x"] = out
+
+    hook = model.core.embed.register_forward_hook(keep)
+    logits, _ = model(ids, first=ids[..., 0])
+    hook.remove()
+    sum(field[0, 4].sum() for field in logits).backward()
+    grad = seen["x"].grad[0].abs().sum(dim=-1)
+    assert grad[:5].sum() > 0 and torch.all(grad[5:] == 0), grad
+    assert [f.shape[-1] for f in logits] == sizes
+    state, steps = None, []
+    with torch.no_grad():
+        for t in range(ids.shape[1]):
+            out, state = model(ids[:, t : t + 1], state, first=ids[:, t : t + 1, 0])
+            steps.append(out)
+    for f in range(len(sizes)):
+        assert torch.allclose(logits[f], torch.cat([s[f] for s in steps], dim=1), atol=1e-5)
+
+
+def test_pitch_first_conditions_the_other_heads_on_the_pitch():
+    torch.manual_seed(0)
+    model = build("gru", [4, 6, 8], preset="tiny", first_field=2).eval()
+    ids = torch.stack([torch.randint(0, v, (1, 5)) for v in (4, 6, 8)], dim=-1)
+    a, _ = model(ids, first=torch.zeros(1, 5, dtype=torch.long))
+    b, _ = model(ids, first=torch.ones(1, 5, dtype=torch.long))
+    assert torch.equal(a[2], b[2])  # the first head does not see its own value
+    assert not torch.equal(a[0], b[0]) and not torch.equal(a[1], b[1])

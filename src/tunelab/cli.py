@@ -145,6 +145,10 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--out", required=True, type=Path, help="output folder")
     c.set_defaults(func=cmd_evaluate)
 
+    from tunelab.cli_train import add_commands
+
+    add_commands(sub)
+
     c = sub.add_parser(
         "demo",
         help="the README's main job on the bundled corpus",

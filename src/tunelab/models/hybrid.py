@@ -16,14 +16,14 @@ from torch import nn
 
 from tunelab.models.config import ModelConfig
 from tunelab.models.rnn import recurrent_stack
-from tunelab.models.transformer import _Block, sinusoidal
+from tunelab.models.transformer import _Block, scaled_embedding, sinusoidal
 
 
 class HybridModel(nn.Module):
     def __init__(self, config: ModelConfig):
         super().__init__()
         c = self.config = config
-        self.embed = nn.Embedding(c.vocab_size, c.d_model)
+        self.embed = scaled_embedding(c.vocab_size, c.d_model)
         self.blocks = nn.ModuleList(_Block(c, linear=False) for _ in range(c.encoder_layers))
         self.ln = nn.LayerNorm(c.d_model)
         self.rnn = recurrent_stack(c)

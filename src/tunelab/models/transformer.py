@@ -27,6 +27,15 @@ def sinusoidal(positions: torch.Tensor, d_model: int) -> torch.Tensor:
     return torch.cat([torch.sin(angles[:, 0::2]), torch.cos(angles[:, 1::2])], dim=-1)
 
 
+def scaled_embedding(vocab_size: int, d_model: int) -> nn.Embedding:
+    """An embedding initialised with std d_model^-0.5, so that after the usual sqrt(d_model)
+    scaling it has unit size like the positional encoding (PyTorch's default std 1 would make
+    it sqrt(d_model) times larger and drown the positions)."""
+    embed = nn.Embedding(vocab_size, d_model)
+    nn.init.normal_(embed.weight, std=d_model**-0.5)
+    return embed
+
+
 class _Block(nn.Module):
     """Pre-LayerNorm block: x + attn(ln(x)), then x + mlp(ln(x))."""
 
@@ -80,7 +89,7 @@ class TransformerModel(nn.Module):
         super().__init__()
         self.config = config
         linear = config.family == "linear-transformer"
-        self.embed = nn.Embedding(config.vocab_size, config.d_model)
+        self.embed = scaled_embedding(config.vocab_size, config.d_model)
         self.pos = nn.Embedding(config.max_len, config.d_model) if config.positional == "learned" else None
         self.blocks = nn.ModuleList(_Block(config, linear) for _ in range(config.n_layers))
         self.ln = nn.LayerNorm(config.d_model)

@@ -112,20 +112,26 @@ def evaluate(
 
 
 @torch.inference_mode()
-def study_accuracy(
+def study_hits(
     model, stream: np.ndarray, *, window: int = 64, batch_size: int = 512, device="cpu"
-) -> float:
-    """Next-token accuracy over every ``window``-token window of a flat stream (the study's)."""
+) -> np.ndarray:
+    """Whether the argmax prediction is right, for every ``window``-token window of a flat
+    stream (the study's protocol): hits[j] is about the target at stream[j + window]."""
     if stream.ndim != 1:
         raise ValueError("the study's accuracy is defined for flat (grid) token streams")
     was_training = model.training
     model.eval()
     s = torch.as_tensor(stream).to(device)
     windows = s.unfold(0, window + 1, 1)  # (N, window + 1), a view
-    correct = 0
+    hits = []
     for i in range(0, len(windows), batch_size):
         w = windows[i : i + batch_size]
         logits, _ = model(w[:, :-1])
-        correct += int((logits[:, -1].argmax(dim=-1) == w[:, -1]).sum())
+        hits.append((logits[:, -1].argmax(dim=-1) == w[:, -1]).cpu())
     model.train(was_training)
-    return correct / len(windows)
+    return torch.cat(hits).numpy()
+
+
+def study_accuracy(model, stream: np.ndarray, **kwargs) -> float:
+    """Next-token accuracy over every 64-token window of a flat stream (the study's)."""
+    return float(study_hits(model, stream, **kwargs).mean())

@@ -361,8 +361,11 @@ def _data(config: TrainConfig, ctx: Context, saved_tokenizer: dict | None) -> Da
         )
     train_seqs, skipped = encode_songs(train_scores, tokenizer)
     val_seqs, val_skipped = encode_songs(val_scores, tokenizer)
-    train = Examples(song_stream(train_seqs, sep, gap), config.seq_len, config.mode)
-    val = Examples(song_stream(val_seqs, sep, gap), config.seq_len, config.mode) if val_seqs else None
+    try:
+        train = Examples(song_stream(train_seqs, sep, gap), config.seq_len, config.mode)
+        val = Examples(song_stream(val_seqs, sep, gap), config.seq_len, config.mode) if val_seqs else None
+    except ValueError as err:
+        raise ConfigError(f"{config.corpus}: {err}") from None
     if ctx.main and val is None:
         print(
             f"note: {config.corpus} has no validation songs; the last epoch's weights are kept",
@@ -374,9 +377,7 @@ def _data(config: TrainConfig, ctx: Context, saved_tokenizer: dict | None) -> Da
             f"{(skipped + val_skipped)[0]}",
             file=sys.stderr,
         )
-    manifest = hashlib.sha256("\n".join(f"{e.split}\t{e.id}" for e in corpus.kept).encode()).hexdigest()[
-        :16
-    ]
+    manifest = hashlib.sha256("\n".join(f"{e.split}\t{e.id}" for e in corpus.kept).encode()).hexdigest()[:16]
     info = {
         "corpus": corpus.name,
         "corpus_preset": config.corpus_preset,

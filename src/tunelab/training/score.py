@@ -1,0 +1,97 @@
+"""``tunelab score``: a trained run's loss and accuracies on any data, as one dict (JSON)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+
+from tunelab.errors import ConfigError
+from tunelab.training.checkpoint import load_run
+from tunelab.training.data import Examples, encode_songs, song_stream
+from tunelab.training.distributed import choose_device
+from tunelab.training.evaluate import evaluate, study_hits
+
+
+def score(
+    run,
+    data,
+    *,
+    split: str | None = None,
+    protocol: str | None = None,
+    unseen: bool = False,
+    device: str = "auto",
+    batch_size: int = 256,
+) -> dict:
+    """Scores of the run's best weights on ``data``.
+
+    Args:
+        run: a run directory.
+        data: a corpus name or path, prepared as the run's training corpus was.
+        split: ``train``, ``val``, ``test`` or ``all``; None: ``test`` for data with its own
+            split (a split folder such as ../shared/data/study-split), else ``all``.
+        protocol: ``study`` adds ``study_accuracy`` (flat encodings only).
+        unseen: keep only songs whose tokens differ from every song the run trained on (the
+            honest figure when a test set repeats training songs).
+        device: ``auto``, ``cpu``, ``cuda``...
+        batch_size: sequences per forward pass.
+
+    Returns:
+        ``nll_per_token``, ``perplexity``, ``masked_accuracy`` (and ``study_accuracy``), with
+        the songs and tokens scored and the songs left out and why.
+    """
+    import tunelab.corpus
+    from tunelab.corpus.sources import resolve
+
+    if protocol not in (None, "study"):
+        raise ConfigError(f"--protocol must be study (or left out), got {protocol!r}")
+    t0 = time.perf_counter()
+    dev = choose_device(device)
+    model, tokenizer, meta = load_run(run, dev)
+    train_cfg, info = meta["train"], meta["data"]
+    if split is None:
+        split = "test" if resolve(data).explicit_split else "all"
+    corpus = tunelab.corpus.load(data, info.get("corpus_preset"), verbose=False)
+    seqs, skipped = encode_songs(corpus.split(split), tokenizer)
+    keep = [True] * len(seqs)
+    if unseen:
+        trained = tunelab.corpus.load(train_cfg["corpus"], info.get("corpus_preset"), verbose=False)
+        seen = {s.tobytes() for s in encode_songs(trained.split("train"), tokenizer)[0]}
+        keep = [s.tobytes() not in seen for s in seqs]
+    kept = [s for s, k in zip(seqs, keep) if k]
+    if not kept:
+        raise ConfigError(f"{data}: no songs to score in split {split!r}")
+    sep = getattr(tokenizer, "separator_id", None)
+    examples = Examples(song_stream(kept, sep, info["gap"]), train_cfg["seq_len"], train_cfg["mode"])
+    first = getattr(model.config, "first_field", 0) if tokenizer.is_compound else 0
+    out = {
+        "run": str(run),
+        "data": str(data),
+        "split": split,
+        "songs": len(kept),
+        "left_out": {"do_not_encode": len(skipped), "also_in_train": len(seqs) - len(kept)},
+        **evaluate(model, examples, tokenizer, batch_size=batch_size, device=dev, first_field=first),
+    }
+    if protocol == "study":
+        if tokenizer.is_compound or sep is None:
+            raise ConfigError(f"--protocol study needs the grid encoding; {Path(run)} uses {tokenizer.name}")
+        hits = study_hits(model, song_stream(seqs, sep, 64), device=dev)
+        out["study_accuracy"] = float(hits[_study_targets(seqs, keep, sep)].mean())
+        if unseen:
+            out["study_accuracy_all"] = float(hits.mean())
+        out["seconds"] = round(time.perf_counter() - t0, 2)
+    return out
+
+
+def _study_targets(seqs: list, keep: list[bool], sep: int, window: int = 64) -> np.ndarray:
+    """Which targets of the whole split's study stream are the targets of the kept songs' own
+    stream. With 64 ``/`` after every song, a 64-token window never reaches into the song
+    before, so a kept song's targets see the same window in both streams; only the first kept
+    song's first 64 tokens are no targets in the shorter stream (it starts with them)."""
+    lengths = np.array([len(song_stream([s], sep, window)) for s in seqs])
+    ends = np.cumsum(lengths)
+    mask = np.asarray(keep)[np.searchsorted(ends, np.arange(window, ends[-1]), side="right")]
+    start = ends[int(np.argmax(keep))] - lengths[int(np.argmax(keep))]
+    mask[max(start - window, 0) : start] = False  # targets at stream[start : start + window]
+    return mask

@@ -1,0 +1,206 @@
+"""The training loop on a tiny grid corpus: run directories, exact resume after a kill and after
+--max-minutes, the NaN guard, scoring (study protocol by brute force), compound encodings,
+window mode, and DDP with two processes equal to one process on the same global batch."""
+
+import csv
+import json
+import multiprocessing
+import os
+import signal
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+from tunelab.cli import main
+from tunelab.errors import ConfigError, TunelabError
+from tunelab.training import TrainConfig, train
+from tunelab.training.checkpoint import load_run, load_weights
+from tunelab.training.data import Examples, song_stream
+from tunelab.training.evaluate import study_hits
+from tunelab.training.score import _study_targets, score
+
+
+def _song(rng) -> str:
+    """A little 4/4 tune: quarter and eighth notes on a scale, ending on a long note."""
+    tokens = []
+    for _ in range(int(rng.integers(6, 14))):
+        tokens += [str(int(rng.choice([60, 62, 64, 65, 67, 69])))] + ["_"] * int(rng.choice([1, 3]))
+    return " ".join(tokens + ["60", "_", "_", "_", "_", "_", "_", "_"])
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    root = tmp_path_factory.mktemp("corpus")
+    rng = np.random.default_rng(7)
+    for name, n in (("train", 40), ("val", 6), ("test", 8)):
+        (root / f"{name}.txt").write_text("\n".join(_song(rng) for _ in range(n)) + "\n")
+    # two test songs repeat training songs, as in the study's split
+    train_lines = (root / "train.txt").read_text().splitlines()
+    test_lines = (root / "test.txt").read_text().splitlines()
+    test_lines[2], test_lines[5] = train_lines[0], train_lines[3]
+    (root / "test.txt").write_text("\n".join(test_lines) + "\n")
+    return root
+
+
+def config(corpus, out, **kw) -> TrainConfig:
+    base = dict(
+        corpus=str(corpus), out=str(out), model="lstm", size="tiny", seq_len=16, batch_size=8,
+        epochs=3, gap=8, progress=False, seed=3, threads=1, model_options={"dropout": 0.1},
+    )  # fmt: skip
+    return TrainConfig(**{**base, **kw})
+
+
+def log_rows(run, status="epoch"):
+    with open(run / "train_log.csv") as f:
+        rows = [r for r in csv.DictReader(f) if r["status"] == status]
+    return [(r["epoch"], r["step"], r["train_loss"], r["val_loss"], r["val_accuracy"]) for r in rows]
+
+
+def test_a_run_directory_holds_a_usable_model(corpus, tmp_path):
+    run = train(config(corpus, tmp_path / "run"))
+    assert {"config.json", "model.safetensors", "train_log.csv", "resume.pt"} <= {p.name for p in run.iterdir()}
+    meta = json.loads((run / "config.json").read_text())
+    assert meta["status"]["state"] == "finished" and meta["status"]["epochs_done"] == 3
+    rows = log_rows(run)
+    assert [r[0] for r in rows] == ["1", "2", "3"]
+    assert float(rows[-1][2]) < float(rows[0][2])  # it learns
+    model, tokenizer, _ = load_run(run)
+    again, _, _ = load_run(run)
+    ids = torch.randint(1, tokenizer.vocab_size, (2, 12))
+    assert torch.equal(model(ids)[0], again(ids)[0])
+    with pytest.raises(ConfigError, match="already holds a run"):
+        train(config(corpus, run))
+
+
+def _train_and_die(cfg, step):
+    def die(s, loss):
+        if s == step:
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    train(cfg, on_step=die)
+
+
+def test_resume_after_a_kill_gives_the_same_losses(corpus, tmp_path):
+    whole = train(config(corpus, tmp_path / "whole"))
+    steps_per_epoch = int(log_rows(whole)[0][1])
+    cfg = config(corpus, tmp_path / "killed")
+    child = multiprocessing.get_context("spawn").Process(target=_train_and_die, args=(cfg, steps_per_epoch + 3))
+    child.start()
+    child.join(120)
+    assert child.exitcode == -signal.SIGKILL
+    assert len(log_rows(tmp_path / "killed")) == 1  # epoch 1 was saved, epoch 2 was lost mid-way
+    train(cfg, resume=True)
+    assert log_rows(tmp_path / "killed") == log_rows(whole)
+
+
+def test_max_minutes_stops_cleanly_and_resumes_exactly(corpus, tmp_path):
+    whole = train(config(corpus, tmp_path / "whole", epochs=2))
+    run = train(config(corpus, tmp_path / "boxed", epochs=2, max_minutes=1e-6))
+    meta = json.loads((run / "config.json").read_text())
+    assert meta["status"]["state"] == "stopped" and meta["status"]["steps"] == 1
+    load_run(run)  # usable at once
+    train(config(corpus, run), resume=True, max_minutes=None)
+    assert log_rows(run) == log_rows(whole)
+    assert len(log_rows(run, "stopped")) == 1
+
+
+def test_the_nan_guard_stops_with_a_clear_message(corpus, tmp_path, monkeypatch):
+    import tunelab.training.loop as loop
+
+    real = loop.batch_stats
+
+    def poisoned(*a, **kw):
+        loss, *rest = real(*a, **kw)
+        return (loss * float("nan"), *rest)
+
+    monkeypatch.setattr(loop, "batch_stats", poisoned)
+    with pytest.raises(TunelabError, match=r"diverged.*step 1"):
+        train(config(corpus, tmp_path / "nan"))
+
+
+def test_score_reports_json_and_the_study_protocol_by_brute_force(corpus, tmp_path, capsys):
+    run = train(config(corpus, tmp_path / "run", epochs=1))
+    assert main(["score", str(run), str(corpus), "--protocol", "study", "--device", "cpu"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["split"] == "test" and out["songs"] == 8
+    assert 0 < out["masked_accuracy"] <= 1 and out["perplexity"] == pytest.approx(np.exp(out["nll_per_token"]))
+    model, tokenizer, _ = load_run(run)
+    songs = [tokenizer.encode(s) for s in __import__("tunelab").corpus.load(str(corpus), verbose=False).split("test")]
+    stream = song_stream(songs, tokenizer.separator_id, 64)
+    hits = [int(model(torch.as_tensor(stream[i - 64 : i])[None])[0][0, -1].argmax()) == stream[i] for i in range(64, len(stream))]
+    assert out["study_accuracy"] == pytest.approx(np.mean(hits))
+    unseen = score(run, str(corpus), protocol="study", unseen=True, device="cpu")
+    assert unseen["songs"] == 6 and unseen["left_out"]["also_in_train"] == 2
+
+
+def test_the_unseen_study_targets_equal_a_stream_of_the_unseen_songs():
+    torch.manual_seed(0)
+    from tunelab.models import build
+
+    model = build("lstm", 10, preset="tiny").eval()
+    rng = np.random.default_rng(1)
+    seqs = [np.append(rng.integers(2, 10, size=rng.integers(5, 120)), 1) for _ in range(7)]
+    keep = [False, True, True, False, True, False, True]
+    full = study_hits(model, song_stream(seqs, 1, 64))
+    direct = study_hits(model, song_stream([s for s, k in zip(seqs, keep) if k], 1, 64))
+    assert np.array_equal(full[_study_targets(seqs, keep, 1)], direct)
+
+
+def test_examples_cover_the_stream_and_shard_batches():
+    ex = Examples(np.arange(1, 103), seq_len=10)
+    starts = ex.starts(epoch=0, seed=0, shuffle=False)
+    assert list(starts[:3]) == [0, 10, 20] and len(ex) == 9
+    x, y = ex.batch(starts[:2])
+    assert np.array_equal(x[1], np.arange(11, 21)) and np.array_equal(y[1], np.arange(12, 22))
+    a, b = ex.batches(1, 5, 4, rank=0, world=2), ex.batches(1, 5, 4, rank=1, world=2)
+    whole = ex.batches(1, 5, 4)
+    assert all(np.array_equal(np.concatenate([p, q]), w) for p, q, w in zip(a, b, whole))
+    win = Examples(np.arange(1, 30), seq_len=8, mode="window")
+    x, y = win.batch(np.array([3]))
+    assert x.tolist() == [list(range(4, 12))] and y.tolist() == [[12]]
+
+
+@pytest.mark.parametrize("encoding", ["nb", "cp"])
+def test_compound_encodings_train_with_per_field_heads(corpus, tmp_path, encoding):
+    run = train(config(corpus, tmp_path / encoding, encoding=encoding, gap=None, epochs=2, model="transformer"))
+    rows = log_rows(run)
+    assert float(rows[-1][2]) < float(rows[0][2])
+    model, tokenizer, _ = load_run(run)
+    assert [h.out_features for h in model.heads] == tokenizer.vocab_size
+
+
+def test_study_presets_train_in_window_mode(corpus, tmp_path):
+    with pytest.raises(ConfigError, match="--mode window"):
+        train(config(corpus, tmp_path / "x", model="study-lstm", size=None))
+    run = train(config(corpus, tmp_path / "w", model="study-lstm", size=None, mode="window", epochs=1, steps_per_epoch=2))
+    assert json.loads((run / "config.json").read_text())["model"] == {"preset": "study-lstm", "vocab_size": 10}
+
+
+def test_cli_train_then_resume_for_more_epochs(corpus, tmp_path):
+    out = tmp_path / "cli"
+    args = ["train", "--corpus", str(corpus), "--out", str(out), "--preset", "tiny", "--epochs", "1",
+            "--seq-len", "16", "--batch-size", "8", "--no-progress", "--schedule", "cosine", "--warmup", "3"]  # fmt: skip
+    assert main(args) == 0
+    assert main(["train", "--out", str(out), "--resume", "--epochs", "2", "--no-progress"]) == 0
+    assert [r[0] for r in log_rows(out)] == ["1", "2"]
+    assert main(["train", "--out", str(tmp_path / "none"), "--resume"]) == 2
+
+
+def test_two_processes_under_torchrun_equal_one_process(corpus, tmp_path):
+    common = ["--corpus", str(corpus), "--preset", "tiny", "--epochs", "1", "--steps-per-epoch", "6",
+              "--seq-len", "16", "--batch-size", "8", "--gap", "8", "--no-progress", "--threads", "1",
+              "--dropout", "0", "--device", "cpu"]  # fmt: skip
+    assert main(["train", "--out", str(tmp_path / "one"), *common]) == 0
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
+           "-m", "tunelab", "train", "--out", str(tmp_path / "two"), *common]  # fmt: skip
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    one, two = load_weights(tmp_path / "one" / "model.safetensors"), load_weights(tmp_path / "two" / "model.safetensors")
+    assert one.keys() == two.keys()
+    for k in one:
+        torch.testing.assert_close(one[k], two[k], atol=2e-6, rtol=1e-5)
+    assert log_rows(tmp_path / "one")[0][2][:7] == log_rows(tmp_path / "two")[0][2][:7]
