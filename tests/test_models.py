@@ -147,3 +147,23 @@ def test_pitch_first_conditions_the_other_heads_on_the_pitch():
     b, _ = model(ids, first=torch.ones(1, 5, dtype=torch.long))
     assert torch.equal(a[2], b[2])  # the first head does not see its own value
     assert not torch.equal(a[0], b[0]) and not torch.equal(a[1], b[1])
+
+
+@pytest.mark.parametrize("positional", ["learned", "relative", "none"])
+def test_position_options_keep_stepwise_equal_to_full(positional):
+    torch.manual_seed(0)
+    config = ModelConfig(**{**ModelConfig.tiny("transformer", V).to_dict(), "positional": positional})
+    model = build(config).eval()
+    ids = torch.randint(1, V, (2, 12))
+    full, _ = model(ids)
+    state, steps = None, []
+    with torch.no_grad():
+        for t in range(ids.shape[1]):
+            logits, state = model(ids[:, t : t + 1], state)
+            steps.append(logits)
+    assert torch.allclose(full, torch.cat(steps, dim=1), atol=1e-5)
+    if positional == "relative":  # the same weights without the distance biases differ
+        plain = build(ModelConfig(**{**config.to_dict(), "positional": "none"})).eval()
+        plain.load_state_dict(model.state_dict())
+        assert not torch.allclose(plain(ids)[0], full, atol=1e-3)
+        assert torch.allclose(plain(ids[:, :1])[0], full[:, :1], atol=1e-6)  # one token: no distances

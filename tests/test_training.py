@@ -61,7 +61,9 @@ def log_rows(run, status="epoch"):
 
 def test_a_run_directory_holds_a_usable_model(corpus, tmp_path):
     run = train(config(corpus, tmp_path / "run"))
-    assert {"config.json", "model.safetensors", "train_log.csv", "resume.pt"} <= {p.name for p in run.iterdir()}
+    assert {"config.json", "model.safetensors", "train_log.csv", "resume.pt"} <= {
+        p.name for p in run.iterdir()
+    }
     meta = json.loads((run / "config.json").read_text())
     assert meta["status"]["state"] == "finished" and meta["status"]["epochs_done"] == 3
     rows = log_rows(run)
@@ -87,7 +89,9 @@ def test_resume_after_a_kill_gives_the_same_losses(corpus, tmp_path):
     whole = train(config(corpus, tmp_path / "whole"))
     steps_per_epoch = int(log_rows(whole)[0][1])
     cfg = config(corpus, tmp_path / "killed")
-    child = multiprocessing.get_context("spawn").Process(target=_train_and_die, args=(cfg, steps_per_epoch + 3))
+    child = multiprocessing.get_context("spawn").Process(
+        target=_train_and_die, args=(cfg, steps_per_epoch + 3)
+    )
     child.start()
     child.join(120)
     assert child.exitcode == -signal.SIGKILL
@@ -126,11 +130,19 @@ def test_score_reports_json_and_the_study_protocol_by_brute_force(corpus, tmp_pa
     assert main(["score", str(run), str(corpus), "--protocol", "study", "--device", "cpu"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["split"] == "test" and out["songs"] == 8
-    assert 0 < out["masked_accuracy"] <= 1 and out["perplexity"] == pytest.approx(np.exp(out["nll_per_token"]))
+    assert 0 < out["masked_accuracy"] <= 1 and out["perplexity"] == pytest.approx(
+        np.exp(out["nll_per_token"])
+    )
     model, tokenizer, _ = load_run(run)
-    songs = [tokenizer.encode(s) for s in __import__("tunelab").corpus.load(str(corpus), verbose=False).split("test")]
+    songs = [
+        tokenizer.encode(s)
+        for s in __import__("tunelab").corpus.load(str(corpus), verbose=False).split("test")
+    ]
     stream = song_stream(songs, tokenizer.separator_id, 64)
-    hits = [int(model(torch.as_tensor(stream[i - 64 : i])[None])[0][0, -1].argmax()) == stream[i] for i in range(64, len(stream))]
+    hits = [
+        int(model(torch.as_tensor(stream[i - 64 : i])[None])[0][0, -1].argmax()) == stream[i]
+        for i in range(64, len(stream))
+    ]
     assert out["study_accuracy"] == pytest.approx(np.mean(hits))
     unseen = score(run, str(corpus), protocol="study", unseen=True, device="cpu")
     assert unseen["songs"] == 6 and unseen["left_out"]["also_in_train"] == 2
@@ -165,7 +177,9 @@ def test_examples_cover_the_stream_and_shard_batches():
 
 @pytest.mark.parametrize("encoding", ["nb", "cp"])
 def test_compound_encodings_train_with_per_field_heads(corpus, tmp_path, encoding):
-    run = train(config(corpus, tmp_path / encoding, encoding=encoding, gap=None, epochs=2, model="transformer"))
+    run = train(
+        config(corpus, tmp_path / encoding, encoding=encoding, gap=None, epochs=2, model="transformer")
+    )
     rows = log_rows(run)
     assert float(rows[-1][2]) < float(rows[0][2])
     model, tokenizer, _ = load_run(run)
@@ -175,8 +189,15 @@ def test_compound_encodings_train_with_per_field_heads(corpus, tmp_path, encodin
 def test_study_presets_train_in_window_mode(corpus, tmp_path):
     with pytest.raises(ConfigError, match="--mode window"):
         train(config(corpus, tmp_path / "x", model="study-lstm", size=None))
-    run = train(config(corpus, tmp_path / "w", model="study-lstm", size=None, mode="window", epochs=1, steps_per_epoch=2))
-    assert json.loads((run / "config.json").read_text())["model"] == {"preset": "study-lstm", "vocab_size": 10}
+    run = train(
+        config(
+            corpus, tmp_path / "w", model="study-lstm", size=None, mode="window", epochs=1, steps_per_epoch=2
+        )
+    )
+    assert json.loads((run / "config.json").read_text())["model"] == {
+        "preset": "study-lstm",
+        "vocab_size": 10,
+    }
 
 
 def test_cli_train_then_resume_for_more_epochs(corpus, tmp_path):
@@ -199,7 +220,10 @@ def test_two_processes_under_torchrun_equal_one_process(corpus, tmp_path):
            "-m", "tunelab", "train", "--out", str(tmp_path / "two"), *common]  # fmt: skip
     done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
-    one, two = load_weights(tmp_path / "one" / "model.safetensors"), load_weights(tmp_path / "two" / "model.safetensors")
+    one, two = (
+        load_weights(tmp_path / "one" / "model.safetensors"),
+        load_weights(tmp_path / "two" / "model.safetensors"),
+    )
     assert one.keys() == two.keys()
     for k in one:
         torch.testing.assert_close(one[k], two[k], atol=2e-6, rtol=1e-5)

@@ -24,7 +24,8 @@ class ModelConfig:
         dropout: dropout between layers / inside blocks.
         residual: add each recurrent layer's input to its output (RNN families; needs
             d_model == hidden_size).
-        positional: "sinusoidal" (the study's formula), "learned" or "none" (Transformer).
+        positional: "sinusoidal" (the study's formula), "learned", "relative" (ALiBi distance
+            biases in every softmax attention layer) or "none" (Transformer, hybrid).
         max_len: longest sequence for learned positions.
         cell: the recurrent cell of attention-rnn and hybrid ("lstm" or "gru").
         attention: attention-rnn's score, "dot" (scaled dot product) or "additive" (Bahdanau).
@@ -68,8 +69,12 @@ class ModelConfig:
             problems.append(
                 "--residual needs --d-model equal to --hidden-size (layer input and output add up)"
             )
-        if self.positional not in ("sinusoidal", "learned", "none"):
-            problems.append(f"--positional must be sinusoidal, learned or none, got {self.positional!r}")
+        if self.positional not in ("sinusoidal", "learned", "relative", "none"):
+            problems.append(
+                f"--positional must be sinusoidal, learned, relative or none, got {self.positional!r}"
+            )
+        if self.positional == "relative" and self.family == "linear-transformer":
+            problems.append("--positional relative (ALiBi) needs softmax attention, not linear-transformer")
         if self.cell not in ("lstm", "gru"):
             problems.append(f"--cell must be lstm or gru, got {self.cell!r}")
         if self.attention not in ("dot", "additive"):

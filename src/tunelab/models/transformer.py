@@ -48,6 +48,9 @@ class _Block(nn.Module):
         self.proj = nn.Linear(c.d_model, c.d_model)
         self.mlp = nn.Sequential(nn.Linear(c.d_model, c.d_ff), nn.GELU(), nn.Linear(c.d_ff, c.d_model))
         self.drop = nn.Dropout(c.dropout)
+        # relative positions (ALiBi, Press et al. 2022): head h adds -slope_h x distance to its scores
+        slopes = 2.0 ** (-8.0 * torch.arange(1, c.n_heads + 1) / c.n_heads)
+        self.register_buffer("slopes", slopes if c.positional == "relative" else None, persistent=False)
 
     def forward(self, x: torch.Tensor, cache):
         B, T, C = x.shape
@@ -60,13 +63,16 @@ class _Block(nn.Module):
         x = x + self.drop(self.proj(y))
         return x + self.drop(self.mlp(self.ln2(x))), cache
 
-    @staticmethod
-    def _softmax(q, k, v, cache):
+    def _softmax(self, q, k, v, cache):
         if cache is not None:
             k, v = torch.cat([cache[0], k], dim=2), torch.cat([cache[1], v], dim=2)  # (B, H, S+T, D)
         T, S = q.shape[2], k.shape[2]
         # query t (absolute position S - T + t) sees keys 0 .. S - T + t
         mask = torch.ones(T, S, dtype=torch.bool, device=q.device).tril(diagonal=S - T)
+        if self.slopes is not None:
+            distance = torch.arange(S - T, S, device=q.device)[:, None] - torch.arange(S, device=q.device)
+            bias = -self.slopes[:, None, None] * distance.to(q.dtype)  # (H, T, S)
+            mask = bias.masked_fill(~mask, float("-inf"))
         return F.scaled_dot_product_attention(q, k, v, attn_mask=mask), (k, v)
 
     @staticmethod
