@@ -222,7 +222,7 @@ def _train(config: TrainConfig, run: Path, payload: dict | None, ctx: Context, o
             total = ctx.all_sum(count.detach().float()).clamp(min=1.0)
             # DDP averages gradients over processes: scaling by world makes it the global mean
             loss = loss_sum / total * ctx.world + sum(c * w.pow(2).sum() for c, w in l2)
-            if not torch.isfinite(loss):
+            if _any(ctx, not torch.isfinite(loss).item()):  # every process stops together
                 raise TunelabError(
                     f"training diverged: the loss is {loss.item()} at epoch {epoch + 1}, step {p.step + 1}; "
                     f"lower --lr or set --clip; {run / ckpt.RESUME} holds the last good epoch"
