@@ -72,7 +72,7 @@ def main() -> None:
     train(config)
     wall = time.perf_counter() - t0
     meta = json.loads((run / "config.json").read_text())
-    log = [json.loads(json.dumps(r)) for r in _read_log(run / "train_log.csv")]
+    log = _read_log(run / "train_log.csv")
     t1 = time.perf_counter()
     test = score(run, args.data, device=args.score_device)
     unseen = score(run, args.data, protocol="study", unseen=True, device=args.score_device)

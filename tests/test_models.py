@@ -38,17 +38,26 @@ class _Fixed(torch.nn.Module):
         return self.x[:, : ids.shape[1]]
 
 
+def stepwise(model, ids, **fields):
+    """Logits from feeding ``ids`` one step at a time, the state carried (keyword tensors such
+    as ``first`` are sliced along time with the ids)."""
+    state, steps = None, []
+    with torch.no_grad():
+        for t in range(ids.shape[1]):
+            step = {k: v[:, t : t + 1] for k, v in fields.items()}
+            logits, state = model(ids[:, t : t + 1], state, **step)
+            steps.append(logits)
+    if isinstance(steps[0], list):  # compound: one tensor per field
+        return [torch.cat([s[f] for s in steps], dim=1) for f in range(len(steps[0]))]
+    return torch.cat(steps, dim=1)
+
+
 @pytest.mark.parametrize("family", FAMILIES)
 def test_stepwise_equals_full_forward(family):
     model = tiny(family).eval()
     ids = torch.randint(1, V, (3, 16))
     full, _ = model(ids)
-    state, steps = None, []
-    with torch.no_grad():
-        for t in range(ids.shape[1]):
-            logits, state = model(ids[:, t : t + 1], state)
-            steps.append(logits)
-    assert torch.allclose(full, torch.cat(steps, dim=1), atol=1e-5)
+    assert torch.allclose(full, stepwise(model, ids), atol=1e-5)
 
 
 @pytest.mark.parametrize("family", FAMILIES)
@@ -130,13 +139,9 @@ def test_compound_models_are_causal_and_stepwise_exact(family):
     grad = seen["x"].grad[0].abs().sum(dim=-1)
     assert grad[:5].sum() > 0 and torch.all(grad[5:] == 0), grad
     assert [f.shape[-1] for f in logits] == sizes
-    state, steps = None, []
-    with torch.no_grad():
-        for t in range(ids.shape[1]):
-            out, state = model(ids[:, t : t + 1], state, first=ids[:, t : t + 1, 0])
-            steps.append(out)
+    steps = stepwise(model, ids, first=ids[..., 0])
     for f in range(len(sizes)):
-        assert torch.allclose(logits[f], torch.cat([s[f] for s in steps], dim=1), atol=1e-5)
+        assert torch.allclose(logits[f], steps[f], atol=1e-5)
 
 
 def test_pitch_first_conditions_the_other_heads_on_the_pitch():
@@ -156,12 +161,7 @@ def test_position_options_keep_stepwise_equal_to_full(positional):
     model = build(config).eval()
     ids = torch.randint(1, V, (2, 12))
     full, _ = model(ids)
-    state, steps = None, []
-    with torch.no_grad():
-        for t in range(ids.shape[1]):
-            logits, state = model(ids[:, t : t + 1], state)
-            steps.append(logits)
-    assert torch.allclose(full, torch.cat(steps, dim=1), atol=1e-5)
+    assert torch.allclose(full, stepwise(model, ids), atol=1e-5)
     if positional == "relative":  # the same weights without the distance biases differ
         plain = build(ModelConfig(**{**config.to_dict(), "positional": "none"})).eval()
         plain.load_state_dict(model.state_dict())

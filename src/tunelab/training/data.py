@@ -86,6 +86,11 @@ class Examples:
         x, y = rows[:, :-1], rows[:, 1:]
         return x, (y[:, -1:] if self.mode == "window" else y)
 
+    def n_batches(self, batch_size: int, limit: int | None = None) -> int:
+        """Training batches per epoch (full global batches, at most ``limit``)."""
+        n = len(self) // batch_size
+        return n if limit is None else min(n, limit)
+
     def batches(
         self,
         epoch: int,
@@ -100,9 +105,7 @@ class Examples:
         """This process's share of every global batch of the epoch (the last partial one dropped
         when training, kept when evaluating)."""
         starts = self.starts(epoch, seed, shuffle)
-        n = len(starts) // batch_size if shuffle else -(-len(starts) // batch_size)
-        if limit is not None:
-            n = min(n, limit)
+        n = self.n_batches(batch_size, limit) if shuffle else -(-len(starts) // batch_size)
         out = []
         for b in range(n):
             chunk = starts[b * batch_size : (b + 1) * batch_size]

@@ -100,7 +100,7 @@ def _train(config: TrainConfig, run: Path, payload: dict | None, ctx: Context, o
     net = wrap(model, ctx)
     opt_cls = torch.optim.AdamW if config.optimizer == "adamw" else torch.optim.Adam
     opt = opt_cls(model.parameters(), lr=config.lr, betas=config.betas, weight_decay=config.weight_decay)
-    steps = len(data.train.batches(0, config.seed, config.batch_size, limit=config.steps_per_epoch))
+    steps = data.train.n_batches(config.batch_size, config.steps_per_epoch)
     if steps == 0:
         raise ConfigError(
             f"{config.corpus}: fewer training sequences than one --batch-size {config.batch_size}"
