@@ -13,6 +13,7 @@ from torch import nn
 
 from tunelab.models.config import ModelConfig
 from tunelab.models.rnn import recurrent_stack
+from tunelab.models.state import rows
 
 
 class AttentionRNNModel(nn.Module):
@@ -44,6 +45,11 @@ class AttentionRNNModel(nn.Module):
         mixed = torch.tanh(self.combine(torch.cat([out, context], dim=-1)))
         keep = self.config.attn_window - 1
         return self.head(self.drop(mixed)), (h, keys[:, max(0, keys.shape[1] - keep) :])
+
+    @staticmethod
+    def select_state(state: tuple, index: torch.Tensor) -> tuple:
+        """The state of the batch rows ``index``: (layers, B, C) recurrent state, (B, W - 1, C) outputs."""
+        return rows(state[0], index, dim=1), rows(state[1], index)
 
     def _scores(self, query: torch.Tensor, keys: torch.Tensor) -> torch.Tensor:
         if self.config.attention == "dot":

@@ -76,6 +76,9 @@ class CompoundModel(nn.Module):
         out[self.first_field] = first_logits
         return out
 
+    def select_state(self, state, index: torch.Tensor):
+        return self.core.select_state(state, index)
+
     def forward(self, ids: torch.Tensor, state=None, first: torch.Tensor | None = None):
         hidden, state = self.body(ids, state)
         return self.field_logits(hidden, first), state

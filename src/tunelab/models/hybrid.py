@@ -16,6 +16,7 @@ from torch import nn
 
 from tunelab.models.config import ModelConfig
 from tunelab.models.rnn import recurrent_stack
+from tunelab.models.state import rows
 from tunelab.models.transformer import _Block, scaled_embedding, sinusoidal
 
 
@@ -47,3 +48,12 @@ class HybridModel(nn.Module):
             new.append(cache)
         out, h = self.rnn(self.ln(x), h)  # (B, T, C)
         return self.head(self.drop(out)), {"pos": start + ids.shape[1], "cache": new, "rnn": h}
+
+    @staticmethod
+    def select_state(state: dict, index: torch.Tensor) -> dict:
+        """The state of the batch rows ``index``: caches (B, ...), recurrent state (layers, B, C)."""
+        return {
+            "pos": state["pos"],
+            "cache": rows(state["cache"], index),
+            "rnn": rows(state["rnn"], index, 1),
+        }

@@ -11,6 +11,7 @@ import torch
 from torch import nn
 
 from tunelab.models.config import ModelConfig
+from tunelab.models.state import rows
 
 _CELLS = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}
 
@@ -40,6 +41,11 @@ class RNNModel(nn.Module):
             x = self.drop(out + x if self.config.residual else out)  # widths match (checked by the config)
             new_state.append(h)
         return self.head(x), new_state
+
+    @staticmethod
+    def select_state(state: list, index: torch.Tensor) -> list:
+        """The state of the batch rows ``index``: recurrent states are (layers, B, C)."""
+        return rows(state, index, dim=1)
 
 
 def recurrent_stack(config: ModelConfig) -> nn.Module:

@@ -18,6 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from tunelab.models.state import rows
 from tunelab.models.transformer import sinusoidal
 
 
@@ -74,6 +75,21 @@ class StudyLSTM(nn.Module):
         x = self.norm(x.transpose(1, 2)).transpose(1, 2)
         x, _ = self.lstm2(x)
         return self.head(self.drop(x[:, -1:])), ids
+
+    def stream(self, ids: torch.Tensor, state=None):
+        """Logits at every position, the two LSTM states carried (B, T) -> (B, T, V): how
+        generation runs this model without recomputing a window each step. The state then
+        reaches back past the window; with the window's 64 tokens from a zero state this is
+        :meth:`forward`."""
+        s1, s2 = state if state else (None, None)
+        x, s1 = self.lstm1(F.one_hot(ids, self.vocab_size).float(), s1)
+        x = self.norm(x.transpose(1, 2)).transpose(1, 2)
+        x, s2 = self.lstm2(x, s2)
+        return self.head(self.drop(x)), (s1, s2)
+
+    @staticmethod
+    def select_state(state, index: torch.Tensor):
+        return rows(state, index, dim=1)
 
 
 class StudyTransformer(nn.Module):

@@ -16,6 +16,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from tunelab.models.config import ModelConfig
+from tunelab.models.state import rows
 
 
 def sinusoidal(positions: torch.Tensor, d_model: int) -> torch.Tensor:
@@ -64,16 +65,17 @@ class _Block(nn.Module):
         return x + self.drop(self.mlp(self.ln2(x))), cache
 
     def _softmax(self, q, k, v, cache):
-        if cache is not None:
-            k, v = torch.cat([cache[0], k], dim=2), torch.cat([cache[1], v], dim=2)  # (B, H, S+T, D)
+        k, v, cache = _append(cache, k, v)  # (B, H, S, D): the S keys so far, new ones included
         T, S = q.shape[2], k.shape[2]
-        # query t (absolute position S - T + t) sees keys 0 .. S - T + t
-        mask = torch.ones(T, S, dtype=torch.bool, device=q.device).tril(diagonal=S - T)
+        mask = None
+        if T > 1 or self.slopes is not None:
+            # query t (absolute position S - T + t) sees keys 0 .. S - T + t
+            mask = torch.ones(T, S, dtype=torch.bool, device=q.device).tril(diagonal=S - T)
         if self.slopes is not None:
             distance = torch.arange(S - T, S, device=q.device)[:, None] - torch.arange(S, device=q.device)
             bias = -self.slopes[:, None, None] * distance.to(q.dtype)  # (H, T, S)
             mask = bias.masked_fill(~mask, float("-inf"))
-        return F.scaled_dot_product_attention(q, k, v, attn_mask=mask), (k, v)
+        return F.scaled_dot_product_attention(q, k, v, attn_mask=mask), cache
 
     @staticmethod
     def _linear(q, k, v, cache):
@@ -85,6 +87,29 @@ class _Block(nn.Module):
         num = torch.einsum("bhtd,bhtde->bhte", q, kv)
         den = torch.einsum("bhtd,bhtd->bht", q, z)[..., None]
         return num / (den + 1e-6), (kv[:, :, -1], z[:, :, -1])  # the state: (B, H, D, D), (B, H, D)
+
+
+def _append(cache, k: torch.Tensor, v: torch.Tensor):
+    """Keys and values so far, and the new cache ``(key buffer, value buffer, length)``.
+
+    Without gradients (generation) the buffers have spare room and new steps are written in
+    place, doubling the room when full, so a step costs O(1) copies instead of the O(S) of
+    concatenating; with gradients every step concatenates, so nothing earlier is overwritten.
+    In place means a cache must not be continued twice (branching): select or clone it first.
+    """
+    if cache is None:
+        return k, v, (k, v, k.shape[2])
+    kb, vb, n = cache
+    T = k.shape[2]
+    if torch.is_grad_enabled():
+        k, v = torch.cat([kb[:, :, :n], k], dim=2), torch.cat([vb[:, :, :n], v], dim=2)
+        return k, v, (k, v, n + T)
+    if kb.shape[2] < n + T:  # grow: double the room
+        room = max(n + T, 2 * kb.shape[2])
+        kb = torch.cat([kb[:, :, :n], kb.new_empty(*kb.shape[:2], room - n, kb.shape[3])], dim=2)
+        vb = torch.cat([vb[:, :, :n], vb.new_empty(*vb.shape[:2], room - n, vb.shape[3])], dim=2)
+    kb[:, :, n : n + T], vb[:, :, n : n + T] = k, v
+    return kb[:, :, : n + T], vb[:, :, : n + T], (kb, vb, n + T)
 
 
 class TransformerModel(nn.Module):
@@ -118,3 +143,8 @@ class TransformerModel(nn.Module):
             x, cache = block(x, cache)
             new.append(cache)
         return self.head(self.ln(x)), {"pos": start + ids.shape[1], "cache": new}
+
+    @staticmethod
+    def select_state(state: dict, index: torch.Tensor) -> dict:
+        """The state of the batch rows ``index`` (generation drops finished sequences)."""
+        return {"pos": state["pos"], "cache": rows(state["cache"], index)}

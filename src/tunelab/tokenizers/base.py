@@ -41,6 +41,7 @@ class Tokenizer(ABC):
 
     name: str = ""
     fields: tuple[str, ...] = ()  # empty for flat encodings
+    end_id: int = -1  # the id (flat) or first-field value (compound) that ends a song
 
     def __init__(self, steps_per_quarter: int = 4):
         if steps_per_quarter <= 0:
@@ -99,6 +100,24 @@ class Tokenizer(ABC):
             arr = arr.reshape(-1, len(self.fields))
             return [tuple(int(x) for x in row) for row in arr]
         return [int(x) for x in arr.reshape(-1)]
+
+    # ---- what generation asks ------------------------------------------------------------------
+    def ends(self, tokens) -> np.ndarray:
+        """Which tokens (``[..., ]`` flat, ``[..., F]`` compound) end a song."""
+        t = np.asarray(tokens)
+        return (t[..., 0] if self.is_compound else t) == self.end_id
+
+    def opens_bar(self, tokens) -> np.ndarray:
+        """Which tokens start a new bar (encodings with bar tokens override this)."""
+        t = np.asarray(tokens)
+        return np.zeros(t.shape[:-1] if self.is_compound else t.shape, dtype=bool)
+
+    def prompt(self, score: Score) -> np.ndarray:
+        """The ids of ``score`` as a prompt to continue: its encoding without the song's end."""
+        ids = self.encode(score)
+        while len(ids) and self.ends(ids[-1]):
+            ids = ids[:-1]
+        return ids
 
     # ---- accuracy ------------------------------------------------------------------------------
     def accuracy_mask(self, targets) -> np.ndarray:

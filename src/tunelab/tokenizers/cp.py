@@ -26,6 +26,7 @@ B_BAR = 2  # bar_beat ids: 2 Bar, then Start_1.., then Pos_0..
 class CPTokenizer(EventTokenizer):
     name = "cp"
     fields = ("family", "bar_beat", "time_sig", "pitch", "duration", "velocity")
+    end_id = END
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -49,6 +50,10 @@ class CPTokenizer(EventTokenizer):
             head + [f"Dur_{d}" for d in range(1, v.max_duration_steps + 1)],
             head + [f"Vel_{x}" for x in VELOCITIES],
         ]
+
+    def opens_bar(self, tokens) -> np.ndarray:
+        t = np.asarray(tokens)
+        return (t[..., 0] == METRICAL) & (t[..., 1] == B_BAR)
 
     # ---- CP word <-> REMI events -------------------------------------------------------------
     def to_remi(self, word) -> list[int] | None:
@@ -113,40 +118,32 @@ class _CPGrammar(Grammar):
         return all(g.feed(e) for e in events)
 
     def allowed(self, field: int | None = 0, chosen: tuple = ()) -> np.ndarray:
-        """Per field, the values that some completion of the word makes grammatical."""
+        """Per field, the values that some completion of the word makes grammatical, read off
+        REMI's mask (CP's fields list REMI's values in REMI's order) instead of trying each."""
         field = field or 0
-        size = self.sizes[field]
-        allowed = np.zeros(size, dtype=bool)
-        for x in range(size):
-            if self._prefix_ok((*chosen, x)):
-                allowed[x] = True
-        return allowed
-
-    def _prefix_ok(self, prefix: tuple) -> bool:
-        # The fields are independent given the family, so a prefix is fine when filling the rest
-        # with the family's neutral values gives a word REMI accepts (values checked by range).
-        t, r = self.tok, self.remi
-        fam = prefix[0]
-        rest = {
-            METRICAL: (B_BAR, CONTI, 0, 0, 0),
-            NOTE: (0, 0, V0, V0, V0),
-            END: (0, 0, 0, 0, 0),
-            PAD: (0, 0, 0, 0, 0),
-        }
-        if fam not in rest:
-            return False
-        word = list(prefix) + list(rest[fam][len(prefix) - 1 :])
-        if fam == METRICAL and len(prefix) >= 2 and word[1] != B_BAR:
-            word[2] = 0 if len(prefix) < 3 else word[2]
-        events = t.to_remi(word)
-        if events is None:
-            return False
-        g = r.probe()
-        if not g.feed(events[0]):
-            return False
-        if fam == NOTE:  # pitch, velocity and duration values are all fine once a pitch may come
-            return True
-        return all(g.feed(e) for e in events[1:])
+        t, remi = self.tok, self.tok.remi
+        m = np.zeros(self.sizes[field], dtype=bool)
+        r = self.remi.allowed()
+        fam = chosen[0] if chosen else None
+        if field == 0:
+            m[PAD], m[END] = r[PAD], r[EOS]
+            m[METRICAL] = r[BAR] or r[remi.START : remi.PITCH].any()
+            m[NOTE] = r[remi.PITCH : remi.VEL].any()
+        elif fam == METRICAL and field == 1:
+            m[B_BAR] = r[BAR]
+            m[t.B_START :] = r[remi.START : remi.PITCH]  # Start_1.., then Pos_0..
+        elif fam == METRICAL and field == 2 and chosen[1] == B_BAR:
+            after = self.remi.probe()
+            after.feed(BAR)
+            m[V0:] = after.allowed()[remi.TS : remi.START]
+            m[CONTI] = not after._first_bar_meter_missing()  # the first bar must name its meter
+        elif fam == NOTE and field == 3:
+            m[V0:] = r[remi.PITCH : remi.VEL]
+        elif fam == NOTE and field > 3:
+            m[V0:] = True
+        else:
+            m[0] = True  # a field this word does not use
+        return m
 
     def feed(self, word) -> bool:
         word = tuple(int(x) for x in word)

@@ -21,6 +21,7 @@ SEP, HOLD, REST = 1, 2, 3  # ids of "/", "_", "r"; pitches follow
 class GridTokenizer(Tokenizer):
     name = "grid"
     separator_id = SEP  # what goes between songs in a training stream
+    end_id = SEP
 
     def __init__(self, steps_per_quarter: int = 4, pitches=range(128)):
         super().__init__(steps_per_quarter)

@@ -26,11 +26,15 @@ V0 = 2  # first value id in fields 1-5 (0 ignore, 1 CONTI)
 
 class NBTokenizer(EventTokenizer):
     name = "nb"
+    end_id = EOS
     fields = ("bar_state", "time_sig", "position", "pitch", "duration", "velocity")
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self._meter_id = {m: V0 + i for i, m in enumerate(self.meters)}
+
+    def opens_bar(self, tokens) -> np.ndarray:
+        return np.isin(np.asarray(tokens)[..., 0], (NEW_BAR, EMPTY_BAR))
 
     @property
     def vocab(self) -> list[list[str]]:

@@ -23,6 +23,7 @@ BOS, EOS, BAR = 1, 2, 3
 
 class REMITokenizer(EventTokenizer):
     name = "remi"
+    end_id = EOS
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -49,6 +50,9 @@ class REMITokenizer(EventTokenizer):
             + [f"Vel_{x}" for x in VELOCITIES]
             + [f"Dur_{d}" for d in range(1, v.max_duration_steps + 1)]
         )
+
+    def opens_bar(self, tokens) -> np.ndarray:
+        return np.asarray(tokens) == BAR
 
     def meter_id(self, meter) -> int:
         if meter not in self._meter_id:

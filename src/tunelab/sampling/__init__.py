@@ -1,0 +1,108 @@
+"""Sampling: continue prompts with any trained model, batched, under the tokenizer's grammar.
+
+>>> from tunelab.sampling import generate, Settings, Filters           # doctest: +SKIP
+>>> samples = generate("runs/lstm", n=8, settings=Settings(Filters(temperature=0.9)))  # doctest: +SKIP
+>>> samples[0].ids, samples[0].stop                                     # doctest: +SKIP
+
+``generate`` loads a run and builds the prompts (none, a primer, seeds, or the study's
+protocol); :func:`sample` is the loop itself for a model and tokenizer in hand.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+
+from tunelab.errors import ConfigError
+from tunelab.sampling.filters import Filters, draw, probabilities
+from tunelab.sampling.sampler import Sample, Settings, boundary, sample
+
+STUDY = {"temperature": 0.7, "max_steps": 1500, "context": 64}  # reference/study-setup.md, Generation
+
+
+def study_settings(settings: Settings | None = None) -> Settings:
+    """The study's generation protocol: temperature 0.7, up to 1,500 steps, stop at ``/``."""
+    s = settings or Settings()
+    return replace(
+        s, filters=Filters(temperature=STUDY["temperature"]), max_steps=STUDY["max_steps"], stop_at_end=True
+    )
+
+
+def context_length(meta: dict | None) -> int | None:
+    """How far back a run's model can look: the training sequence length for Transformers with
+    absolute positions (they never saw a position past it); None for the others."""
+    if not meta:
+        return None
+    spec = meta.get("model", {})
+    config = spec.get("config", {})
+    if config.get("family") in ("transformer", "linear-transformer", "hybrid") and config.get(
+        "positional", "sinusoidal"
+    ) in ("sinusoidal", "learned"):
+        return int(meta.get("train", {}).get("seq_len", 64))
+    return None
+
+
+def generate(
+    run,
+    n: int | None = None,
+    *,
+    prompts=None,
+    settings: Settings | None = None,
+    protocol: str | None = None,
+    device: str = "cpu",
+    progress=None,
+) -> list[Sample]:
+    """Melodies from a run directory (``tunelab train --out``).
+
+    Args:
+        run: the run directory.
+        n: how many melodies; with prompts, the first ``n`` (all by default), cycling through them
+            in turn; without, ``n`` melodies from scratch (default 1).
+        prompts: id arrays to continue (see :mod:`tunelab.sampling.prompts`).
+        settings: :class:`Settings`; the run's context limit is filled in when unset.
+        protocol: ``"study"``: 64 ``/`` before each prompt, temperature 0.7, at most 1,500
+            steps, stop at ``/`` (grid models only).
+    """
+    from tunelab.training.checkpoint import load_run
+
+    model, tokenizer, meta = load_run(run, device)
+    s = settings or Settings()
+    if s.context is None:
+        s = replace(s, context=context_length(meta))
+    gap = 1
+    if protocol == "study":
+        if tokenizer.name != "grid":
+            raise ConfigError(f"--protocol study needs a grid model; {run} uses {tokenizer.name}")
+        s, gap = study_settings(s), STUDY["context"]
+    elif protocol is not None:
+        raise ConfigError(f"--protocol: unknown {protocol!r}; the one protocol is 'study'")
+    elif tokenizer.name == "grid":
+        gap = int(meta.get("train", {}).get("gap") or 64)
+    prompts = expand(prompts, n)
+    return sample(model, tokenizer, prompts, s, context=boundary(tokenizer, gap), progress=progress)
+
+
+def expand(prompts, n: int | None) -> list[np.ndarray]:
+    """``n`` prompts: each given prompt repeated in turn, or ``n`` empty ones."""
+    if not prompts:
+        return [np.zeros(0, dtype=np.int64)] * (n or 1)
+    if n is None or n <= len(prompts):
+        return list(prompts)[: n or len(prompts)]
+    return [prompts[i % len(prompts)] for i in range(n)]
+
+
+__all__ = [
+    "STUDY",
+    "Filters",
+    "Sample",
+    "Settings",
+    "boundary",
+    "context_length",
+    "draw",
+    "expand",
+    "generate",
+    "probabilities",
+    "sample",
+    "study_settings",
+]

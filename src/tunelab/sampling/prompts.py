@@ -1,0 +1,75 @@
+"""Prompts: what a melody continues (a primer file or a seeds file), and what comes before it.
+
+A primer is any file tunelab reads (MIDI, ABC, kern, MusicXML, grid text): each piece in it is
+one prompt, its encoding without the end of song. A seeds file holds one grid-text prompt per
+line (the study's ``seeds.txt``); for a grid model its tokens are taken as they are (a seed may
+stop inside a note), for the other encodings the line is read as a melody and encoded.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from tunelab.errors import ParseError
+from tunelab.score import Score
+
+
+def from_primer(path, tokenizer) -> tuple[list[np.ndarray], list[Score]]:
+    """(prompts, the pieces they encode) for every piece in a file."""
+    from tunelab.io import load_file
+
+    scores, errors = load_file(path)
+    if errors:
+        raise errors[0]
+    if not scores:
+        raise ParseError(path, "holds no piece to use as a primer")
+    prompts = []
+    for score in scores:
+        try:
+            prompts.append(tokenizer.prompt(score))
+        except ValueError as err:
+            raise ParseError(path, f"cannot be encoded as {tokenizer.name}: {err}") from None
+    return prompts, scores
+
+
+def from_seeds(path, tokenizer) -> list[np.ndarray]:
+    """One prompt per non-empty line of a grid-text seeds file."""
+    from tunelab.io.gridtext import parse_line
+
+    path = Path(path)
+    try:
+        lines = path.read_text().splitlines()
+    except (OSError, UnicodeDecodeError) as err:
+        raise ParseError(path, f"unreadable ({err})") from None
+    prompts = []
+    for lineno, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        if tokenizer.name == "grid":
+            prompts.append(grid_ids(line.split(), tokenizer, path, lineno))
+            continue
+        songs = parse_line(line, path, lineno)
+        try:
+            prompts.append(
+                tokenizer.prompt(songs[0]) if songs else tokenizer.prompt(Score([], [], [], tpq=4))
+            )
+        except ValueError as err:
+            raise ParseError(path, f"cannot be encoded as {tokenizer.name}: {err}", line=lineno) from None
+    if not prompts:
+        raise ParseError(path, "holds no seed (one grid-text prompt per line)")
+    return prompts
+
+
+def grid_ids(tokens: list[str], tokenizer, path="<string>", line: int | None = None) -> np.ndarray:
+    """Grid tokens -> ids of a grid tokenizer; leading ``_`` are dropped (they hold nothing)."""
+    index = {name: i for i, name in enumerate(tokenizer.vocab)}
+    while tokens and tokens[0] == "_":
+        tokens = tokens[1:]
+    ids = []
+    for t in tokens:
+        if t not in index or t == "<pad>":
+            raise ParseError(path, f"token {t!r} is not in the model's vocabulary", line=line)
+        ids.append(index[t])
+    return np.array(ids, dtype=np.int64)

@@ -1,0 +1,248 @@
+"""The batched sampler: many prompts continued at once, for every model family and encoding.
+
+Each row of the batch is one melody: a context (song-boundary tokens the model expects before a
+song, not part of the melody), then the prompt, then what is sampled. Rows whose prompts are
+longer keep reading their prompt while the others already sample (their draws are replaced by
+the prompt's next token), so every row sits at the same position and one call advances all.
+At each sampled step the tokenizer's grammar masks the ids that cannot come next (on by
+default; with ``grammar=False`` the raw draws are kept and counted as syntax errors where the
+grammar rejects them). Rows stop at the end of a song, after ``bars`` new bars, or after
+``max_steps`` tokens; finished rows leave the batch once an eighth of it has finished.
+Compound encodings sample one field at a time: the model's first field (family / bar state, or
+pitch) first, then the others given it, each under its own :class:`Filters`.
+Shapes: B batch, T time, F fields, V vocabulary.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from tunelab.sampling.filters import Filters, draw
+from tunelab.sampling.steppers import stepper
+from tunelab.tokenizers import PAD
+
+
+@dataclass
+class Settings:
+    """What to sample and when to stop (see :func:`sample`)."""
+
+    filters: Filters = field(default_factory=Filters)
+    fields: dict = field(default_factory=dict)  # compound: field name -> Filters
+    grammar: bool = True
+    max_steps: int = 1024
+    min_steps: int = 0  # no end of song before this many sampled tokens
+    bars: int | None = None  # stop after this many new bars
+    bar_steps: int = 16  # grid only: the length of a bar in steps (bars are counted in steps)
+    stop_at_end: bool = True
+    seed: int = 0
+    batch_size: int = 512
+    window: bool | None = None  # window models: recompute the window even with a carried form
+    context: int | None = None  # re-read the last context // 2 tokens when positions pass this
+
+    def for_field(self, name: str) -> Filters:
+        return self.fields.get(name, self.filters)
+
+
+@dataclass
+class Sample:
+    """One generated melody: ``ids`` holds the prompt then the sampled tokens (no context)."""
+
+    ids: np.ndarray
+    prompt_length: int
+    stop: str  # "end", "bars", "max_steps" or "dead_end"
+    syntax_errors: int
+
+    @property
+    def steps(self) -> int:
+        return len(self.ids) - self.prompt_length
+
+
+def sample(model, tokenizer, prompts, settings: Settings | None = None, context=None, progress=None):
+    """Continue every prompt; a :class:`Sample` per prompt, in order.
+
+    Args:
+        model: any tunelab model, in eval mode.
+        tokenizer: the model's tokenizer (its grammar, end and bar tokens).
+        prompts: id arrays (``[T]`` or ``[T, F]``), possibly empty.
+        settings: :class:`Settings`.
+        context: ids put before every prompt (the song boundary the model saw in training),
+            default one end-of-song token; or a list with one array per prompt.
+        progress: called with the number of melodies finished so far.
+    """
+    s = settings or Settings()
+    prompts = [np.asarray(p, dtype=np.int64) for p in prompts]
+    if context is None or not isinstance(context, list):
+        context = [boundary(tokenizer, 1) if context is None else np.asarray(context)] * len(prompts)
+    gen = torch.Generator().manual_seed(s.seed)
+    out: list[Sample | None] = [None] * len(prompts)
+    done = 0
+    for lo in range(0, len(prompts), s.batch_size):
+        rows = range(lo, min(lo + s.batch_size, len(prompts)))
+        for i, result in _Batch(
+            model, tokenizer, [context[i] for i in rows], [prompts[i] for i in rows], s, gen
+        ):
+            out[lo + i] = result
+            done += 1
+            if progress:
+                progress(done)
+    return out
+
+
+def boundary(tokenizer, n: int) -> np.ndarray:
+    """``n`` end-of-song tokens (words): what precedes a song in a training stream."""
+    if tokenizer.is_compound:
+        word = np.zeros(len(tokenizer.fields), dtype=np.int64)
+        word[0] = tokenizer.end_id
+        return np.tile(word, (n, 1))
+    return np.full(n, tokenizer.end_id, dtype=np.int64)
+
+
+class _Batch:
+    """One batch of rows decoded together; iterating yields ``(row, Sample)`` as rows finish."""
+
+    def __init__(self, model, tokenizer, contexts, prompts, s: Settings, gen):
+        self.model, self.tok, self.s, self.gen = model, tokenizer, s, gen
+        self.compound = tokenizer.is_compound
+        self.F = len(tokenizer.fields) if self.compound else 0
+        self.first = getattr(model, "first_field", 0)
+        self.inputs = [np.concatenate([c, p]) if len(p) else c for c, p in zip(contexts, prompts)]
+        self.starts = [len(c) for c in contexts]  # where each melody begins in its row
+        self.grammars = [tokenizer.grammar() for _ in prompts]
+        self.errors = [0] * len(prompts)
+        for g, p in zip(self.grammars, prompts):
+            for t in tokenizer._iter(p):
+                g.feed(t)
+        sep = getattr(tokenizer, "separator_id", PAD)
+        self.stepper = stepper(model, window=s.window, context=s.context, pad_id=sep)
+
+    def __iter__(self):
+        s, n = self.s, len(self.inputs)
+        length = np.array([len(x) for x in self.inputs])  # rows read their prompt up to here
+        seq = torch.zeros(
+            (n, length.max() + s.max_steps, *((self.F,) if self.compound else ())), dtype=torch.long
+        )
+        for i, x in enumerate(self.inputs):
+            seq[i, : len(x)] = torch.from_numpy(x)
+        rows = np.arange(n)  # the row of each batch position
+        alive = np.ones(n, dtype=bool)
+        sampled, bars = np.zeros(n, dtype=np.int64), np.zeros(n, dtype=np.int64)
+        pos = int(length.min())
+        with torch.no_grad():
+            hidden = self.stepper.start(seq[:, :pos])
+            while True:
+                choose = alive & (pos >= length[rows])
+                token = self._choose(hidden, rows, sampled[rows], choose)
+                for b in np.flatnonzero(choose):
+                    r = rows[b]
+                    stop, keep = self._stop(r, token[b], sampled[r], bars[r])
+                    if keep:
+                        seq[r, pos] = torch.as_tensor(token[b])
+                        sampled[r] += 1
+                        bars[r] += bool(self.tok.opens_bar(token[b]))
+                    if stop:
+                        alive[b] = False
+                        ids = seq[r, self.starts[r] : length[r] + sampled[r]].numpy().copy()
+                        yield r, Sample(ids, length[r] - self.starts[r], stop, self.errors[r])
+                if not alive.any():
+                    return
+                pos += 1
+                if (~alive).sum() >= max(1, len(rows) // 8):  # finished rows leave the batch
+                    keep_idx = np.flatnonzero(alive)
+                    self.stepper.keep(torch.from_numpy(keep_idx))
+                    rows, alive = rows[keep_idx], alive[keep_idx]
+                idx = torch.from_numpy(rows)
+                hidden = self.stepper.step(seq[idx, pos - 1 : pos], seq[idx, :pos])
+
+    # ---- choosing the next token ---------------------------------------------------------------
+    def _choose(self, hidden: torch.Tensor, rows, steps, active) -> np.ndarray:
+        """The next token of every batch row (rows not ``active`` get a placeholder)."""
+        grammars = [self.grammars[r] for r in rows]
+        if not self.compound:
+            mask = self._mask(grammars, active, steps, None, None)
+            return draw(hidden.masked_fill(~mask, float("-inf")), self.s.filters, self.gen).numpy()
+        names, first = self.tok.fields, self.first
+        words = np.zeros((len(rows), self.F), dtype=np.int64)
+        h = hidden[:, None]  # (B, 1, C)
+        states = self._mask(grammars, active, steps, 0, [()] * len(rows))
+        if first == 0:
+            mask = states
+        else:  # pitch first: the values that some allowed bar state permits
+            options = [
+                _by_state(g, first, states[b]) if self.s.grammar and active[b] else []
+                for b, g in enumerate(grammars)
+            ]
+            mask = torch.ones(len(rows), self.tok.vocab_size[first], dtype=torch.bool)
+            for b, opts in enumerate(options):
+                if opts:
+                    mask[b] = torch.from_numpy(np.any([m for _, m in opts], axis=0))
+        logits = self.model.first_head(h)[:, 0].masked_fill(~mask, float("-inf"))
+        words[:, first] = draw(logits, self.s.for_field(names[first]), self.gen).numpy()
+        heads = self.model.field_logits(h, torch.from_numpy(words[:, first])[:, None])
+        for f in range(self.F):
+            if f == first:
+                continue
+            if f == 0:  # pitch first: the bar states that allow the drawn value
+                mask = states.clone()
+                for b, opts in enumerate(options):
+                    if opts:
+                        mask[b] = False
+                        for state, m in opts:
+                            mask[b, state] = bool(m[words[b, first]])
+            else:
+                mask = self._mask(grammars, active, steps, f, [tuple(w[:f]) for w in words])
+            logits = heads[f][:, 0].masked_fill(~mask, float("-inf"))
+            words[:, f] = draw(logits, self.s.for_field(names[f]), self.gen).numpy()
+        return words
+
+    def _mask(self, grammars, active, steps, field, chosen) -> torch.Tensor:
+        """(B, V) allowed ids: the grammar's (if on), no padding, no end before ``min_steps``."""
+        compound = field is not None
+        size = self.tok.vocab_size[field] if compound else self.tok.vocab_size
+        if not self.s.grammar:
+            m = np.ones((len(grammars), size), dtype=bool)
+        else:
+            m = np.ones((len(grammars), size), dtype=bool)
+            for b in np.flatnonzero(active):
+                m[b] = grammars[b].allowed(field, chosen[b]) if compound else grammars[b].allowed()
+        if field in (None, 0):
+            m[:, PAD] = False  # padding is not music; the grammar's "stop here" is the end token
+            early = steps < self.s.min_steps
+            if early.any():
+                m[early, self.tok.end_id] = False
+            empty = ~m.any(axis=1)
+            m[empty, self.tok.end_id] = True  # nothing left but to end the song
+        return torch.from_numpy(m)
+
+    # ---- stopping ------------------------------------------------------------------------------
+    def _stop(self, r: int, token, sampled: int, bars: int) -> tuple[str | None, bool]:
+        """(why row ``r`` stops with ``token`` as its next sampled token or None, whether the
+        token is kept). Feeds the row's grammar."""
+        s, tok = self.s, self.tok
+        if s.bars is not None and bars >= s.bars and tok.opens_bar(token):
+            return "bars", False
+        if not self.grammars[r].feed(tuple(token) if self.compound else int(token)):
+            if s.grammar:  # cannot happen under the mask; kept as a guard
+                return "dead_end", False
+            self.errors[r] += 1
+        if s.stop_at_end and tok.ends(token):
+            return "end", True
+        if s.bars is not None and tok.name == "grid" and sampled + 1 >= s.bars * s.bar_steps:
+            return "bars", True
+        if sampled + 1 >= s.max_steps:
+            return "max_steps", True
+        return None, True
+
+
+def _by_state(grammar, f: int, states: torch.Tensor):
+    """``(bar state, allowed values of field f)`` for every bar state in ``states``, the fields
+    between filled with their first allowed value."""
+    out = []
+    for state in np.flatnonzero(states.numpy()):
+        prefix = (int(state),)
+        for g in range(1, f):
+            prefix += (int(np.flatnonzero(grammar.allowed(g, prefix))[0]),)
+        out.append((int(state), grammar.allowed(f, prefix)))
+    return out

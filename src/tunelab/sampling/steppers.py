@@ -1,0 +1,80 @@
+"""How a model is advanced one step during generation, whatever its family.
+
+A stepper hides what a family carries between steps: ``start(ids)`` reads a whole context once
+and gives the next-token logits, ``step(ids)`` reads one more step per row, ``keep(index)`` drops
+the rows that finished. Three kinds:
+
+- :class:`Carried`: every causal family (``forward(ids, state)``): recurrent state, KV cache or
+  running sums carried, nothing recomputed. With ``context`` set (models with absolute positions
+  trained on short sequences) it re-reads the last ``context // 2`` tokens when the positions
+  would pass ``context``: amortised, one extra token of work per generated token at most.
+- :class:`Window`: the study's window models, whose attention has no causal mask: the last W
+  tokens are recomputed every step, as the study did, but for the whole batch at once.
+- :class:`Compound`: :class:`Carried` for compound models, returning hidden states; the fields
+  are sampled by the sampler through the model's heads.
+Shapes: B batch, T time, F fields, V vocabulary, C channels.
+"""
+
+from __future__ import annotations
+
+import torch
+
+
+class Carried:
+    def __init__(self, model, context: int | None = None):
+        self.model, self.context = model, context
+        self.run = getattr(model, "stream", model)  # study-lstm: carried-state form of a window model
+        self.state, self.pos = None, 0
+
+    def _out(self, out: torch.Tensor) -> torch.Tensor:
+        return out[:, -1]
+
+    def start(self, ids: torch.Tensor) -> torch.Tensor:
+        out, self.state = self.run(ids, None)
+        self.pos = ids.shape[1]
+        return self._out(out)
+
+    def step(self, ids: torch.Tensor, history: torch.Tensor) -> torch.Tensor:
+        """``ids`` (B, 1) the newest step; ``history`` (B, pos + 1) every step so far, newest last."""
+        if self.context and self.pos + 1 > self.context:
+            return self.start(history[:, -(self.context // 2) :])
+        out, self.state = self.run(ids, self.state)
+        self.pos += 1
+        return self._out(out)
+
+    def keep(self, index: torch.Tensor) -> None:
+        self.state = self.model.select_state(self.state, index)
+
+
+class Compound(Carried):
+    def __init__(self, model, context: int | None = None):
+        super().__init__(model, context)
+        self.run = model.body  # hidden states; the sampler calls the heads
+
+
+class Window:
+    def __init__(self, model, width: int, pad_id: int):
+        self.model, self.width, self.pad_id = model, width, pad_id
+        self.window: torch.Tensor | None = None
+
+    def start(self, ids: torch.Tensor) -> torch.Tensor:
+        if ids.shape[1] < self.width:  # the study's context is 64 `/`: pad with the separator
+            ids = torch.cat([ids.new_full((ids.shape[0], self.width - ids.shape[1]), self.pad_id), ids], 1)
+        self.window = ids[:, -self.width :]
+        return self.model(self.window)[0][:, -1]
+
+    def step(self, ids: torch.Tensor, history: torch.Tensor) -> torch.Tensor:
+        return self.start(torch.cat([self.window[:, 1:], ids], dim=1))
+
+    def keep(self, index: torch.Tensor) -> None:
+        self.window = self.window.index_select(0, index)
+
+
+def stepper(model, *, window: bool | None = None, context: int | None = None, pad_id: int = 0):
+    """The stepper for ``model``: window models recompute their window unless they have a
+    carried-state form (``stream``) and ``window`` is not True."""
+    if hasattr(model, "field_logits"):
+        return Compound(model, context)
+    if getattr(model, "window_model", False) and (window or not hasattr(model, "stream")):
+        return Window(model, getattr(model, "window", 64), pad_id)
+    return Carried(model, context)
