@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench audio clean
 
 # torch is installed first and alone, pinned, so that no other package can pull another build.
 $(STAMP): requirements.lock pyproject.toml
@@ -16,8 +16,17 @@ $(STAMP): requirements.lock pyproject.toml
 	$(PY) -c "import torch; assert torch.__version__.startswith('2.13.0'), torch.__version__"
 	touch $(STAMP)
 
-demo: $(STAMP)
+demo: $(STAMP) audio
 	$(VENV)/bin/tunelab demo
+
+# FluidSynth and a General MIDI soundfont from Debian's packages, where the machine allows (root,
+# apt); without them tunelab renders audio with its numpy synthesizer and says so.
+audio:
+	@if command -v fluidsynth >/dev/null && ls /usr/share/sounds/sf2/*.sf2 >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+	    fluidsynth timgm6mb-soundfont >/dev/null || echo "make audio: install failed; numpy synthesizer in use"; \
+	else echo "make audio: FluidSynth not installed (needs root and apt); numpy synthesizer in use"; fi
 
 test: $(STAMP)
 	$(PY) -m pytest -q

@@ -145,9 +145,11 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--out", required=True, type=Path, help="output folder")
     c.set_defaults(func=cmd_evaluate)
 
+    from tunelab.cli_generate import add_commands as add_generate
     from tunelab.cli_train import add_commands
 
     add_commands(sub)
+    add_generate(sub)
 
     c = sub.add_parser(
         "demo",

@@ -115,11 +115,12 @@ def from_symusic(midi, source: str = "") -> Score:
 
 
 def to_symusic(score: Score):
-    """Convert a Score to a ``symusic.Score`` (one piano track)."""
+    """Convert a Score to a ``symusic.Score``: one track, General MIDI program
+    ``score.meta["program"]`` (0-127; default 0, piano)."""
     import symusic
 
     midi = symusic.Score(score.tpq)
-    track = symusic.Track(name=str(score.meta.get("title", "")), program=0)
+    track = symusic.Track(name=str(score.meta.get("title", "")), program=int(score.meta.get("program", 0)))
     for o, d, p, v in score.notes():
         track.notes.append(symusic.Note(o, d, p, v))
     midi.tracks.append(track)

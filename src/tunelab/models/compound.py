@@ -79,6 +79,9 @@ class CompoundModel(nn.Module):
     def select_state(self, state, index: torch.Tensor):
         return self.core.select_state(state, index)
 
+    def slide(self, state, keep: int):
+        return self.core.slide(state, keep) if hasattr(self.core, "slide") else None
+
     def forward(self, ids: torch.Tensor, state=None, first: torch.Tensor | None = None):
         hidden, state = self.body(ids, state)
         return self.field_logits(hidden, first), state

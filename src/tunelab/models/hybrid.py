@@ -16,7 +16,7 @@ from torch import nn
 
 from tunelab.models.config import ModelConfig
 from tunelab.models.rnn import recurrent_stack
-from tunelab.models.state import rows
+from tunelab.models.state import last_keys, rows
 from tunelab.models.transformer import _Block, scaled_embedding, sinusoidal
 
 
@@ -57,3 +57,9 @@ class HybridModel(nn.Module):
             "cache": rows(state["cache"], index),
             "rnn": rows(state["rnn"], index, 1),
         }
+
+    def slide(self, state: dict, keep: int) -> dict | None:
+        """The encoder attends to the last ``keep`` steps only (None with absolute positions)."""
+        if self.config.positional in ("sinusoidal", "learned"):
+            return None
+        return {**state, "cache": last_keys(state["cache"], keep)}

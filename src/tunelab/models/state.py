@@ -9,6 +9,16 @@ from __future__ import annotations
 import torch
 
 
+def last_keys(caches: list, keep: int) -> list:
+    """Softmax KV caches ``(keys, values, length)`` cut to their last ``keep`` steps (views: the
+    next step still writes in place)."""
+    out = []
+    for kb, vb, n in caches:
+        a = max(0, n - keep)
+        out.append((kb[:, :, a:], vb[:, :, a:], n - a))
+    return out
+
+
 def rows(x, index: torch.Tensor, dim: int = 0):
     """``x`` (a tensor or nested tuples / lists of them) restricted to the batch rows ``index``."""
     if x is None or isinstance(x, int):

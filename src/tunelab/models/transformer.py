@@ -16,7 +16,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from tunelab.models.config import ModelConfig
-from tunelab.models.state import rows
+from tunelab.models.state import last_keys, rows
 
 
 def sinusoidal(positions: torch.Tensor, d_model: int) -> torch.Tensor:
@@ -67,13 +67,18 @@ class _Block(nn.Module):
     def _softmax(self, q, k, v, cache):
         k, v, cache = _append(cache, k, v)  # (B, H, S, D): the S keys so far, new ones included
         T, S = q.shape[2], k.shape[2]
-        mask = None
-        if T > 1 or self.slopes is not None:
-            # query t (absolute position S - T + t) sees keys 0 .. S - T + t
-            mask = torch.ones(T, S, dtype=torch.bool, device=q.device).tril(diagonal=S - T)
+        bias = None
         if self.slopes is not None:
             distance = torch.arange(S - T, S, device=q.device)[:, None] - torch.arange(S, device=q.device)
             bias = -self.slopes[:, None, None] * distance.to(q.dtype)  # (H, T, S)
+        if T == 1:  # one generation step: plain matmuls beat the fused kernel here (measured)
+            w = (q @ k.transpose(-1, -2)) * q.shape[-1] ** -0.5  # (B, H, 1, S)
+            return (w if bias is None else w + bias).softmax(dim=-1) @ v, cache
+        if bias is None and S == T:  # no cache: the fused kernel's own causal mask
+            return F.scaled_dot_product_attention(q, k, v, is_causal=True), cache
+        # query t (absolute position S - T + t) sees keys 0 .. S - T + t
+        mask = torch.ones(T, S, dtype=torch.bool, device=q.device).tril(diagonal=S - T)
+        if bias is not None:
             mask = bias.masked_fill(~mask, float("-inf"))
         return F.scaled_dot_product_attention(q, k, v, attn_mask=mask), cache
 
@@ -148,3 +153,10 @@ class TransformerModel(nn.Module):
     def select_state(state: dict, index: torch.Tensor) -> dict:
         """The state of the batch rows ``index`` (generation drops finished sequences)."""
         return {"pos": state["pos"], "cache": rows(state["cache"], index)}
+
+    def slide(self, state: dict, keep: int) -> dict | None:
+        """Attend to the last ``keep`` steps only (a sliding window), or None where that would
+        change what positions mean (absolute positions) or cannot be undone (linear sums)."""
+        if self.config.family == "linear-transformer" or self.config.positional in ("sinusoidal", "learned"):
+            return None
+        return {"pos": state["pos"], "cache": last_keys(state["cache"], keep)}

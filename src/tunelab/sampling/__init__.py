@@ -56,7 +56,7 @@ def generate(
     """Melodies from a run directory (``tunelab train --out``).
 
     Args:
-        run: the run directory.
+        run: the run directory, or what ``load_run`` returned for it.
         n: how many melodies; with prompts, the first ``n`` (all by default), cycling through them
             in turn; without, ``n`` melodies from scratch (default 1).
         prompts: id arrays to continue (see :mod:`tunelab.sampling.prompts`).
@@ -66,7 +66,7 @@ def generate(
     """
     from tunelab.training.checkpoint import load_run
 
-    model, tokenizer, meta = load_run(run, device)
+    model, tokenizer, meta = run if isinstance(run, tuple) else load_run(run, device)
     s = settings or Settings()
     if s.context is None:
         s = replace(s, context=context_length(meta))

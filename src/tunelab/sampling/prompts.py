@@ -3,7 +3,9 @@
 A primer is any file tunelab reads (MIDI, ABC, kern, MusicXML, grid text): each piece in it is
 one prompt, its encoding without the end of song. A seeds file holds one grid-text prompt per
 line (the study's ``seeds.txt``); for a grid model its tokens are taken as they are (a seed may
-stop inside a note), for the other encodings the line is read as a melody and encoded.
+stop inside a note), for the other encodings the line is read as a melody and encoded. The
+study's seeds are the first ~20 characters of songs, and 210 of its 1,000 end in a pitch cut
+short (``6`` of ``64``): a last token of one digit is dropped (no melody has MIDI pitch 0-9).
 """
 
 from __future__ import annotations
@@ -47,10 +49,13 @@ def from_seeds(path, tokenizer) -> list[np.ndarray]:
     for lineno, line in enumerate(lines, 1):
         if not line.strip():
             continue
+        tokens = line.split()
+        if tokens and len(tokens[-1]) == 1 and tokens[-1].isdigit():
+            tokens = tokens[:-1]  # a pitch cut short: no melody has MIDI pitch 0-9
         if tokenizer.name == "grid":
-            prompts.append(grid_ids(line.split(), tokenizer, path, lineno))
+            prompts.append(grid_ids(tokens, tokenizer, path, lineno))
             continue
-        songs = parse_line(line, path, lineno)
+        songs = parse_line(" ".join(tokens), path, lineno)
         try:
             prompts.append(
                 tokenizer.prompt(songs[0]) if songs else tokenizer.prompt(Score([], [], [], tpq=4))

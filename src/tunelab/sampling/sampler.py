@@ -135,17 +135,24 @@ class _Batch:
             while True:
                 choose = alive & (pos >= length[rows])
                 token = self._choose(hidden, rows, sampled[rows], choose)
+                stops, kept = [], []
                 for b in np.flatnonzero(choose):
                     r = rows[b]
                     stop, keep = self._stop(r, token[b], sampled[r], bars[r])
                     if keep:
-                        seq[r, pos] = torch.as_tensor(token[b])
-                        sampled[r] += 1
-                        bars[r] += bool(self.tok.opens_bar(token[b]))
+                        kept.append(b)
                     if stop:
-                        alive[b] = False
-                        ids = seq[r, self.starts[r] : length[r] + sampled[r]].numpy().copy()
-                        yield r, Sample(ids, length[r] - self.starts[r], stop, self.errors[r])
+                        stops.append((b, stop))
+                if kept:
+                    kept = np.array(kept)
+                    seq[torch.from_numpy(rows[kept]), pos] = torch.from_numpy(token[kept])
+                    sampled[rows[kept]] += 1
+                    bars[rows[kept]] += self.tok.opens_bar(token[kept])
+                for b, stop in stops:
+                    r = rows[b]
+                    alive[b] = False
+                    ids = seq[r, self.starts[r] : length[r] + sampled[r]].numpy().copy()
+                    yield int(r), Sample(ids, int(length[r] - self.starts[r]), stop, self.errors[r])
                 if not alive.any():
                     return
                 pos += 1
@@ -165,7 +172,8 @@ class _Batch:
             return draw(hidden.masked_fill(~mask, float("-inf")), self.s.filters, self.gen).numpy()
         names, first = self.tok.fields, self.first
         words = np.zeros((len(rows), self.F), dtype=np.int64)
-        h = hidden[:, None]  # (B, 1, C)
+        device = next(self.model.parameters()).device
+        h = hidden[:, None].to(device)  # (B, 1, C)
         states = self._mask(grammars, active, steps, 0, [()] * len(rows))
         if first == 0:
             mask = states
@@ -178,9 +186,9 @@ class _Batch:
             for b, opts in enumerate(options):
                 if opts:
                     mask[b] = torch.from_numpy(np.any([m for _, m in opts], axis=0))
-        logits = self.model.first_head(h)[:, 0].masked_fill(~mask, float("-inf"))
+        logits = self.model.first_head(h)[:, 0].cpu().masked_fill(~mask, float("-inf"))
         words[:, first] = draw(logits, self.s.for_field(names[first]), self.gen).numpy()
-        heads = self.model.field_logits(h, torch.from_numpy(words[:, first])[:, None])
+        heads = self.model.field_logits(h, torch.from_numpy(words[:, first])[:, None].to(device))
         for f in range(self.F):
             if f == first:
                 continue
@@ -193,7 +201,7 @@ class _Batch:
                             mask[b, state] = bool(m[words[b, first]])
             else:
                 mask = self._mask(grammars, active, steps, f, [tuple(w[:f]) for w in words])
-            logits = heads[f][:, 0].masked_fill(~mask, float("-inf"))
+            logits = heads[f][:, 0].cpu().masked_fill(~mask, float("-inf"))
             words[:, f] = draw(logits, self.s.for_field(names[f]), self.gen).numpy()
         return words
 

@@ -5,9 +5,11 @@ and gives the next-token logits, ``step(ids)`` reads one more step per row, ``ke
 the rows that finished. Three kinds:
 
 - :class:`Carried`: every causal family (``forward(ids, state)``): recurrent state, KV cache or
-  running sums carried, nothing recomputed. With ``context`` set (models with absolute positions
-  trained on short sequences) it re-reads the last ``context // 2`` tokens when the positions
-  would pass ``context``: amortised, one extra token of work per generated token at most.
+  running sums carried, nothing recomputed. With ``context`` set, attention looks back at most
+  that far: models with relative or no positions slide their KV cache (the oldest step drops
+  out); models with absolute positions, which never saw a position past their training length,
+  re-read the last ``context // 2`` tokens from position 0 when the next would pass it
+  (amortised, one extra token of work per generated token).
 - :class:`Window`: the study's window models, whose attention has no causal mask: the last W
   tokens are recomputed every step, as the study did, but for the whole batch at once.
 - :class:`Compound`: :class:`Carried` for compound models, returning hidden states; the fields
@@ -25,25 +27,29 @@ class Carried:
         self.model, self.context = model, context
         self.run = getattr(model, "stream", model)  # study-lstm: carried-state form of a window model
         self.state, self.pos = None, 0
+        self.device = next(model.parameters()).device
 
     def _out(self, out: torch.Tensor) -> torch.Tensor:
-        return out[:, -1]
+        return out[:, -1].cpu()  # the sampler masks and draws on the CPU
 
     def start(self, ids: torch.Tensor) -> torch.Tensor:
-        out, self.state = self.run(ids, None)
+        out, self.state = self.run(ids.to(self.device), None)
         self.pos = ids.shape[1]
         return self._out(out)
 
     def step(self, ids: torch.Tensor, history: torch.Tensor) -> torch.Tensor:
         """``ids`` (B, 1) the newest step; ``history`` (B, pos + 1) every step so far, newest last."""
         if self.context and self.pos + 1 > self.context:
-            return self.start(history[:, -(self.context // 2) :])
-        out, self.state = self.run(ids, self.state)
+            slid = self.model.slide(self.state, self.context - 1) if hasattr(self.model, "slide") else None
+            if slid is None:  # absolute positions: re-read the recent past from position 0
+                return self.start(history[:, -(self.context // 2) :])
+            self.state = slid
+        out, self.state = self.run(ids.to(self.device), self.state)
         self.pos += 1
         return self._out(out)
 
     def keep(self, index: torch.Tensor) -> None:
-        self.state = self.model.select_state(self.state, index)
+        self.state = self.model.select_state(self.state, index.to(self.device))
 
 
 class Compound(Carried):
@@ -56,12 +62,13 @@ class Window:
     def __init__(self, model, width: int, pad_id: int):
         self.model, self.width, self.pad_id = model, width, pad_id
         self.window: torch.Tensor | None = None
+        self.device = next(model.parameters()).device
 
     def start(self, ids: torch.Tensor) -> torch.Tensor:
         if ids.shape[1] < self.width:  # the study's context is 64 `/`: pad with the separator
             ids = torch.cat([ids.new_full((ids.shape[0], self.width - ids.shape[1]), self.pad_id), ids], 1)
         self.window = ids[:, -self.width :]
-        return self.model(self.window)[0][:, -1]
+        return self.model(self.window.to(self.device))[0][:, -1].cpu()
 
     def step(self, ids: torch.Tensor, history: torch.Tensor) -> torch.Tensor:
         return self.start(torch.cat([self.window[:, 1:], ids], dim=1))

@@ -94,14 +94,15 @@ class _GridGrammar(Grammar):
         self.songs: list[list] = []
         self.current: list[list] = []
         self.padding = False
+        # the three masks a grid state can have, built once (read-only: callers copy)
+        body = mask_of(size, slice(SEP, None))
+        body[PAD] = True  # padding may start wherever the sequence stops
+        fresh = body.copy()
+        fresh[HOLD] = False  # nothing to hold before a song's first event
+        self._masks = {"padding": mask_of(size, [PAD]), "fresh": fresh, "body": body}
 
     def allowed(self, field=None, chosen=()) -> np.ndarray:
-        if self.padding:
-            return mask_of(self.size, [PAD])
-        m = mask_of(self.size, slice(SEP, None))
-        m[PAD] = True  # padding may start wherever the sequence stops
-        m[HOLD] = bool(self.current)
-        return m
+        return self._masks["padding" if self.padding else "body" if self.current else "fresh"]
 
     def feed(self, token) -> bool:
         if not (0 <= token < self.size) or not self.allowed()[token]:

@@ -1,0 +1,251 @@
+"""``tunelab generate`` and ``tunelab render``: the command-line face of sampling and rendering."""
+
+from __future__ import annotations
+
+import argparse
+import time
+from dataclasses import replace
+from pathlib import Path
+
+from tunelab.errors import ConfigError
+
+DEFAULT_FORMATS = "mid,musicxml,grid,wav,svg,png"
+
+
+def add_commands(sub) -> None:
+    c = sub.add_parser(
+        "generate",
+        help="sample melodies from a trained run; write MIDI, MusicXML, grid, WAV, SVG, PNG and index.html",
+        description=(
+            "Sample melodies from a run directory (tunelab train --out), batched, under the "
+            "encoding's grammar, and write a generation dir."
+        ),
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    c.add_argument("run", type=Path, help="run directory (tunelab train --out)")
+    c.add_argument("--out", required=True, type=Path, help="generation dir to write")
+    c.add_argument(
+        "--n", type=int, default=None, help="melodies (default: one per prompt, or 8 without prompts)"
+    )
+    c.add_argument("--temperature", type=float, default=1.0, help="0 is greedy")
+    c.add_argument("--top-k", type=int, default=0, help="keep the k likeliest ids (0: off)")
+    c.add_argument("--top-p", type=float, default=1.0, help="nucleus: keep the likeliest ids up to this mass")
+    c.add_argument("--min-p", type=float, default=0.0, help="keep ids at least this share of the likeliest")
+    c.add_argument(
+        "--field",
+        action="append",
+        default=[],
+        metavar="NAME.KEY=VALUE",
+        help="compound encodings: a field's own setting, e.g. pitch.temperature=0.9 (repeatable)",
+    )
+    c.add_argument("--seed", type=int, default=0, help="random seed: the same seed gives the same melodies")
+    prompt = c.add_mutually_exclusive_group()
+    prompt.add_argument(
+        "--primer", type=Path, help="continue the piece(s) in this MIDI/ABC/kern/MusicXML/grid file"
+    )
+    prompt.add_argument("--seeds", type=Path, help="a grid-text file, one prompt per line")
+    c.add_argument(
+        "--protocol",
+        choices=["study"],
+        help="the study's: 64 `/` + seed, temperature 0.7, at most 1,500 steps, stop at `/`",
+    )
+    c.add_argument("--max-steps", type=int, default=512, help="most tokens sampled per melody")
+    c.add_argument("--min-steps", type=int, default=0, help="no end of song before this many tokens")
+    c.add_argument("--bars", type=int, default=None, help="stop after this many new bars")
+    c.add_argument(
+        "--no-grammar", action="store_true", help="raw model output; the syntax error rate is reported"
+    )
+    c.add_argument("--meter", help="meter of grid melodies, e.g. 3/4 (default: the primer's, else 4/4)")
+    c.add_argument("--key", help="key, e.g. G or Em (default: the primer's, else estimated from the notes)")
+    c.add_argument("--program", type=int, default=None, help="General MIDI program 0-127 (default 73, flute)")
+    c.add_argument("--synth", default="auto", help="auto, fluidsynth or numpy")
+    c.add_argument("--formats", default=DEFAULT_FORMATS, help="comma-separated: " + DEFAULT_FORMATS)
+    c.add_argument("--batch-size", type=int, default=512, help="melodies sampled together")
+    c.add_argument("--device", default="cpu", help="cpu, cuda, auto")
+    c.set_defaults(func=cmd_generate)
+
+    c = sub.add_parser(
+        "render",
+        help="render MIDI / MusicXML / grid files (or a generation dir) as WAV, SVG, PNG",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    c.add_argument(
+        "path", type=Path, help="a file, a folder of files, or a generation dir (rendered in place)"
+    )
+    c.add_argument("--formats", default="wav,svg,png", help="comma-separated: mid, musicxml, wav, svg, png")
+    c.add_argument("--out", type=Path, help="output folder (default: beside the input)")
+    c.add_argument("--program", type=int, default=None, help="General MIDI program 0-127 (default 73, flute)")
+    c.add_argument("--synth", default="auto", help="auto, fluidsynth or numpy")
+    c.set_defaults(func=cmd_render)
+
+
+def settings_from(args):
+    from tunelab.sampling import Filters, Settings
+
+    try:
+        base = Filters(args.temperature, args.top_k, args.top_p, args.min_p)
+        fields: dict = {}
+        for item in args.field:
+            name, _, value = item.partition("=")
+            field, _, key = name.partition(".")
+            if not value or key not in ("temperature", "top_k", "top_p", "min_p"):
+                raise ConfigError(
+                    f"--field {item!r}: expected NAME.KEY=VALUE, KEY one of temperature, top_k, top_p, min_p"
+                )
+            current = fields.get(field, base).to_dict()
+            current[key] = int(value) if key == "top_k" else float(value)
+            fields[field] = Filters(**current)
+    except ValueError as err:
+        raise ConfigError(f"sampling settings: {err}") from None
+    if args.max_steps <= 0:
+        raise ConfigError(f"--max-steps must be positive, got {args.max_steps}")
+    return Settings(
+        filters=base,
+        fields=fields,
+        grammar=not args.no_grammar,
+        max_steps=args.max_steps,
+        min_steps=args.min_steps,
+        bars=args.bars,
+        seed=args.seed,
+        batch_size=args.batch_size,
+    )
+
+
+def cmd_generate(args) -> int:
+    from tqdm import tqdm
+
+    from tunelab.render import parse_formats
+    from tunelab.render.generation import write_generation
+    from tunelab.sampling import generate, study_settings
+    from tunelab.sampling import prompts as P
+    from tunelab.sampling.melody import grid_line, parse_key, parse_meter, to_score
+    from tunelab.training.checkpoint import load_run
+    from tunelab.training.distributed import choose_device
+
+    formats = parse_formats(args.formats)
+    settings = settings_from(args)
+    meter, key = parse_meter(args.meter), parse_key(args.key)
+    device = choose_device(args.device)
+    loaded = load_run(args.run, device)  # fails early, naming the file, on a bad run dir
+    tokenizer = loaded[1]
+    if tokenizer.is_compound:
+        unknown = set(settings.fields) - set(tokenizer.fields)
+        if unknown:
+            raise ConfigError(
+                f"--field: {', '.join(sorted(unknown))} not among {', '.join(tokenizer.fields)}"
+            )
+    elif settings.fields:
+        raise ConfigError(f"--field is for compound encodings; {args.run} uses {tokenizer.name}")
+    prompts, primers = None, []
+    if args.primer:
+        prompts, primers = P.from_primer(args.primer, tokenizer)
+    elif args.seeds:
+        prompts = P.from_seeds(args.seeds, tokenizer)
+    elif args.protocol == "study":
+        raise ConfigError("--protocol study needs --seeds (the study's seeds.txt)")
+    if settings.bars and tokenizer.name == "grid":
+        num, den = meter or (primers[0].meter_at(0) if primers else (4, 4))
+        settings = replace(settings, bar_steps=tokenizer.steps_per_quarter * 4 * num // den)
+    if args.protocol == "study":
+        settings = study_settings(settings)
+    n = args.n or (len(prompts) if prompts else 8)
+    bar = tqdm(total=n, desc="generating", unit="melody")
+    t0 = time.perf_counter()
+    samples = generate(
+        loaded,
+        n,
+        prompts=prompts,
+        settings=settings,
+        protocol=args.protocol,
+        progress=lambda done: bar.update(done - bar.n),
+    )
+    bar.close()
+    seconds = time.perf_counter() - t0
+    tokens = sum(s.steps for s in samples)
+    errors = sum(s.syntax_errors for s in samples)
+    stops: dict[str, int] = {}
+    for s in samples:
+        stops[s.stop] = stops.get(s.stop, 0) + 1
+    primer_meter = primers[0].meter_at(0) if primers and primers[0].time_signatures else None
+    primer_key = tuple(primers[0].keys[0][1:]) if primers and primers[0].keys else None
+    scores, records, lines = [], [], []
+    width = max(4, len(str(n)))
+    used = {"settings": _settings_dict(settings), "protocol": args.protocol, "run": str(args.run)}
+    for i, s in enumerate(samples):
+        name = f"{i + 1:0{width}d}"
+        title = f"{args.run.name} #{name}"
+        score = to_score(s.ids, tokenizer, meter=meter or primer_meter, key=key or primer_key, title=title)
+        scores.append(score)
+        info = f"prompt {s.prompt_length} tokens, {s.steps} sampled, stopped: {s.stop}" + (
+            f", syntax errors {s.syntax_errors}" if not settings.grammar else ""
+        )
+        records.append(
+            {
+                "name": name,
+                "tokens": s.ids.tolist(),
+                "prompt_length": s.prompt_length,
+                "stop": s.stop,
+                "syntax_errors": s.syntax_errors,
+                "info": info,
+                "score": {
+                    "title": title,
+                    "meter": list(score.meter_at(0)),
+                    "key": list(score.keys[0][1:]) if score.keys else None,
+                },
+                **used,
+            }
+        )
+        if tokenizer.name == "grid":
+            lines.append(grid_line(s.ids, tokenizer))
+    summary = [
+        f"{n} melodies from {args.run} in {seconds:.1f} s ({tokens / max(seconds, 1e-9):,.0f} tokens/s), "
+        f"stops: {', '.join(f'{k} {v}' for k, v in sorted(stops.items()))}",
+        _error_line(settings.grammar, errors, tokens),
+    ]
+    for line in summary:
+        print(line)
+    written = write_generation(
+        args.out,
+        scores,
+        records,
+        formats,
+        grid_lines=lines if lines else None,
+        title=f"tunelab: {args.run.name}",
+        summary=summary,
+        program=args.program,
+        synth=args.synth,
+    )
+    for path in written:
+        print(f"wrote {path}")
+    for fmt in formats:
+        if fmt != "grid":
+            print(f"wrote {args.out / fmt}/ ({n} files)")
+    return 0
+
+
+def _error_line(grammar: bool, errors: int, tokens: int) -> str:
+    if grammar:
+        return f"grammar on: {errors} syntax errors in {tokens:,} tokens"
+    return f"grammar off: syntax error rate {errors / max(tokens, 1):.4f} ({errors} of {tokens:,} tokens)"
+
+
+def _settings_dict(s) -> dict:
+    return {
+        **s.filters.to_dict(),
+        "fields": {k: v.to_dict() for k, v in s.fields.items()},
+        "grammar": s.grammar,
+        "max_steps": s.max_steps,
+        "min_steps": s.min_steps,
+        "bars": s.bars,
+        "seed": s.seed,
+    }
+
+
+def cmd_render(args) -> int:
+    from tunelab.render import parse_formats
+    from tunelab.render.generation import render_path
+
+    formats = parse_formats(args.formats, ("mid", "musicxml", "wav", "svg", "png"))
+    for path in render_path(args.path, formats, args.out, program=args.program, synth=args.synth):
+        print(f"wrote {path}")
+    return 0

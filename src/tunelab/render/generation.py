@@ -1,0 +1,139 @@
+"""Generation dirs (DESIGN.md section 6) and ``tunelab render``.
+
+A generation dir holds ``melodies.jsonl`` (one record per melody: name, tokens, prompt length,
+why it stopped, syntax errors, the settings), ``grid.txt`` for grid models (one melody per
+line, in prompt order), one folder per format (``mid/``, ``musicxml/``, ``wav/``, ``svg/``,
+``png/``) and ``index.html``.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from tunelab.errors import TunelabError
+from tunelab.render import SUFFIX, render_score
+from tunelab.render.page import write_index
+
+RECORDS = "melodies.jsonl"
+
+
+def write_generation(
+    out,
+    scores,
+    records: list[dict],
+    formats,
+    *,
+    grid_lines: list[str] | None = None,
+    title: str = "tunelab melodies",
+    summary: list[str] = (),
+    program: int | None = None,
+    synth: str = "auto",
+    progress: bool = True,
+) -> list[Path]:
+    """Write a generation dir; returns the files written at its top level."""
+    from tunelab.io.atomic import atomic_write_text
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    written = [out / RECORDS]
+    atomic_write_text(out / RECORDS, "".join(json.dumps(r) + "\n" for r in records))
+    if grid_lines is not None and "grid" in formats:
+        atomic_write_text(out / "grid.txt", "".join(line + "\n" for line in grid_lines))
+        written.append(out / "grid.txt")
+    names = [r["name"] for r in records]
+    items = _render_all(
+        out, scores, names, formats, program, synth, progress, [r.get("info", "") for r in records]
+    )
+    written.append(write_index(out, title, list(summary), items))
+    return written
+
+
+def render_path(
+    path, formats, out=None, *, program: int | None = None, synth: str = "auto", progress=True
+) -> list[Path]:
+    """``tunelab render``: render a file, a folder of files, or a generation dir (in place)."""
+    from tunelab.io import list_files, load_file
+
+    path = Path(path)
+    if not path.exists():
+        raise TunelabError(f"{path}: no such file or folder")
+    if path.is_dir() and (path / RECORDS).exists():
+        return _rerender_generation(path, formats, program, synth, progress)
+    out = Path(out) if out else (path if path.is_dir() else path.parent)
+    scores, names = [], []
+    for f in list_files(path) if path.is_dir() else [path]:
+        got, errors = load_file(f)
+        for err in errors:
+            print(f"tunelab: skipped: {err}", file=sys.stderr)
+        for i, score in enumerate(got):
+            names.append(f.stem if len(got) == 1 else f"{f.stem}-{i + 1}")
+            scores.append(
+                score if score.meta.get("title") else score.replace(meta={**score.meta, "title": names[-1]})
+            )
+    if not scores:
+        raise TunelabError(f"{path}: nothing to render")
+    items = _render_all(out, scores, names, formats, program, synth, progress, [""] * len(scores))
+    return [write_index(out, f"tunelab: {path.name}", [], items)]
+
+
+def _rerender_generation(path: Path, formats, program, synth, progress) -> list[Path]:
+    from tunelab.io import load_file
+
+    records = [json.loads(line) for line in (path / RECORDS).read_text().splitlines() if line.strip()]
+    if (path / "grid.txt").exists():
+        scores, _ = load_file(path / "grid.txt")
+    else:
+        scores = []
+        for r in records:
+            got, errors = load_file(path / "mid" / f"{r['name']}.mid")
+            if errors or not got:
+                raise TunelabError(
+                    f"{path / 'mid' / (r['name'] + '.mid')}: cannot rerender ({errors[0] if errors else 'empty'})"
+                )
+            scores.append(got[0])
+    if len(scores) != len(records):
+        raise TunelabError(f"{path}: {len(records)} records but {len(scores)} melodies to render")
+    meta = [r.get("score", {}) for r in records]
+    scores = [_restore(s, m, r["name"]) for s, m, r in zip(scores, meta, records)]
+    names = [r["name"] for r in records]
+    items = _render_all(
+        path, scores, names, formats, program, synth, progress, [r.get("info", "") for r in records]
+    )
+    return [write_index(path, f"tunelab: {path.name}", [], items)]
+
+
+def _restore(score, meta: dict, name: str):
+    """Put back the meter, key and title a record keeps (grid text has none)."""
+    changes = {"meta": {**score.meta, "title": meta.get("title", name)}}
+    if meta.get("meter") and not score.time_signatures:
+        changes["time_signatures"] = [(0, *meta["meter"])]
+    if meta.get("key") and not score.keys:
+        changes["keys"] = [(0, *meta["key"])]
+    return score.replace(**changes)
+
+
+def _render_all(out: Path, scores, names, formats, program, synth, progress, infos) -> list[dict]:
+    from tqdm import tqdm
+
+    from tunelab.render.audio import engine, notice
+
+    per_item = [f for f in formats if f != "grid"]
+    if "wav" in per_item:
+        print(notice(engine(synth), program if program is not None else _default_program()), file=sys.stderr)
+    items = []
+    bar = tqdm(total=len(scores), desc="rendering", unit="melody", disable=not progress or not per_item)
+    for score, name, info in zip(scores, names, infos):
+        render_score(score, name, out, per_item, program=program, synth=synth)
+        files = {f: f"{f}/{name}{SUFFIX[f]}" for f in per_item}
+        items.append({"name": name, "title": score.meta.get("title", name), "info": info, "files": files})
+        bar.update()
+    bar.close()
+    return items
+
+
+def _default_program() -> int:
+    from tunelab.render.audio import DEFAULT_PROGRAM
+
+    return DEFAULT_PROGRAM

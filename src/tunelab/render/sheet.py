@@ -1,0 +1,55 @@
+"""Sheet music: a Score engraved as SVG by verovio (offline), from its MusicXML, with the title,
+meter and key the Score carries; one tall page, so a melody is one file."""
+
+from __future__ import annotations
+
+import re
+import tempfile
+from pathlib import Path
+
+from tunelab.errors import MissingDependency, TunelabError
+from tunelab.score import Score
+
+OPTIONS = {
+    "pageWidth": 2100,
+    "pageHeight": 60000,  # one page; adjustPageHeight trims it
+    "adjustPageHeight": True,
+    "scale": 40,
+    "footer": "none",
+    "header": "auto",
+    "breaks": "auto",
+}
+
+
+def musicxml_text(score: Score) -> str:
+    from tunelab.io.m21 import write_musicxml
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "score.musicxml"
+        write_musicxml(score, path)
+        return path.read_text()
+
+
+def svg_from_musicxml(xml: str, where="<score>") -> str:
+    """SVG text of one page holding the whole piece."""
+    try:
+        import verovio
+    except ImportError:
+        raise MissingDependency("verovio", "sheet music (SVG)") from None
+    tk = verovio.toolkit()
+    tk.setOptions(OPTIONS)
+    if not tk.loadData(xml):
+        raise TunelabError(f"{where}: verovio could not read the MusicXML")
+    return tk.renderToSVG(1)
+
+
+def write_svg(score: Score, path, xml: str | None = None) -> None:
+    """Engrave ``score`` (or its MusicXML text ``xml``, if already written) to ``path``."""
+    from tunelab.io.atomic import atomic_write_bytes
+
+    atomic_write_bytes(path, svg_from_musicxml(xml or musicxml_text(score), path).encode())
+
+
+def count_noteheads(svg: str) -> int:
+    """How many note heads an SVG from verovio draws (its ``<g class="note">`` groups)."""
+    return len(re.findall(r'<g\b[^>]*\bclass="note\b', svg))
