@@ -181,6 +181,9 @@ def to_music21(score: Score):
                 measure.paddingLeft = (score.bar_length(num, den) - (b - a)) / score.tpq
             _fill_measure(measure, voice, a, b, score.tpq, m21)
             part.append(measure)
+        first = part.getElementsByClass("Measure")[0]
+        first.insert(0, m21.clef.bestClef(part, recurse=True))  # treble or bass by the notes' range
+        part.makeAccidentals(inPlace=True)  # shown against the key signature, as engravers expect
         out.insert(0, part)
     if score.tempo:
         out.parts[0].measure(out.parts[0].getElementsByClass("Measure")[0].number).insert(
@@ -212,6 +215,8 @@ def _fill_measure(measure, voice, a: int, b: int, tpq: int, m21) -> None:
         if s > t:
             measure.insert((t - a) / tpq, m21.note.Rest(quarterLength=Fraction(s - t, tpq)))
         n = m21.note.Note(p, quarterLength=Fraction(e - s, tpq))
+        if n.pitch.accidental is not None and n.pitch.accidental.alter == 0:
+            n.pitch.accidental = None  # a MIDI number gives every white key a natural sign
         n.volume.velocity = v
         if o < a or o + d > b:
             n.tie = m21.tie.Tie("continue" if o < a and o + d > b else "stop" if o < a else "start")

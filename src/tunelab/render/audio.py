@@ -91,7 +91,7 @@ def _fluidsynth(score: Score, path: Path, program: int) -> None:
 
 def synthesize(score: Score, rate: int = RATE, qpm: float | None = None) -> np.ndarray:
     """Float samples in [-1, 1]: each note as harmonics 1-4 under an envelope."""
-    qpm = qpm or score.tempo or 100.0
+    qpm = qpm or score.tempo or 120.0  # MIDI's default tempo, as FluidSynth plays a file without one
     sec = 60.0 / qpm / score.tpq  # seconds per tick
     total = int((score.end * sec + 0.5) * rate) + 1
     out = np.zeros(total)
