@@ -6,7 +6,9 @@ at `/` or after 1,500 steps. The study's way: one melody at a time, the last 64 
 through the model at every step. tunelab's way: all melodies in one batch, recurrent state or
 KV cache carried (attention looks back 64 tokens, like the study's window), finished melodies
 leave the batch; models without a causal mask (the study's own Transformer and Hybrid) still
-recompute their window, but for the whole batch at once.
+recompute their window, but for the whole batch at once. The causal Transformer and Hybrid have
+the study's sizes (heads 256 wide, as its Keras layers); their caches hold each block's
+normalised input instead of keys and values (see models/transformer.py).
 
 Weights are untrained (speed is the point), so the length of a melody is set by the workload:
 no `/` before 180 sampled tokens, then `/` as the model draws it (about 230 tokens a melody,
@@ -40,30 +42,22 @@ MIN_STEPS = 180
 
 
 def models(vocab: int) -> dict:
-    """name -> (model, context for attention, is a window model)."""
-    big = {"vocab_size": vocab, "d_model": 256, "n_heads": 8}
+    """name -> (model, how far attention looks back). The causal Transformer and Hybrid have the
+    study's sizes: 8 heads 256 wide each at d_model 256, as its Keras layers (10.54 M and 8.18 M
+    parameters); one row shows the usual split of d_model into 8 heads of 32 for comparison."""
+    study = {"vocab_size": vocab, "d_model": 256, "n_heads": 8, "head_dim": 256}
+    transformer = {"family": "transformer", "n_layers": 4, "d_ff": 1024, "dropout": 0.2}
+    hybrid = {"family": "hybrid", "encoder_layers": 3, "d_ff": 512, "hidden_size": 256, "n_layers": 2}
     return {
         "study-lstm": (build("study-lstm", vocab), None),
-        "transformer (sinusoidal)": (
-            build(ModelConfig(family="transformer", n_layers=4, d_ff=1024, dropout=0.2, **big)),
+        "transformer, study size (sinusoidal)": (build(ModelConfig(**study, **transformer)), 64),
+        "transformer, study size (relative)": (
+            build(ModelConfig(**study, **transformer, positional="relative")),
             64,
         ),
-        "transformer (relative)": (
-            build(ModelConfig(family="transformer", n_layers=4, d_ff=1024, positional="relative", **big)),
-            64,
-        ),
-        "hybrid (no positions)": (
-            build(
-                ModelConfig(
-                    family="hybrid",
-                    encoder_layers=3,
-                    d_ff=512,
-                    hidden_size=256,
-                    n_layers=2,
-                    positional="none",
-                    **big,
-                )
-            ),
+        "hybrid, study size (no positions)": (build(ModelConfig(**study, **hybrid, positional="none")), 64),
+        "transformer, 8 heads x 32 (sinusoidal)": (
+            build(ModelConfig(**{**study, "head_dim": None}, **transformer)),
             64,
         ),
         "study-transformer (window)": (build("study-transformer", vocab), None),

@@ -167,3 +167,27 @@ def test_position_options_keep_stepwise_equal_to_full(positional):
         plain.load_state_dict(model.state_dict())
         assert not torch.allclose(plain(ids)[0], full, atol=1e-3)
         assert torch.allclose(plain(ids[:, :1])[0], full[:, :1], atol=1e-6)  # one token: no distances
+
+
+@pytest.mark.parametrize("family", ["transformer", "hybrid"])
+@pytest.mark.parametrize("positional", ["sinusoidal", "relative"])
+def test_wide_heads_cache_inputs_and_stay_stepwise_exact(family, positional):
+    torch.manual_seed(0)
+    config = ModelConfig(
+        **{**ModelConfig.tiny(family, V).to_dict(), "head_dim": 24, "positional": positional}
+    )
+    model = build(config).eval()
+    assert model.blocks[0].absorb and model.blocks[0].qkv.out_features == 3 * 4 * 24
+    ids = torch.randint(1, V, (2, 12))
+    full, _ = model(ids)
+    assert torch.allclose(full, stepwise(model, ids), atol=1e-5)
+
+
+def test_the_causal_transformer_at_the_study_size_has_the_study_parameter_count():
+    model = build(
+        ModelConfig(
+            family="transformer", vocab_size=45, d_model=256, n_layers=4, n_heads=8, head_dim=256, d_ff=1024
+        )
+    )
+    n = sum(p.numel() for p in model.parameters())
+    assert abs(n - 10_543_917) / 10_543_917 < 0.005, n

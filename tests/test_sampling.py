@@ -128,10 +128,19 @@ def test_temperature_zero_is_greedy_and_ignores_the_seed():
 
 
 # ---- carried state == recomputation ------------------------------------------------------------
-@pytest.mark.parametrize("family", [*FAMILIES, "study-lstm"])
+WIDE = {"head_dim": 16, "positional": "relative"}  # 4 heads x 16 > d_model 32: the input cache
+
+
+@pytest.mark.parametrize("family", [*FAMILIES, "study-lstm", "transformer-wide", "hybrid-wide"])
 def test_carried_state_gives_the_logits_of_recomputing_the_context(family):
     torch.manual_seed(0)
-    model = build(family, 20) if family.startswith("study") else tiny(family, 20)
+    if family.startswith("study"):
+        model = build(family, 20)
+    elif family.endswith("-wide"):
+        model = tiny(family.removesuffix("-wide"), 20, **WIDE)
+        assert model.blocks[0].absorb
+    else:
+        model = tiny(family, 20)
     model.eval()
     ids = torch.randint(1, 20, (5, 14))
     step = stepper(model)

@@ -13,6 +13,7 @@ MODEL_FLAGS = {
     "hidden_size": (int, "recurrent state width"),
     "n_layers": (int, "recurrent layers or Transformer blocks"),
     "n_heads": (int, "attention heads"),
+    "head_dim": (int, "width of each head (default d_model / n_heads; the study's: 256)"),
     "d_ff": (int, "Transformer feed-forward width"),
     "dropout": (float, "dropout"),
     "positional": (str, "sinusoidal, learned or none (Transformers)"),

@@ -20,6 +20,8 @@ class ModelConfig:
         hidden_size: recurrent state width (RNN families).
         n_layers: stacked recurrent layers or Transformer blocks.
         n_heads: attention heads (Transformer families).
+        head_dim: width of each head; None: d_model / n_heads. The study's Keras models use
+            heads as wide as the model (8 x 256 at d_model 256).
         d_ff: feed-forward width inside a Transformer block.
         dropout: dropout between layers / inside blocks.
         residual: add each recurrent layer's input to its output (RNN families; needs
@@ -42,6 +44,7 @@ class ModelConfig:
     hidden_size: int = 256
     n_layers: int = 2
     n_heads: int = 8
+    head_dim: int | None = None
     d_ff: int = 1024
     dropout: float = 0.1
     residual: bool = False
@@ -63,7 +66,13 @@ class ModelConfig:
                 problems.append(f"--{name.replace('_', '-')} must be positive, got {getattr(self, name)}")
         if not 0 <= self.dropout < 1:
             problems.append(f"--dropout must be in [0, 1), got {self.dropout}")
-        if self.family in ("transformer", "linear-transformer") and self.d_model % max(self.n_heads, 1):
+        if self.head_dim is not None and self.head_dim <= 0:
+            problems.append(f"--head-dim must be positive, got {self.head_dim}")
+        if (
+            self.family in ("transformer", "linear-transformer", "hybrid")
+            and self.head_dim is None
+            and self.d_model % max(self.n_heads, 1)
+        ):
             problems.append(f"--d-model {self.d_model} must be a multiple of --n-heads {self.n_heads}")
         if self.residual and self.family in ("lstm", "gru", "rnn") and self.d_model != self.hidden_size:
             problems.append(
@@ -81,8 +90,6 @@ class ModelConfig:
             problems.append(f"--attention must be dot or additive, got {self.attention!r}")
         if self.attn_window <= 0 or self.encoder_layers <= 0:
             problems.append("--attn-window and --encoder-layers must be positive")
-        if self.family == "hybrid" and self.d_model % max(self.n_heads, 1):
-            problems.append(f"--d-model {self.d_model} must be a multiple of --n-heads {self.n_heads}")
         if self.field_sizes is not None and not 0 <= self.first_field < len(self.field_sizes):
             problems.append(f"--first-field must name one of the {len(self.field_sizes)} fields")
         if problems:
@@ -112,6 +119,10 @@ class ModelConfig:
             residual=family in ("lstm", "gru", "rnn"),
             **sizes,
         )
+
+    @property
+    def head_width(self) -> int:
+        return self.head_dim or self.d_model // self.n_heads
 
     def to_dict(self) -> dict:
         return asdict(self)

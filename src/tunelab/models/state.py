@@ -10,12 +10,12 @@ import torch
 
 
 def last_keys(caches: list, keep: int) -> list:
-    """Softmax KV caches ``(keys, values, length)`` cut to their last ``keep`` steps (views: the
-    next step still writes in place)."""
+    """Softmax caches ``(*buffers, length)`` cut to their last ``keep`` steps (views: the next
+    step still writes in place)."""
     out = []
-    for kb, vb, n in caches:
+    for *bufs, n in caches:
         a = max(0, n - keep)
-        out.append((kb[:, :, a:], vb[:, :, a:], n - a))
+        out.append((*(b[:, :, a:] for b in bufs), n - a))
     return out
 
 

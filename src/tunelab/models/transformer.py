@@ -38,15 +38,24 @@ def scaled_embedding(vocab_size: int, d_model: int) -> nn.Embedding:
 
 
 class _Block(nn.Module):
-    """Pre-LayerNorm block: x + attn(ln(x)), then x + mlp(ln(x))."""
+    """Pre-LayerNorm block: x + attn(ln(x)), then x + mlp(ln(x)).
+
+    Heads are ``head_dim`` wide (d_model / n_heads unless set). When the heads together are
+    wider than the model (the study's 8 x 256 at d_model 256), generation caches the block's
+    normalised inputs, C numbers per step, instead of keys and values, 2 x H x D: a step folds
+    the key projection into the query and the value projection after the weighted sum, which
+    is the same attention (a key's bias adds the same to every score) for an eighth of the
+    memory read per step."""
 
     def __init__(self, config: ModelConfig, linear: bool):
         super().__init__()
         c = config
-        self.n_heads, self.linear = c.n_heads, linear
+        self.n_heads, self.head_dim, self.linear = c.n_heads, c.head_width, linear
+        self.inner = c.n_heads * c.head_width
+        self.absorb = not linear and self.inner > c.d_model
         self.ln1, self.ln2 = nn.LayerNorm(c.d_model), nn.LayerNorm(c.d_model)
-        self.qkv = nn.Linear(c.d_model, 3 * c.d_model)
-        self.proj = nn.Linear(c.d_model, c.d_model)
+        self.qkv = nn.Linear(c.d_model, 3 * self.inner)
+        self.proj = nn.Linear(self.inner, c.d_model)
         self.mlp = nn.Sequential(nn.Linear(c.d_model, c.d_ff), nn.GELU(), nn.Linear(c.d_ff, c.d_model))
         self.drop = nn.Dropout(c.dropout)
         # relative positions (ALiBi, Press et al. 2022): head h adds -slope_h x distance to its scores
@@ -54,33 +63,66 @@ class _Block(nn.Module):
         self.register_buffer("slopes", slopes if c.positional == "relative" else None, persistent=False)
 
     def forward(self, x: torch.Tensor, cache):
-        B, T, C = x.shape
-        q, k, v = self.qkv(self.ln1(x)).split(C, dim=-1)
-        q, k, v = (
-            t.view(B, T, self.n_heads, C // self.n_heads).transpose(1, 2) for t in (q, k, v)
-        )  # (B, H, T, D)
-        y, cache = (self._linear if self.linear else self._softmax)(q, k, v, cache)
-        y = y.transpose(1, 2).reshape(B, T, C)
+        B, T, _ = x.shape
+        h = self.ln1(x)
+        if self.absorb:
+            y, cache = self._absorbed(h, cache)
+        else:
+            q, k, v = self._heads(h)
+            if self.linear:
+                y, cache = self._linear(q, k, v, cache)
+            else:
+                k, v, cache = _append(cache, k, v)  # (B, H, S, D): the keys so far, new ones included
+                y = self._attend(q, k, v)
+        y = y.transpose(1, 2).reshape(B, T, self.inner)
         x = x + self.drop(self.proj(y))
         return x + self.drop(self.mlp(self.ln2(x))), cache
 
-    def _softmax(self, q, k, v, cache):
-        k, v, cache = _append(cache, k, v)  # (B, H, S, D): the S keys so far, new ones included
+    def _heads(self, h: torch.Tensor):
+        B, T, _ = h.shape
+        return (
+            t.view(B, T, self.n_heads, self.head_dim).transpose(1, 2)
+            for t in self.qkv(h).split(self.inner, -1)
+        )  # q, k, v: (B, H, T, D)
+
+    def _attend(self, q, k, v):
+        """Causal softmax attention of T queries over S keys (the last T are the queries' own)."""
         T, S = q.shape[2], k.shape[2]
-        bias = None
-        if self.slopes is not None:
-            distance = torch.arange(S - T, S, device=q.device)[:, None] - torch.arange(S, device=q.device)
-            bias = -self.slopes[:, None, None] * distance.to(q.dtype)  # (H, T, S)
+        bias = self._bias(T, S, q)
         if T == 1:  # one generation step: plain matmuls beat the fused kernel here (measured)
-            w = (q @ k.transpose(-1, -2)) * q.shape[-1] ** -0.5  # (B, H, 1, S)
-            return (w if bias is None else w + bias).softmax(dim=-1) @ v, cache
+            w = (q @ k.transpose(-1, -2)) * self.head_dim**-0.5  # (B, H, 1, S)
+            return (w if bias is None else w + bias).softmax(dim=-1) @ v
         if bias is None and S == T:  # no cache: the fused kernel's own causal mask
-            return F.scaled_dot_product_attention(q, k, v, is_causal=True), cache
+            return F.scaled_dot_product_attention(q, k, v, is_causal=True)
         # query t (absolute position S - T + t) sees keys 0 .. S - T + t
         mask = torch.ones(T, S, dtype=torch.bool, device=q.device).tril(diagonal=S - T)
         if bias is not None:
             mask = bias.masked_fill(~mask, float("-inf"))
-        return F.scaled_dot_product_attention(q, k, v, attn_mask=mask), cache
+        return F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
+
+    def _bias(self, T: int, S: int, like: torch.Tensor):
+        if self.slopes is None:
+            return None
+        distance = torch.arange(S - T, S, device=like.device)[:, None] - torch.arange(S, device=like.device)
+        return -self.slopes[:, None, None] * distance.to(like.dtype)  # (H, T, S)
+
+    def _absorbed(self, h: torch.Tensor, cache):
+        """Attention from cached normalised inputs ``(B, 1, S, C)`` (wide heads)."""
+        hs, cache = _append(cache, h[:, None])
+        if h.shape[1] > 1:  # reading a prompt or training: keys and values of every step
+            q, k, v = self._heads(hs[:, 0])
+            return self._attend(q[:, :, -h.shape[1] :], k, v), cache
+        H, D, C = self.n_heads, self.head_dim, h.shape[-1]
+        wq, wk, wv = self.qkv.weight.view(3, H, D, C)
+        bq, _, bv = self.qkv.bias.view(3, H, D)
+        q = torch.einsum("btc,hdc->bhtd", h, wq) + bq[:, None]  # (B, H, 1, D)
+        qk = torch.einsum("bhtd,hdc->bhtc", q, wk) * D**-0.5  # the query in input space (B, H, 1, C)
+        x = hs[:, 0]  # (B, S, C); one batched product per row with H queries (no broadcast copy)
+        w = torch.bmm(qk[:, :, 0], x.transpose(1, 2))[:, :, None]  # (B, H, 1, S)
+        bias = self._bias(1, x.shape[1], h)
+        w = (w if bias is None else w + bias).softmax(dim=-1)
+        context = torch.bmm(w[:, :, 0], x)[:, :, None]  # (B, H, 1, C)
+        return torch.einsum("bhtc,hdc->bhtd", context, wv) + bv[:, None], cache
 
     @staticmethod
     def _linear(q, k, v, cache):
@@ -94,8 +136,9 @@ class _Block(nn.Module):
         return num / (den + 1e-6), (kv[:, :, -1], z[:, :, -1])  # the state: (B, H, D, D), (B, H, D)
 
 
-def _append(cache, k: torch.Tensor, v: torch.Tensor):
-    """Keys and values so far, and the new cache ``(key buffer, value buffer, length)``.
+def _append(cache, *new: torch.Tensor):
+    """The cached tensors (keys and values, or inputs) with ``new`` steps added along dim 2, and
+    the new cache ``(*buffers, length)``.
 
     Without gradients (generation) the buffers have spare room and new steps are written in
     place, doubling the room when full, so a step costs O(1) copies instead of the O(S) of
@@ -103,18 +146,20 @@ def _append(cache, k: torch.Tensor, v: torch.Tensor):
     In place means a cache must not be continued twice (branching): select or clone it first.
     """
     if cache is None:
-        return k, v, (k, v, k.shape[2])
-    kb, vb, n = cache
-    T = k.shape[2]
+        return (*new, (*new, new[0].shape[2]))
+    *bufs, n = cache
+    T = new[0].shape[2]
     if torch.is_grad_enabled():
-        k, v = torch.cat([kb[:, :, :n], k], dim=2), torch.cat([vb[:, :, :n], v], dim=2)
-        return k, v, (k, v, n + T)
-    if kb.shape[2] < n + T:  # grow: double the room
-        room = max(n + T, 2 * kb.shape[2])
-        kb = torch.cat([kb[:, :, :n], kb.new_empty(*kb.shape[:2], room - n, kb.shape[3])], dim=2)
-        vb = torch.cat([vb[:, :, :n], vb.new_empty(*vb.shape[:2], room - n, vb.shape[3])], dim=2)
-    kb[:, :, n : n + T], vb[:, :, n : n + T] = k, v
-    return kb[:, :, : n + T], vb[:, :, : n + T], (kb, vb, n + T)
+        full = [torch.cat([b[:, :, :n], x], dim=2) for b, x in zip(bufs, new)]
+        return (*full, (*full, n + T))
+    if bufs[0].shape[2] < n + T:  # grow: double the room
+        room = max(n + T, 2 * bufs[0].shape[2])
+        bufs = [
+            torch.cat([b[:, :, :n], b.new_empty(*b.shape[:2], room - n, b.shape[3])], dim=2) for b in bufs
+        ]
+    for b, x in zip(bufs, new):
+        b[:, :, n : n + T] = x
+    return (*(b[:, :, : n + T] for b in bufs), (*bufs, n + T))
 
 
 class TransformerModel(nn.Module):
