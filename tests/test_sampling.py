@@ -260,3 +260,11 @@ def test_seed_files_drop_a_cut_pitch_and_name_bad_lines(tmp_path):
     assert [tok.vocab[i] for i in got[1]] == ["62", "_", "r"]
     nb = from_seeds(seeds, T.get("nb"))  # other encodings read the line as a melody
     assert T.get("nb").decode(nb[0]).pitch.tolist() == [60, 64]
+
+
+def test_an_empty_prompt_never_gives_an_empty_melody():
+    tok = T.get("grid", pitches=[60, 62, 64])
+    logits = torch.zeros(len(tok.vocab))
+    logits[tok.end_id] = 20.0  # a model that wants to end at once, as one trained on 64 `/` gaps
+    out = sample(MockModel(logits), tok, empty(tok, 10), Settings(max_steps=5, seed=0))
+    assert all(x.steps == 2 and x.ids[-1] == tok.end_id and x.ids[0] != tok.end_id for x in out)

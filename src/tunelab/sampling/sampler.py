@@ -33,7 +33,7 @@ class Settings:
     fields: dict = field(default_factory=dict)  # compound: field name -> Filters
     grammar: bool = True
     max_steps: int = 1024
-    min_steps: int = 0  # no end of song before this many sampled tokens
+    min_steps: int = 0  # no end of song before this many sampled tokens (1 after an empty prompt)
     bars: int | None = None  # stop after this many new bars
     bar_steps: int = 16  # grid only: the length of a bar in steps (bars are counted in steps)
     stop_at_end: bool = True
@@ -112,6 +112,7 @@ class _Batch:
         self.starts = [len(c) for c in contexts]  # where each melody begins in its row
         self.grammars = [tokenizer.grammar() for _ in prompts]
         self.errors = [0] * len(prompts)
+        self.min_steps = np.array([max(s.min_steps, 0 if len(p) else 1) for p in prompts])
         for g, p in zip(self.grammars, prompts):
             for t in tokenizer._iter(p):
                 g.feed(t)
@@ -134,7 +135,9 @@ class _Batch:
             hidden = self.stepper.start(seq[:, :pos])
             while True:
                 choose = alive & (pos >= length[rows])
-                token = self._choose(hidden, rows, sampled[rows], choose)
+                # tokens the end of song must wait for: min_steps, and at least one for an empty prompt
+                wait = self.min_steps[rows] - sampled[rows]
+                token = self._choose(hidden, rows, wait, choose)
                 stops, kept = [], []
                 for b in np.flatnonzero(choose):
                     r = rows[b]
@@ -164,17 +167,17 @@ class _Batch:
                 hidden = self.stepper.step(seq[idx, pos - 1 : pos], seq[idx, :pos])
 
     # ---- choosing the next token ---------------------------------------------------------------
-    def _choose(self, hidden: torch.Tensor, rows, steps, active) -> np.ndarray:
+    def _choose(self, hidden: torch.Tensor, rows, wait, active) -> np.ndarray:
         """The next token of every batch row (rows not ``active`` get a placeholder)."""
         grammars = [self.grammars[r] for r in rows]
         if not self.compound:
-            mask = self._mask(grammars, active, steps, None, None)
+            mask = self._mask(grammars, active, wait, None, None)
             return draw(hidden.masked_fill(~mask, float("-inf")), self.s.filters, self.gen).numpy()
         names, first = self.tok.fields, self.first
         words = np.zeros((len(rows), self.F), dtype=np.int64)
         device = next(self.model.parameters()).device
         h = hidden[:, None].to(device)  # (B, 1, C)
-        states = self._mask(grammars, active, steps, 0, [()] * len(rows))
+        states = self._mask(grammars, active, wait, 0, [()] * len(rows))
         if first == 0:
             mask = states
         else:  # pitch first: the values that some allowed bar state permits
@@ -200,13 +203,14 @@ class _Batch:
                         for state, m in opts:
                             mask[b, state] = bool(m[words[b, first]])
             else:
-                mask = self._mask(grammars, active, steps, f, [tuple(w[:f]) for w in words])
+                mask = self._mask(grammars, active, wait, f, [tuple(w[:f]) for w in words])
             logits = heads[f][:, 0].cpu().masked_fill(~mask, float("-inf"))
             words[:, f] = draw(logits, self.s.for_field(names[f]), self.gen).numpy()
         return words
 
-    def _mask(self, grammars, active, steps, field, chosen) -> torch.Tensor:
-        """(B, V) allowed ids: the grammar's (if on), no padding, no end before ``min_steps``."""
+    def _mask(self, grammars, active, wait, field, chosen) -> torch.Tensor:
+        """(B, V) allowed ids: the grammar's (if on), no padding, no end while ``wait`` > 0 (the
+        tokens still to sample before a song may end)."""
         compound = field is not None
         size = self.tok.vocab_size[field] if compound else self.tok.vocab_size
         if not self.s.grammar:
@@ -217,7 +221,7 @@ class _Batch:
                 m[b] = grammars[b].allowed(field, chosen[b]) if compound else grammars[b].allowed()
         if field in (None, 0):
             m[:, PAD] = False  # padding is not music; the grammar's "stop here" is the end token
-            early = steps < self.s.min_steps
+            early = wait > 0
             if early.any():
                 m[early, self.tok.end_id] = False
             empty = ~m.any(axis=1)
