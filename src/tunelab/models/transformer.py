@@ -63,10 +63,9 @@ class _Block(nn.Module):
         self.register_buffer("slopes", slopes if c.positional == "relative" else None, persistent=False)
 
     def forward(self, x: torch.Tensor, cache):
-        B, T, _ = x.shape
         h = self.ln1(x)
         if self.absorb:
-            y, cache = self._absorbed(h, cache)
+            attn, cache = self._absorbed(h, cache)
         else:
             q, k, v = self._heads(h)
             if self.linear:
@@ -74,9 +73,14 @@ class _Block(nn.Module):
             else:
                 k, v, cache = _append(cache, k, v)  # (B, H, S, D): the keys so far, new ones included
                 y = self._attend(q, k, v)
-        y = y.transpose(1, 2).reshape(B, T, self.inner)
-        x = x + self.drop(self.proj(y))
+            attn = self._project(y)
+        x = x + self.drop(attn)
         return x + self.drop(self.mlp(self.ln2(x))), cache
+
+    def _project(self, y: torch.Tensor) -> torch.Tensor:
+        """(B, H, T, D) heads -> (B, T, C)."""
+        B, _, T, _ = y.shape
+        return self.proj(y.transpose(1, 2).reshape(B, T, self.inner))
 
     def _heads(self, h: torch.Tensor):
         B, T, _ = h.shape
@@ -109,20 +113,36 @@ class _Block(nn.Module):
     def _absorbed(self, h: torch.Tensor, cache):
         """Attention from cached normalised inputs ``(B, 1, S, C)`` (wide heads)."""
         hs, cache = _append(cache, h[:, None])
-        if h.shape[1] > 1:  # reading a prompt or training: keys and values of every step
+        if h.shape[1] > 1 or torch.is_grad_enabled():  # a prompt, or training: keys and values of every step
             q, k, v = self._heads(hs[:, 0])
-            return self._attend(q[:, :, -h.shape[1] :], k, v), cache
-        H, D, C = self.n_heads, self.head_dim, h.shape[-1]
-        wq, wk, wv = self.qkv.weight.view(3, H, D, C)
-        bq, _, bv = self.qkv.bias.view(3, H, D)
-        q = torch.einsum("btc,hdc->bhtd", h, wq) + bq[:, None]  # (B, H, 1, D)
-        qk = torch.einsum("bhtd,hdc->bhtc", q, wk) * D**-0.5  # the query in input space (B, H, 1, C)
+            return self._project(self._attend(q[:, :, -h.shape[1] :], k, v)), cache
+        B, H, C = h.shape[0], self.n_heads, h.shape[-1]
+        qk_w, qk_b, vo_w, vo_b = self._folded()
+        qk = (h[:, 0] @ qk_w).view(B, H, C) + qk_b  # each head's query in input space
         x = hs[:, 0]  # (B, S, C); one batched product per row with H queries (no broadcast copy)
-        w = torch.bmm(qk[:, :, 0], x.transpose(1, 2))[:, :, None]  # (B, H, 1, S)
+        w = torch.bmm(qk, x.transpose(1, 2))  # (B, H, S)
         bias = self._bias(1, x.shape[1], h)
-        w = (w if bias is None else w + bias).softmax(dim=-1)
-        context = torch.bmm(w[:, :, 0], x)[:, :, None]  # (B, H, 1, C)
-        return torch.einsum("bhtc,hdc->bhtd", context, wv) + bv[:, None], cache
+        w = (w if bias is None else w + bias[:, 0]).softmax(dim=-1)
+        context = torch.bmm(w, x)  # (B, H, C): each head's weighted input
+        return (context.reshape(B, H * C) @ vo_w + vo_b)[:, None], cache
+
+    def _folded(self):
+        """The per-head products a generation step uses, computed once per weight version:
+        ``Wq_h^T Wk_h / sqrt(D)`` (C, H x C) with the query bias's share, and ``Wv_h^T Wo_h``
+        (H x C, C) with the value and output biases (attention weights sum to 1)."""
+        key = (self.qkv.weight._version, self.proj.weight._version, self.qkv.weight.data_ptr())
+        if getattr(self, "_fold_key", None) != key:
+            H, D = self.n_heads, self.head_dim
+            C = self.qkv.weight.shape[1]
+            wq, wk, wv = self.qkv.weight.view(3, H, D, C)
+            bq, _, bv = self.qkv.bias.view(3, H, D)
+            wo = self.proj.weight.view(C, H, D)
+            qk_w = torch.einsum("hdc,hde->che", wq, wk).reshape(C, H * C) * D**-0.5
+            qk_b = torch.einsum("hd,hde->he", bq, wk) * D**-0.5
+            vo_w = torch.einsum("hdc,ehd->hce", wv, wo).reshape(H * C, C)
+            vo_b = torch.einsum("hd,ehd->e", bv, wo) + self.proj.bias
+            self._fold, self._fold_key = (qk_w, qk_b, vo_w, vo_b), key
+        return self._fold
 
     @staticmethod
     def _linear(q, k, v, cache):
