@@ -93,15 +93,15 @@ class _Block(nn.Module):
         """Causal softmax attention of T queries over S keys (the last T are the queries' own)."""
         T, S = q.shape[2], k.shape[2]
         bias = self._bias(T, S, q)
-        if T == 1:  # one generation step: plain matmuls beat the fused kernel here (measured)
-            w = (q @ k.transpose(-1, -2)) * self.head_dim**-0.5  # (B, H, 1, S)
-            return (w if bias is None else w + bias).softmax(dim=-1) @ v
-        if bias is None and S == T:  # no cache: the fused kernel's own causal mask
+        if T == 1 or bias is not None:  # plain matmuls beat the fused kernel here (measured)
+            w = (q @ k.transpose(-1, -2)) * self.head_dim**-0.5  # (B, H, T, S)
+            if bias is not None:  # query t (absolute position S - T + t) sees keys 0 .. S - T + t
+                causal = torch.ones(T, S, dtype=torch.bool, device=q.device).tril(diagonal=S - T)
+                w = w + bias.masked_fill(~causal, float("-inf"))
+            return w.softmax(dim=-1) @ v
+        if S == T:  # no cache: the fused kernel's own causal mask
             return F.scaled_dot_product_attention(q, k, v, is_causal=True)
-        # query t (absolute position S - T + t) sees keys 0 .. S - T + t
         mask = torch.ones(T, S, dtype=torch.bool, device=q.device).tril(diagonal=S - T)
-        if bias is not None:
-            mask = bias.masked_fill(~mask, float("-inf"))
         return F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
 
     def _bias(self, T: int, S: int, like: torch.Tensor):
