@@ -117,11 +117,11 @@ def _restore(score, meta: dict, name: str):
 def _render_all(out: Path, scores, names, formats, program, synth, progress, infos) -> list[dict]:
     from tqdm import tqdm
 
-    from tunelab.render.audio import engine, notice
+    from tunelab.render.audio import DEFAULT_PROGRAM, engine, notice
 
     per_item = [f for f in formats if f != "grid"]
     if "wav" in per_item:
-        print(notice(engine(synth), program if program is not None else _default_program()), file=sys.stderr)
+        print(notice(engine(synth), DEFAULT_PROGRAM if program is None else program), file=sys.stderr)
     items = []
     bar = tqdm(total=len(scores), desc="rendering", unit="melody", disable=not progress or not per_item)
     for score, name, info in zip(scores, names, infos):
@@ -131,9 +131,3 @@ def _render_all(out: Path, scores, names, formats, program, synth, progress, inf
         bar.update()
     bar.close()
     return items
-
-
-def _default_program() -> int:
-    from tunelab.render.audio import DEFAULT_PROGRAM
-
-    return DEFAULT_PROGRAM
