@@ -90,13 +90,13 @@ def run(args) -> dict:
     tok = get("grid").fit((DATA / "train.txt").read_text().splitlines())
     prompts = from_seeds(DATA / "seeds.txt", tok)[: args.n]
     rows = []
-    for name, (model, context) in models(tok.vocab_size).items():
+    for name, (model, lookback) in models(tok.vocab_size).items():
         if args.only and args.only not in name:
             continue
         model.eval()
         window = "window" in name
         n = min(args.window_melodies, len(prompts)) if window else len(prompts)
-        s = study_settings(Settings(min_steps=MIN_STEPS, seed=0, batch_size=1000, context=context))
+        s = study_settings(Settings(min_steps=MIN_STEPS, seed=0, batch_size=1000, lookback=lookback))
         t = time.perf_counter()
         out = sample(model, tok, prompts[:n], s, context=boundary(tok, 64))
         ours = time.perf_counter() - t

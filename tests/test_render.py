@@ -140,6 +140,9 @@ def test_generate_then_evaluate_and_render_end_to_end(run_dir, tmp_path, capsys)
         == 0
     )
     assert (tmp_path / "r" / "wav" / "0001.wav").exists() and (tmp_path / "r" / "svg" / "0001.svg").exists()
+    (out / "png" / "0002.png").unlink()
+    assert main(["render", str(out), "--formats", "png"]) == 0  # a generation dir, in place
+    assert (out / "png" / "0002.png").exists() and "0002" in (out / "index.html").read_text()
 
 
 def test_generate_refuses_what_it_cannot_do(run_dir, tmp_path, capsys):

@@ -175,7 +175,7 @@ def test_a_sliding_cache_equals_recomputing_the_window_for_one_block():
     )
     model = build(config).eval()
     ids = torch.randint(1, 20, (2, 30))
-    step, width = stepper(model, context=8), 8
+    step, width = stepper(model, lookback=8), 8
     with torch.no_grad():
         step.start(ids[:, :8])
         for t in range(9, 31):

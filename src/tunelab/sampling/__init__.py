@@ -29,7 +29,7 @@ def study_settings(settings: Settings | None = None) -> Settings:
     )
 
 
-def context_length(meta: dict | None) -> int | None:
+def lookback_of(meta: dict | None) -> int | None:
     """How far back a run's model can look: the training sequence length for Transformers with
     absolute positions (they never saw a position past it); None for the others."""
     if not meta:
@@ -60,7 +60,7 @@ def generate(
         n: how many melodies; with prompts, the first ``n`` (all by default), cycling through them
             in turn; without, ``n`` melodies from scratch (default 1).
         prompts: id arrays to continue (see :mod:`tunelab.sampling.prompts`).
-        settings: :class:`Settings`; the run's context limit is filled in when unset.
+        settings: :class:`Settings`; the run's lookback is filled in when unset.
         protocol: ``"study"``: 64 ``/`` before each prompt, temperature 0.7, at most 1,500
             steps, stop at ``/`` (grid models only).
     """
@@ -68,8 +68,8 @@ def generate(
 
     model, tokenizer, meta = run if isinstance(run, tuple) else load_run(run, device)
     s = settings or Settings()
-    if s.context is None:
-        s = replace(s, context=context_length(meta))
+    if s.lookback is None:
+        s = replace(s, lookback=lookback_of(meta))
     gap = 1
     if protocol == "study":
         if tokenizer.name != "grid":
@@ -98,10 +98,10 @@ __all__ = [
     "Sample",
     "Settings",
     "boundary",
-    "context_length",
     "draw",
     "expand",
     "generate",
+    "lookback_of",
     "probabilities",
     "sample",
     "study_settings",

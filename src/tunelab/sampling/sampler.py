@@ -40,7 +40,7 @@ class Settings:
     seed: int = 0
     batch_size: int = 512
     window: bool | None = None  # window models: recompute the window even with a carried form
-    context: int | None = None  # re-read the last context // 2 tokens when positions pass this
+    lookback: int | None = None  # attention looks back at most this far (see steppers)
 
     def for_field(self, name: str) -> Filters:
         return self.fields.get(name, self.filters)
@@ -117,7 +117,7 @@ class _Batch:
             for t in tokenizer._iter(p):
                 g.feed(t)
         sep = getattr(tokenizer, "separator_id", PAD)
-        self.stepper = stepper(model, window=s.window, context=s.context, pad_id=sep)
+        self.stepper = stepper(model, window=s.window, lookback=s.lookback, pad_id=sep)
 
     def __iter__(self):
         s, n = self.s, len(self.inputs)
@@ -168,7 +168,7 @@ class _Batch:
 
     # ---- choosing the next token ---------------------------------------------------------------
     def _choose(self, hidden: torch.Tensor, rows, wait, active) -> np.ndarray:
-        """The next token of every batch row (rows not ``active`` get a placeholder)."""
+        """The next token of every batch row; rows not ``active`` draw too, and their draw is ignored."""
         grammars = [self.grammars[r] for r in rows]
         if not self.compound:
             mask = self._mask(grammars, active, wait, None, None)
@@ -213,10 +213,8 @@ class _Batch:
         tokens still to sample before a song may end)."""
         compound = field is not None
         size = self.tok.vocab_size[field] if compound else self.tok.vocab_size
-        if not self.s.grammar:
-            m = np.ones((len(grammars), size), dtype=bool)
-        else:
-            m = np.ones((len(grammars), size), dtype=bool)
+        m = np.ones((len(grammars), size), dtype=bool)
+        if self.s.grammar:
             for b in np.flatnonzero(active):
                 m[b] = grammars[b].allowed(field, chosen[b]) if compound else grammars[b].allowed()
         if field in (None, 0):

@@ -5,10 +5,10 @@ and gives the next-token logits, ``step(ids)`` reads one more step per row, ``ke
 the rows that finished. Three kinds:
 
 - :class:`Carried`: every causal family (``forward(ids, state)``): recurrent state, KV cache or
-  running sums carried, nothing recomputed. With ``context`` set, attention looks back at most
+  running sums carried, nothing recomputed. With ``lookback`` set, attention looks back at most
   that far: models with relative or no positions slide their KV cache (the oldest step drops
   out); models with absolute positions, which never saw a position past their training length,
-  re-read the last ``context // 2`` tokens from position 0 when the next would pass it
+  re-read the last ``lookback // 2`` tokens from position 0 when the next would pass it
   (amortised, one extra token of work per generated token).
 - :class:`Window`: the study's window models, whose attention has no causal mask: the last W
   tokens are recomputed every step, as the study did, but for the whole batch at once.
@@ -23,8 +23,8 @@ import torch
 
 
 class Carried:
-    def __init__(self, model, context: int | None = None):
-        self.model, self.context = model, context
+    def __init__(self, model, lookback: int | None = None):
+        self.model, self.lookback = model, lookback
         self.run = getattr(model, "stream", model)  # study-lstm: carried-state form of a window model
         self.state, self.pos = None, 0
         self.device = next(model.parameters()).device
@@ -39,10 +39,10 @@ class Carried:
 
     def step(self, ids: torch.Tensor, history: torch.Tensor) -> torch.Tensor:
         """``ids`` (B, 1) the newest step; ``history`` (B, pos + 1) every step so far, newest last."""
-        if self.context and self.pos + 1 > self.context:
-            slid = self.model.slide(self.state, self.context - 1) if hasattr(self.model, "slide") else None
+        if self.lookback and self.pos + 1 > self.lookback:
+            slid = self.model.slide(self.state, self.lookback - 1) if hasattr(self.model, "slide") else None
             if slid is None:  # absolute positions: re-read the recent past from position 0
-                return self.start(history[:, -(self.context // 2) :])
+                return self.start(history[:, -(self.lookback // 2) :])
             self.state = slid
         out, self.state = self.run(ids.to(self.device), self.state)
         self.pos += 1
@@ -53,8 +53,8 @@ class Carried:
 
 
 class Compound(Carried):
-    def __init__(self, model, context: int | None = None):
-        super().__init__(model, context)
+    def __init__(self, model, lookback: int | None = None):
+        super().__init__(model, lookback)
         self.run = model.body  # hidden states; the sampler calls the heads
 
 
@@ -77,11 +77,11 @@ class Window:
         self.window = self.window.index_select(0, index)
 
 
-def stepper(model, *, window: bool | None = None, context: int | None = None, pad_id: int = 0):
+def stepper(model, *, window: bool | None = None, lookback: int | None = None, pad_id: int = 0):
     """The stepper for ``model``: window models recompute their window unless they have a
     carried-state form (``stream``) and ``window`` is not True."""
     if hasattr(model, "field_logits"):
-        return Compound(model, context)
+        return Compound(model, lookback)
     if getattr(model, "window_model", False) and (window or not hasattr(model, "stream")):
         return Window(model, getattr(model, "window", 64), pad_id)
-    return Carried(model, context)
+    return Carried(model, lookback)
