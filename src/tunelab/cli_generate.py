@@ -170,7 +170,7 @@ def cmd_generate(args) -> int:
     primer_key = tuple(primers[0].keys[0][1:]) if primers and primers[0].keys else None
     scores, records, lines = [], [], []
     width = max(4, len(str(n)))
-    used = {"settings": _settings_dict(settings), "protocol": args.protocol, "run": str(args.run)}
+    used = {"settings": settings.to_dict(), "protocol": args.protocol, "run": str(args.run)}
     for i, s in enumerate(samples):
         name = f"{i + 1:0{width}d}"
         title = f"{args.run.name} #{name}"
@@ -227,18 +227,6 @@ def _error_line(grammar: bool, errors: int, tokens: int) -> str:
     if grammar:
         return f"grammar on: {errors} syntax errors in {tokens:,} tokens"
     return f"grammar off: syntax error rate {errors / max(tokens, 1):.4f} ({errors} of {tokens:,} tokens)"
-
-
-def _settings_dict(s) -> dict:
-    return {
-        **s.filters.to_dict(),
-        "fields": {k: v.to_dict() for k, v in s.fields.items()},
-        "grammar": s.grammar,
-        "max_steps": s.max_steps,
-        "min_steps": s.min_steps,
-        "bars": s.bars,
-        "seed": s.seed,
-    }
 
 
 def cmd_render(args) -> int:

@@ -45,6 +45,16 @@ class Settings:
     def for_field(self, name: str) -> Filters:
         return self.fields.get(name, self.filters)
 
+    def to_dict(self) -> dict:
+        """What a generation dir records: the filters, per-field filters and the stops."""
+        return {
+            **self.filters.to_dict(),
+            "fields": {k: v.to_dict() for k, v in self.fields.items()},
+            **{
+                k: getattr(self, k) for k in ("grammar", "max_steps", "min_steps", "bars", "seed", "lookback")
+            },
+        }
+
 
 @dataclass
 class Sample:
