@@ -7,6 +7,7 @@ import torch
 from torch import nn
 
 import tunelab.tokenizers as T
+from tunelab import Score
 from tunelab.errors import ParseError
 from tunelab.models import ModelConfig, build
 from tunelab.sampling import Filters, Settings, boundary, probabilities, sample
@@ -224,6 +225,40 @@ def test_prompts_of_different_lengths_decode_as_if_each_were_alone():
         assert got.ids[: len(p)].tolist() == p.tolist()
         assert got.ids.tolist() == alone.ids.tolist()
         assert got.prompt_length == len(p) and got.steps == 15
+
+
+@pytest.mark.parametrize(
+    ("family", "encoding"), [("transformer-wide", "grid"), ("lstm", "nb"), ("study-transformer", "grid")]
+)
+def test_a_prefix_every_row_shares_is_read_once_with_the_same_result(family, encoding):
+    """The shared context and primer are read at batch size 1 and copied; the rows then read
+    what differs together: each row must still decode as if it were alone."""
+    tok = T.get(encoding, pitches=range(55, 80)) if encoding == "grid" else T.get(encoding)
+    if family == "study-transformer":
+        torch.manual_seed(0)
+        model = build(family, tok.vocab_size).eval()
+    else:
+        name, kw = ("transformer", WIDE) if family == "transformer-wide" else (family, {})
+        model = tiny(name, tok.vocab_size, **kw)
+    notes = [(4 * i, 4, 60 + i % 5) for i in range(8)]
+    song = tok.encode(Score.from_notes(notes, tpq=4, time_signatures=[(0, 4, 4)]))
+    primer = song[:6]
+    prompts = [primer, primer, np.concatenate([primer[:4], song[7:9]])]
+    rows = torch.from_numpy(np.stack([np.concatenate([boundary(tok, 3), p]) for p in prompts]))
+    with torch.no_grad():
+        whole, shared = stepper(model), stepper(model)
+        expected = whole.start(rows)
+        shared.start(rows[:1, :7])  # the context and the first 4 tokens are the same in every row
+        shared.keep(torch.zeros(3, dtype=torch.long))
+        torch.testing.assert_close(shared.step(rows[:, 7:], rows), expected, atol=1e-5, rtol=0)
+        nxt = rows[:, -1:]  # and the states carried on agree
+        torch.testing.assert_close(shared.step(nxt, rows), whole.step(nxt, rows), atol=1e-5, rtol=0)
+    s = Settings(filters=Filters(temperature=0), max_steps=10, stop_at_end=False)
+    together = sample(model, tok, prompts, s, context=boundary(tok, 3))
+    assert together[0].ids.tolist() == together[1].ids.tolist()
+    for p, got in zip(prompts, together):
+        alone = sample(model, tok, [p], s, context=boundary(tok, 3))[0]
+        assert got.ids.tolist() == alone.ids.tolist()
 
 
 def test_stops_at_the_end_token_after_bars_and_after_max_steps():

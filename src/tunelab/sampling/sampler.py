@@ -142,7 +142,7 @@ class _Batch:
         sampled, bars = np.zeros(n, dtype=np.int64), np.zeros(n, dtype=np.int64)
         pos = int(length.min())
         with torch.no_grad():
-            hidden = self.stepper.start(seq[:, :pos])
+            hidden = self._start(seq, pos)
             while True:
                 choose = alive & (pos >= length[rows])
                 # tokens the end of song must wait for: min_steps, and at least one for an empty prompt
@@ -175,6 +175,21 @@ class _Batch:
                     rows, alive = rows[keep_idx], alive[keep_idx]
                 idx = torch.from_numpy(rows)
                 hidden = self.stepper.step(seq[idx, pos - 1 : pos], seq[idx, :pos])
+
+    def _start(self, seq: torch.Tensor, pos: int) -> torch.Tensor:
+        """The model's output after the first ``pos`` steps of every row. The prefix that all
+        rows share (the context, and a primer given to every row) is read once, at batch size
+        1, and its state copied to every row; the rest is read for the whole batch."""
+        n = seq.shape[0]
+        same = (seq[:, :pos] == seq[:1, :pos]).reshape(n, pos, -1).all(dim=2).all(dim=0)  # (pos,)
+        shared = int(same.int().cumprod(dim=0).sum())
+        if n == 1 or shared == 0:
+            return self.stepper.start(seq[:, :pos])
+        hidden = self.stepper.start(seq[:1, :shared])
+        self.stepper.keep(torch.zeros(n, dtype=torch.long))
+        if shared == pos:
+            return hidden.expand(n, *hidden.shape[1:])
+        return self.stepper.step(seq[:, shared:pos], seq[:, :pos])
 
     # ---- choosing the next token ---------------------------------------------------------------
     def _choose(self, hidden: torch.Tensor, rows, wait, active) -> np.ndarray:

@@ -1,8 +1,9 @@
 """How a model is advanced one step during generation, whatever its family.
 
 A stepper hides what a family carries between steps: ``start(ids)`` reads a whole context once
-and gives the next-token logits, ``step(ids)`` reads one more step per row, ``keep(index)`` drops
-the rows that finished. Three kinds:
+and gives the next-token logits, ``step(ids)`` reads the next steps of every row (usually one),
+``keep(index)`` keeps the rows ``index`` (drops finished ones, or copies one row to many: a
+prefix every row shares is read once, at batch size 1). Three kinds:
 
 - :class:`Carried`: every causal family (``forward(ids, state)``): recurrent state, KV cache or
   running sums carried, nothing recomputed. With ``lookback`` set, attention looks back at most
@@ -38,14 +39,16 @@ class Carried:
         return self._out(out)
 
     def step(self, ids: torch.Tensor, history: torch.Tensor) -> torch.Tensor:
-        """``ids`` (B, 1) the newest step; ``history`` (B, pos + 1) every step so far, newest last."""
-        if self.lookback and self.pos + 1 > self.lookback:
-            slid = self.model.slide(self.state, self.lookback - 1) if hasattr(self.model, "slide") else None
+        """``ids`` (B, T) the newest steps; ``history`` (B, pos + T) every step so far, newest last."""
+        T = ids.shape[1]
+        if self.lookback and self.pos + T > self.lookback:
+            keep = max(self.lookback - T, 0)
+            slid = self.model.slide(self.state, keep) if hasattr(self.model, "slide") else None
             if slid is None:  # absolute positions: re-read the recent past from position 0
-                return self.start(history[:, -(self.lookback // 2) :])
+                return self.start(history[:, -max(self.lookback // 2, T) :])
             self.state = slid
         out, self.state = self.run(ids.to(self.device), self.state)
-        self.pos += 1
+        self.pos += T
         return self._out(out)
 
     def keep(self, index: torch.Tensor) -> None:
@@ -71,7 +74,7 @@ class Window:
         return self.model(self.window.to(self.device))[0][:, -1].cpu()
 
     def step(self, ids: torch.Tensor, history: torch.Tensor) -> torch.Tensor:
-        return self.start(torch.cat([self.window[:, 1:], ids], dim=1))
+        return self.start(torch.cat([self.window, ids], dim=1))
 
     def keep(self, index: torch.Tensor) -> None:
         self.window = self.window.index_select(0, index)
