@@ -144,6 +144,9 @@ def test_score_reports_json_and_the_study_protocol_by_brute_force(corpus, tmp_pa
         for i in range(64, len(stream))
     ]
     assert out["study_accuracy"] == pytest.approx(np.mean(hits))
+    every3 = score(run, str(corpus), protocol="study", device="cpu", stride=3)  # windows 0, 3, 6...
+    assert every3["study_accuracy"] == pytest.approx(np.mean(hits[::3]))
+    assert every3["study_windows"] == len(hits[::3])
     unseen = score(run, str(corpus), protocol="study", unseen=True, device="cpu")
     assert unseen["songs"] == 6 and unseen["left_out"]["also_in_train"] == 2
 

@@ -146,18 +146,12 @@ def build_parser() -> argparse.ArgumentParser:
     c.set_defaults(func=cmd_evaluate)
 
     from tunelab.cli_generate import add_commands as add_generate
+    from tunelab.cli_study import add_study
     from tunelab.cli_train import add_commands
 
     add_commands(sub)
     add_generate(sub)
-
-    c = sub.add_parser(
-        "demo",
-        help="the README's main job on the bundled corpus",
-        description="Prepare the bundled deutschl corpus with the study's recipe and print its summary.",
-    )
-    c.add_argument("--jobs", type=int, default=None, help="reader processes (default: all cores)")
-    c.set_defaults(func=cmd_demo)
+    add_study(sub)
     return p
 
 
@@ -369,18 +363,6 @@ def cmd_evaluate(args) -> int:
         raise TunelabError("no melody could be evaluated in the given sets")
     for path in write(report, args.out):
         print(f"wrote {path}")
-    return 0
-
-
-def cmd_demo(args) -> int:
-    import tunelab.corpus as tc
-
-    print(
-        "tunelab demo: preparing the bundled deutschl corpus with the study's recipe "
-        "(the first run parses about 6,000 ABC tunes; later runs load the cache)"
-    )
-    corpus = tc.load("deutschl", "study", jobs=args.jobs)
-    print(summary_text(corpus.info()))
     return 0
 
 

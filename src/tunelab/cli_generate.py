@@ -115,10 +115,10 @@ def cmd_generate(args) -> int:
     from tqdm import tqdm
 
     from tunelab.render import parse_formats
-    from tunelab.render.generation import write_generation
+    from tunelab.render.generation import save_samples
     from tunelab.sampling import generate, study_settings
     from tunelab.sampling import prompts as P
-    from tunelab.sampling.melody import grid_line, parse_key, parse_meter, to_score
+    from tunelab.sampling.melody import parse_key, parse_meter
     from tunelab.training.checkpoint import load_run
     from tunelab.training.distributed import choose_device
 
@@ -161,72 +161,27 @@ def cmd_generate(args) -> int:
     )
     bar.close()
     seconds = time.perf_counter() - t0
-    tokens = sum(s.steps for s in samples)
-    errors = sum(s.syntax_errors for s in samples)
-    stops: dict[str, int] = {}
-    for s in samples:
-        stops[s.stop] = stops.get(s.stop, 0) + 1
     primer_meter = primers[0].meter_at(0) if primers and primers[0].time_signatures else None
     primer_key = tuple(primers[0].keys[0][1:]) if primers and primers[0].keys else None
-    scores, records, lines = [], [], []
-    width = max(4, len(str(n)))
-    used = {"settings": settings.to_dict(), "protocol": args.protocol, "run": str(args.run)}
-    for i, s in enumerate(samples):
-        name = f"{i + 1:0{width}d}"
-        title = f"{args.run.name} #{name}"
-        score = to_score(s.ids, tokenizer, meter=meter or primer_meter, key=key or primer_key, title=title)
-        scores.append(score)
-        info = f"prompt {s.prompt_length} tokens, {s.steps} sampled, stopped: {s.stop}" + (
-            f", syntax errors {s.syntax_errors}" if not settings.grammar else ""
-        )
-        records.append(
-            {
-                "name": name,
-                "tokens": s.ids.tolist(),
-                "prompt_length": s.prompt_length,
-                "stop": s.stop,
-                "syntax_errors": s.syntax_errors,
-                "info": info,
-                "score": {
-                    "title": title,
-                    "meter": list(score.meter_at(0)),
-                    "key": list(score.keys[0][1:]) if score.keys else None,
-                },
-                **used,
-            }
-        )
-        if tokenizer.name == "grid":
-            lines.append(grid_line(s.ids, tokenizer))
-    summary = [
-        f"{n} melodies from {args.run} in {seconds:.1f} s ({tokens / max(seconds, 1e-9):,.0f} tokens/s), "
-        f"stops: {', '.join(f'{k} {v}' for k, v in sorted(stops.items()))}",
-        _error_line(settings.grammar, errors, tokens),
-    ]
-    for line in summary:
-        print(line)
-    written = write_generation(
+    _, summary = save_samples(
         args.out,
-        scores,
-        records,
-        formats,
-        grid_lines=lines if lines else None,
-        title=f"tunelab: {args.run.name}",
-        summary=summary,
+        samples,
+        tokenizer,
+        label=args.run.name,
+        formats=formats,
+        used={"settings": settings.to_dict(), "protocol": args.protocol, "run": str(args.run)},
+        meter=meter or primer_meter,
+        key=key or primer_key,
+        seconds=seconds,
         program=args.program,
         synth=args.synth,
     )
-    for path in written:
-        print(f"wrote {path}")
+    for line in summary:
+        print(line)
+    print(f"wrote {args.out / 'index.html'}")
     for fmt in formats:
-        if fmt != "grid":
-            print(f"wrote {args.out / fmt}/ ({n} files)")
+        print(f"wrote {args.out / 'grid.txt'}" if fmt == "grid" else f"wrote {args.out / fmt}/ ({n} files)")
     return 0
-
-
-def _error_line(grammar: bool, errors: int, tokens: int) -> str:
-    if grammar:
-        return f"grammar on: {errors} syntax errors in {tokens:,} tokens"
-    return f"grammar off: syntax error rate {errors / max(tokens, 1):.4f} ({errors} of {tokens:,} tokens)"
 
 
 def cmd_render(args) -> int:

@@ -78,9 +78,12 @@ def load_set(path) -> tuple[str, list[Score], list[str], list[str]]:
     return (path.stem if path.is_file() else path.name), scores, ids, errors
 
 
-def evaluate(sets, reference=None, suites=SUITES, *, jobs: int | None = 1) -> Report:
+def evaluate(
+    sets, reference=None, suites=SUITES, *, jobs: int | None = 1, reference_name: str | None = None
+) -> Report:
     """Evaluate ``sets`` (paths or ``{name: [Score]}``) against an optional ``reference``
-    (a path, ``"deutschl"`` for its study-preset test split, or a list of Scores)."""
+    (a path, ``"deutschl"`` for its study-preset test split, or a list of Scores), shown
+    under ``reference_name`` if given."""
     from tunelab.corpus.transforms import quantize
     from tunelab.io.gridtext import format_score
     from tunelab.metrics.stats import compare
@@ -98,6 +101,7 @@ def evaluate(sets, reference=None, suites=SUITES, *, jobs: int | None = 1) -> Re
     ref_name = None
     if reference is not None:
         ref_scores, ref_ids, ref_name = _reference(reference, errors)
+        ref_name = reference_name or ref_name
         loaded[_unique(ref_name, loaded)] = (ref_scores, ref_ids)
 
     names: list[str] = []

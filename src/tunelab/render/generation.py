@@ -50,6 +50,86 @@ def write_generation(
     return written
 
 
+def save_samples(
+    out,
+    samples,
+    tokenizer,
+    *,
+    label: str,
+    formats,
+    used: dict | None = None,
+    meter=None,
+    key=None,
+    seconds: float | None = None,
+    program: int | None = None,
+    synth: str = "auto",
+    progress: bool = True,
+) -> tuple[list, list[str]]:
+    """Write sampled melodies (:class:`tunelab.sampling.Sample`) as a generation dir.
+
+    ``label`` names the source (a run's name) in titles; ``used`` (settings, protocol, run) is
+    kept in every record; ``meter`` and ``key`` default to the tokens' (or an estimate).
+    Returns the melodies as Scores and the summary lines (also shown atop index.html)."""
+    from tunelab.sampling.melody import grid_line, to_score
+
+    n, grammar = len(samples), (used or {}).get("settings", {}).get("grammar", True)
+    width = max(4, len(str(n)))
+    scores, records, lines, stops = [], [], [], {}
+    for i, s in enumerate(samples):
+        name = f"{i + 1:0{width}d}"
+        title = f"{label} #{name}"
+        score = to_score(s.ids, tokenizer, meter=meter, key=key, title=title)
+        scores.append(score)
+        stops[s.stop] = stops.get(s.stop, 0) + 1
+        info = f"prompt {s.prompt_length} tokens, {s.steps} sampled, stopped: {s.stop}" + (
+            f", syntax errors {s.syntax_errors}" if not grammar else ""
+        )
+        records.append(
+            {
+                "name": name,
+                "tokens": s.ids.tolist(),
+                "prompt_length": s.prompt_length,
+                "stop": s.stop,
+                "syntax_errors": s.syntax_errors,
+                "info": info,
+                "score": {
+                    "title": title,
+                    "meter": list(score.meter_at(0)),
+                    "key": list(score.keys[0][1:]) if score.keys else None,
+                },
+                **(used or {}),
+            }
+        )
+        if tokenizer.name == "grid":
+            lines.append(grid_line(s.ids, tokenizer))
+    tokens, errors = sum(s.steps for s in samples), sum(s.syntax_errors for s in samples)
+    timing = f" in {seconds:.1f} s ({tokens / max(seconds, 1e-9):,.0f} tokens/s)" if seconds else ""
+    summary = [
+        f"{n} melodies from {label}{timing}, stops: {', '.join(f'{k} {v}' for k, v in sorted(stops.items()))}",
+        error_line(grammar, errors, tokens),
+    ]
+    write_generation(
+        out,
+        scores,
+        records,
+        formats,
+        grid_lines=lines if lines else None,
+        title=f"tunelab: {label}",
+        summary=summary,
+        program=program,
+        synth=synth,
+        progress=progress,
+    )
+    return scores, summary
+
+
+def error_line(grammar: bool, errors: int, tokens: int) -> str:
+    """The summary line on syntax errors (under the grammar there are none)."""
+    if grammar:
+        return f"grammar on: {errors} syntax errors in {tokens:,} tokens"
+    return f"grammar off: syntax error rate {errors / max(tokens, 1):.4f} ({errors} of {tokens:,} tokens)"
+
+
 def render_path(
     path, formats, out=None, *, program: int | None = None, synth: str = "auto", progress=True
 ) -> list[Path]:

@@ -113,16 +113,17 @@ def evaluate(
 
 @torch.inference_mode()
 def study_hits(
-    model, stream: np.ndarray, *, window: int = 64, batch_size: int = 512, device="cpu"
+    model, stream: np.ndarray, *, window: int = 64, batch_size: int = 512, device="cpu", stride: int = 1
 ) -> np.ndarray:
     """Whether the argmax prediction is right, for every ``window``-token window of a flat
-    stream (the study's protocol): hits[j] is about the target at stream[j + window]."""
+    stream (the study's protocol): hits[j] is about the target at stream[j + window]. With
+    ``stride`` k, only every k-th window: hits[j] is about stream[j * k + window]."""
     if stream.ndim != 1:
         raise ValueError("the study's accuracy is defined for flat (grid) token streams")
     was_training = model.training
     model.eval()
     s = torch.as_tensor(stream).to(device)
-    windows = s.unfold(0, window + 1, 1)  # (N, window + 1), a view
+    windows = s.unfold(0, window + 1, 1)[::stride]  # (N, window + 1), a view
     hits = []
     for i in range(0, len(windows), batch_size):
         w = windows[i : i + batch_size]

@@ -258,7 +258,10 @@ def _train(config: TrainConfig, run: Path, payload: dict | None, ctx: Context, o
             p.stopped = f"--max-minutes {config.max_minutes} reached in epoch {epoch + 1}"
             row = _row(p, epoch, ctx, validate(), opt, status="stopped")
             p.log.append(row)
-            keep_best(row.get("val_loss", row["train_loss"]))
+            selection = row.get("val_loss", row["train_loss"])
+            if selection < p.best:  # the part-epoch's weights are the best so far
+                p.best, p.best_epoch = selection, epoch + 1
+            keep_best(selection)
             save("stopped")
             break
         row = _row(p, epoch, ctx, validate(), opt, status="epoch")

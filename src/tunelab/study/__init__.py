@@ -1,0 +1,122 @@
+"""The study in one command, and the demo: train, generate, evaluate, report.
+
+>>> from tunelab.study import demo, reproduce                  # doctest: +SKIP
+>>> demo("demo")                  # small models, minutes each; demo/report.html   # doctest: +SKIP
+>>> reproduce("study", data="../shared/data/study-split")      # doctest: +SKIP
+
+Both run :mod:`tunelab.study.pipeline` (each step skips what an earlier call finished) and
+write ``results.json``, ``results.md`` and ``report.html`` (:mod:`tunelab.study.report`).
+"""
+
+from __future__ import annotations
+
+import shlex
+import sys
+from pathlib import Path
+
+from tunelab.errors import ConfigError
+from tunelab.study.pipeline import Plan, run, say
+from tunelab.study.recipes import SMALL, STUDY_SIZE
+
+QUICK = {"minutes": 2.5, "n": 300, "score_stride": 64}  # about 13 minutes in all on 2 cores
+# the study's own (non-causal) window models: generating recomputes the 64-token window every
+# step, ~2.6 s a melody for each on 2 cores (benchmarks/results/generate_speed.md)
+FAITHFUL_SECONDS_PER_MELODY = {"transformer": 2.6, "hybrid": 2.9, "lstm": 0.005}
+
+
+def demo(out="demo", *, minutes: float = 2.0, n: int = 32, threads: int | None = None) -> Path:
+    """Prepare deutschl, train the small LSTM, Transformer and Hybrid for ``minutes`` each,
+    generate ``n`` melodies each from test-song openings, evaluate against the test songs,
+    write the report. Returns the path of report.html."""
+    plan = Plan(
+        data="deutschl",
+        out=Path(out),
+        models=SMALL,
+        minutes=minutes,
+        n=n,
+        formats=("grid", "mid", "musicxml"),
+        score_stride=8,
+        threads=threads,
+        title="tunelab demo",
+        extra={"command": _command()},
+    )
+    return _report(run(plan), plan.out)
+
+
+def reproduce(
+    out="study",
+    *,
+    data: str = "deutschl",
+    minutes: float | None = None,
+    quick: bool = False,
+    faithful: bool = False,
+    n: int | None = None,
+    seeds: str | None = None,
+    score_stride: int | None = None,
+    threads: int | None = None,
+    models: list[str] | None = None,
+) -> Path:
+    """The study's protocol end to end (reference/study-setup.md): train its three models for
+    ``minutes`` each (default 20), generate ``n`` melodies each (default 1,000) under the
+    study's protocol, evaluate them with the test songs as reference, and set the numbers
+    beside the study's. The test accuracy is estimated on every ``score_stride``-th window
+    (default 16: about 11,000 windows of the study split's test stream, standard error 0.004).
+    ``quick``: smaller defaults (:data:`QUICK`). ``data``: ``deutschl`` (prepared with the study's recipe) or a split folder such as
+    ../shared/data/study-split (its seeds.txt is used when present). ``faithful``: the study's
+    own window models instead of the causal forms at its sizes (hours on 2 cores)."""
+    defaults = QUICK if quick else {"minutes": 20.0, "n": 1000, "score_stride": 16}
+    minutes = defaults["minutes"] if minutes is None else minutes
+    n = defaults["n"] if n is None else n
+    score_stride = defaults["score_stride"] if score_stride is None else score_stride
+    folder = Path(data)
+    split_folder = folder.is_dir() and (folder / "train.txt").exists()
+    if seeds is None and split_folder and (folder / "seeds.txt").exists():
+        seeds = str(folder / "seeds.txt")
+    names = models or ["lstm", "transformer", "hybrid"]
+    unknown = set(names) - set(STUDY_SIZE)
+    if unknown:
+        raise ConfigError(f"--models: {', '.join(sorted(unknown))} not among {', '.join(STUDY_SIZE)}")
+    specs = {name: faithful_spec(name) if faithful else STUDY_SIZE[name] for name in names}
+    if faithful:
+        cost = sum(FAITHFUL_SECONDS_PER_MELODY[k] for k in names) * n / 60
+        say(
+            f"--faithful: the study's window models recompute their 64-token window at every step; "
+            f"generating {n} melodies each will take about {cost:.0f} minutes on 2 cores, after "
+            f"{minutes * len(names):g} minutes of training"
+        )
+    plan = Plan(
+        data=data,
+        corpus_preset=None if split_folder else "study",
+        out=Path(out),
+        models=specs,
+        minutes=minutes,
+        n=n,
+        seeds=seeds,
+        score_stride=score_stride,
+        threads=threads,
+        title="tunelab study reproduce" + (" (quick)" if quick else ""),
+        extra={"command": _command(), "faithful": faithful},
+    )
+    return _report(run(plan), plan.out)
+
+
+def faithful_spec(name: str) -> dict:
+    """The study's own model, trained as it was: a 64-token window predicts the token after it."""
+    return {"model": f"study-{name}", "size": None, "mode": "window", "seq_len": 64, "batch_size": 64,
+            "lr": 1e-3, "schedule": "noam" if name == "transformer" else "plateau"}  # fmt: skip
+
+
+def _report(results: dict, out: Path) -> Path:
+    from tunelab.study import report
+
+    report.write(results, out)
+    page = (Path(out) / "report.html").resolve()
+    print(page)
+    return page
+
+
+def _command() -> str:
+    return "tunelab " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv else ""
+
+
+__all__ = ["Plan", "demo", "faithful_spec", "reproduce", "run"]

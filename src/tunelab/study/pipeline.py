@@ -1,0 +1,277 @@
+"""Train -> score -> generate -> evaluate for a few models on one corpus: the steps that
+``tunelab demo`` and ``tunelab study reproduce`` share.
+
+Everything lands under one output folder, and each step skips what an earlier call finished:
+``runs/NAME`` (a training run; an interrupted one resumes with the minutes it has left),
+``generations/NAME`` (the study protocol's melodies as a generation dir), ``gallery/NAME``
+(the first few rendered as audio, sheet music and piano roll), ``evaluation/`` (metrics of
+every set beside the real test songs) and ``results.json``.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from tunelab.io.atomic import atomic_write_text
+
+SEED_TOKENS = 9  # the study's seeds are the first ~9 grid tokens of a song
+
+
+@dataclass
+class Plan:
+    """What to run. ``models`` maps a name to TrainConfig fields (model, size, model_options,
+    lr, schedule...); the corpus, time box, threads and output come from the plan."""
+
+    data: str
+    out: Path
+    models: dict[str, dict]
+    minutes: float
+    corpus_preset: str | None = "study"
+    n: int = 1000
+    seeds: str | None = None  # a seeds file; None: the first tokens of test songs
+    formats: tuple = ("grid", "mid")
+    gallery: int = 6  # melodies per model rendered with audio, sheet music and piano roll
+    gallery_formats: tuple = ("mid", "musicxml", "wav", "svg", "png")
+    score_stride: int = 4  # study accuracy on every k-th 64-token window of the test stream
+    threads: int | None = None
+    batch_size: int = 1000
+    title: str = "tunelab"
+    extra: dict = field(default_factory=dict)  # recorded in results.json as given
+
+
+def say(*parts) -> None:
+    print(*parts, file=sys.stderr, flush=True)
+
+
+def run(plan: Plan) -> dict:
+    """Run the plan (or what is left of it); returns and writes ``results.json``."""
+    import tunelab.corpus
+
+    out = Path(plan.out)
+    out.mkdir(parents=True, exist_ok=True)
+    corpus = tunelab.corpus.load(plan.data, plan.corpus_preset, verbose=False)
+    test = corpus.split("test")
+    say(
+        f"corpus {plan.data}: {len(corpus.split('train'))} train, {len(corpus.split('val'))} val, {len(test)} test songs"
+    )
+    results = {"plan": _describe(plan), "models": {}}
+    sets = {}
+    for name, fields in plan.models.items():
+        run_dir = train_model(plan, name, fields)
+        r = {"run": str(run_dir.relative_to(out)), **_training_summary(run_dir)}
+        r["test"] = score_model(plan, run_dir)
+        gen = generate_set(plan, name, run_dir, test)
+        r["generation"] = gen["summary"]
+        sets[name] = gen["scores"]
+        results["models"][name] = r
+        _write(out, results)
+    results["evaluation"] = evaluate_sets(plan, sets, test)
+    _write(out, results)
+    return results
+
+
+def train_model(plan: Plan, name: str, fields: dict) -> Path:
+    """Train ``name`` for ``plan.minutes``, or finish an interrupted run, or reuse a finished one."""
+    from tunelab.training import TrainConfig, train
+    from tunelab.training.checkpoint import read_config
+
+    run_dir = Path(plan.out) / "runs" / name
+    if (run_dir / "config.json").exists():
+        meta = read_config(run_dir)
+        status = meta.get("status", {})
+        if status.get("state") in ("stopped", "finished"):
+            say(f"[{name}] trained already ({status.get('epochs_done')} epochs): {run_dir}")
+            return run_dir
+        left = plan.minutes - status.get("training_seconds", 0) / 60
+        if left > 0.05 and (run_dir / "resume.pt").exists():
+            say(f"[{name}] resuming an interrupted run: {left:.1f} minutes left")
+            train(meta["train"], resume=True, max_minutes=left)
+            return run_dir
+    say(f"[{name}] training {fields.get('model')} for {plan.minutes:g} minutes")
+    config = TrainConfig(
+        corpus=plan.data,
+        corpus_preset=plan.corpus_preset,
+        out=str(run_dir),
+        max_minutes=plan.minutes,
+        threads=plan.threads,
+        **{"epochs": 1000, "patience": 10, **fields},
+    )
+    train(config)
+    return run_dir
+
+
+def _training_summary(run_dir: Path) -> dict:
+    from tunelab.training.checkpoint import read_config
+
+    meta = read_config(run_dir)
+    status = meta["status"]
+    log = _log(run_dir)
+    best = [r for r in log if r.get("val_loss")]
+    best_row = min(best, key=lambda r: float(r["val_loss"])) if best else {}
+    return {
+        "model": meta["model"],
+        "parameters": meta["parameters"],
+        "epochs": status.get("epochs_done"),
+        "steps": status.get("steps"),
+        "epochs_seen": round(  # the passes over the training stream, the last one perhaps in part
+            status.get("steps", 0)
+            * meta["train"]["batch_size"]
+            * meta["train"]["seq_len"]
+            / max(meta["data"].get("train_tokens", 1), 1),
+            2,
+        ),
+        "best_epoch": status.get("best_epoch"),
+        "training_minutes": round(status.get("training_seconds", 0) / 60, 2),
+        "tokens_per_s": round(np.mean([float(r["tokens_per_s"]) for r in log])) if log else None,
+        "val_loss": float(best_row["val_loss"]) if best_row else None,
+        "val_accuracy": float(best_row["val_accuracy"]) if best_row.get("val_accuracy") else None,
+    }
+
+
+def _log(run_dir: Path) -> list[dict]:
+    import csv
+
+    path = run_dir / "train_log.csv"
+    if not path.exists():
+        return []
+    with open(path) as f:
+        return list(csv.DictReader(f))
+
+
+def score_model(plan: Plan, run_dir: Path) -> dict:
+    """Test scores: masked accuracy and NLL per token, and the study's window accuracy on
+    all test songs and on those not also in the training split (cached in the run dir)."""
+    from tunelab.training.score import score
+
+    cache = run_dir / "test_scores.json"
+    if cache.exists():
+        return json.loads(cache.read_text())
+    t0 = time.perf_counter()
+    s = score(run_dir, plan.data, split="test", protocol="study", unseen=True, stride=plan.score_stride)
+    keep = ("study_accuracy", "study_accuracy_all", "masked_accuracy", "nll_per_token", "songs", "left_out")
+    result = {k: s[k] for k in keep if k in s}
+    result["study_windows"] = s.get("study_windows")
+    result["seconds"] = round(time.perf_counter() - t0, 1)
+    say(
+        f"[{run_dir.name}] test: study accuracy {result['study_accuracy_all']:.4f} "
+        f"(unseen songs {result['study_accuracy']:.4f}), masked accuracy {result['masked_accuracy']:.4f}"
+    )
+    atomic_write_text(cache, json.dumps(result, indent=1) + "\n")
+    return result
+
+
+def seeds(plan: Plan, tokenizer, test) -> list[np.ndarray]:
+    """``plan.n`` prompts: the seeds file's, else the first tokens of the test songs in turn."""
+    from tunelab.sampling import expand
+    from tunelab.sampling.prompts import from_seeds
+
+    if plan.seeds:
+        prompts = from_seeds(plan.seeds, tokenizer)
+    else:
+        prompts = [tokenizer.encode(s)[:SEED_TOKENS] for s in test]
+    return expand(prompts, plan.n)
+
+
+def generate_set(plan: Plan, name: str, run_dir: Path, test) -> dict:
+    """The study protocol's melodies from ``run_dir`` (a generation dir), and a rendered gallery."""
+    from tqdm import tqdm
+
+    from tunelab.io import load_file
+    from tunelab.render.generation import save_samples
+    from tunelab.sampling import Settings, generate
+    from tunelab.training.checkpoint import load_run
+
+    gen_dir = Path(plan.out) / "generations" / name
+    done = gen_dir / "summary.json"
+    if done.exists():
+        scores, _ = load_file(gen_dir / "grid.txt")
+        return {"summary": json.loads(done.read_text()), "scores": scores}
+    loaded = load_run(run_dir)
+    tokenizer = loaded[1]
+    prompts = seeds(plan, tokenizer, test)
+    bar = tqdm(total=len(prompts), desc=f"[{name}] generating", unit="melody", file=sys.stderr)
+    t0 = time.perf_counter()
+    samples = generate(
+        loaded,
+        len(prompts),
+        prompts=prompts,
+        settings=Settings(batch_size=plan.batch_size),
+        protocol="study",
+        progress=lambda k: bar.update(k - bar.n),
+    )
+    bar.close()
+    seconds = time.perf_counter() - t0
+    used = {"protocol": "study", "run": str(run_dir)}
+    scores, lines = save_samples(
+        gen_dir,
+        samples,
+        tokenizer,
+        label=name,
+        formats=plan.formats,
+        used=used,
+        seconds=seconds,
+        progress=False,
+    )
+    if plan.gallery:
+        save_samples(
+            Path(plan.out) / "gallery" / name,
+            samples[: plan.gallery],
+            tokenizer,
+            label=name,
+            formats=plan.gallery_formats,
+            used=used,
+            progress=False,
+        )
+    lengths = np.array([len(s.ids) for s in samples])
+    summary = {
+        "melodies": len(samples),
+        "seconds": round(seconds, 1),
+        "tokens": int(sum(s.steps for s in samples)),
+        "tokens_per_s": round(sum(s.steps for s in samples) / max(seconds, 1e-9)),
+        "mean_length": round(float(lengths.mean()), 1),
+        "median_length": float(np.median(lengths)),
+        "at_cap": int(sum(s.stop == "max_steps" for s in samples)),
+        "syntax_errors": int(sum(s.syntax_errors for s in samples)),
+        "lines": lines,
+    }
+    say(f"[{name}] {lines[0]}")
+    atomic_write_text(done, json.dumps(summary, indent=1) + "\n")
+    return {"summary": summary, "scores": scores}
+
+
+def evaluate_sets(plan: Plan, sets: dict, test) -> dict:
+    """Every suite for every set with the real test songs as the reference; writes evaluation/."""
+    from tunelab.metrics.evaluate import evaluate, write
+
+    t0 = time.perf_counter()
+    say(f"evaluating {', '.join(sets)} against {len(test)} test songs")
+    report = evaluate(sets, reference=list(test), reference_name="test songs")
+    write(report, Path(plan.out) / "evaluation")
+    summary = report.summary()
+    return {
+        "seconds": round(time.perf_counter() - t0, 1),
+        "means": {k: {m: v["mean"] for m, v in s.items()} for k, s in summary.items()},
+        "stds": {k: {m: v["std"] for m, v in s.items()} for k, s in summary.items()},
+        "stats": report.stats,
+        "distribution": report.distribution,
+        "reference": "test songs",
+        "errors": len(report.errors),
+    }
+
+
+def _describe(plan: Plan) -> dict:
+    keys = ("title", "data", "corpus_preset", "minutes", "n", "seeds", "score_stride", "threads")
+    d = {k: getattr(plan, k) for k in keys}
+    return {**d, "models": plan.models, **plan.extra}
+
+
+def _write(out: Path, results: dict) -> None:
+    from tunelab.metrics.evaluate import _clean
+
+    atomic_write_text(out / "results.json", json.dumps(_clean(results), indent=1) + "\n")

@@ -1,0 +1,313 @@
+"""The report of a pipeline run (results.json): ``results.md`` and ``report.html``.
+
+Tables are built once as rows and written both ways: training and test accuracy beside the
+study's, generation, the 17 metrics beside the study's published means and the real test
+songs', closeness to the test songs (overlap of distributions), and the headline question (does
+the Hybrid come closest to real songs on the local and the global metrics?). The HTML page adds
+training curves, a metric chart and a gallery with audio, sheet music and piano rolls.
+"""
+
+from __future__ import annotations
+
+import html as _html
+from pathlib import Path
+
+import numpy as np
+
+from tunelab.io.atomic import atomic_write_text
+from tunelab.metrics.study17 import NAMES
+from tunelab.study import published
+
+REAL = "test songs"
+LOCAL, GLOBAL = NAMES[:11], NAMES[11:]  # reference/study-metrics.md: per segment / whole melody
+STRUCTURE = ("ssm_structureness", "ssm_repetition", "pitch_deviation", "mean_interval", "beat_alignment")
+
+
+class Table:
+    def __init__(self, title: str, header: list[str], rows: list[list], note: str = ""):
+        self.title, self.header, self.rows, self.note = title, header, rows, note
+
+    def markdown(self) -> str:
+        lines = [f"### {self.title}", ""] + ([self.note, ""] if self.note else [])
+        lines += ["| " + " | ".join(self.header) + " |", "|" + "---|" * len(self.header)]
+        lines += ["| " + " | ".join(_cell(c) for c in row) + " |" for row in self.rows]
+        return "\n".join(lines) + "\n"
+
+    def html(self) -> str:
+        head = "".join(f"<th>{_e(h)}</th>" for h in self.header)
+        body = "".join(
+            "<tr>" + "".join(f"<td>{_e(_cell(c))}</td>" for c in row) + "</tr>" for row in self.rows
+        )
+        note = f"<p>{_e(self.note)}</p>" if self.note else ""
+        return f"<h2>{_e(self.title)}</h2>{note}<table><tr>{head}</tr>{body}</table>"
+
+
+def _cell(c) -> str:
+    if isinstance(c, float):
+        if not np.isfinite(c):
+            return "–"
+        return f"{c:,.4f}" if abs(c) < 100 else f"{c:,.1f}"
+    return "–" if c is None else str(c)
+
+
+def _e(x) -> str:
+    return _html.escape(str(x))
+
+
+def tables(results: dict) -> list[Table]:
+    models = results["models"]
+    out = [_training(models), _generation(models)]
+    ev = results.get("evaluation")
+    if ev:
+        out += [_metrics(models, ev), _closeness(models, ev), _headline(models, ev)]
+    return out
+
+
+def _study_name(name: str) -> str | None:
+    return name if name in published.MODELS else None
+
+
+def _training(models: dict) -> Table:
+    rows = []
+    for name, r in models.items():
+        t, s = r.get("test", {}), _study_name(name)
+        rows.append(
+            [
+                name,
+                f"{r['parameters']:,}",
+                f"{r['training_minutes']:.1f}",
+                f"{r.get('epochs_seen', r['epochs'])} ({r['best_epoch']})",
+                f"{r['tokens_per_s']:,}" if r.get("tokens_per_s") else None,
+                r.get("val_loss"),
+                t.get("study_accuracy_all"),
+                t.get("study_accuracy"),
+                published.TEST_ACCURACY.get(s) if s else None,
+                published.TRAINING.get(s, "") if s else "",
+            ]
+        )
+    stride = next((r["test"].get("study_windows") for r in models.values() if r.get("test")), None)
+    return Table(
+        "Training and test accuracy",
+        ["model", "params", "minutes", "epochs (best)", "tokens/s", "val loss", "test acc",
+         "test acc, unseen songs", "study's test acc", "study's training"],
+        rows,
+        "Test accuracy: the study's protocol (argmax next token after every 64-token window of the test "
+        "stream, 64 `/` after each song, every target counts)"
+        + (f", estimated on {stride:,} windows" if stride else "")
+        + ". Unseen songs: the test songs not also in the training split.",
+    )  # fmt: skip
+
+
+def _generation(models: dict) -> Table:
+    rows = []
+    for name, r in models.items():
+        g, s = r["generation"], _study_name(name)
+        study = published.LENGTHS.get(s) if s else None
+        rows.append(
+            [name, g["melodies"], f"{g['seconds']:.1f}", f"{g['tokens_per_s']:,}", f"{g['mean_length']:.0f}",
+             f"{g['median_length']:.0f}",
+             g["at_cap"], g["syntax_errors"], f"{study[0]} / {study[1]} / {study[2]}" if study else ""]
+        )  # fmt: skip
+    return Table(
+        "Generation (the study's protocol: 64 `/` + seed, temperature 0.7, stop at `/`, at most 1,500 steps)",
+        ["model", "melodies", "seconds", "tokens/s", "mean length", "median length", "at 1,500 cap",
+         "syntax errors", "study's mean / median / at cap"],
+        rows,
+    )  # fmt: skip
+
+
+def _metrics(models: dict, ev: dict) -> Table:
+    means = ev["means"]
+    rows = []
+    for m in NAMES:
+        row = [m, means[REAL][m]]
+        for name in models:
+            row.append(means[name][m])
+            s = _study_name(name)
+            row.append(published.STUDY17[s][m] if s else None)
+        rows.append(row)
+    wins = ["closer than the study's", ""]
+    for name in models:
+        s = _study_name(name)
+        n = (
+            sum(
+                abs(means[name][m] - means[REAL][m]) < abs(published.STUDY17[s][m] - means[REAL][m])
+                for m in NAMES
+            )
+            if s
+            else None
+        )
+        wins += [f"{n} of 17" if s else "", ""]
+    rows.append(wins)
+    header = ["metric", REAL]
+    for name in models:
+        header += [name, f"study's {name}" if _study_name(name) else "–"]
+    return Table(
+        "The study's 17 metrics (means over melodies)",
+        header,
+        rows,
+        "The last row counts the metrics on which tunelab's model is closer to the real test songs' mean than "
+        "the study's model of the same family was.",
+    )
+
+
+def _closeness(models: dict, ev: dict) -> Table:
+    dist = ev.get("distribution", {})
+    features = [f for f in next(iter(dist.values()), {}) if not f.startswith("metric:")]
+    rows = [[f, *(dist.get(name, {}).get(f, {}).get("oa") for name in models)] for f in features]
+    best = ["highest on", *(sum(_best(dist, models, f) == name for f in features) for name in models)]
+    rows.append(best)
+    return Table(
+        f"Closeness to the {REAL}: overlapping area per feature (Yang & Lerch 2018; 1 = as close as real songs are to each other)",
+        ["feature", *models],
+        rows,
+    )
+
+
+def _best(dist: dict, models, key: str) -> str | None:
+    vals = {n: dist.get(n, {}).get(key, {}).get("oa", np.nan) for n in models}
+    vals = {k: v for k, v in vals.items() if np.isfinite(v)}
+    return max(vals, key=vals.get) if vals else None
+
+
+def _headline(models: dict, ev: dict) -> Table:
+    """Per group of metrics: which model's per-melody distribution overlaps the real songs' most,
+    and whether the models differ at all (Kruskal-Wallis)."""
+    dist, stats = ev.get("distribution", {}), ev.get("stats", {})
+    rows = []
+    for group, names in (
+        ("local (study 1-11)", LOCAL),
+        ("global (study 12-17)", GLOBAL),
+        ("structure", STRUCTURE),
+    ):
+        for m in names:
+            key = f"metric:{m}"
+            oas = [dist.get(n, {}).get(key, {}).get("oa") for n in models]
+            p = stats.get(m, {}).get("kruskal", {}).get("p")
+            rows.append([group, m, *oas, _best(dist, models, key), p])
+    counts = {}
+    for row in rows:
+        counts.setdefault(row[0], {}).setdefault(row[-2], 0)
+        counts[row[0]][row[-2]] += 1
+    note = "; ".join(
+        f"{g}: " + ", ".join(f"{k} {v}" for k, v in sorted(c.items(), key=lambda x: -x[1]))
+        for g, c in counts.items()
+    )
+    return Table(
+        "Which model is closest to the real songs? (overlap of per-melody distributions with the test songs')",
+        ["group", "metric", *models, "closest", "Kruskal-Wallis p (incl. test songs)"],
+        rows,
+        "Metrics won: " + note + ".",
+    )
+
+
+def write(results: dict, out: Path) -> list[Path]:
+    """Write results.md and report.html into ``out``; returns their paths."""
+    out = Path(out)
+    ts = tables(results)
+    md = [f"# {results['plan'].get('title', 'tunelab')} results", "", _plan_line(results), ""]
+    md += [t.markdown() for t in ts]
+    atomic_write_text(out / "results.md", "\n".join(md))
+    atomic_write_text(out / "report.html", _page(results, ts, out))
+    return [out / "results.md", out / "report.html"]
+
+
+def _plan_line(results: dict) -> str:
+    p = results["plan"]
+    return (
+        f"Data: `{p['data']}` (preset {p.get('corpus_preset')}); {p['minutes']:g} minutes of training per model; "
+        f"{p['n']} melodies per model; command: `{p.get('command', '')}`."
+    )
+
+
+def _page(results: dict, ts: list[Table], out: Path) -> str:
+    from tunelab.metrics.report import _img
+
+    parts = [
+        "<!doctype html><html><head><meta charset='utf-8'><meta name='viewport' content='width=device-width'>",
+        f"<title>{_e(results['plan'].get('title', 'tunelab'))}</title><style>",
+        "body{font-family:system-ui,sans-serif;margin:2em;max-width:1200px}table{border-collapse:collapse;"
+        "margin:1em 0;font-size:13px}td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}"
+        "th:first-child,td:first-child{text-align:left}img{max-width:100%}.mel{display:flex;gap:1em;"
+        "flex-wrap:wrap;align-items:center;border-top:1px solid #ddd;padding:.5em 0}.mel img{max-width:560px}"
+        "</style></head><body>",
+        f"<h1>{_e(results['plan'].get('title', 'tunelab'))}</h1><p>{_e(_plan_line(results))}</p>",
+        "<p><a href='evaluation/report.html'>full evaluation</a> · "
+        + " · ".join(
+            f"<a href='generations/{_e(n)}/index.html'>{_e(n)} melodies</a>" for n in results["models"]
+        )
+        + "</p>",
+    ]
+    curves = _curves(results, out)
+    if curves:
+        parts += ["<h2>Training curves</h2>", _img(curves)]
+    for t in ts:
+        parts.append(t.html())
+    if results.get("evaluation"):
+        parts += ["<h2>Metric means beside the study's and the real songs'</h2>", _img(_bars(results))]
+    parts.append("<h2>Gallery</h2>")
+    for name in results["models"]:
+        gallery = out / "gallery" / name
+        for svg in sorted((gallery / "svg").glob("*.svg"))[:3] if gallery.exists() else []:
+            stem, rel = svg.stem, f"gallery/{name}"
+            item = [f"<div class='mel'><b>{_e(name)} #{_e(stem)}</b>"]
+            if (gallery / "wav" / f"{stem}.wav").exists():
+                item.append(f"<audio controls preload='none' src='{rel}/wav/{stem}.wav'></audio>")
+            item.append(f"<img alt='sheet music' src='{rel}/svg/{stem}.svg'>")
+            if (gallery / "png" / f"{stem}.png").exists():
+                item.append(f"<img alt='piano roll' src='{rel}/png/{stem}.png'>")
+            parts.append("".join(item) + "</div>")
+    parts.append("</body></html>")
+    return "\n".join(parts)
+
+
+def _curves(results: dict, out: Path):
+    import csv
+
+    from tunelab.metrics.report import _figure
+
+    logs = {}
+    for name, r in results["models"].items():
+        path = out / r["run"] / "train_log.csv"
+        if path.exists():
+            with open(path) as f:
+                logs[name] = [row for row in csv.DictReader(f) if row.get("val_loss")]
+    if not any(logs.values()):
+        return None
+    plt, fig = _figure(10, 3.2)
+    for j, key in enumerate(("val_loss", "val_accuracy")):
+        ax = fig.add_subplot(1, 2, j + 1)
+        for name, rows in logs.items():
+            minutes = [float(r["elapsed_seconds"]) / 60 for r in rows]
+            ax.plot(minutes, [float(r.get(key) or np.nan) for r in rows], marker="o", label=name)
+        ax.set_xlabel("training minutes")
+        ax.set_title(key.replace("_", " "))
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    return plt, fig
+
+
+def _bars(results: dict):
+    from tunelab.metrics.report import _figure
+
+    means, models = results["evaluation"]["means"], list(results["models"])
+    plt, fig = _figure(15, 10)
+    for j, m in enumerate(NAMES):
+        ax = fig.add_subplot(4, 5, j + 1)
+        labels, ours, study = [], [], []
+        for name in models:
+            labels.append(name[:11])
+            ours.append(means[name][m])
+            s = _study_name(name)
+            study.append(published.STUDY17[s][m] if s else np.nan)
+        x = np.arange(len(models))
+        ax.bar(x - 0.2, ours, 0.4, label="tunelab")
+        ax.bar(x + 0.2, study, 0.4, label="study")
+        ax.axhline(means[REAL][m], color="k", ls="--", lw=1, label=REAL)
+        ax.set_xticks(x, labels, fontsize=7)
+        ax.set_title(m, fontsize=9)
+        ax.tick_params(axis="y", labelsize=7)
+        if j == 0:
+            ax.legend(fontsize=7)
+    fig.tight_layout()
+    return plt, fig

@@ -1,0 +1,91 @@
+"""The study pipeline (train -> score -> generate -> evaluate -> report) on a tiny split
+folder, its reuse of finished steps, and the report's comparisons computed by hand."""
+
+import json
+import re
+
+import numpy as np
+import pytest
+
+from tunelab.metrics.study17 import NAMES
+from tunelab.study import published, report
+from tunelab.study.pipeline import SEED_TOKENS, Plan, run
+
+from .test_training import _song
+
+TINY = {"size": "tiny", "seq_len": 16, "batch_size": 8, "epochs": 2, "gap": 8, "progress": False}
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    root = tmp_path_factory.mktemp("split")
+    rng = np.random.default_rng(5)
+    for name, n in (("train", 30), ("val", 4), ("test", 5)):
+        (root / f"{name}.txt").write_text("\n".join(_song(rng) for _ in range(n)) + "\n")
+    return root
+
+
+def test_the_pipeline_trains_generates_evaluates_reports_and_reuses_its_steps(corpus, tmp_path):
+    plan = Plan(
+        data=str(corpus),
+        corpus_preset=None,
+        out=tmp_path / "out",
+        models={"lstm": {"model": "lstm", **TINY}, "transformer": {"model": "transformer", **TINY}},
+        minutes=0.5,
+        n=6,
+        formats=("grid", "mid"),
+        gallery=1,
+        gallery_formats=("mid", "svg", "png"),
+        score_stride=2,
+        threads=1,
+    )
+    results = run(plan)
+    assert json.loads((plan.out / "results.json").read_text())["models"].keys() == {"lstm", "transformer"}
+    test_songs = (corpus / "test.txt").read_text().split("\n")
+    for name, r in results["models"].items():
+        assert r["epochs"] == 2 and r["parameters"] > 0
+        assert 0 < r["test"]["study_accuracy_all"] <= 1 and r["test"]["songs"] == 5
+        g = r["generation"]
+        assert g["melodies"] == 6 and g["syntax_errors"] == 0
+        lines = (plan.out / "generations" / name / "grid.txt").read_text().splitlines()
+        for i, line in enumerate(lines):  # each melody starts with its test song's opening, in turn
+            assert line.split()[:SEED_TOKENS] == test_songs[i % 5].split()[:SEED_TOKENS]
+        assert len(list((plan.out / "gallery" / name / "svg").glob("*.svg"))) == 1
+    means = results["evaluation"]["means"]
+    assert set(means) == {"lstm", "transformer", "test songs"}
+    paths = report.write(results, plan.out)
+    md = paths[0].read_text()
+    assert "### The study's 17 metrics" in md and "closer than the study's" in md
+    page = paths[1].read_text()
+    links = re.findall(r"(?:src|href)='([^':]+)'", page)
+    assert links and all((plan.out / link).exists() for link in links), links
+    # a second call reuses the trained runs, the scores and the melodies
+    weights = plan.out / "runs" / "lstm" / "model.safetensors"
+    stamp = weights.stat().st_mtime_ns
+    again = run(plan)
+    assert weights.stat().st_mtime_ns == stamp
+    assert again["models"] == results["models"]
+
+
+def test_the_report_counts_the_metrics_closer_than_the_study_by_hand():
+    study = published.STUDY17["lstm"]
+    real = {m: study[m] + 1.0 for m in NAMES}
+    # ours: 0.5 from the real mean on the first five metrics (closer than the study's 1.0), 2.5 on the rest
+    ours = {m: real[m] - (0.5 if i < 5 else 2.5) for i, m in enumerate(NAMES)}
+    results = {
+        "models": {
+            "lstm": {
+                "parameters": 1,
+                "training_minutes": 1.0,
+                "epochs": 1,
+                "best_epoch": 1,
+                "generation": {"melodies": 1, "seconds": 1.0, "tokens_per_s": 1, "mean_length": 1.0,
+                               "median_length": 1.0, "at_cap": 0, "syntax_errors": 0},
+            }
+        },
+        "evaluation": {"means": {"lstm": ours, "test songs": real}, "distribution": {}, "stats": {}},
+    }  # fmt: skip
+    metrics = next(t for t in report.tables(results) if t.title.startswith("The study's 17"))
+    assert metrics.rows[-1][2] == "5 of 17"
+    first = metrics.rows[0]  # pitch variance: real, ours, the study's
+    assert first[1:4] == [real[NAMES[0]], ours[NAMES[0]], study[NAMES[0]]]
