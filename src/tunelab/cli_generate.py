@@ -22,7 +22,10 @@ def add_commands(sub) -> None:
         ),
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    c.add_argument("run", type=Path, help="run directory (tunelab train --out)")
+    c.add_argument("run", type=Path, nargs="?", help="run directory (tunelab train --out); or --model")
+    c.add_argument(
+        "--model", default=None, help="a shipped model instead of a run: deutschl-lstm, deutschl-hybrid..."
+    )
     c.add_argument("--out", required=True, type=Path, help="generation dir to write")
     c.add_argument(
         "--n", type=int, default=None, help="melodies (default: one per prompt, or 8 without prompts)"
@@ -126,6 +129,11 @@ def cmd_generate(args) -> int:
     settings = settings_from(args)
     meter, key = parse_meter(args.meter), parse_key(args.key)
     device = choose_device(args.device)
+    if (args.run is None) == (args.model is None):
+        raise ConfigError("give a run directory or --model NAME (one of the two)")
+    from tunelab.pretrained import resolve
+
+    args.run = resolve(args.run or args.model)
     loaded = load_run(args.run, device)  # fails early, naming the file, on a bad run dir
     tokenizer = loaded[1]
     if tokenizer.is_compound:

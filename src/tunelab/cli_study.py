@@ -18,6 +18,7 @@ def add_study(sub) -> None:
     c.add_argument("--out", default="demo", help="output folder")
     c.add_argument("--minutes", type=float, default=2.0, help="training minutes per model")
     c.add_argument("--n", type=int, default=32, help="melodies per model")
+    c.add_argument("--pretrained", action="store_true", help="use the shipped models instead of training")
     c.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
     c.set_defaults(func=cmd_demo)
 
@@ -67,7 +68,7 @@ def add_study(sub) -> None:
 def cmd_demo(args) -> int:
     from tunelab.study import demo
 
-    demo(args.out, minutes=args.minutes, n=args.n, threads=args.threads)
+    demo(args.out, minutes=args.minutes, n=args.n, threads=args.threads, pretrained=args.pretrained)
     return 0
 
 

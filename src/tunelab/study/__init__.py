@@ -24,14 +24,24 @@ QUICK = {"minutes": 2.5, "n": 300, "score_stride": 64}  # about 13 minutes in al
 FAITHFUL_SECONDS_PER_MELODY = {"transformer": 2.6, "hybrid": 2.9, "lstm": 0.005}
 
 
-def demo(out="demo", *, minutes: float = 2.0, n: int = 32, threads: int | None = None) -> Path:
-    """Prepare deutschl, train the small LSTM, Transformer and Hybrid for ``minutes`` each,
-    generate ``n`` melodies each from test-song openings, evaluate against the test songs,
-    write the report. Returns the path of report.html."""
+def demo(
+    out="demo", *, minutes: float = 2.0, n: int = 32, threads: int | None = None, pretrained: bool = False
+) -> Path:
+    """Prepare deutschl, train the small LSTM, Transformer and Hybrid for ``minutes`` each (or
+    take the shipped study-size models with ``pretrained``), generate ``n`` melodies each from
+    test-song openings, evaluate against the test songs, write the report. Returns the path of
+    report.html."""
+    if pretrained:
+        from tunelab.pretrained import names
+
+        missing = [f"deutschl-{k}" for k in SMALL if f"deutschl-{k}" not in names()]
+        if missing:
+            raise ConfigError(f"--pretrained: {', '.join(missing)} not shipped in this installation")
     plan = Plan(
         data="deutschl",
         out=Path(out),
-        models=SMALL,
+        models={k: {"pretrained": f"deutschl-{k}"} for k in SMALL} if pretrained else SMALL,
+        score=not pretrained,  # trained on the study's split, which overlaps deutschl's test songs
         minutes=minutes,
         n=n,
         formats=("grid", "mid", "musicxml"),

@@ -11,6 +11,7 @@ every set beside the real test songs) and ``results.json``.
 from __future__ import annotations
 
 import json
+import shutil
 import sys
 import time
 from dataclasses import dataclass, field
@@ -39,6 +40,7 @@ class Plan:
     gallery: int = 6  # melodies per model rendered with audio, sheet music and piano roll
     gallery_formats: tuple = ("mid", "musicxml", "wav", "svg", "png")
     score_stride: int = 4  # study accuracy on every k-th 64-token window of the test stream
+    score: bool = True  # False: no test scores (shipped models trained on another split)
     threads: int | None = None
     batch_size: int = 1000
     title: str = "tunelab"
@@ -65,7 +67,7 @@ def run(plan: Plan) -> dict:
     for name, fields in plan.models.items():
         run_dir = train_model(plan, name, fields)
         r = {"run": str(run_dir.relative_to(out)), **_training_summary(run_dir)}
-        r["test"] = score_model(plan, run_dir)
+        r["test"] = score_model(plan, run_dir) if plan.score else {}
         gen = generate_set(plan, name, run_dir, test)
         r["generation"] = gen["summary"]
         sets[name] = gen["scores"]
@@ -82,6 +84,13 @@ def train_model(plan: Plan, name: str, fields: dict) -> Path:
     from tunelab.training.checkpoint import read_config
 
     run_dir = Path(plan.out) / "runs" / name
+    if "pretrained" in fields:  # a shipped checkpoint, copied so that its scores can be cached beside it
+        from tunelab.pretrained import resolve
+
+        if not (run_dir / "config.json").exists():
+            shutil.copytree(resolve(fields["pretrained"]), run_dir, dirs_exist_ok=True)
+        say(f"[{name}] shipped model {fields['pretrained']}: no training")
+        return run_dir
     if (run_dir / "config.json").exists():
         meta = read_config(run_dir)
         status = meta.get("status", {})

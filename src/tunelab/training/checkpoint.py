@@ -3,7 +3,8 @@
 A run directory holds
 - ``config.json``: tunelab version, the training config, the model's config, the tokenizer, the
   corpus it was trained on, and the run's status (epochs done, best epoch, why it stopped);
-- ``model.safetensors``: the weights with the best validation loss so far (the model to use);
+- ``model.safetensors``: the weights with the best validation loss so far (the model to use;
+  a shipped checkpoint has ``model.int8.safetensors`` instead, see :func:`quantize`);
 - ``train_log.csv``: one row per epoch (losses, accuracies, learning rate, tokens/s, time);
 - ``resume.pt``: the latest weights, optimizer, schedule, random states and position in the
   data, for ``--resume``.
@@ -24,6 +25,8 @@ from tunelab.errors import CheckpointError
 from tunelab.io.atomic import atomic_write_bytes, atomic_write_text
 
 WEIGHTS, CONFIG, LOG, RESUME = "model.safetensors", "config.json", "train_log.csv", "resume.pt"
+WEIGHTS_INT8 = "model.int8.safetensors"  # shipped checkpoints: 8-bit matrices (see quantize)
+_SCALE = ".int8_scale"
 
 
 def bare(model):
@@ -47,6 +50,40 @@ def load_weights(path: Path) -> dict:
         raise CheckpointError(f"{path}: no weights here (is this a tunelab run directory?)") from None
     except Exception as err:  # safetensors raises its own types for a damaged header
         raise CheckpointError(f"{path}: unreadable weights ({err})") from None
+
+
+def quantize(state: dict, min_size: int = 4096) -> dict:
+    """Weights for shipping: every float matrix of at least ``min_size`` numbers as int8 with
+    one float32 scale per row (symmetric, absmax / 127); the rest as they are. A quarter of
+    the bytes; each number is off by at most half a step (scale / 2)."""
+    out = {}
+    for name, t in state.items():
+        if t.is_floating_point() and t.dim() == 2 and t.numel() >= min_size:
+            scale = (t.abs().amax(dim=1, keepdim=True) / 127).clamp_min(1e-12).float()
+            out[name] = torch.round(t / scale).clamp(-127, 127).to(torch.int8)
+            out[name + _SCALE] = scale
+        else:
+            out[name] = t
+    return out
+
+
+def dequantize(state: dict) -> dict:
+    """The float weights of a :func:`quantize` state."""
+    out = {}
+    for name, t in state.items():
+        if name.endswith(_SCALE):
+            continue
+        scale = state.get(name + _SCALE)
+        out[name] = t.float() * scale if scale is not None else t
+    return out
+
+
+def save_int8(run: Path, state: dict) -> None:
+    from safetensors.torch import save
+
+    atomic_write_bytes(
+        Path(run) / WEIGHTS_INT8, save({k: v.contiguous() for k, v in quantize(state).items()})
+    )
 
 
 def write_config(run: Path, meta: dict) -> None:
@@ -110,8 +147,11 @@ def load_run(run, device="cpu"):
         model, tokenizer = build_model(meta), from_dict(meta["tokenizer"])
     except (KeyError, TypeError) as err:
         raise CheckpointError(f"{run / CONFIG}: incomplete or from another version ({err})") from None
+    weights = run / WEIGHTS
+    if not weights.exists() and (run / WEIGHTS_INT8).exists():
+        weights = run / WEIGHTS_INT8
     try:
-        model.load_state_dict(load_weights(run / WEIGHTS))
+        model.load_state_dict(dequantize(load_weights(weights)))
     except RuntimeError as err:
-        raise CheckpointError(f"{run / WEIGHTS}: does not fit the model in config.json ({err})") from None
+        raise CheckpointError(f"{weights}: does not fit the model in config.json ({err})") from None
     return model.to(device).eval(), tokenizer, meta

@@ -51,6 +51,9 @@ def score(
         raise ConfigError(f"--protocol must be study (or left out), got {protocol!r}")
     t0 = time.perf_counter()
     dev = choose_device(device)
+    from tunelab.pretrained import resolve as run_or_shipped
+
+    run = run_or_shipped(run)
     model, tokenizer, meta = load_run(run, dev)
     train_cfg, info = meta["train"], meta["data"]
     if split is None:

@@ -1,0 +1,67 @@
+"""Checkpoints shipped with tunelab, trained on deutschl: ``tunelab generate --model deutschl-hybrid``.
+
+Each is a run directory inside the package (``config.json``, ``train_log.csv``,
+``model.int8.safetensors``: matrices stored as 8-bit integers with a scale per row, a quarter
+of their float size; see :func:`tunelab.training.checkpoint.quantize`), so everything that reads
+a run reads it: ``generate``, ``score``, ``load_run``. They come from ``tunelab study
+reproduce`` (docs/results.md) and were packed with::
+
+    python -m tunelab.pretrained RUN_DIR NAME
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+from pathlib import Path
+
+from tunelab.errors import ConfigError
+
+HERE = Path(__file__).resolve().parent
+
+
+def names() -> list[str]:
+    """The shipped checkpoints' names."""
+    return sorted(p.name for p in HERE.iterdir() if (p / "config.json").exists())
+
+
+def resolve(run_or_name) -> Path:
+    """A run directory: ``run_or_name`` itself if it is a folder, else a shipped checkpoint."""
+    path = Path(run_or_name)
+    if path.is_dir():
+        return path
+    if (HERE / str(run_or_name) / "config.json").exists():
+        return HERE / str(run_or_name)
+    shipped = ", ".join(names()) or "none in this installation"
+    raise ConfigError(f"{run_or_name}: neither a run directory nor a shipped model (shipped: {shipped})")
+
+
+def pack(run, name: str) -> Path:
+    """Copy a finished run into the package as ``name``, its weights in 8 bits."""
+    from tunelab.training import checkpoint as ckpt
+
+    run, out = Path(run), HERE / name
+    meta = ckpt.read_config(run)
+    state = ckpt.load_weights(run / ckpt.WEIGHTS)
+    out.mkdir(parents=True, exist_ok=True)
+    meta["train"] = {**meta["train"], "out": f"(packed from {run.name})"}
+    ckpt.write_config(out, {**meta, "packed_from": str(run)})
+    shutil.copyfile(run / ckpt.LOG, out / ckpt.LOG)
+    ckpt.save_int8(out, state)
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 2:
+        print("usage: python -m tunelab.pretrained RUN_DIR NAME", file=sys.stderr)
+        return 2
+    out = pack(*args)
+    size = sum(f.stat().st_size for f in out.iterdir())
+    print(json.dumps({"packed": str(out), "bytes": size}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
