@@ -64,6 +64,32 @@ def add_study(sub) -> None:
     c.add_argument("--threads", type=int, default=None)
     c.set_defaults(func=cmd_reproduce)
 
+    c = ssub.add_parser(
+        "efficiency",
+        help="throughput, memory and latency vs length; validation loss vs data size",
+        description="For an LSTM, an attention-RNN, a Transformer and the Hybrid (small sizes): (a) training "
+        "throughput and activation memory vs input length, (b) generation latency vs context length, (c) "
+        "validation loss vs share of the training songs. Writes efficiency.csv, efficiency.md and PNG plots; "
+        "a second call adds to what is there.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    c.add_argument("--out", default="efficiency", help="output folder")
+    c.add_argument("--data", default="deutschl", help="corpus for part (c)")
+    c.add_argument("--parts", default="abc", help="which of a, b, c to measure")
+    c.add_argument("--minutes", type=float, default=1.0, help="(c): training minutes per model and share")
+    c.add_argument(
+        "--lengths", type=int, nargs="+", default=[64, 128, 256, 512, 1024], help="(a) input lengths"
+    )
+    c.add_argument(
+        "--contexts", type=int, nargs="+", default=[64, 128, 256, 512, 1024], help="(b) context lengths"
+    )
+    c.add_argument(
+        "--fractions", type=float, nargs="+", default=[0.1, 0.25, 0.5, 1.0], help="(c) shares of the songs"
+    )
+    c.add_argument("--batch", type=int, default=16, help="(a) sequences per batch")
+    c.add_argument("--threads", type=int, default=None)
+    c.set_defaults(func=cmd_efficiency)
+
 
 def cmd_demo(args) -> int:
     from tunelab.study import demo
@@ -79,4 +105,15 @@ def cmd_reproduce(args) -> int:
         args.out, data=args.data, minutes=args.minutes, quick=args.quick, faithful=args.faithful, n=args.n,
         seeds=args.seeds, score_stride=args.score_stride, threads=args.threads, models=args.models,
     )  # fmt: skip
+    return 0
+
+
+def cmd_efficiency(args) -> int:
+    from tunelab.study.efficiency import run
+
+    page = run(
+        args.out, data=args.data, minutes=args.minutes, lengths=args.lengths, contexts=args.contexts,
+        fractions=args.fractions, batch=args.batch, threads=args.threads, parts=args.parts,
+    )  # fmt: skip
+    print(page.resolve())
     return 0

@@ -62,6 +62,9 @@ def add_commands(sub) -> None:
         "--epochs", type=int, default=None, help="passes over the data (default 20; on --resume: as before)"
     )
     c.add_argument("--steps-per-epoch", type=int, default=None, help="cap on steps per epoch")
+    c.add_argument(
+        "--train-fraction", type=float, default=1.0, help="train on this share of the training songs"
+    )
     c.add_argument("--max-minutes", type=float, default=None, help="stop cleanly after this much training")
     c.add_argument("--optimizer", default="adam", help="adam or adamw")
     c.add_argument("--lr", type=float, default=1e-3)
@@ -135,7 +138,7 @@ def config_from_args(args):
         model_options=options, corpus_preset=args.corpus_preset,
         mode=args.mode or ("window" if model.startswith("study-") else "sequence"),
         seq_len=args.seq_len, gap=args.gap, batch_size=args.batch_size, epochs=args.epochs or 20,
-        steps_per_epoch=args.steps_per_epoch, max_minutes=args.max_minutes, optimizer=args.optimizer,
+        steps_per_epoch=args.steps_per_epoch, train_fraction=args.train_fraction, max_minutes=args.max_minutes, optimizer=args.optimizer,
         lr=args.lr, weight_decay=args.weight_decay, l2=_l2(args.l2), schedule=args.schedule,
         warmup=args.warmup, loss=args.loss, gamma=args.gamma, alpha=args.alpha, patience=args.patience,
         clip=args.clip, seed=args.seed, device=args.device, study_eval=args.study_eval,

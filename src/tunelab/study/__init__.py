@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 from tunelab.errors import ConfigError
-from tunelab.study.pipeline import Plan, run, say
+from tunelab.study.pipeline import Plan, preset_for, run, say
 from tunelab.study.recipes import SMALL, STUDY_SIZE
 
 QUICK = {"minutes": 2.5, "n": 300, "score_stride": 64}  # about 13 minutes in all on 2 cores
@@ -78,10 +78,8 @@ def reproduce(
     minutes = defaults["minutes"] if minutes is None else minutes
     n = defaults["n"] if n is None else n
     score_stride = defaults["score_stride"] if score_stride is None else score_stride
-    folder = Path(data)
-    split_folder = folder.is_dir() and (folder / "train.txt").exists()
-    if seeds is None and split_folder and (folder / "seeds.txt").exists():
-        seeds = str(folder / "seeds.txt")
+    if seeds is None and (Path(data) / "seeds.txt").exists():
+        seeds = str(Path(data) / "seeds.txt")
     names = models or ["lstm", "transformer", "hybrid"]
     unknown = set(names) - set(STUDY_SIZE)
     if unknown:
@@ -96,7 +94,7 @@ def reproduce(
         )
     plan = Plan(
         data=data,
-        corpus_preset=None if split_folder else "study",
+        corpus_preset=preset_for(data),
         out=Path(out),
         models=specs,
         minutes=minutes,

@@ -47,6 +47,12 @@ class Plan:
     extra: dict = field(default_factory=dict)  # recorded in results.json as given
 
 
+def preset_for(data: str) -> str | None:
+    """The study's preparation for a corpus (``deutschl``, a folder of songs); none for a split
+    folder (train.txt, val.txt, test.txt), whose grid songs are prepared already."""
+    return None if (Path(data) / "train.txt").exists() else "study"
+
+
 def say(*parts) -> None:
     print(*parts, file=sys.stderr, flush=True)
 

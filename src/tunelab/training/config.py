@@ -30,6 +30,8 @@ class TrainConfig:
         batch_size: sequences per optimizer step, over all processes.
         epochs: passes over the training stream (upper bound with early stopping).
         steps_per_epoch: cap on optimizer steps per epoch (None: the whole stream).
+        train_fraction: train on this share of the training songs (a subset drawn with
+            ``seed``; the tokenizer still sees them all, so vocabularies agree across shares).
         max_minutes: stop cleanly after this much training time, with a usable checkpoint.
         optimizer: ``adam`` or ``adamw``; lr, betas, weight_decay as in torch.optim.
         l2: Keras-style L2 penalties, ``{parameter-name glob: coefficient}``: coefficient x the
@@ -62,6 +64,7 @@ class TrainConfig:
     batch_size: int = 64
     epochs: int = 20
     steps_per_epoch: int | None = None
+    train_fraction: float = 1.0
     max_minutes: float | None = None
     optimizer: str = "adam"
     lr: float = 1e-3
@@ -96,6 +99,8 @@ class TrainConfig:
         for name, allowed in choices.items():
             if getattr(self, name) not in allowed:
                 problems.append(f"--{name} must be one of {', '.join(allowed)}, got {getattr(self, name)!r}")
+        if not 0 < self.train_fraction <= 1:
+            problems.append(f"--train-fraction must be in (0, 1], got {self.train_fraction}")
         for name in ("seq_len", "batch_size", "epochs"):
             if getattr(self, name) <= 0:
                 problems.append(f"--{name.replace('_', '-')} must be positive, got {getattr(self, name)}")

@@ -362,6 +362,10 @@ def _data(config: TrainConfig, ctx: Context, saved_tokenizer: dict | None) -> Da
         raise ConfigError(
             f"--gap: the {config.encoding} encoding has no separator token; its songs carry their own"
         )
+    if config.train_fraction < 1:
+        rng = np.random.default_rng(config.seed)
+        k = max(1, round(config.train_fraction * len(train_scores)))
+        train_scores = [train_scores[i] for i in sorted(rng.choice(len(train_scores), k, replace=False))]
     train_seqs, skipped = encode_songs(train_scores, tokenizer)
     val_seqs, val_skipped = encode_songs(val_scores, tokenizer)
     try:
