@@ -191,3 +191,26 @@ def test_the_causal_transformer_at_the_study_size_has_the_study_parameter_count(
     )
     n = sum(p.numel() for p in model.parameters())
     assert abs(n - 10_543_917) / 10_543_917 < 0.005, n
+
+
+def test_a_onehot_embedding_is_the_frozen_identity_and_steps_like_the_whole():
+    """The study's "no embedding" ablation: one-hot ids straight into the encoder."""
+    torch.manual_seed(0)
+    model = build(ModelConfig(family="hybrid", vocab_size=12, d_model=12, n_heads=2, head_dim=8,
+                              encoder_layers=1, hidden_size=16, d_ff=16, embedding="onehot"))  # fmt: skip
+    assert torch.equal(model.embed.weight, torch.eye(12)) and not model.embed.weight.requires_grad
+    ids = torch.randint(1, 12, (2, 9))
+    model(ids)[0].sum().backward()
+    torch.optim.Adam([p for p in model.parameters() if p.requires_grad]).step()
+    assert torch.equal(model.embed.weight, torch.eye(12))
+    model.eval()
+    with torch.no_grad():
+        whole, _ = model(ids)
+        _, state = model(ids[:, :5])
+        steps = []
+        for t in range(5, 9):
+            logits, state = model(ids[:, t : t + 1], state)
+            steps.append(logits)
+    torch.testing.assert_close(torch.cat(steps, 1), whole[:, 5:], atol=1e-5, rtol=0)
+    with pytest.raises(ConfigError, match="onehot"):
+        ModelConfig(family="hybrid", vocab_size=12, d_model=16, embedding="onehot")

@@ -36,6 +36,8 @@ class ModelConfig:
         field_sizes: per-field vocabulary sizes of a compound encoding (cp, nb); None for flat.
         first_field: the compound field predicted first, the others conditioned on it (0: CP's
             family or NB's bar state; 3: NB's pitch, the pitch-first variant).
+        embedding: "learned", or "onehot" (transformer, hybrid: one-hot ids straight into the
+            blocks, d_model = vocab_size; the study's "no embedding" ablation).
     """
 
     family: str = "lstm"
@@ -56,6 +58,7 @@ class ModelConfig:
     encoder_layers: int = 2
     field_sizes: list[int] | None = None
     first_field: int = 0
+    embedding: str = "learned"
 
     def __post_init__(self):
         problems = []
@@ -92,6 +95,16 @@ class ModelConfig:
             problems.append("--attn-window and --encoder-layers must be positive")
         if self.field_sizes is not None and not 0 <= self.first_field < len(self.field_sizes):
             problems.append(f"--first-field must name one of the {len(self.field_sizes)} fields")
+        if self.embedding not in ("learned", "onehot"):
+            problems.append(f"--embedding must be learned or onehot, got {self.embedding!r}")
+        elif self.embedding == "onehot" and (
+            self.family not in ("transformer", "hybrid")
+            or self.d_model != self.vocab_size
+            or self.field_sizes
+        ):
+            problems.append(
+                "--embedding onehot is for flat transformer and hybrid models with --d-model equal to the vocabulary size"
+            )
         if problems:
             raise ConfigError("; ".join(problems))
 

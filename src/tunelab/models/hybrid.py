@@ -9,22 +9,20 @@ Shapes: B batch, T time, C channels, V vocabulary.
 
 from __future__ import annotations
 
-import math
-
 import torch
 from torch import nn
 
 from tunelab.models.config import ModelConfig
 from tunelab.models.rnn import recurrent_stack
 from tunelab.models.state import last_keys, rows
-from tunelab.models.transformer import _Block, scaled_embedding, sinusoidal
+from tunelab.models.transformer import _Block, input_embedding, sinusoidal
 
 
 class HybridModel(nn.Module):
     def __init__(self, config: ModelConfig):
         super().__init__()
         c = self.config = config
-        self.embed = scaled_embedding(c.vocab_size, c.d_model)
+        self.embed, self.scale = input_embedding(c)
         self.blocks = nn.ModuleList(_Block(c, linear=False) for _ in range(c.encoder_layers))
         self.ln = nn.LayerNorm(c.d_model)
         self.rnn = recurrent_stack(c)
@@ -36,7 +34,7 @@ class HybridModel(nn.Module):
         start, caches, h = (
             (state["pos"], state["cache"], state["rnn"]) if state else (0, [None] * len(self.blocks), None)
         )
-        x = self.embed(ids) * math.sqrt(self.config.d_model)  # (B, T, C)
+        x = self.embed(ids) * self.scale  # (B, T, C)
         if self.config.positional == "sinusoidal":
             x = x + sinusoidal(
                 torch.arange(start, start + ids.shape[1], device=ids.device), self.config.d_model

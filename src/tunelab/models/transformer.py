@@ -28,6 +28,20 @@ def sinusoidal(positions: torch.Tensor, d_model: int) -> torch.Tensor:
     return torch.cat([torch.sin(angles[:, 0::2]), torch.cos(angles[:, 1::2])], dim=-1)
 
 
+def input_embedding(config: ModelConfig) -> tuple[nn.Embedding, float]:
+    """The id embedding and the factor its output is multiplied by: learned (see
+    :func:`scaled_embedding`), or one-hot (``embedding="onehot"``: the identity, frozen, with
+    d_model = vocab_size; the study's "no embedding" ablation feeds one-hot vectors straight to
+    the encoder)."""
+    if config.embedding == "onehot":
+        embed = nn.Embedding(config.vocab_size, config.d_model)
+        with torch.no_grad():
+            embed.weight.copy_(torch.eye(config.vocab_size))
+        embed.weight.requires_grad_(False)
+        return embed, 1.0
+    return scaled_embedding(config.vocab_size, config.d_model), math.sqrt(config.d_model)
+
+
 def scaled_embedding(vocab_size: int, d_model: int) -> nn.Embedding:
     """An embedding initialised with std d_model^-0.5, so that after the usual sqrt(d_model)
     scaling it has unit size like the positional encoding (PyTorch's default std 1 would make
@@ -190,7 +204,7 @@ class TransformerModel(nn.Module):
         super().__init__()
         self.config = config
         linear = config.family == "linear-transformer"
-        self.embed = scaled_embedding(config.vocab_size, config.d_model)
+        self.embed, self.scale = input_embedding(config)
         self.pos = nn.Embedding(config.max_len, config.d_model) if config.positional == "learned" else None
         self.blocks = nn.ModuleList(_Block(config, linear) for _ in range(config.n_layers))
         self.ln = nn.LayerNorm(config.d_model)
@@ -202,7 +216,7 @@ class TransformerModel(nn.Module):
         start = state["pos"] if state else 0
         caches = state["cache"] if state else [None] * len(self.blocks)
         positions = torch.arange(start, start + ids.shape[1], device=ids.device)
-        x = self.embed(ids) * math.sqrt(self.config.d_model)  # (B, T, C)
+        x = self.embed(ids) * self.scale  # (B, T, C)
         if self.config.positional == "sinusoidal":
             x = x + sinusoidal(positions, self.config.d_model)
         elif self.pos is not None:
