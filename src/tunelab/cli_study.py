@@ -90,6 +90,41 @@ def add_study(sub) -> None:
     c.add_argument("--threads", type=int, default=None)
     c.set_defaults(func=cmd_efficiency)
 
+    c = ssub.add_parser(
+        "ablation",
+        help="the study's ablation grid on the Hybrid, time-boxed",
+        description="The study's Hybrid ablations (encoder layers, heads, dropout, LSTM layers and units, "
+        "one-hot input, positional encoding, the L2 grid), each trained for --minutes and scored with the "
+        "study's test accuracy beside the study's. Resumable: finished variants are skipped.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    c.add_argument("--out", default="ablation", help="output folder")
+    c.add_argument("--data", default="deutschl", help="deutschl or a split folder")
+    c.add_argument("--minutes", type=float, default=5.0, help="training minutes per variant")
+    c.add_argument("--size", choices=["study", "small"], default="study", help="the base Hybrid's size")
+    c.add_argument("--only", nargs="+", default=None, help="variant names to run (see the output table)")
+    c.add_argument("--score-stride", type=int, default=16, help="study accuracy on every k-th window")
+    c.add_argument("--threads", type=int, default=None)
+    c.set_defaults(func=cmd_ablation)
+
+    c = ssub.add_parser(
+        "encodings",
+        help="grid vs REMI vs CP vs NB with GRU, LSTM, linear-transformer, transformer; CE vs focal",
+        description="Every encoding with every model family and loss, time-boxed: tokens per song, masked "
+        "accuracy, NLL per token and per note, generation speed in notes/s, and closeness of the melodies to "
+        "the test songs. Resumable: finished runs are skipped.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    c.add_argument("--out", default="encodings", help="output folder")
+    c.add_argument("--data", default="deutschl", help="deutschl or a folder of songs")
+    c.add_argument("--minutes", type=float, default=3.0, help="training minutes per run")
+    c.add_argument("--n", type=int, default=200, help="melodies per run")
+    c.add_argument("--encodings", nargs="+", default=["grid", "remi", "cp", "nb"])
+    c.add_argument("--families", nargs="+", default=["gru", "lstm", "linear-transformer", "transformer"])
+    c.add_argument("--losses", nargs="+", default=["ce", "focal"])
+    c.add_argument("--threads", type=int, default=None)
+    c.set_defaults(func=cmd_encodings)
+
 
 def cmd_demo(args) -> int:
     from tunelab.study import demo
@@ -116,4 +151,24 @@ def cmd_efficiency(args) -> int:
         fractions=args.fractions, batch=args.batch, threads=args.threads, parts=args.parts,
     )  # fmt: skip
     print(page.resolve())
+    return 0
+
+
+def cmd_ablation(args) -> int:
+    from tunelab.study.ablation import ablation
+
+    ablation(
+        args.out, data=args.data, minutes=args.minutes, size=args.size, only=args.only,
+        score_stride=args.score_stride, threads=args.threads,
+    )  # fmt: skip
+    return 0
+
+
+def cmd_encodings(args) -> int:
+    from tunelab.study.encodings import encodings
+
+    encodings(
+        args.out, data=args.data, minutes=args.minutes, n=args.n, encodings=args.encodings,
+        families=args.families, losses=args.losses, threads=args.threads,
+    )  # fmt: skip
     return 0

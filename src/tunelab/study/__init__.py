@@ -20,8 +20,8 @@ from tunelab.study.recipes import SMALL, STUDY_SIZE
 
 QUICK = {"minutes": 2.5, "n": 300, "score_stride": 64}  # about 13 minutes in all on 2 cores
 # the study's own (non-causal) window models: generating recomputes the 64-token window every
-# step, ~2.6 s a melody for each on 2 cores (benchmarks/results/generate_speed.md)
-FAITHFUL_SECONDS_PER_MELODY = {"transformer": 2.6, "hybrid": 2.9, "lstm": 0.005}
+# step, ~2 s a melody for each on 2 cores (benchmarks/results/generate_speed.md)
+FAITHFUL_SECONDS_PER_MELODY = {"transformer": 2.0, "hybrid": 1.9, "lstm": 0.005}
 
 
 def demo(

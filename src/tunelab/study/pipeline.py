@@ -41,6 +41,8 @@ class Plan:
     gallery_formats: tuple = ("mid", "musicxml", "wav", "svg", "png")
     score_stride: int = 4  # study accuracy on every k-th 64-token window of the test stream
     score: bool = True  # False: no test scores (shipped models trained on another split)
+    generate: bool = True  # False: train and score only (no melodies, no evaluation)
+    protocol: str | None = "study"  # grid models: the study's seeds; None: from scratch, temperature 0.7
     threads: int | None = None
     batch_size: int = 1000
     title: str = "tunelab"
@@ -74,12 +76,14 @@ def run(plan: Plan) -> dict:
         run_dir = train_model(plan, name, fields)
         r = {"run": str(run_dir.relative_to(out)), **_training_summary(run_dir)}
         r["test"] = score_model(plan, run_dir) if plan.score else {}
-        gen = generate_set(plan, name, run_dir, test)
-        r["generation"] = gen["summary"]
-        sets[name] = gen["scores"]
+        if plan.generate:
+            gen = generate_set(plan, name, run_dir, test)
+            r["generation"] = gen["summary"]
+            sets[name] = gen["scores"]
         results["models"][name] = r
         _write(out, results)
-    results["evaluation"] = evaluate_sets(plan, sets, test)
+    if sets:
+        results["evaluation"] = evaluate_sets(plan, sets, test)
     _write(out, results)
     return results
 
@@ -144,6 +148,7 @@ def _training_summary(run_dir: Path) -> dict:
         "best_epoch": status.get("best_epoch"),
         "training_minutes": round(status.get("training_seconds", 0) / 60, 2),
         "tokens_per_s": round(np.mean([float(r["tokens_per_s"]) for r in log])) if log else None,
+        "tokens_per_song": meta["data"].get("train_tokens", 0) / max(meta["data"].get("train_songs", 1), 1),
         "val_loss": float(best_row["val_loss"]) if best_row else None,
         "val_accuracy": float(best_row["val_accuracy"]) if best_row.get("val_accuracy") else None,
     }
@@ -160,23 +165,37 @@ def _log(run_dir: Path) -> list[dict]:
 
 
 def score_model(plan: Plan, run_dir: Path) -> dict:
-    """Test scores: masked accuracy and NLL per token, and the study's window accuracy on
-    all test songs and on those not also in the training split (cached in the run dir)."""
+    """Test scores: masked accuracy, NLL per token and per note, and (grid) the study's window
+    accuracy on all test songs and on those not also in the training split (cached in the run
+    dir)."""
+    from tunelab.training.checkpoint import read_config
     from tunelab.training.score import score
 
     cache = run_dir / "test_scores.json"
     if cache.exists():
         return json.loads(cache.read_text())
     t0 = time.perf_counter()
-    s = score(run_dir, plan.data, split="test", protocol="study", unseen=True, stride=plan.score_stride)
-    keep = ("study_accuracy", "study_accuracy_all", "masked_accuracy", "nll_per_token", "songs", "left_out")
-    result = {k: s[k] for k in keep if k in s}
-    result["study_windows"] = s.get("study_windows")
-    result["seconds"] = round(time.perf_counter() - t0, 1)
-    say(
-        f"[{run_dir.name}] test: study accuracy {result['study_accuracy_all']:.4f} "
-        f"(unseen songs {result['study_accuracy']:.4f}), masked accuracy {result['masked_accuracy']:.4f}"
+    grid = read_config(run_dir)["tokenizer"].get("name", "grid") == "grid"
+    s = score(
+        run_dir,
+        plan.data,
+        split="test",
+        protocol="study" if grid else None,
+        unseen=grid,
+        stride=plan.score_stride,
     )
+    keep = ("study_accuracy", "study_accuracy_all", "study_windows", "masked_accuracy", "nll_per_token",
+            "targets", "notes", "songs", "left_out")  # fmt: skip
+    result = {k: s[k] for k in keep if k in s}
+    if s.get("notes"):
+        result["nll_per_note"] = s["nll_per_token"] * s["targets"] / s["notes"]
+    result["seconds"] = round(time.perf_counter() - t0, 1)
+    study = (
+        f"study accuracy {result['study_accuracy_all']:.4f} (unseen songs {result['study_accuracy']:.4f}), "
+        if grid
+        else ""
+    )
+    say(f"[{run_dir.name}] test: {study}masked accuracy {result['masked_accuracy']:.4f}")
     atomic_write_text(cache, json.dumps(result, indent=1) + "\n")
     return result
 
@@ -194,35 +213,40 @@ def seeds(plan: Plan, tokenizer, test) -> list[np.ndarray]:
 
 
 def generate_set(plan: Plan, name: str, run_dir: Path, test) -> dict:
-    """The study protocol's melodies from ``run_dir`` (a generation dir), and a rendered gallery."""
+    """Melodies from ``run_dir`` as a generation dir, and a rendered gallery: for grid models
+    under the study's protocol, the study's seeds (or test-song openings); otherwise ``n``
+    melodies from scratch at the study's temperature and step cap."""
     from tqdm import tqdm
 
-    from tunelab.io import load_file
+    from tunelab.metrics.evaluate import load_set
     from tunelab.render.generation import save_samples
-    from tunelab.sampling import Settings, generate
+    from tunelab.sampling import Settings, generate, study_settings
     from tunelab.training.checkpoint import load_run
 
     gen_dir = Path(plan.out) / "generations" / name
     done = gen_dir / "summary.json"
     if done.exists():
-        scores, _ = load_file(gen_dir / "grid.txt")
-        return {"summary": json.loads(done.read_text()), "scores": scores}
+        return {"summary": json.loads(done.read_text()), "scores": load_set(gen_dir)[1]}
     loaded = load_run(run_dir)
     tokenizer = loaded[1]
-    prompts = seeds(plan, tokenizer, test)
-    bar = tqdm(total=len(prompts), desc=f"[{name}] generating", unit="melody", file=sys.stderr)
+    protocol = plan.protocol if tokenizer.name == "grid" else None
+    prompts = seeds(plan, tokenizer, test) if protocol == "study" else None
+    settings = Settings(batch_size=plan.batch_size)
+    if protocol is None:  # from scratch, with the study's temperature and step cap
+        settings = study_settings(settings)
+    bar = tqdm(total=plan.n, desc=f"[{name}] generating", unit="melody", file=sys.stderr)
     t0 = time.perf_counter()
     samples = generate(
         loaded,
-        len(prompts),
+        plan.n,
         prompts=prompts,
-        settings=Settings(batch_size=plan.batch_size),
-        protocol="study",
+        settings=settings,
+        protocol=protocol,
         progress=lambda k: bar.update(k - bar.n),
     )
     bar.close()
     seconds = time.perf_counter() - t0
-    used = {"protocol": "study", "run": str(run_dir)}
+    used = {"protocol": protocol, "run": str(run_dir)}
     scores, lines = save_samples(
         gen_dir,
         samples,
@@ -253,6 +277,7 @@ def generate_set(plan: Plan, name: str, run_dir: Path, test) -> dict:
         "median_length": float(np.median(lengths)),
         "at_cap": int(sum(s.stop == "max_steps" for s in samples)),
         "syntax_errors": int(sum(s.syntax_errors for s in samples)),
+        "notes_per_s": round(sum(len(x) for x in scores) / max(seconds, 1e-9)),
         "lines": lines,
     }
     say(f"[{name}] {lines[0]}")

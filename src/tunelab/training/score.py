@@ -42,7 +42,8 @@ def score(
 
     Returns:
         ``nll_per_token``, ``perplexity``, ``masked_accuracy`` (and ``study_accuracy``), with
-        the songs and tokens scored and the songs left out and why.
+        the songs, notes and targets scored and the songs left out and why. ``nll_per_token``
+        x ``targets`` / ``notes`` is the NLL per note, comparable across encodings.
     """
     import tunelab.corpus
     from tunelab.corpus.sources import resolve
@@ -59,7 +60,8 @@ def score(
     if split is None:
         split = "test" if resolve(data).explicit_split else "all"
     corpus = tunelab.corpus.load(data, info.get("corpus_preset"), verbose=False)
-    seqs, skipped = encode_songs(corpus.split(split), tokenizer)
+    songs = corpus.split(split)
+    seqs, skipped = encode_songs(songs, tokenizer)
     keep = [True] * len(seqs)
     if unseen:
         trained = tunelab.corpus.load(train_cfg["corpus"], info.get("corpus_preset"), verbose=False)
@@ -71,8 +73,10 @@ def score(
     sep = getattr(tokenizer, "separator_id", None)
     examples = Examples(song_stream(kept, sep, info["gap"]), train_cfg["seq_len"], train_cfg["mode"])
     first = getattr(model.config, "first_field", 0) if tokenizer.is_compound else 0
+    notes = sum(len(song) for song, k in zip(songs, keep) if k) if not skipped else None
     out = {
         "run": str(run),
+        "notes": notes,  # in the songs scored (None where some did not encode)
         "data": str(data),
         "split": split,
         "songs": len(kept),

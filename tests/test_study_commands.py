@@ -1,0 +1,46 @@
+"""study ablation and study encodings: the variants change one thing each, and the encodings
+table's numbers follow from the runs (NLL per note by hand, NB shorter than CP)."""
+
+import json
+
+import numpy as np
+
+from tunelab.models import ModelConfig
+from tunelab.study import ablation
+from tunelab.study.encodings import encodings
+
+from .test_pipeline import corpus  # noqa: F401  (a fixture)
+
+
+def test_each_ablation_variant_changes_one_thing_from_the_study_base():
+    specs = ablation.variants("study", vocab_size=46)
+    assert len(specs) == 14
+    base = specs["base"]
+    assert base["model_options"]["dropout"] == 0.1 and base["l2"] == {ablation.L2_KERNEL: 0.01}
+    for name, spec in specs.items():
+        ModelConfig(family="hybrid", vocab_size=46, **spec["model_options"])  # every variant is a valid model
+        changed = {
+            k for k in spec["model_options"] if spec["model_options"][k] != base["model_options"].get(k)
+        }
+        changed |= {"l2"} if spec["l2"] != base["l2"] else set()
+        expected = {"base": set(), "no embedding (one-hot)": {"embedding", "d_model"}}.get(name)
+        assert changed == expected if expected is not None else len(changed) == 1, (name, changed)
+    assert specs["L2 0.0001"]["l2"] == {ablation.L2_KERNEL: 1e-4}
+
+
+def test_encodings_report_nll_per_note_and_nb_is_shorter_than_cp(corpus, tmp_path):  # noqa: F811
+    page = encodings(
+        tmp_path, data=str(corpus), minutes=0.05, n=4, encodings=("grid", "cp", "nb"), families=("lstm",),
+        losses=("ce",), threads=1, size="tiny",
+        train_options={"seq_len": 16, "batch_size": 8, "epochs": 2, "progress": False},
+    )  # fmt: skip
+    results = json.loads((tmp_path / "results.json").read_text())["models"]
+    for r in results.values():
+        t = r["test"]
+        assert np.isclose(t["nll_per_note"], t["nll_per_token"] * t["targets"] / t["notes"])
+        assert 0 < t["masked_accuracy"] <= 1 and r["generation"]["melodies"] == 4
+    assert results["nb/lstm/ce"]["tokens_per_song"] < results["cp/lstm/ce"]["tokens_per_song"]
+    notes = results["grid/lstm/ce"]["test"]["notes"]
+    assert notes == results["nb/lstm/ce"]["test"]["notes"] > 0  # the same songs, however encoded
+    rows = [line for line in page.read_text().splitlines() if line.startswith("| ") and "/" not in line[:3]]
+    assert len(rows) == 1 + 3  # header and one row per run
