@@ -89,3 +89,21 @@ def test_the_report_counts_the_metrics_closer_than_the_study_by_hand():
     assert metrics.rows[-1][2] == "5 of 17"
     first = metrics.rows[0]  # pitch variance: real, ours, the study's
     assert first[1:4] == [real[NAMES[0]], ours[NAMES[0]], study[NAMES[0]]]
+
+
+def test_the_coherence_tests_find_a_known_effect_and_no_false_one():
+    rng = np.random.default_rng(0)
+    real = rng.normal(0, 1, 400)
+    values = {
+        "test songs": {"pitch_variance": real, "tonal_drift": real},
+        "hybrid": {"pitch_variance": rng.normal(0, 1, 300), "tonal_drift": rng.normal(0, 1, 300)},
+        "lstm": {"pitch_variance": rng.normal(3, 1, 300), "tonal_drift": rng.normal(0, 1, 300)},
+    }
+    rows = {r["metric"]: r for r in report.coherence_tests(values)}
+    assert set(rows) == {"pitch_variance", "tonal_drift"}  # metrics absent from the data are skipped
+    shifted, same = rows["pitch_variance"], rows["tonal_drift"]
+    assert shifted["lstm"]["delta"] < -0.8 and shifted["lstm"]["p_holm"] < 1e-6
+    assert shifted["verdict"] == "hybrid closer than all"
+    assert same["lstm"]["p_holm"] > 0.05 and same["verdict"] == "no clear difference"
+    # Holm over the two rows: the larger p is never adjusted below the raw one
+    assert same["lstm"]["p_holm"] >= same["lstm"]["p"]

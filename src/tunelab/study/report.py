@@ -54,12 +54,15 @@ def _e(x) -> str:
     return _html.escape(str(x))
 
 
-def tables(results: dict) -> list[Table]:
+def tables(results: dict, per_item: dict | None = None) -> list[Table]:
+    """The report's tables; ``per_item`` (set -> metric -> values) adds the headline tests."""
     models = results["models"]
-    out = [_training(models), _generation(models)]
+    out = [_training(models)]
     ev = results.get("evaluation")
     if ev:
-        out += [_metrics(models, ev), _closeness(models, ev), _headline(models, ev)]
+        out += [_generation(models), _metrics(models, ev), _closeness(models, ev)]
+        if per_item and "hybrid" in models and len(models) > 1:
+            out.append(_headline(models, ev, coherence_tests(per_item)))
     return out
 
 
@@ -170,41 +173,110 @@ def _best(dist: dict, models, key: str) -> str | None:
     return max(vals, key=vals.get) if vals else None
 
 
-def _headline(models: dict, ev: dict) -> Table:
-    """Per group of metrics: which model's per-melody distribution overlaps the real songs' most,
-    and whether the models differ at all (Kruskal-Wallis)."""
-    dist, stats = ev.get("distribution", {}), ev.get("stats", {})
-    rows = []
+def coherence_tests(values: dict[str, dict[str, np.ndarray]], challenger: str = "hybrid") -> list[dict]:
+    """Is ``challenger`` closer to the real songs than each other model, metric by metric?
+
+    ``values``: set -> metric -> per-melody values, the real songs under :data:`REAL`. Each
+    melody's distance from the real songs is its absolute deviation from their median; the
+    challenger's distances are compared with each baseline's by a two-sided Mann-Whitney U
+    test, Holm-corrected over all metrics and baselines, with Cliff's delta (negative: the
+    challenger's melodies lie closer to the real songs' median)."""
+    from scipy.stats import mannwhitneyu
+
+    from tunelab.metrics.stats import cliffs_delta, holm
+
+    baselines = [k for k in values if k not in (REAL, challenger)]
+    rows, pvalues = [], []
     for group, names in (
         ("local (study 1-11)", LOCAL),
         ("global (study 12-17)", GLOBAL),
         ("structure", STRUCTURE),
     ):
         for m in names:
-            key = f"metric:{m}"
-            oas = [dist.get(n, {}).get(key, {}).get("oa") for n in models]
-            p = stats.get(m, {}).get("kruskal", {}).get("p")
-            rows.append([group, m, *oas, _best(dist, models, key), p])
-    counts = {}
+            if m not in values[REAL]:
+                continue
+            med = np.median(values[REAL][m])
+            dev = {k: np.abs(values[k][m] - med) for k in (challenger, *baselines)}
+            row = {
+                "group": group,
+                "metric": m,
+                "median_deviation": {k: float(np.median(v)) for k, v in dev.items()},
+            }
+            for b in baselines:
+                same = np.ptp(np.concatenate([dev[challenger], dev[b]])) == 0
+                p = 1.0 if same else float(mannwhitneyu(dev[challenger], dev[b]).pvalue)
+                row[b] = {"delta": cliffs_delta(dev[challenger], dev[b]), "p": p}
+                pvalues.append(p)
+            rows.append(row)
+    adjusted = iter(holm(pvalues)) if pvalues else iter(())
     for row in rows:
-        counts.setdefault(row[0], {}).setdefault(row[-2], 0)
-        counts[row[0]][row[-2]] += 1
-    note = "; ".join(
-        f"{g}: " + ", ".join(f"{k} {v}" for k, v in sorted(c.items(), key=lambda x: -x[1]))
-        for g, c in counts.items()
-    )
+        for b in baselines:
+            row[b]["p_holm"] = float(next(adjusted))
+        closer = [row[b]["delta"] < 0 and row[b]["p_holm"] < 0.05 for b in baselines]
+        farther = [row[b]["delta"] > 0 and row[b]["p_holm"] < 0.05 for b in baselines]
+        row["verdict"] = (
+            f"{challenger} closer than all"
+            if all(closer)
+            else "a baseline closer"
+            if any(farther)
+            else "no clear difference"
+        )
+    return rows
+
+
+def read_per_item(path: Path) -> dict[str, dict[str, np.ndarray]]:
+    """evaluation/per_item.csv -> set -> metric -> values."""
+    import csv
+
+    out: dict[str, dict[str, list]] = {}
+    with open(path) as f:
+        for r in csv.DictReader(f):
+            d = out.setdefault(r.pop("set"), {})
+            r.pop("item")
+            for k, v in r.items():
+                d.setdefault(k, []).append(float(v))
+    return {k: {m: np.array(v) for m, v in d.items()} for k, d in out.items()}
+
+
+def _headline(models: dict, ev: dict, tests: list[dict] | None) -> Table:
+    """The study's claim re-tested: OA with the real songs per metric, and the deviation tests."""
+    dist = ev.get("distribution", {})
+    baselines = [k for k in models if k != "hybrid"]
+    rows, verdicts = [], {}
+    for t in tests or []:
+        key = f"metric:{t['metric']}"
+        oas = [dist.get(n, {}).get(key, {}).get("oa") for n in models]
+        tests_cells = [f"{t[b]['delta']:+.3f} ({_p(t[b]['p_holm'])})" for b in baselines]
+        rows.append([t["group"], t["metric"], *oas, *tests_cells, t["verdict"]])
+        verdicts.setdefault(t["group"], {}).setdefault(t["verdict"], 0)
+        verdicts[t["group"]][t["verdict"]] += 1
+    note = "; ".join(f"{g}: " + ", ".join(f"{k} {v}" for k, v in c.items()) for g, c in verdicts.items())
     return Table(
-        "Which model is closest to the real songs? (overlap of per-melody distributions with the test songs')",
-        ["group", "metric", *models, "closest", "Kruskal-Wallis p (incl. test songs)"],
+        "Does the Hybrid come closer to the real songs than both baselines?",
+        [
+            "group",
+            "metric",
+            *(f"OA {n}" for n in models),
+            *(f"hybrid vs {b}: delta (p)" for b in baselines),
+            "verdict",
+        ],
         rows,
-        "Metrics won: " + note + ".",
+        "OA: overlap of each model's per-melody distribution with the test songs' (higher is closer). Tests: each "
+        "melody's absolute deviation from the test songs' median, Hybrid against each baseline, two-sided "
+        "Mann-Whitney U with Holm's correction over all rows; Cliff's delta < 0 means the Hybrid's melodies lie "
+        f"closer. Verdicts: {note}.",
     )
+
+
+def _p(p: float) -> str:
+    return f"p={p:.1e}" if p < 1e-3 else f"p={p:.3f}"
 
 
 def write(results: dict, out: Path) -> list[Path]:
     """Write results.md and report.html into ``out``; returns their paths."""
     out = Path(out)
-    ts = tables(results)
+    per_item = out / "evaluation" / "per_item.csv"
+    ts = tables(results, read_per_item(per_item) if per_item.exists() else None)
     md = [f"# {results['plan'].get('title', 'tunelab')} results", "", _plan_line(results), ""]
     md += [t.markdown() for t in ts]
     atomic_write_text(out / "results.md", "\n".join(md))
