@@ -32,6 +32,8 @@ def test_a_packed_run_loads_generates_and_scores_like_its_source(corpus, tmp_pat
     run = train(config(corpus, tmp_path / "run", epochs=1))
     out = pretrained.pack(run, "tiny-lstm")
     assert pretrained.names() == ["tiny-lstm"] and pretrained.resolve("tiny-lstm") == out
+    (out.parent / "aliases.json").write_text('{"tiny-best": "tiny-lstm", "gone": "not-shipped"}')
+    assert pretrained.names() == ["tiny-best", "tiny-lstm"] and pretrained.resolve("tiny-best") == out
     assert not (out / "model.safetensors").exists() and (out / "model.int8.safetensors").exists()
     a, tok, _ = load_run(run)
     b, _, _ = load_run(out)

@@ -7,6 +7,8 @@ a run reads it: ``generate``, ``score``, ``load_run``. They come from ``tunelab 
 reproduce`` (docs/results.md) and were packed with::
 
     python -m tunelab.pretrained RUN_DIR NAME
+
+``aliases.json`` names a checkpoint under another name (``deutschl-best``).
 """
 
 from __future__ import annotations
@@ -21,9 +23,16 @@ from tunelab.errors import ConfigError
 HERE = Path(__file__).resolve().parent
 
 
+def aliases() -> dict[str, str]:
+    """Other names for shipped checkpoints (``deutschl-best`` -> the best of them)."""
+    path = HERE / "aliases.json"
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
 def names() -> list[str]:
-    """The shipped checkpoints' names."""
-    return sorted(p.name for p in HERE.iterdir() if (p / "config.json").exists())
+    """The shipped checkpoints' names, aliases included."""
+    real = [p.name for p in HERE.iterdir() if (p / "config.json").exists()] if HERE.exists() else []
+    return sorted(real + [a for a, target in aliases().items() if target in real])
 
 
 def resolve(run_or_name) -> Path:
@@ -31,8 +40,9 @@ def resolve(run_or_name) -> Path:
     path = Path(run_or_name)
     if path.is_dir():
         return path
-    if (HERE / str(run_or_name) / "config.json").exists():
-        return HERE / str(run_or_name)
+    name = aliases().get(str(run_or_name), str(run_or_name))
+    if (HERE / name / "config.json").exists():
+        return HERE / name
     shipped = ", ".join(names()) or "none in this installation"
     raise ConfigError(f"{run_or_name}: neither a run directory nor a shipped model (shipped: {shipped})")
 
