@@ -36,7 +36,7 @@ def test_the_pipeline_trains_generates_evaluates_reports_and_reuses_its_steps(co
         formats=("grid", "mid"),
         gallery=1,
         gallery_formats=("mid", "svg", "png"),
-        score_stride=2,
+        score_subsample=2,
         threads=1,
     )
     results = run(plan)

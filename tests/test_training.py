@@ -20,6 +20,7 @@ from tunelab.training import TrainConfig, train
 from tunelab.training.checkpoint import load_run, load_weights
 from tunelab.training.data import Examples, song_stream
 from tunelab.training.evaluate import study_hits
+from tunelab.training.evaluate import subsample as pick_windows
 from tunelab.training.score import _study_targets, score
 
 
@@ -144,9 +145,11 @@ def test_score_reports_json_and_the_study_protocol_by_brute_force(corpus, tmp_pa
         for i in range(64, len(stream))
     ]
     assert out["study_accuracy"] == pytest.approx(np.mean(hits))
-    every3 = score(run, str(corpus), protocol="study", device="cpu", stride=3)  # windows 0, 3, 6...
-    assert every3["study_accuracy"] == pytest.approx(np.mean(hits[::3]))
-    assert every3["study_windows"] == len(hits[::3])
+    third = score(run, str(corpus), protocol="study", device="cpu", subsample=3)  # a seeded third
+    index = pick_windows(len(hits), 3)
+    assert len(set(index)) == len(index) == -(-len(hits) // 3) and np.all(np.diff(index) > 0)
+    assert third["study_accuracy"] == pytest.approx(np.mean(np.array(hits)[index]))
+    assert third["study_windows"] == len(index)
     unseen = score(run, str(corpus), protocol="study", unseen=True, device="cpu")
     assert unseen["songs"] == 6 and unseen["left_out"]["also_in_train"] == 2
 

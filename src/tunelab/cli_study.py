@@ -56,10 +56,10 @@ def add_study(sub) -> None:
     )
     c.add_argument("--models", nargs="+", default=None, help="a subset of lstm transformer hybrid")
     c.add_argument(
-        "--score-stride",
+        "--score-subsample",
         type=int,
         default=None,
-        help="study accuracy on every k-th window (default 16; 64 with --quick; 1: all)",
+        help="study accuracy on one window in k, at random (default 16; 64 with --quick; 1: all)",
     )
     c.add_argument("--threads", type=int, default=None)
     c.set_defaults(func=cmd_reproduce)
@@ -103,7 +103,9 @@ def add_study(sub) -> None:
     c.add_argument("--minutes", type=float, default=5.0, help="training minutes per variant")
     c.add_argument("--size", choices=["study", "small"], default="study", help="the base Hybrid's size")
     c.add_argument("--only", nargs="+", default=None, help="variant names to run (see the output table)")
-    c.add_argument("--score-stride", type=int, default=16, help="study accuracy on every k-th window")
+    c.add_argument(
+        "--score-subsample", type=int, default=16, help="study accuracy on one window in k, drawn at random"
+    )
     c.add_argument("--threads", type=int, default=None)
     c.set_defaults(func=cmd_ablation)
 
@@ -138,7 +140,7 @@ def cmd_reproduce(args) -> int:
 
     reproduce(
         args.out, data=args.data, minutes=args.minutes, quick=args.quick, faithful=args.faithful, n=args.n,
-        seeds=args.seeds, score_stride=args.score_stride, threads=args.threads, models=args.models,
+        seeds=args.seeds, score_subsample=args.score_subsample, threads=args.threads, models=args.models,
     )  # fmt: skip
     return 0
 
@@ -159,7 +161,7 @@ def cmd_ablation(args) -> int:
 
     ablation(
         args.out, data=args.data, minutes=args.minutes, size=args.size, only=args.only,
-        score_stride=args.score_stride, threads=args.threads,
+        score_subsample=args.score_subsample, threads=args.threads,
     )  # fmt: skip
     return 0
 

@@ -115,7 +115,10 @@ def add_commands(sub) -> None:
     c.add_argument("--device", default="auto")
     c.add_argument("--batch-size", type=int, default=256)
     c.add_argument(
-        "--stride", type=int, default=1, help="study accuracy on every k-th window only (a faster estimate)"
+        "--subsample",
+        type=int,
+        default=1,
+        help="study accuracy on one window in k, at random (a faster estimate)",
     )
     c.set_defaults(func=cmd_score)
 
@@ -183,7 +186,7 @@ def cmd_score(args) -> int:
 
     result = score(
         args.run, args.data, split=args.split, protocol=args.protocol, unseen=args.unseen,
-        device=args.device, batch_size=args.batch_size, stride=args.stride,
+        device=args.device, batch_size=args.batch_size, subsample=args.subsample,
     )  # fmt: skip
     print(json.dumps(result, indent=2))
     return 0

@@ -18,7 +18,7 @@ from tunelab.errors import ConfigError
 from tunelab.study.pipeline import Plan, preset_for, run, say
 from tunelab.study.recipes import SMALL, STUDY_SIZE
 
-QUICK = {"minutes": 2.5, "n": 300, "score_stride": 64}  # about 13 minutes in all on 2 cores
+QUICK = {"minutes": 2.5, "n": 300, "score_subsample": 64}  # about 13 minutes in all on 2 cores
 # the study's own (non-causal) window models: generating recomputes the 64-token window every
 # step, ~2 s a melody for each on 2 cores (benchmarks/results/generate_speed.md)
 FAITHFUL_SECONDS_PER_MELODY = {"transformer": 2.0, "hybrid": 1.9, "lstm": 0.005}
@@ -45,7 +45,7 @@ def demo(
         minutes=minutes,
         n=n,
         formats=("grid", "mid", "musicxml"),
-        score_stride=8,
+        score_subsample=8,
         threads=threads,
         title="tunelab demo",
         extra={"command": _command()},
@@ -62,22 +62,22 @@ def reproduce(
     faithful: bool = False,
     n: int | None = None,
     seeds: str | None = None,
-    score_stride: int | None = None,
+    score_subsample: int | None = None,
     threads: int | None = None,
     models: list[str] | None = None,
 ) -> Path:
     """The study's protocol end to end (reference/study-setup.md): train its three models for
     ``minutes`` each (default 20), generate ``n`` melodies each (default 1,000) under the
     study's protocol, evaluate them with the test songs as reference, and set the numbers
-    beside the study's. The test accuracy is estimated on every ``score_stride``-th window
-    (default 16: about 11,000 windows of the study split's test stream, standard error 0.004).
+    beside the study's. The test accuracy is estimated on one window in ``score_subsample``, drawn at
+    random (default 16: about 11,000 windows of the study split's test stream).
     ``quick``: smaller defaults (:data:`QUICK`). ``data``: ``deutschl`` (prepared with the study's recipe) or a split folder such as
     ../shared/data/study-split (its seeds.txt is used when present). ``faithful``: the study's
     own window models instead of the causal forms at its sizes (hours on 2 cores)."""
-    defaults = QUICK if quick else {"minutes": 20.0, "n": 1000, "score_stride": 16}
+    defaults = QUICK if quick else {"minutes": 20.0, "n": 1000, "score_subsample": 16}
     minutes = defaults["minutes"] if minutes is None else minutes
     n = defaults["n"] if n is None else n
-    score_stride = defaults["score_stride"] if score_stride is None else score_stride
+    score_subsample = defaults["score_subsample"] if score_subsample is None else score_subsample
     if seeds is None and (Path(data) / "seeds.txt").exists():
         seeds = str(Path(data) / "seeds.txt")
     names = models or ["lstm", "transformer", "hybrid"]
@@ -100,7 +100,7 @@ def reproduce(
         minutes=minutes,
         n=n,
         seeds=seeds,
-        score_stride=score_stride,
+        score_subsample=score_subsample,
         threads=threads,
         title="tunelab study reproduce" + (" (quick)" if quick else ""),
         extra={"command": _command(), "faithful": faithful},

@@ -57,7 +57,7 @@ def ablation(
     minutes: float = 5.0,
     size: str = "study",
     only: list[str] | None = None,
-    score_stride: int = 16,
+    score_subsample: int = 16,
     threads: int | None = None,
 ) -> Path:
     """Train the variants (``only`` a subset), score them, write results.json and ablation.md."""
@@ -68,7 +68,7 @@ def ablation(
         specs = {k: v for k, v in specs.items() if k in only}
     plan = Plan(
         data=data, corpus_preset=preset_for(data), out=Path(out), models=specs, minutes=minutes, generate=False,
-        score_stride=score_stride, threads=threads, title="tunelab study ablation",
+        score_subsample=score_subsample, threads=threads, title="tunelab study ablation",
     )  # fmt: skip
     results = run(plan)
     atomic_write_text(Path(out) / "ablation.md", table(results, minutes, size))
@@ -90,8 +90,8 @@ def table(results: dict, minutes: float, size: str) -> str:
         "# The study's ablations on the Hybrid (tunelab study ablation)",
         "",
         f"Each variant trained for {minutes:g} minutes ({size} size, causal form), best validation loss kept; test "
-        "accuracy by the study's protocol (64-token windows of the test stream, every "
-        f"{results['plan']['score_stride']}th window). The study's column: its reported test accuracy "
+        "accuracy by the study's protocol (64-token windows of the test stream, one in "
+        f"{results['plan']['score_subsample']} at random). The study's column: its reported test accuracy "
         f"(its base Hybrid: {STUDY_BASE}).",
         "",
         "| variant | params | epochs | val loss | test acc | test acc, unseen songs | study's test acc |",

@@ -39,7 +39,7 @@ class Plan:
     formats: tuple = ("grid", "mid")
     gallery: int = 6  # melodies per model rendered with audio, sheet music and piano roll
     gallery_formats: tuple = ("mid", "musicxml", "wav", "svg", "png")
-    score_stride: int = 4  # study accuracy on every k-th 64-token window of the test stream
+    score_subsample: int = 4  # study accuracy on one 64-token window in k of the test stream (random, seeded)
     score: bool = True  # False: no test scores (shipped models trained on another split)
     generate: bool = True  # False: train and score only (no melodies, no evaluation)
     protocol: str | None = "study"  # grid models: the study's seeds; None: from scratch, temperature 0.7
@@ -182,7 +182,7 @@ def score_model(plan: Plan, run_dir: Path) -> dict:
         split="test",
         protocol="study" if grid else None,
         unseen=grid,
-        stride=plan.score_stride,
+        subsample=plan.score_subsample,
     )
     keep = ("study_accuracy", "study_accuracy_all", "study_windows", "masked_accuracy", "nll_per_token",
             "targets", "notes", "songs", "left_out")  # fmt: skip
@@ -306,7 +306,7 @@ def evaluate_sets(plan: Plan, sets: dict, test) -> dict:
 
 
 def _describe(plan: Plan) -> dict:
-    keys = ("title", "data", "corpus_preset", "minutes", "n", "seeds", "score_stride", "threads")
+    keys = ("title", "data", "corpus_preset", "minutes", "n", "seeds", "score_subsample", "threads")
     d = {k: getattr(plan, k) for k in keys}
     return {**d, "models": plan.models, **plan.extra}
 

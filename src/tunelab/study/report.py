@@ -88,7 +88,7 @@ def _training(models: dict) -> Table:
                 published.TRAINING.get(s, "") if s else "",
             ]
         )
-    stride = next((r["test"].get("study_windows") for r in models.values() if r.get("test")), None)
+    windows = next((r["test"].get("study_windows") for r in models.values() if r.get("test")), None)
     return Table(
         "Training and test accuracy",
         ["model", "params", "minutes", "epochs (best)", "tokens/s", "val loss", "test acc",
@@ -96,7 +96,7 @@ def _training(models: dict) -> Table:
         rows,
         "Test accuracy: the study's protocol (argmax next token after every 64-token window of the test "
         "stream, 64 `/` after each song, every target counts)"
-        + (f", estimated on {stride:,} windows" if stride else "")
+        + (f", estimated on {windows:,} windows drawn at random" if windows else "")
         + ". Unseen songs: the test songs not also in the training split.",
     )  # fmt: skip
 
