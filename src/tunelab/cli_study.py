@@ -45,7 +45,7 @@ def add_study(sub) -> None:
     c.add_argument(
         "--quick",
         action="store_true",
-        help="2.5 minutes per model, 300 melodies (about 13 minutes in all on 2 cores)",
+        help="smaller budgets: 2.5 minutes per model, 300 melodies, 1 window in 64 scored",
     )
     c.add_argument(
         "--faithful", action="store_true", help="the study's own window models (hours to generate)"

@@ -18,7 +18,8 @@ from tunelab.errors import ConfigError
 from tunelab.study.pipeline import Plan, preset_for, run, say
 from tunelab.study.recipes import SMALL, STUDY_SIZE
 
-QUICK = {"minutes": 2.5, "n": 300, "score_subsample": 64}  # about 13 minutes in all on 2 cores
+# --quick: aimed at 15 minutes in all on 2 cores (not yet timed)
+QUICK = {"minutes": 2.5, "n": 300, "score_subsample": 64}
 # the study's own (non-causal) window models: generating recomputes the 64-token window every
 # step, ~2 s a melody for each on 2 cores (benchmarks/results/generate_speed.md)
 FAITHFUL_SECONDS_PER_MELODY = {"transformer": 2.0, "hybrid": 1.9, "lstm": 0.005}
