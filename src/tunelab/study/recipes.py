@@ -1,7 +1,7 @@
 """The models ``tunelab demo`` and ``tunelab study reproduce`` train: TrainConfig fields by name.
 
 ``STUDY_SIZE``: causal forms of the study's three models at its sizes (reference/study-setup.md):
-the LSTM's two 256-unit layers (a 48-wide embedding stands in for its one-hot input: 852,910
+the LSTM's two 256-unit layers (a 48-wide embedding stands in for its one-hot input: 853,710
 parameters against 846,637), the Transformer's 4 blocks of 8 heads 256 wide with feed-forward
 1024 (10,544,686 against 10,543,917) and the Hybrid's 3 such blocks (feed-forward 512) under two
 256-unit LSTM layers (8,179,246 against 8,176,941). Unlike the study's, they are causal, so
@@ -9,7 +9,8 @@ every position of a training sequence is a target and generation carries state. 
 Transformer uses relative positions (ALiBi) where the study used sinusoidal ones: they let
 generation slide its 64-step window over a KV cache; the Hybrid has none, as the study's.
 Dropout is 0 and the rate is cut on plateaus: in a time box of minutes the models see few
-epochs, and regularising them only slowed them (benchmarks/results/train_study.md).
+epochs, and the best recipes of the 20-minute benchmark (benchmarks/results/train_study.md)
+used no dropout; dropout was not compared in this box.
 
 ``SMALL``: the small models of the 20-minute benchmark, for the demo's minutes.
 """
