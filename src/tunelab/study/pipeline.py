@@ -208,7 +208,7 @@ def seeds(plan: Plan, tokenizer, test) -> list[np.ndarray]:
     if plan.seeds:
         prompts = from_seeds(plan.seeds, tokenizer)
     else:
-        prompts = [tokenizer.encode(s)[:SEED_TOKENS] for s in test]
+        prompts = [tokenizer.encode(s)[:SEED_TOKENS] for s in test[: plan.n]]  # expand cycles if fewer
     return expand(prompts, plan.n)
 
 
