@@ -65,6 +65,12 @@ def test_sheet_music_has_one_note_head_per_note_and_the_title(tmp_path):
     svg = svg_from_musicxml(musicxml_text(score))
     assert count_noteheads(svg) == len(score) == 6
     assert "arpeggio" in svg
+    # and from another thread (the web server renders in worker threads; verovio's default font
+    # path is per thread)
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1) as pool:
+        assert count_noteheads(pool.submit(svg_from_musicxml, musicxml_text(score)).result()) == 6
 
 
 def test_options_for_meter_and_key_are_read_or_refused():

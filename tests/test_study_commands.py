@@ -31,10 +31,12 @@ def test_each_ablation_variant_changes_one_thing_from_the_study_base():
 def test_encodings_report_nll_per_note_and_nb_is_shorter_than_cp(corpus, tmp_path):  # noqa: F811
     page = encodings(
         tmp_path, data=str(corpus), minutes=0.05, n=4, encodings=("grid", "cp", "nb"), families=("lstm",),
-        losses=("ce",), threads=1, size="tiny",
+        losses=("ce",), threads=1, size="tiny", params=120_000,
         train_options={"seq_len": 16, "batch_size": 8, "epochs": 2, "progress": False},
     )  # fmt: skip
     results = json.loads((tmp_path / "results.json").read_text())["models"]
+    counts = [r["parameters"] for r in results.values()]
+    assert all(abs(c - 120_000) < 0.05 * 120_000 for c in counts), counts  # matched across encodings
     for r in results.values():
         t = r["test"]
         assert np.isclose(t["nll_per_note"], t["nll_per_token"] * t["targets"] / t["notes"])

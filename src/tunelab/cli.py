@@ -146,12 +146,14 @@ def build_parser() -> argparse.ArgumentParser:
     c.set_defaults(func=cmd_evaluate)
 
     from tunelab.cli_generate import add_commands as add_generate
+    from tunelab.cli_listen import add_listen
     from tunelab.cli_study import add_study
     from tunelab.cli_train import add_commands
 
     add_commands(sub)
     add_generate(sub)
     add_study(sub)
+    add_listen(sub)
     return p
 
 

@@ -40,17 +40,17 @@ def add_study(sub) -> None:
         help="deutschl (the study's recipe) or a split folder (train/val/test.txt)",
     )
     c.add_argument(
-        "--minutes", type=float, default=None, help="training minutes per model (default 20; 3 with --quick)"
+        "--minutes", type=float, default=None, help="training minutes per model (default 20; 2 with --quick)"
     )
     c.add_argument(
         "--quick",
         action="store_true",
-        help="smaller budgets: 2.5 minutes per model, 300 melodies, 1 window in 64 scored",
+        help="smaller budgets (about 12 minutes on 2 cores): 2 minutes per model, 100 melodies, 1 window in 256 scored",
     )
     c.add_argument(
         "--faithful", action="store_true", help="the study's own window models (hours to generate)"
     )
-    c.add_argument("--n", type=int, default=None, help="melodies per model (default 1,000; 300 with --quick)")
+    c.add_argument("--n", type=int, default=None, help="melodies per model (default 1,000; 100 with --quick)")
     c.add_argument(
         "--seeds", default=None, help="seeds file (default: the split folder's seeds.txt, else test songs)"
     )
@@ -59,7 +59,7 @@ def add_study(sub) -> None:
         "--score-subsample",
         type=int,
         default=None,
-        help="study accuracy on one window in k, at random (default 16; 64 with --quick; 1: all)",
+        help="study accuracy on one window in k, at random (default 16; 256 with --quick; 1: all)",
     )
     c.add_argument("--threads", type=int, default=None)
     c.set_defaults(func=cmd_reproduce)
@@ -124,6 +124,10 @@ def add_study(sub) -> None:
     c.add_argument("--encodings", nargs="+", default=["grid", "remi", "cp", "nb"])
     c.add_argument("--families", nargs="+", default=["gru", "lstm", "linear-transformer", "transformer"])
     c.add_argument("--losses", nargs="+", default=["ce", "focal"])
+    c.add_argument(
+        "--params", type=int, default=1_000_000,
+        help="every model widened or narrowed to about this many parameters (0: the small presets as they are)",
+    )  # fmt: skip
     c.add_argument("--threads", type=int, default=None)
     c.set_defaults(func=cmd_encodings)
 
@@ -171,6 +175,6 @@ def cmd_encodings(args) -> int:
 
     encodings(
         args.out, data=args.data, minutes=args.minutes, n=args.n, encodings=args.encodings,
-        families=args.families, losses=args.losses, threads=args.threads,
+        families=args.families, losses=args.losses, threads=args.threads, params=args.params or None,
     )  # fmt: skip
     return 0

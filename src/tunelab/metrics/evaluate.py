@@ -97,12 +97,12 @@ def evaluate(
         for p in sets:
             name, scores, ids, errs = load_set(p)
             errors += errs
-            loaded[_unique(name, loaded)] = (scores, ids)
+            loaded[unique_name(name, loaded)] = (scores, ids)
     ref_name = None
     if reference is not None:
-        ref_scores, ref_ids, ref_name = _reference(reference, errors)
+        ref_scores, ref_ids, ref_name = reference_scores(reference, errors)
         ref_name = reference_name or ref_name
-        loaded[_unique(ref_name, loaded)] = (ref_scores, ref_ids)
+        loaded[unique_name(ref_name, loaded)] = (ref_scores, ref_ids)
 
     names: list[str] = []
     if "study17" in suites:
@@ -146,14 +146,17 @@ def evaluate(
     return report
 
 
-def _unique(name: str, taken) -> str:
+def unique_name(name: str, taken) -> str:
+    """``name``, or ``name-2``, ``name-3``... if ``taken`` has it."""
     base, i = name, 2
     while name in taken:
         name, i = f"{base}-{i}", i + 1
     return name
 
 
-def _reference(reference, errors: list[str]):
+def reference_scores(reference, errors: list[str]) -> tuple[list[Score], list[str], str]:
+    """(scores, ids, name) of a reference: a list of Scores, ``"deutschl"`` (its study-preset
+    test split) or a path; problems are appended to ``errors``."""
     if isinstance(reference, (list, tuple)) and (not reference or isinstance(reference[0], Score)):
         return list(reference), [str(i) for i in range(len(reference))], "reference"
     if str(reference) == "deutschl":

@@ -36,7 +36,12 @@ def svg_from_musicxml(xml: str, where="<score>") -> str:
         import verovio
     except ImportError:
         raise MissingDependency("verovio", "sheet music (SVG)") from None
-    tk = verovio.toolkit()
+    from importlib.resources import files
+
+    # verovio keeps its default resource path per thread (set at import, on the importing thread):
+    # name it on every toolkit, so that worker threads (the web server's) find the fonts too
+    tk = verovio.toolkit(False)
+    tk.setResourcePath(str(files("verovio") / "data"))
     tk.setOptions(OPTIONS)
     if not tk.loadData(xml):
         raise TunelabError(f"{where}: verovio could not read the MusicXML")

@@ -1,6 +1,7 @@
 """``tunelab study encodings``: grid vs REMI vs CP vs NB, each with a GRU, an LSTM, a
-linear-attention Transformer and a Transformer of the ``small`` size (parameter counts differ
-only by the encodings' vocabularies and field heads), with cross-entropy and focal loss.
+linear-attention Transformer and a Transformer, with cross-entropy and focal loss. Every model is
+widened or narrowed to one parameter count (``params``, default 1 M, within a few percent; see
+:func:`match`), so that an encoding's vocabulary and per-field heads do not buy it capacity.
 
 Per run: tokens per song, masked accuracy (padding, ignore and CONTI left out), NLL per token
 and per note (the whole test split's NLL divided by its notes, so that encodings of different
@@ -14,6 +15,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+
+from tunelab.errors import ConfigError
 
 from tunelab.study.pipeline import Plan, preset_for, run
 from tunelab.study.recipes import SMALL
@@ -49,6 +52,50 @@ def specs(
     return out
 
 
+def match(specs: dict[str, dict], data: str, params: int) -> dict[str, dict]:
+    """Each spec with the width (RNN state and embedding, or Transformer d_model, a multiple of
+    its heads) whose model comes closest to ``params`` parameters for its encoding's vocabulary."""
+    import tunelab.corpus
+    import tunelab.tokenizers
+
+    train = tunelab.corpus.load(data, preset_for(data), verbose=False).split("train")
+    vocab = {}
+    out = {}
+    for name, spec in specs.items():
+        enc = spec["encoding"]
+        if enc not in vocab:
+            tok = tunelab.tokenizers.get(enc)
+            vocab[enc] = (tok.fit(train) if hasattr(tok, "fit") else tok).vocab_size
+        rnn = spec["model"] in ("lstm", "gru", "rnn")
+        heads = spec["model_options"].get(
+            "n_heads", 4
+        )  # the presets' count: a Transformer's width divides by it
+        widths = range(16, 1024 + 1, 1 if rnn else heads)
+        lo, hi = 0, len(widths) - 1  # the count grows with the width: bisect to the first above
+        while lo < hi:
+            mid = (lo + hi) // 2
+            lo, hi = (mid + 1, hi) if _count(spec, vocab[enc], widths[mid]) < params else (lo, mid)
+        best = min(widths[max(lo - 1, 0) : lo + 1], key=lambda w: abs(_count(spec, vocab[enc], w) - params))
+        got = _count(spec, vocab[enc], best)
+        if abs(got - params) > 0.1 * params:
+            raise ConfigError(f"--params {params:,}: {name} comes no closer than {got:,} (width {best})")
+        out[name] = {**spec, "model_options": _widened(spec, best)}
+    return out
+
+
+def _widened(spec: dict, width: int) -> dict:
+    """The spec's model options at ``width`` (an RNN's embedding and state, a Transformer's d_model)."""
+    rnn = spec["model"] in ("lstm", "gru", "rnn")
+    return {**spec["model_options"], "d_model": width, **({"hidden_size": width} if rnn else {})}
+
+
+def _count(spec: dict, vocab, width: int) -> int:
+    from tunelab.models import build
+
+    model = build(spec["model"], vocab, preset=spec["size"], **_widened(spec, width))
+    return sum(p.numel() for p in model.parameters())
+
+
 def encodings(
     out="encodings",
     *,
@@ -61,12 +108,16 @@ def encodings(
     threads: int | None = None,
     size: str = "small",
     train_options: dict | None = None,
+    params: int | None = 1_000_000,
 ) -> Path:
     """Train, score, generate and evaluate every run; write results.json and encodings.md."""
     from tunelab.io.atomic import atomic_write_text
 
+    runs = specs(encodings, families, losses, size, train_options)
+    if params:
+        runs = match(runs, data, params)
     plan = Plan(
-        data=data, corpus_preset=preset_for(data), out=Path(out), models=specs(encodings, families, losses, size, train_options),
+        data=data, corpus_preset=preset_for(data), out=Path(out), models=runs,
         minutes=minutes, n=n, protocol=None, formats=("mid",), gallery=0, threads=threads,
         title="tunelab study encodings",
     )  # fmt: skip
@@ -82,7 +133,8 @@ def table(results: dict, minutes: float) -> str:
     lines = [
         "# Encodings compared (tunelab study encodings)",
         "",
-        f"Each run trained for {minutes:g} minutes (small size, dropout 0), best validation loss kept, scored on "
+        f"Each run trained for {minutes:g} minutes (dropout 0; params: the model's parameter count), best validation "
+        "loss kept, scored on "
         "the test split. NLL per note = the split's total NLL / its notes. Melodies from scratch (temperature "
         "0.7, stop at the end of a song, at most 1,500 steps). OA: mean overlapping area with the test songs "
         "(1 = as close as real songs are to each other), over the 17 metrics and over the distribution features.",

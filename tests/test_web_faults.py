@@ -1,0 +1,55 @@
+"""Killing the server (SIGKILL) in the middle of a listening test loses nothing: every answer the
+listeners were told was stored is in the database after a restart, none is stored twice, and every
+listener resumes at their next step and finishes. A small version of benchmarks/listen_load.py."""
+
+import sqlite3
+import threading
+import time
+from contextlib import closing
+
+from tunelab.web import simulate
+
+from .test_web import make_sets
+
+
+def test_a_killed_server_restarts_with_every_acknowledged_answer_and_listeners_resume(tmp_path):
+    from tunelab.web import design
+
+    a, b, _ = make_sets(tmp_path, n=3)
+    data = tmp_path / "data"
+    test_id = design.create(data, [a, b], n=3, seed=0, pairs=1, max_seconds=1.0, min_play_s=0.5, synth="numpy",
+                            progress=False)  # fmt: skip
+    server = simulate.ServerProcess(data, "t").start()
+    result = {}
+    worker = threading.Thread(
+        target=lambda: simulate.run(
+            server.base, test_id, listeners=8, think=(0.02, 0.1), timeout=60, out=result
+        )
+    )
+    try:
+        worker.start()
+        deadline = time.time() + 30
+        while time.time() < deadline:  # kill once a third of the 8 x 7 answers are in
+            with closing(sqlite3.connect(data / "tunelab.db", timeout=30)) as db:
+                if db.execute("SELECT COUNT(*) FROM responses").fetchone()[0] >= 18:
+                    break
+            time.sleep(0.01)
+        server.kill()
+        acked_at_kill = dict(result["acked"])
+        time.sleep(0.5)
+        server.start()
+        worker.join(90)
+    finally:
+        server.stop()
+    assert not worker.is_alive() and result, "the simulated listeners did not finish"
+    check = simulate.check(data / "tunelab.db", result)
+    assert check["lost"] == 0 and check["duplicates"] == 0
+    assert check["acknowledged"] == check["stored"] == 8 * 7
+    assert check["finished"] == 8 and result["regressions"] == 0 and not result["errors"]
+    assert sum(v + 1 for v in acked_at_kill.values()) >= 18 - 8  # (answers stored, minus those in flight)
+    assert (
+        simulate.check(data / "tunelab.db", {"acked": acked_at_kill, "listeners": result["listeners"]})[
+            "lost"
+        ]
+        == 0
+    )
