@@ -17,7 +17,6 @@ from pathlib import Path
 import numpy as np
 
 from tunelab.errors import ConfigError
-
 from tunelab.study.pipeline import Plan, preset_for, run
 from tunelab.study.recipes import SMALL
 
