@@ -106,8 +106,10 @@ def main() -> int:
             ("load: 0.2-1.0 s per answer", (0.2, 1.0)),
             ("saturation: no pause", (0.0, 0.0)),
         ):
+            cpu = server.cpu_seconds()
             out = simulate.run(server.base, test_id, listeners=args.listeners, think=think, seed=len(rows))
-            rows.append((label, out, simulate.check(server.data / "tunelab.db", out), {}))
+            cpu_ms = (server.cpu_seconds() - cpu) * 1000 / (len(out["post_ms"]) + len(out["get_ms"]))
+            rows.append((label, out, simulate.check(server.data / "tunelab.db", out), {"cpu_ms": cpu_ms}))
             print(label, rows[-1][2], simulate.percentiles(out["post_ms"]), flush=True)
         out, facts = fault_run(server, test_id, args.listeners, steps)
         before = {"acked": facts["acked_at_kill"], "listeners": out["listeners"]}
@@ -132,15 +134,16 @@ def main() -> int:
         "the client, request to reply. Every acknowledged answer is then looked up in the database.",
         "",
         "| run | answers acknowledged | stored | lost | stored twice | listeners finished | POST p50 ms | POST p95 ms "
-        "| POST p99 ms | POST max ms | GET p95 ms | answers/s | wall s |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| POST p99 ms | POST max ms | GET p95 ms | answers/s | wall s | server CPU ms / request |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
-    for label, out, chk, _ in rows:
+    for label, out, chk, facts in rows:
         post, get = simulate.percentiles(out["post_ms"]), simulate.percentiles(out["get_ms"])
         lines.append(
             f"| {label} | {chk['acknowledged']} | {chk['stored']} | {chk['lost']} | {chk['duplicates']} | "
             f"{chk['finished']}/{args.listeners} | {post['p50']:.1f} | {post['p95']:.1f} | {post['p99']:.1f} | "
-            f"{post['max']:.0f} | {get['p95']:.1f} | {out['answers'] / out['wall_s']:.0f} | {out['wall_s']:.1f} |"
+            f"{post['max']:.0f} | {get['p95']:.1f} | {out['answers'] / out['wall_s']:.0f} | {out['wall_s']:.1f} | "
+            f"{f'{facts["cpu_ms"]:.2f}' if 'cpu_ms' in facts else '-'} |"
         )
     facts = rows[-1][3]
     lines += [

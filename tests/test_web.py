@@ -251,3 +251,32 @@ def test_the_gallery_shows_each_melody_with_audio_sheet_and_roll(client):
     assert page.count("<audio") == 6 and page.count("alt='sheet music'") == 6
     assert client.get("/media/gallery/modelA/0.svg").text.lstrip().startswith(("<?xml", "<svg"))
     assert client.get("/media/gallery/modelA/0.png").content[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_the_listen_commands_create_export_and_report(tmp_path, capsys):
+    from tunelab.cli import main
+
+    a, b, real = make_sets(tmp_path, n=4)
+    data = str(tmp_path / "data")
+    assert main(["listen", "create", "--sets", str(a), str(b), "--reference", str(real), "--n", "2",
+                 "--scales", "overall,coherence", "--max-seconds", "1", "--data-dir", data]) == 0  # fmt: skip
+    test_id = capsys.readouterr().out.split()[1]
+    store = Store(tmp_path / "data" / "tunelab.db")
+    d = store.test(test_id)["design"]
+    assert d["scales"] == ["overall", "coherence"] and len(d["item_sets"]) == 6
+    who = store.add_listener(test_id, "a" * 32, "none", None, lambda k: design.steps(d, k))
+    for position, step in enumerate(who["steps"]):
+        store.respond("a" * 32, position, played_s=1, ratings={"overall": position + 1, "coherence": 5})
+    assert main(["listen", "export", test_id, "--data-dir", data, "--out", str(tmp_path / "r.csv")]) == 0
+    rows = list(csv.DictReader(io.StringIO((tmp_path / "r.csv").read_text())))
+    assert len(rows) == 12 and {r["set"] for r in rows} == {"modelA", "modelB", "reference-real"}
+    assert main(["listen", "report", test_id, "--data-dir", data, "--out", str(tmp_path / "rep")]) == 0
+    report = json.loads((tmp_path / "rep" / "report.json").read_text())
+    by_set = {s: report["summary"]["overall"][s]["mean"] for s in report["conditions"]}
+    expected = {}
+    for position, step in enumerate(who["steps"]):
+        expected.setdefault(d["item_sets"][step["item"]], []).append(position + 1)
+    assert by_set == {s: np.mean(v) for s, v in expected.items()}  # means computed by hand
+    assert "<svg" in (tmp_path / "rep" / "report.html").read_text()
+    assert main(["listen", "report", "ffffffff", "--data-dir", data]) == 2
+    assert "no test 'ffffffff'" in capsys.readouterr().err

@@ -11,6 +11,7 @@ once and cached. Every error is JSON ``{"error": ...}`` with its status; bodies 
 
 from __future__ import annotations
 
+import functools
 import re
 import secrets
 from pathlib import Path
@@ -93,6 +94,8 @@ def create_app(data_dir, *, admin_token: str, gallery: dict[str, str] | None = N
         if not secrets.compare_digest(given.encode(), admin_token.encode()):
             raise HTTPException(403, "wrong admin token")
 
+    items_of = functools.lru_cache(maxsize=64)(lambda test_id: tuple(store.items(test_id)))  # fixed per test
+
     def test_or_404(test_id: str) -> dict:
         test = store.test(test_id) if TEST_ID.match(test_id) else None
         if test is None:
@@ -158,14 +161,14 @@ def create_app(data_dir, *, admin_token: str, gallery: dict[str, str] | None = N
         return {"ok": True, "schema": store.version}
 
     @app.get("/api/tests/{test_id}")
-    def public_test(test_id: str):
+    async def public_test(test_id: str):
         test = test_or_404(test_id)
         d = test["design"]
         return {"id": test_id, "name": test["name"], "scales": d["scales"], "points": d["points"],
                 "min_play_s": d["min_play_s"], "closed": bool(test["closed"])}  # fmt: skip
 
     @app.post("/api/listeners", status_code=201)
-    def new_listener(body: NewListener):
+    async def new_listener(body: NewListener):
         test = test_or_404(body.test_id)
         if test["closed"]:
             raise HTTPException(409, "this test is closed")
@@ -180,16 +183,16 @@ def create_app(data_dir, *, admin_token: str, gallery: dict[str, str] | None = N
         return {"listener_id": who["id"], "total": len(who["steps"]), "next_position": 0}
 
     @app.get("/api/listeners/{listener_id}")
-    def progress(listener_id: str):
+    async def progress(listener_id: str):
         who = listener_or_404(listener_id)
         total, nxt = len(who["steps"]), who["next_position"]
         out = {"test_id": who["test_id"], "next_position": nxt, "total": total, "done": nxt >= total}
         if nxt < total:
-            out["step"] = _public_step(store, who["test_id"], who["steps"][nxt])
+            out["step"] = _public_step(items_of(who["test_id"]), who["steps"][nxt])
         return out
 
     @app.post("/api/responses", status_code=201)
-    def respond(body: Answer):
+    async def respond(body: Answer):
         who = listener_or_404(body.listener_id)
         test = store.test(who["test_id"])
         d = test["design"]
@@ -202,7 +205,7 @@ def create_app(data_dir, *, admin_token: str, gallery: dict[str, str] | None = N
             if any(not 1 <= v <= d["points"] for v in body.ratings.values()):
                 raise HTTPException(422, f"ratings run from 1 to {d['points']}")
         idx = [step["item"]] if step["kind"] == "rate" else [step["a"], step["b"]]
-        items = store.items(who["test_id"])
+        items = items_of(who["test_id"])
         need = min(d["min_play_s"], *(0.9 * items[i]["media"]["seconds"] for i in idx))
         if body.played_s < need:
             raise HTTPException(422, f"listen for at least {need:.1f} s before answering")
@@ -301,9 +304,8 @@ class Guard:
         await self.app(scope, counted, secured)
 
 
-def _public_step(store: Store, test_id: str, step: dict) -> dict:
+def _public_step(items, step: dict) -> dict:
     """What the page needs for a step: media URLs by opaque key, never the set."""
-    items = store.items(test_id)
 
     def urls(i: int) -> dict:
         key, media = items[i]["key"], items[i]["media"]

@@ -158,6 +158,11 @@ class ServerProcess:
         self.proc.kill()
         raise RuntimeError(f"tunelab serve did not start: {log.read_text()[-500:]}")
 
+    def cpu_seconds(self) -> float:
+        """User and system CPU time the server process has used so far (Linux /proc)."""
+        fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def kill(self):
         os.kill(self.proc.pid, signal.SIGKILL)
         self.proc.wait()
