@@ -143,7 +143,7 @@ def main() -> int:
             f"| {label} | {chk['acknowledged']} | {chk['stored']} | {chk['lost']} | {chk['duplicates']} | "
             f"{chk['finished']}/{args.listeners} | {post['p50']:.1f} | {post['p95']:.1f} | {post['p99']:.1f} | "
             f"{post['max']:.0f} | {get['p95']:.1f} | {out['answers'] / out['wall_s']:.0f} | {out['wall_s']:.1f} | "
-            f"{f'{facts["cpu_ms"]:.2f}' if 'cpu_ms' in facts else '-'} |"
+            + (f"{facts['cpu_ms']:.2f} |" if "cpu_ms" in facts else "- |")
         )
     facts = rows[-1][3]
     lines += [

@@ -265,7 +265,7 @@ def test_the_listen_commands_create_export_and_report(tmp_path, capsys):
     d = store.test(test_id)["design"]
     assert d["scales"] == ["overall", "coherence"] and len(d["item_sets"]) == 6
     who = store.add_listener(test_id, "a" * 32, "none", None, lambda k: design.steps(d, k))
-    for position, step in enumerate(who["steps"]):
+    for position in range(len(who["steps"])):
         store.respond("a" * 32, position, played_s=1, ratings={"overall": position + 1, "coherence": 5})
     assert main(["listen", "export", test_id, "--data-dir", data, "--out", str(tmp_path / "r.csv")]) == 0
     rows = list(csv.DictReader(io.StringIO((tmp_path / "r.csv").read_text())))
