@@ -140,7 +140,9 @@ def test_a_listener_goes_through_the_test_and_every_answer_is_stored_once(client
     report = client.get(f"/api/tests/{test_id}/report", headers={"X-Admin-Token": TOKEN}).json()
     assert report["summary"]["overall"]["modelA"]["mean"] == 7.0
     page = client.get(f"/results/{test_id}?token={TOKEN}")
-    assert page.status_code == 200 and "<svg" in page.text
+    assert page.status_code == 200 and f"/results/{test_id}/chart.png?token={TOKEN}" in page.text
+    assert client.get(f"/results/{test_id}/chart.png?token={TOKEN}").content[:4] == b"\x89PNG"
+    assert client.get(f"/results/{test_id}/chart.png").status_code == 401
 
 
 def made_number(store, listener_id):

@@ -39,7 +39,9 @@ def test_friedman_and_kendalls_w_match_scipy_and_find_the_effect():
     better = pairs["base", "better"]
     assert better["p_holm"] < 0.01 and better["effect"] < -0.8  # base below better, nearly every listener
     assert pairs["base", "same"]["p_holm"] > 0.05  # no effect there
-    raw = stats.wilcoxon(m[:, 0], m[:, 2]).pvalue
+    d = m[:, 0] - m[:, 2]
+    tied = np.any(d == 0) or len(np.unique(np.abs(d))) < len(d)
+    raw = stats.wilcoxon(m[:, 0], m[:, 2], method="approx" if tied else "exact").pvalue
     assert better["p"] == pytest.approx(raw)
     assert better["p_holm"] == pytest.approx(min(1.0, raw * 3))  # the smallest of three, Holm's first step
 
@@ -47,6 +49,13 @@ def test_friedman_and_kendalls_w_match_scipy_and_find_the_effect():
 def test_friedman_handles_ties_as_scipy_does():
     m = np.array([[1, 1, 2], [2, 2, 2], [1, 3, 2], [4, 1, 1], [2, 3, 3]], dtype=float)
     assert analysis.friedman(m)["chi2"] == pytest.approx(stats.friedmanchisquare(*m.T).statistic)
+
+
+def test_wilcoxon_is_exact_without_ties_and_approximate_with_them():
+    x, y = np.array([5.0, 6.1, 7.3, 4.2, 6.6, 8.0]), np.array([4.0, 5.0, 5.2, 4.5, 5.4, 6.3])
+    assert analysis.wilcoxon_p(x, y) == pytest.approx(stats.wilcoxon(x, y, method="exact").pvalue)
+    y[0] = 5.0  # now a zero difference
+    assert analysis.wilcoxon_p(x, y) == pytest.approx(stats.wilcoxon(x, y, method="approx").pvalue)
 
 
 def test_rank_biserial_by_hand():

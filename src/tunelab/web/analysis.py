@@ -108,6 +108,18 @@ def rank_biserial(d) -> float:
     return float((ranks[d > 0].sum() - ranks[d < 0].sum()) / ranks.sum())
 
 
+def wilcoxon_p(x, y) -> float:
+    """Two-sided Wilcoxon signed-rank p: exact without ties or zero differences, else the normal
+    approximation with tie correction (scipy's default there is a permutation test: seconds a pair)."""
+    from scipy import stats
+
+    d = np.asarray(x, dtype=float) - np.asarray(y, dtype=float)
+    if not np.any(d != 0):
+        return 1.0
+    ties = np.any(d == 0) or len(np.unique(np.abs(d))) < len(d)
+    return float(stats.wilcoxon(x, y, method="approx" if ties else "exact").pvalue)
+
+
 def compare(rows: list[dict], scale: str, conditions) -> dict:
     """The omnibus test and the pairwise tests between conditions on one scale."""
     from scipy import stats
@@ -122,7 +134,7 @@ def compare(rows: list[dict], scale: str, conditions) -> dict:
         tests = []
         for a, b in pairs:
             d = complete[:, a] - complete[:, b]
-            p = float(stats.wilcoxon(complete[:, a], complete[:, b]).pvalue) if np.any(d != 0) else 1.0
+            p = wilcoxon_p(complete[:, a], complete[:, b])
             tests.append({"a": conditions[a], "b": conditions[b], "test": "wilcoxon", "p": p,
                           "effect": rank_biserial(d), "effect_name": "rank-biserial r"})  # fmt: skip
     else:

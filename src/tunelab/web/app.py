@@ -16,6 +16,7 @@ import re
 import secrets
 from pathlib import Path
 from typing import ClassVar, Literal
+from urllib.parse import quote
 
 from fastapi import FastAPI, Header, HTTPException
 from fastapi.exceptions import RequestValidationError
@@ -124,7 +125,17 @@ def create_app(data_dir, *, admin_token: str, gallery: dict[str, str] | None = N
         from tunelab.web.analysis import analyse
 
         test_or_404(test_id)
-        return pages.results(analyse(store, test_id))
+        return pages.results(
+            analyse(store, test_id), chart_url=f"/results/{test_id}/chart.png?token={quote(token)}"
+        )
+
+    @app.get("/results/{test_id}/chart.png")
+    def results_chart(test_id: str, token: str | None = None):
+        admin(token, None)
+        from tunelab.web.analysis import analyse
+
+        test_or_404(test_id)
+        return Response(pages.chart(analyse(store, test_id), "png"), media_type="image/png")
 
     @app.get("/gallery/{name}", response_class=HTMLResponse)
     def gallery_page(name: str, page: int = 0):

@@ -60,8 +60,10 @@ def listen(test: dict) -> str:
     )
 
 
-def results(r: dict) -> str:
-    """The analysis as tables and a chart of the means with their intervals."""
+def results(r: dict, chart_url: str | None = None) -> str:
+    """The analysis as tables and a chart of the means with their intervals: an image at
+    ``chart_url`` (the server's pages forbid inline styles, which SVG from matplotlib uses), or
+    inline SVG for a report file opened from disk."""
     from tunelab.web.analysis import markdown
 
     t = r["test"]
@@ -76,14 +78,14 @@ def results(r: dict) -> str:
         f"results: {t['name']}",
         f"<main class='wide'><h1>{e(t['name'])}</h1>"
         f"<p>{t['listeners']} listeners, {t['finished']} finished, {t['responses']} answers.</p>"
-        f"{chart_svg(r)}<table><tr><th>scale</th><th>condition</th><th>mean</th><th>median</th>"
+        f"{f'<img class=chart alt=chart src={e(chart_url)}>' if chart_url else chart(r, 'svg')}<table><tr><th>scale</th><th>condition</th><th>mean</th><th>median</th>"
         f"<th>95% CI</th><th>listeners</th></tr>{''.join(table_rows)}</table>"
         f"<h2>Tests</h2><pre>{e(markdown(r))}</pre></main>",
     )
 
 
-def chart_svg(r: dict) -> str:
-    """Means per scale and condition with 95% intervals, as inline SVG (matplotlib)."""
+def chart(r: dict, fmt: str = "png"):
+    """Means per scale and condition with 95% intervals (matplotlib): PNG bytes or SVG text."""
     import io
 
     import matplotlib
@@ -106,10 +108,12 @@ def chart_svg(r: dict) -> str:
     ax.set_ylabel("mean rating (95% CI)")
     ax.legend(fontsize=8)
     fig.tight_layout()
-    buf = io.StringIO()
-    fig.savefig(buf, format="svg")
+    buf = io.BytesIO()
+    fig.savefig(buf, format=fmt, dpi=120)
     plt.close(fig)
-    text = buf.getvalue()
+    if fmt == "png":
+        return buf.getvalue()
+    text = buf.getvalue().decode()
     return text[text.index("<svg") :]
 
 
