@@ -36,6 +36,8 @@ STUDY_BASE = published.TEST_ACCURACY["hybrid"]  # the study's Hybrid: L2 0.01, d
 def variants(size: str = "study", vocab_size: int = 46) -> dict[str, dict]:
     """TrainConfig fields per variant."""
     base = copy.deepcopy(STUDY_SIZE["hybrid"] if size == "study" else SMALL["hybrid"])
+    if size == "small":  # the study's base in shape (no positions, 8 heads, >1 block), at demo width
+        base["model_options"].update(encoder_layers=2, n_heads=8, positional="none")
     base["model_options"]["dropout"] = 0.1
     base["l2"] = {L2_KERNEL: 0.01}
     out = {}
