@@ -14,7 +14,7 @@ import json
 import shutil
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -46,6 +46,7 @@ class Plan:
     threads: int | None = None
     batch_size: int = 1000
     title: str = "tunelab"
+    max_steps: int | None = None  # a lower step cap for melodies from scratch (the study's: 1,500)
     extra: dict = field(default_factory=dict)  # recorded in results.json as given
 
 
@@ -234,6 +235,8 @@ def generate_set(plan: Plan, name: str, run_dir: Path, test) -> dict:
     settings = Settings(batch_size=plan.batch_size)
     if protocol is None:  # from scratch, with the study's temperature and step cap
         settings = study_settings(settings)
+        if plan.max_steps:
+            settings = replace(settings, max_steps=plan.max_steps)
     bar = tqdm(total=plan.n, desc=f"[{name}] generating", unit="melody", file=sys.stderr)
     t0 = time.perf_counter()
     samples = generate(
