@@ -54,3 +54,10 @@ def test_encodings_report_nll_per_note_and_nb_is_shorter_than_cp(corpus, tmp_pat
     assert notes == results["nb/lstm/ce"]["test"]["notes"] > 0  # the same songs, however encoded
     rows = [line for line in page.read_text().splitlines() if line.startswith("| ") and "/" not in line[:3]]
     assert len(rows) == 1 + 3  # header and one row per run
+
+
+def test_encodings_only_runs_named_runs_and_refuses_unknown_names(tmp_path):
+    from tunelab.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="no run nb/gpt/ce"):
+        encodings(tmp_path, data="deutschl", only=["nb/gpt/ce"], params=None)

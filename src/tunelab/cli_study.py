@@ -128,6 +128,9 @@ def add_study(sub) -> None:
         "--params", type=int, default=1_000_000,
         help="every model widened or narrowed to about this many parameters (0: the small presets as they are)",
     )  # fmt: skip
+    c.add_argument(
+        "--only", nargs="+", default=None, metavar="RUN", help="just these runs (encoding/family/loss)"
+    )
     c.add_argument("--threads", type=int, default=None)
     c.set_defaults(func=cmd_encodings)
 
@@ -176,5 +179,6 @@ def cmd_encodings(args) -> int:
     encodings(
         args.out, data=args.data, minutes=args.minutes, n=args.n, encodings=args.encodings,
         families=args.families, losses=args.losses, threads=args.threads, params=args.params or None,
+        only=args.only,
     )  # fmt: skip
     return 0

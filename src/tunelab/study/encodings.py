@@ -108,11 +108,18 @@ def encodings(
     size: str = "small",
     train_options: dict | None = None,
     params: int | None = 1_000_000,
+    only: list[str] | None = None,
 ) -> Path:
-    """Train, score, generate and evaluate every run; write results.json and encodings.md."""
+    """Train, score, generate and evaluate every run (``only``: those named ``enc/family/loss``);
+    write results.json and encodings.md."""
     from tunelab.io.atomic import atomic_write_text
 
     runs = specs(encodings, families, losses, size, train_options)
+    if only:
+        unknown = sorted(set(only) - set(runs))
+        if unknown:
+            raise ConfigError(f"--only: no run {', '.join(unknown)} (names are encoding/family/loss)")
+        runs = {k: v for k, v in runs.items() if k in only}
     if params:
         runs = match(runs, data, params)
     plan = Plan(
