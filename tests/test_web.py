@@ -240,10 +240,14 @@ def test_admin_routes_need_the_token(client, site):
     assert client.get(f"/results/{test_id}").status_code == 401
     assert client.get(f"/results/{test_id}?token=nope").status_code == 403
     made = client.post("/api/tests", json={"sets": ["modelA"], "n": 2})
-    assert (
-        made.status_code == 401
-        and len(client.get("/api/tests", headers={"X-Admin-Token": TOKEN}).json()) == 1
-    )
+    assert made.status_code == 401
+    assert len(client.get("/api/tests", headers={"X-Admin-Token": TOKEN}).json()) == 1
+    admin = {"X-Admin-Token": TOKEN}
+    outside = client.post("/api/tests", json={"sets": ["/etc"], "n": 2}, headers=admin)
+    assert outside.status_code == 422  # only gallery sets, never a path from the request
+    made = client.post("/api/tests", json={"sets": ["modelA"], "n": 2, "scales": ["overall"]}, headers=admin)
+    assert made.status_code == 201 and client.get(made.json()["url"]).status_code == 200
+    assert client.get(f"/api/tests/{made.json()['id']}").json()["scales"] == ["overall"]
 
 
 def test_the_gallery_shows_each_melody_with_audio_sheet_and_roll(client):
