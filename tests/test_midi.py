@@ -43,6 +43,19 @@ def test_a_pickup_is_a_short_first_bar_for_other_tools(tmp_path):
     assert [(t.time, t.numerator, t.denominator) for t in raw.time_signatures] == [(0, 1, 4), (480, 3, 4)]
 
 
+def test_a_pickup_too_long_for_a_midi_meter_is_kept_in_the_marker(tmp_path):
+    # a generated NB melody decoded with 495 sixteenths before its first 124/4 bar: as a short
+    # meter that would be 495/16, past MIDI's byte; the file is still written and reads back
+    score = Score.from_notes(
+        [(0, 4, 60, 80), (495, 4, 62, 80)], tpq=4, time_signatures=[(0, 124, 4)], pickup=495
+    )
+    write_midi(score, tmp_path / "long.mid")
+    back = read_midi(tmp_path / "long.mid")
+    assert back.pickup * 4 // back.tpq == 495 and back.time_signatures[0][1:] == (124, 4)
+    with pytest.raises(ValueError, match="meter 300/4"):
+        write_midi(score.replace(time_signatures=[(0, 300, 4)], pickup=0), tmp_path / "bad.mid")
+
+
 @pytest.mark.parametrize(
     ("name", "data", "reason"),
     [

@@ -128,12 +128,18 @@ def to_symusic(score: Score):
     if score.pickup and tss:
         num, den = tss[0][1], tss[0][2]
         short = _meter_of_length(score.pickup, score.tpq, den)
+        if (
+            short is not None and max(short) > 255
+        ):  # MIDI's meter bytes: such a pickup lives in the marker only
+            short = None
         added = short is not None and not (len(tss) > 1 and tss[1][0] == score.pickup)
         if added:
             tss = [(0, *short), (score.pickup, num, den)] + tss[1:]
         flag = f";{_SHORT_BAR}" if added else ""
         midi.markers.append(symusic.TextMeta(0, f"{_PICKUP_MARKER}{score.pickup}{flag}"))
     for t, n, d in tss:
+        if max(n, d) > 255:
+            raise ValueError(f"meter {n}/{d} at tick {t}: MIDI holds numerators and denominators up to 255")
         midi.time_signatures.append(symusic.TimeSignature(t, n, d))
     for t, tonic, mode in score.keys:
         if mode in ("major", "minor"):

@@ -205,8 +205,12 @@ def _render_all(out: Path, scores, names, formats, program, synth, progress, inf
     items = []
     bar = tqdm(total=len(scores), desc="rendering", unit="melody", disable=not progress or not per_item)
     for score, name, info in zip(scores, names, infos):
-        render_score(score, name, out, per_item, program=program, synth=synth)
-        files = {f: f"{f}/{name}{SUFFIX[f]}" for f in per_item}
+        try:
+            render_score(score, name, out, per_item, program=program, synth=synth)
+        except (ValueError, TunelabError) as err:  # one melody a format cannot hold: say so, go on
+            print(f"{out / name}: not rendered: {err}", file=sys.stderr)
+            info = f"{info} (not rendered: {err})".strip()
+        files = {f: f"{f}/{name}{SUFFIX[f]}" for f in per_item if (out / f / f"{name}{SUFFIX[f]}").exists()}
         items.append({"name": name, "title": score.meta.get("title", name), "info": info, "files": files})
         bar.update()
     bar.close()
