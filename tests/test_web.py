@@ -167,6 +167,7 @@ BAD = [
     ("a missing scale", lambda who: {"json": {"listener_id": who, "position": 0, "played_s": 5, "ratings": {"overall": 5}}}, 422),
     ("a string for a rating", lambda who: {"json": {"listener_id": who, "position": 0, "played_s": 5, "ratings": dict.fromkeys(design.SCALES, "7; DROP TABLE ratings")}}, 422),
     ("SQL in the listener id", lambda who: {"json": {"listener_id": "x' OR '1'='1", "position": 0, "played_s": 5, "choice": "A"}}, 422),
+    ("a choice where ratings are asked", lambda who: {"json": {"listener_id": who, "position": 0, "played_s": 5, "choice": "A"}}, 422),
     ("an unknown field", lambda who: {"json": {"listener_id": who, "position": 0, "played_s": 5, "choice": "A", "admin": True}}, 422),
     ("a body over the limit", lambda who: {"json": {"listener_id": who, "position": 0, "played_s": 5, "comment": "x" * (MAX_BODY + 10)}}, 413),
 ]  # fmt: skip

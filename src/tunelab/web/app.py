@@ -210,6 +210,12 @@ def create_app(data_dir, *, admin_token: str, gallery: dict[str, str] | None = N
         if body.position >= len(who["steps"]):
             raise HTTPException(422, "no such step")
         step = who["steps"][body.position]
+        if (step["kind"] == "rate") != (body.ratings is not None) or (step["kind"] == "pair") != (
+            body.choice is not None
+        ):
+            raise HTTPException(
+                422, f"step {body.position} asks for {'ratings' if step['kind'] == 'rate' else 'a choice'}"
+            )
         if body.ratings is not None:
             if set(body.ratings) != set(d["scales"]):
                 raise HTTPException(422, f"ratings must give exactly: {', '.join(d['scales'])}")

@@ -150,7 +150,8 @@ class GallerySets:
     def __init__(self, cache: Path, sources: dict[str, str]):
         self.cache, self.sources = Path(cache), dict(sources)
         self._items: dict[str, list] = {}
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # guards loading sets and handing out per-file locks
+        self._file_locks: dict[Path, threading.Lock] = {}
 
     def names(self) -> list[str]:
         return list(self.sources)
@@ -170,6 +171,8 @@ class GallerySets:
     def media(self, name: str, number: int, ext: str) -> Path:
         path = self.cache / name / f"{number}.{ext}"
         with self._lock:
+            lock = self._file_locks.setdefault(path, threading.Lock())
+        with lock:  # one render per file; different files render at once in the server's threads
             if not path.exists():
                 from tunelab.io.atomic import atomic_write_bytes
                 from tunelab.render.roll import png_bytes
