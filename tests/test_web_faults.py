@@ -53,3 +53,35 @@ def test_a_killed_server_restarts_with_every_acknowledged_answer_and_listeners_r
         ]
         == 0
     )
+
+
+def test_serve_prints_a_fresh_admin_token_that_opens_the_admin_routes(tmp_path):
+    import socket
+    import subprocess
+    import sys
+
+    import httpx
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    cmd = [sys.executable, "-m", "tunelab", "serve", "--data-dir", str(tmp_path), "--port", str(port)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
+    try:
+        assert "127.0.0.1" in proc.stdout.readline()  # loopback unless told otherwise
+        token = proc.stdout.readline().split("admin token:")[1].strip()
+        assert len(token) >= 16
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            try:
+                httpx.get(f"{base}/api/health", timeout=1)
+                break
+            except httpx.TransportError:
+                time.sleep(0.05)
+        assert httpx.get(f"{base}/api/tests", headers={"X-Admin-Token": token}).json() == []
+        assert httpx.get(f"{base}/api/tests", headers={"X-Admin-Token": token + "x"}).status_code == 403
+    finally:
+        proc.terminate()
+        proc.wait(10)
+        proc.stdout.close()
