@@ -95,7 +95,9 @@ def create_app(data_dir, *, admin_token: str, gallery: dict[str, str] | None = N
         if not secrets.compare_digest(given.encode(), admin_token.encode()):
             raise HTTPException(403, "wrong admin token")
 
-    items_of = functools.lru_cache(maxsize=64)(lambda test_id: tuple(store.items(test_id)))  # fixed per test
+    # a test's items and design never change once it is created: read them once, not per answer
+    items_of = functools.lru_cache(maxsize=64)(lambda test_id: tuple(store.items(test_id)))
+    design_of = functools.lru_cache(maxsize=64)(lambda test_id: store.test(test_id)["design"])
 
     def test_or_404(test_id: str) -> dict:
         test = store.test(test_id) if TEST_ID.match(test_id) else None
@@ -205,8 +207,7 @@ def create_app(data_dir, *, admin_token: str, gallery: dict[str, str] | None = N
     @app.post("/api/responses", status_code=201)
     async def respond(body: Answer):
         who = listener_or_404(body.listener_id)
-        test = store.test(who["test_id"])
-        d = test["design"]
+        d = design_of(who["test_id"])
         if body.position >= len(who["steps"]):
             raise HTTPException(422, "no such step")
         step = who["steps"][body.position]
