@@ -234,3 +234,120 @@ def test_two_processes_under_torchrun_equal_one_process(corpus, tmp_path):
     for k in one:
         torch.testing.assert_close(one[k], two[k], atol=2e-6, rtol=1e-5)
     assert log_rows(tmp_path / "one")[0][2][:7] == log_rows(tmp_path / "two")[0][2][:7]
+
+
+@torch.no_grad()
+def _brute_windows(model, stream):
+    """(hit, nll) of every 64-token window, one forward pass each: the study's protocol by hand."""
+    hits, nll = [], []
+    for i in range(64, len(stream)):
+        logits = model(torch.as_tensor(stream[i - 64 : i])[None])[0][0, -1].double()
+        hits.append(int(logits.argmax()) == stream[i])
+        nll.append(float(-logits.log_softmax(-1)[stream[i]]))
+    return np.array(hits), np.array(nll)
+
+
+def test_score_reports_the_study_window_nll_and_scores_the_train_split(corpus, tmp_path):
+    import tunelab.corpus
+
+    run = train(config(corpus, tmp_path / "run", epochs=1))
+    model, tokenizer, _ = load_run(run)
+    for split in ("test", "train"):
+        out = score(run, str(corpus), split=split, protocol="study", device="cpu")
+        songs = [tokenizer.encode(s) for s in tunelab.corpus.load(str(corpus), verbose=False).split(split)]
+        hits, nll = _brute_windows(model, song_stream(songs, tokenizer.separator_id, 64))
+        assert out["split"] == split and out["study_windows"] == len(hits)
+        assert out["study_accuracy"] == pytest.approx(hits.mean())
+        assert out["study_nll"] == pytest.approx(nll.mean(), rel=1e-5)
+    whole = score(run, str(corpus), protocol="study", device="cpu")
+    unseen = score(run, str(corpus), protocol="study", unseen=True, device="cpu")
+    assert unseen["study_nll_all"] == pytest.approx(whole["study_nll"])
+    assert unseen["study_windows"] < unseen["study_windows_all"] == whole["study_windows"]
+
+
+def test_selecting_on_the_window_metric_keeps_its_best_epoch_and_scores_it_exactly(corpus, tmp_path):
+    run = train(config(corpus, tmp_path / "sel", epochs=4, select="study_nll", select_subsample=3, lr=3e-3))
+    meta = json.loads((run / "config.json").read_text())
+    with open(run / "train_log.csv") as f:
+        rows = list(csv.DictReader(f))
+    estimates = [float(r["val_study_nll"]) for r in rows]
+    assert meta["status"]["best_epoch"] == 1 + int(np.argmin(estimates))
+    model, tokenizer, _ = load_run(run)
+    import tunelab.corpus
+
+    val = [tokenizer.encode(s) for s in tunelab.corpus.load(str(corpus), verbose=False).split("val")]
+    hits, nll = _brute_windows(model, song_stream(val, tokenizer.separator_id, 64))
+    exact = meta["status"]["best_val_study"]
+    assert exact["study_windows"] == len(hits)
+    assert exact["study_accuracy"] == pytest.approx(hits.mean())
+    assert exact["study_nll"] == pytest.approx(nll.mean(), rel=1e-5)
+    with pytest.raises(ConfigError, match="window metric"):
+        train(config(corpus, tmp_path / "nb", encoding="nb", gap=None, select="study_nll"))
+
+
+def test_a_token_budget_stops_on_time_and_the_cosine_ends_at_its_floor(corpus, tmp_path):
+    per_step = 8 * 16
+    run = train(
+        config(corpus, tmp_path / "tok", epochs=100, max_tokens=25 * per_step, schedule="cosine",
+               warmup=5, lr=2e-3, min_lr=1e-4)
+    )  # fmt: skip
+    meta = json.loads((run / "config.json").read_text())
+    assert meta["status"]["steps"] == 25 and "--max-tokens 3,200 reached" in meta["status"]["stopped"]
+    with open(run / "train_log.csv") as f:
+        last = list(csv.DictReader(f))[-1]
+    assert int(last["tokens_seen"]) == 25 * per_step
+    # the rate set for step 25 (the last): warm-up done, done = 24 / 25 of the budget
+    cos = 0.5 * (1 + np.cos(np.pi * 24 / 25))
+    assert float(last["lr"]) == pytest.approx(1e-4 + (2e-3 - 1e-4) * cos)
+
+
+def test_loss_from_counts_only_targets_with_that_much_context():
+    from tunelab.training.evaluate import batch_stats
+
+    torch.manual_seed(0)
+    from tunelab.models import build
+
+    model = build("lstm", 10, preset="tiny").requires_grad_(False)
+    x, y = torch.randint(1, 10, (3, 12)), torch.randint(1, 10, (3, 12))
+    mask = torch.ones_like(y, dtype=torch.bool)
+    full = batch_stats(model, x, y, mask, compound=False)
+    part = batch_stats(model, x, y, mask, compound=False, skip=5)
+    assert int(full[1]) == 36 and int(part[1]) == 21 and int(part[3]) == 21
+    logits = model(x)[0]
+    by_hand = -logits.log_softmax(-1).gather(-1, y[..., None])[:, 5:].sum()
+    assert float(part[0]) == pytest.approx(float(by_hand), rel=1e-5)
+    with pytest.raises(ConfigError, match="loss-from"):
+        TrainConfig(corpus="x", out="y", seq_len=16, loss_from=16)
+
+
+def test_forget_bias_and_bf16_training(corpus, tmp_path):
+    from tunelab.models import build
+
+    model = build("lstm", 10, preset="tiny", forget_bias=1.0)
+    for layer in model.layers:
+        H = layer.hidden_size
+        assert torch.all(layer.bias_ih_l0[H : 2 * H] == 1) and torch.all(layer.bias_hh_l0[H : 2 * H] == 0)
+        assert torch.all(layer.bias_ih_l0[:H] != 1)
+    hybrid = build("hybrid", 10, preset="tiny", forget_bias=1.0)
+    H = hybrid.rnn.hidden_size
+    assert torch.all(hybrid.rnn.bias_ih_l0[H : 2 * H] == 1)
+    run = train(config(corpus, tmp_path / "bf16", precision="bf16", model="transformer", epochs=2))
+    rows = log_rows(run)
+    assert float(rows[-1][2]) < float(rows[0][2])  # it learns under bfloat16 autocast
+    assert all(v.dtype == torch.float32 for v in load_weights(run / "model.safetensors").values())
+
+
+def test_learning_curves_put_a_run_beside_the_study(corpus, tmp_path):
+    from tunelab.study.curves import write
+
+    run = train(config(corpus, tmp_path / "c", epochs=2, study_eval=True))
+    table, figure = write({"tiny": run}, tmp_path / "curves")
+    with open(table) as f:
+        rows = list(csv.DictReader(f))
+    mine = [r for r in rows if r["source"] == "tunelab"]
+    assert [int(r["updates"]) for r in mine] == [int(r[1]) for r in log_rows(run)]
+    assert int(mine[0]["targets"]) == int(mine[0]["updates"]) * 8 * 16
+    study = [r for r in rows if r["model"] == "study lstm"]
+    assert len(study) == 21 and int(study[15]["updates"]) == 16 * 15580
+    assert float(study[15]["val_accuracy"]) == 0.8524
+    assert figure.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -22,6 +22,7 @@ MODEL_FLAGS = {
     "attn_window": (int, "outputs attention-rnn attends over"),
     "encoder_layers": (int, "hybrid's Transformer blocks"),
     "first_field": (int, "compound field predicted first (nb pitch-first: 3)"),
+    "forget_bias": (float, "initial LSTM forget-gate bias (Keras and the study: 1)"),
 }
 
 
@@ -59,13 +60,24 @@ def add_commands(sub) -> None:
     c.add_argument("--gap", type=int, default=None, help="separator tokens after each song (grid default 64)")
     c.add_argument("--batch-size", type=int, default=64, help="sequences per step, over all processes")
     c.add_argument(
-        "--epochs", type=int, default=None, help="passes over the data (default 20; on --resume: as before)"
+        "--epochs",
+        type=int,
+        default=None,
+        help="passes over the data (default 20, 1000 under --max-minutes / --max-tokens; on --resume: as before)",
     )
     c.add_argument("--steps-per-epoch", type=int, default=None, help="cap on steps per epoch")
     c.add_argument(
         "--train-fraction", type=float, default=1.0, help="train on this share of the training songs"
     )
-    c.add_argument("--max-minutes", type=float, default=None, help="stop cleanly after this much training")
+    c.add_argument(
+        "--max-minutes", type=float, default=None, help="stop cleanly after this much training time in all"
+    )
+    c.add_argument(
+        "--max-tokens",
+        type=float,
+        default=None,
+        help="stop cleanly after this many training tokens (a budget in work, e.g. 36e6)",
+    )
     c.add_argument("--optimizer", default="adam", help="adam or adamw")
     c.add_argument("--lr", type=float, default=1e-3)
     c.add_argument("--weight-decay", type=float, default=0.0)
@@ -78,6 +90,25 @@ def add_commands(sub) -> None:
     )
     c.add_argument("--schedule", default="constant", help="constant, plateau, noam or cosine")
     c.add_argument("--warmup", type=int, default=4000, help="warm-up steps (noam, cosine)")
+    c.add_argument("--min-lr", type=float, default=1e-5, help="floor of the plateau and cosine schedules")
+    c.add_argument(
+        "--select",
+        default="loss",
+        help="what picks the best weights: loss, or the study's window metric study_nll / study_accuracy",
+    )
+    c.add_argument(
+        "--select-subsample",
+        type=int,
+        default=8,
+        help="the window metric on one validation window in k each epoch (exact for the best at the end)",
+    )
+    c.add_argument(
+        "--loss-from",
+        type=int,
+        default=0,
+        help="score only positions with at least this much context in each sequence",
+    )
+    c.add_argument("--precision", default="fp32", help="fp32, or bf16 (autocast; fast on AVX-512 BF16 CPUs)")
     c.add_argument("--loss", default="ce", help="ce or focal")
     c.add_argument("--gamma", type=float, default=2.0, help="focal loss focusing parameter")
     c.add_argument("--alpha", type=float, default=1.0, help="focal loss weight")
@@ -105,10 +136,17 @@ def add_commands(sub) -> None:
         help="a run's NLL, perplexity and accuracies on any data, as JSON",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    c.add_argument("run", help="run directory")
-    c.add_argument("data", help="corpus name or path (prepared as the run's training corpus)")
+    c.add_argument(
+        "paths",
+        nargs="+",
+        metavar="[RUN] DATA",
+        help="a run directory (or --model NAME), then a corpus name or path prepared as the run's corpus",
+    )
+    c.add_argument("--model", default=None, help="a shipped model instead of a run directory (study-lstm...)")
     c.add_argument("--split", default=None, help="train, val, test or all (default: test for split folders)")
-    c.add_argument("--protocol", default=None, help="study: add the study-compatible accuracy")
+    c.add_argument(
+        "--protocol", default=None, help="study: add the study's window accuracy and NLL (nats per target)"
+    )
     c.add_argument(
         "--unseen", action="store_true", help="only songs that are not in the run's training split"
     )
@@ -140,7 +178,11 @@ def config_from_args(args):
         corpus=args.corpus, out=args.out, encoding=args.encoding, model=model, size=size,
         model_options=options, corpus_preset=args.corpus_preset,
         mode=args.mode or ("window" if model.startswith("study-") else "sequence"),
-        seq_len=args.seq_len, gap=args.gap, batch_size=args.batch_size, epochs=args.epochs or 20,
+        seq_len=args.seq_len, gap=args.gap, batch_size=args.batch_size,
+        epochs=args.epochs or (1000 if args.max_tokens or args.max_minutes else 20),
+        max_tokens=int(args.max_tokens) if args.max_tokens else None, min_lr=args.min_lr,
+        select=args.select, select_subsample=args.select_subsample, loss_from=args.loss_from,
+        precision=args.precision,
         steps_per_epoch=args.steps_per_epoch, train_fraction=args.train_fraction, max_minutes=args.max_minutes, optimizer=args.optimizer,
         lr=args.lr, weight_decay=args.weight_decay, l2=_l2(args.l2), schedule=args.schedule,
         warmup=args.warmup, loss=args.loss, gamma=args.gamma, alpha=args.alpha, patience=args.patience,
@@ -171,9 +213,9 @@ def cmd_train(args) -> int:
         from tunelab.training import TrainConfig
 
         changes = {"progress": not args.no_progress, "device": args.device}
-        for name in ("max_minutes", "threads", "epochs"):
+        for name in ("max_minutes", "max_tokens", "threads", "epochs"):
             if getattr(args, name) is not None:
-                changes[name] = getattr(args, name)
+                changes[name] = int(args.max_tokens) if name == "max_tokens" else getattr(args, name)
         stub = TrainConfig(corpus="", out=args.out)
         train(stub, resume=True, **changes)
     else:
@@ -184,8 +226,19 @@ def cmd_train(args) -> int:
 def cmd_score(args) -> int:
     from tunelab.training.score import score
 
+    want = 1 if args.model else 2
+    if len(args.paths) != want:
+        raise ConfigError(
+            "tunelab score takes RUN DATA, or --model NAME DATA"
+            + (
+                f"; got {len(args.paths)} paths with --model"
+                if args.model
+                else f"; got {len(args.paths)} path(s)"
+            )
+        )
+    run, data = (args.model, args.paths[0]) if args.model else args.paths
     result = score(
-        args.run, args.data, split=args.split, protocol=args.protocol, unseen=args.unseen,
+        run, data, split=args.split, protocol=args.protocol, unseen=args.unseen,
         device=args.device, batch_size=args.batch_size, subsample=args.subsample,
     )  # fmt: skip
     print(json.dumps(result, indent=2))

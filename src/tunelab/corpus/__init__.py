@@ -65,6 +65,15 @@ class Corpus:
     def scores(self) -> list[Score]:
         return [e.score for e in self.kept]
 
+    @property
+    def fingerprint(self) -> str:
+        """16 hex digits naming the kept pieces and their splits: a run records its training
+        corpus's, so that another copy of the same corpus can be recognised as the same."""
+        import hashlib
+
+        text = "\n".join(f"{e.split}\t{e.id}" for e in self.kept)
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
     def split(self, name: str) -> list[Score]:
         """The kept scores of one split (``train``, ``val``, ``test``) or ``all``."""
         if name == "all":

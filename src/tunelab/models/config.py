@@ -38,6 +38,9 @@ class ModelConfig:
             family or NB's bar state; 3: NB's pitch, the pitch-first variant).
         embedding: "learned", or "onehot" (transformer, hybrid: one-hot ids straight into the
             blocks, d_model = vocab_size; the study's "no embedding" ablation).
+        forget_bias: initial bias of every LSTM forget gate (PyTorch's default is 0; 1 is
+            Jozefowicz et al. 2015's advice and Keras's ``unit_forget_bias``, the study's
+            default).
     """
 
     family: str = "lstm"
@@ -59,6 +62,7 @@ class ModelConfig:
     field_sizes: list[int] | None = None
     first_field: int = 0
     embedding: str = "learned"
+    forget_bias: float = 0.0
 
     def __post_init__(self):
         problems = []

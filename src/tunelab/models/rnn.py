@@ -30,6 +30,8 @@ class RNNModel(nn.Module):
         )
         self.drop = nn.Dropout(config.dropout)
         self.head = nn.Linear(config.hidden_size, config.vocab_size)
+        for layer in self.layers:
+            set_forget_bias(layer, config.forget_bias)
 
     def forward(self, ids: torch.Tensor, state=None):
         """ids (B, T) -> logits (B, T, V) and the per-layer recurrent states."""
@@ -51,10 +53,25 @@ class RNNModel(nn.Module):
 def recurrent_stack(config: ModelConfig) -> nn.Module:
     """The LSTM or GRU stack of attention-rnn and hybrid (``config.cell``), dropout between layers."""
     cell = nn.LSTM if config.cell == "lstm" else nn.GRU
-    return cell(
+    stack = cell(
         config.d_model,
         config.hidden_size,
         num_layers=config.n_layers,
         batch_first=True,
         dropout=config.dropout if config.n_layers > 1 else 0.0,
     )
+    set_forget_bias(stack, config.forget_bias)
+    return stack
+
+
+def set_forget_bias(layer: nn.Module, value: float) -> None:
+    """Initialise an ``nn.LSTM``'s forget gates to ``value`` (their two biases add up: the
+    input-side one gets it, the hidden-side one 0); other cells are left alone. PyTorch orders
+    each bias as the input, forget, cell and output gates' H entries."""
+    if not value or not isinstance(layer, nn.LSTM):
+        return
+    H = layer.hidden_size
+    with torch.no_grad():
+        for name, b in layer.named_parameters():
+            if name.startswith("bias_"):
+                b[H : 2 * H] = value if name.startswith("bias_ih") else 0.0

@@ -111,7 +111,7 @@ def train_model(plan: Plan, name: str, fields: dict) -> Path:
         left = plan.minutes - status.get("training_seconds", 0) / 60
         if left > 0.05 and (run_dir / "resume.pt").exists():
             say(f"[{name}] resuming an interrupted run: {left:.1f} minutes left")
-            train(meta["train"], resume=True, max_minutes=left)
+            train(meta["train"], resume=True, max_minutes=plan.minutes)  # the run's time in all
             return run_dir
     say(f"[{name}] training {fields.get('model')} for {plan.minutes:g} minutes")
     config = TrainConfig(

@@ -8,13 +8,16 @@
   for compound encodings never ignore or CONTI fields (the tokenizer's ``accuracy_mask``).
 - ``study_accuracy``: the study's protocol (reference/study-setup.md). Every 64-token window
   of the stream (each song followed by 64 ``/``), stride 1, predicts the token after it, and
-  every target counts, ``/`` included. Comparable with the study's reported test accuracies.
+  every target counts, ``/`` included. Comparable with the study's reported test accuracies;
+  ``study_nll`` is the same windows' mean NLL in nats, comparable with the study's test loss
+  (0.4613 for its LSTM).
 Shapes: B batch, T time, F fields, V vocabulary.
 """
 
 from __future__ import annotations
 
 import math
+from contextlib import nullcontext
 from dataclasses import dataclass
 
 import numpy as np
@@ -49,12 +52,19 @@ class Tally:
         }
 
 
-def batch_stats(model, x, y, acc_mask, *, compound: bool, first_field: int = 0, gamma=0.0, alpha=1.0):
+def batch_stats(
+    model, x, y, acc_mask, *, compound: bool, first_field: int = 0, gamma=0.0, alpha=1.0, skip: int = 0
+):
     """Forward one batch; (loss sum with gradient, counted targets, correct, accuracy targets).
 
     x (B, T[, F]) inputs; y (B, T'[, F]) targets for the last T' positions (T' = T in sequence
-    mode, 1 in window mode); acc_mask like y.
+    mode, 1 in window mode); acc_mask like y. The first ``skip`` positions count nowhere.
     """
+    if skip:
+        y = y.clone()
+        y[:, :skip] = 0  # padding: neither loss nor accuracy
+        acc_mask = acc_mask.clone()
+        acc_mask[:, :skip] = False
     if not compound:
         logits, _ = model(x)
         logits = logits[:, -y.shape[1] :]  # (B, T', V)
@@ -78,46 +88,48 @@ def to_device(arrays, device):
 
 @torch.inference_mode()
 def evaluate(
-    model, examples: Examples, tokenizer, *, batch_size: int = 256, device="cpu", first_field: int = 0
+    model,
+    examples: Examples,
+    tokenizer,
+    *,
+    batch_size: int = 256,
+    device="cpu",
+    first_field: int = 0,
+    autocast=None,
 ) -> dict:
     """Loss, perplexity and masked accuracy over every target of ``examples``' stream once
-    (sequence mode: chunks from offset 0 plus the tail; window mode: every window)."""
+    (sequence mode: chunks from offset 0 plus the tail; window mode: every window).
+    ``autocast``: as for :func:`study_windows`."""
     was_training = model.training
     model.eval()
     tally = Tally()
     compound = tokenizer.is_compound
-    for starts in examples.batches(0, 0, batch_size, shuffle=False):
-        x, y = examples.batch(starts)
-        tally.add(
-            *batch_stats(
-                model,
-                *to_device([x, y, tokenizer.accuracy_mask(y)], device),
-                compound=compound,
-                first_field=first_field,
-            )
-        )
+    batches = [examples.batch(starts) for starts in examples.batches(0, 0, batch_size, shuffle=False)]
     rest = tail_chunk(examples.stream, examples.seq_len) if examples.mode == "sequence" else None
     if rest is not None:
-        x, y = rest[None, :-1], rest[None, 1:]
-        tally.add(
-            *batch_stats(
+        batches.append((rest[None, :-1], rest[None, 1:]))
+    for x, y in batches:
+        with autocast() if autocast else nullcontext():
+            stats = batch_stats(
                 model,
                 *to_device([x, y, tokenizer.accuracy_mask(y)], device),
                 compound=compound,
                 first_field=first_field,
             )
-        )
+        tally.add(*stats)
     model.train(was_training)
     return tally.summary()
 
 
 @torch.inference_mode()
-def study_hits(
-    model, stream: np.ndarray, *, window: int = 64, batch_size: int = 512, device="cpu", index=None
-) -> np.ndarray:
-    """Whether the argmax prediction is right, for every ``window``-token window of a flat
-    stream (the study's protocol): hits[j] is about the target at stream[j + window]. With
-    ``index`` (window numbers), only those windows: hits[i] is about stream[index[i] + window]."""
+def study_windows(
+    model, stream: np.ndarray, *, window: int = 64, batch_size: int = 512, device="cpu", index=None, autocast=None
+) -> tuple[np.ndarray, np.ndarray]:
+    """The study's protocol for every ``window``-token window of a flat stream: whether the argmax
+    prediction is right, and the negative log-likelihood (nats) of the true next token.
+    (hits, nll)[j] are about the target at stream[j + window]; with ``index`` (window numbers),
+    only those windows: [i] is about stream[index[i] + window]. ``autocast``: a context manager
+    factory to run the forward passes in (bf16 on a CPU that has it); None: float32."""
     if stream.ndim != 1:
         raise ValueError("the study's accuracy is defined for flat (grid) token streams")
     was_training = model.training
@@ -126,13 +138,21 @@ def study_hits(
     windows = s.unfold(0, window + 1, 1)  # (N, window + 1), a view
     if index is not None:
         windows = windows[torch.as_tensor(index, device=windows.device)]
-    hits = []
+    hits, nll = [], []
     for i in range(0, len(windows), batch_size):
         w = windows[i : i + batch_size]
-        logits, _ = model(w[:, :-1])
-        hits.append((logits[:, -1].argmax(dim=-1) == w[:, -1]).cpu())
+        with autocast() if autocast else nullcontext():
+            logits, _ = model(w[:, :-1])
+        last = logits[:, -1].float()  # (B, V)
+        hits.append((last.argmax(dim=-1) == w[:, -1]).cpu())
+        nll.append(-last.log_softmax(dim=-1).gather(-1, w[:, -1:]).squeeze(-1).cpu())
     model.train(was_training)
-    return torch.cat(hits).numpy()
+    return torch.cat(hits).numpy(), torch.cat(nll).double().numpy()
+
+
+def study_hits(model, stream: np.ndarray, **kwargs) -> np.ndarray:
+    """Whether the argmax prediction is right for every window (see :func:`study_windows`)."""
+    return study_windows(model, stream, **kwargs)[0]
 
 
 def subsample(n: int, k: int, seed: int = 0) -> np.ndarray | None:
@@ -143,6 +163,14 @@ def subsample(n: int, k: int, seed: int = 0) -> np.ndarray | None:
         return None
     rng = np.random.default_rng(seed)
     return np.sort(rng.choice(n, size=-(-n // k), replace=False))
+
+
+def study_metrics(model, stream: np.ndarray, subsample_k: int = 1, seed: int = 0, **kwargs) -> dict:
+    """The study's window accuracy and NLL (nats per target) of a flat stream, over every window
+    or (``subsample_k`` > 1) one in k drawn at random with ``seed``."""
+    index = subsample(len(stream) - kwargs.get("window", 64), subsample_k, seed)
+    hits, nll = study_windows(model, stream, index=index, **kwargs)
+    return {"study_accuracy": float(hits.mean()), "study_nll": float(nll.mean()), "study_windows": len(hits)}
 
 
 def study_accuracy(model, stream: np.ndarray, **kwargs) -> float:

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import numpy as np
 
-from tunelab.errors import ConfigError
+from tunelab.errors import ConfigError, TunelabError
 from tunelab.training.checkpoint import load_run
 from tunelab.training.data import Examples, encode_songs, song_stream
 from tunelab.training.distributed import choose_device
-from tunelab.training.evaluate import evaluate, study_hits
+from tunelab.training.evaluate import evaluate, study_windows
 from tunelab.training.evaluate import subsample as pick_windows
 
 
@@ -43,7 +43,9 @@ def score(
             protocol).
 
     Returns:
-        ``nll_per_token``, ``perplexity``, ``masked_accuracy`` (and ``study_accuracy``), with
+        ``nll_per_token``, ``perplexity``, ``masked_accuracy`` (and ``study_accuracy`` with
+        ``study_nll``, the same windows' mean NLL in nats, and with ``unseen`` the same over
+        all songs as ``study_accuracy_all`` / ``study_nll_all``), with
         the songs, notes and targets scored and the songs left out and why. ``nll_per_token``
         x ``targets`` / ``notes`` is the NLL per note, comparable across encodings.
     """
@@ -66,7 +68,7 @@ def score(
     seqs, skipped = encode_songs(songs, tokenizer)
     keep = [True] * len(seqs)
     if unseen:
-        trained = tunelab.corpus.load(train_cfg["corpus"], info.get("corpus_preset"), verbose=False)
+        trained = _training_corpus(corpus, train_cfg, info)
         seen = {s.tobytes() for s in encode_songs(trained.split("train"), tokenizer)[0]}
         keep = [s.tobytes() not in seen for s in seqs]
     kept = [s for s, k in zip(seqs, keep) if k]
@@ -90,14 +92,33 @@ def score(
             raise ConfigError(f"--protocol study needs the grid encoding; {Path(run)} uses {tokenizer.name}")
         stream = song_stream(seqs, sep, 64)
         index = pick_windows(len(stream) - 64, subsample)
-        hits = study_hits(model, stream, device=dev, index=index)
+        hits, nll = study_windows(model, stream, device=dev, index=index)
         targets = _study_targets(seqs, keep, sep)
-        out["study_accuracy"] = float(hits[targets if index is None else targets[index]].mean())
-        out["study_windows"] = len(hits)
+        mine = targets if index is None else targets[index]
+        out["study_accuracy"] = float(hits[mine].mean())
+        out["study_nll"] = float(nll[mine].mean())
+        out["study_windows"] = int(mine.sum())
         if unseen:
             out["study_accuracy_all"] = float(hits.mean())
+            out["study_nll_all"] = float(nll.mean())
+            out["study_windows_all"] = len(hits)
         out["seconds"] = round(time.perf_counter() - t0, 2)
     return out
+
+
+def _training_corpus(data, train_cfg: dict, info: dict):
+    """The corpus the run trained on: ``data`` itself when it is the same corpus (same
+    fingerprint, wherever it lies now), else the path the run recorded."""
+    import tunelab.corpus
+
+    if data.fingerprint == info.get("manifest"):
+        return data
+    try:
+        return tunelab.corpus.load(train_cfg["corpus"], info.get("corpus_preset"), verbose=False)
+    except TunelabError as err:
+        raise ConfigError(
+            f"--unseen needs the run's training corpus {train_cfg['corpus']!r}, which is not here ({err})"
+        ) from None
 
 
 def _study_targets(seqs: list, keep: list[bool], sep: int, window: int = 64) -> np.ndarray:
