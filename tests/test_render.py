@@ -159,3 +159,21 @@ def test_generate_refuses_what_it_cannot_do(run_dir, tmp_path, capsys):
     assert "compound encodings" in capsys.readouterr().err
     assert main(["generate", str(tmp_path / "nowhere"), "--out", str(tmp_path / "g")]) == 2
     assert "nowhere" in capsys.readouterr().err
+
+
+def test_the_study_protocol_keeps_its_context_and_stops_and_yields_its_temperature(run_dir, tmp_path):
+    run = str(run_dir / "run")
+    common = ["--protocol", "study", "--n", "4", "--formats", "grid"]
+    assert main(["generate", run, "--out", str(tmp_path / "a"), *common]) == 0  # no seeds: from scratch
+    assert (
+        main(
+            ["generate", run, "--out", str(tmp_path / "b"), *common, "--temperature", "1", "--top-p", "0.95"]
+        )
+        == 0
+    )
+    used = [
+        json.loads((tmp_path / d / "melodies.jsonl").read_text().splitlines()[0])["settings"] for d in "ab"
+    ]
+    assert (used[0]["temperature"], used[0]["top_p"]) == (0.7, 1.0)
+    assert (used[1]["temperature"], used[1]["top_p"]) == (1.0, 0.95)
+    assert used[0]["max_steps"] == used[1]["max_steps"] == 1500

@@ -10,6 +10,12 @@ from pathlib import Path
 from tunelab.errors import ConfigError
 
 DEFAULT_FORMATS = "mid,musicxml,grid,wav,svg,png"
+FILTER_DEFAULTS = {"temperature": 1.0, "top_k": 0, "top_p": 1.0, "min_p": 0.0}
+
+
+def _filters_given(args) -> bool:
+    """Whether any sampling filter was set on the command line (a protocol's then yield to them)."""
+    return any(getattr(args, k) is not None for k in FILTER_DEFAULTS)
 
 
 def add_commands(sub) -> None:
@@ -30,10 +36,22 @@ def add_commands(sub) -> None:
     c.add_argument(
         "--n", type=int, default=None, help="melodies (default: one per prompt, or 8 without prompts)"
     )
-    c.add_argument("--temperature", type=float, default=1.0, help="0 is greedy")
-    c.add_argument("--top-k", type=int, default=0, help="keep the k likeliest ids (0: off)")
-    c.add_argument("--top-p", type=float, default=1.0, help="nucleus: keep the likeliest ids up to this mass")
-    c.add_argument("--min-p", type=float, default=0.0, help="keep ids at least this share of the likeliest")
+    c.add_argument(
+        "--temperature", type=float, default=None, help="0 is greedy (default 1; 0.7 under --protocol study)"
+    )
+    c.add_argument("--top-k", type=int, default=None, help="keep the k likeliest ids (default 0: off)")
+    c.add_argument(
+        "--top-p",
+        type=float,
+        default=None,
+        help="nucleus: keep the likeliest ids up to this mass (default 1: off)",
+    )
+    c.add_argument(
+        "--min-p",
+        type=float,
+        default=None,
+        help="keep ids at least this share of the likeliest (default 0: off)",
+    )
     c.add_argument(
         "--field",
         action="append",
@@ -50,7 +68,8 @@ def add_commands(sub) -> None:
     c.add_argument(
         "--protocol",
         choices=["study"],
-        help="the study's: 64 `/` + seed, temperature 0.7, at most 1,500 steps, stop at `/`",
+        help="the study's: 64 `/` + seed (--seeds; without: from scratch), temperature 0.7 unless "
+        "--temperature / --top-k / --top-p / --min-p say otherwise, at most 1,500 steps, stop at `/`",
     )
     c.add_argument("--max-steps", type=int, default=512, help="most tokens sampled per melody")
     c.add_argument("--min-steps", type=int, default=0, help="no end of song before this many tokens")
@@ -86,7 +105,9 @@ def settings_from(args):
     from tunelab.sampling import Filters, Settings
 
     try:
-        base = Filters(args.temperature, args.top_k, args.top_p, args.min_p)
+        base = Filters(
+            *(FILTER_DEFAULTS[k] if getattr(args, k) is None else getattr(args, k) for k in FILTER_DEFAULTS)
+        )
         fields: dict = {}
         for item in args.field:
             name, _, value = item.partition("=")
@@ -149,13 +170,14 @@ def cmd_generate(args) -> int:
         prompts, primers = P.from_primer(args.primer, tokenizer)
     elif args.seeds:
         prompts = P.from_seeds(args.seeds, tokenizer)
-    elif args.protocol == "study":
-        raise ConfigError("--protocol study needs --seeds (the study's seeds.txt)")
     if settings.bars and tokenizer.name == "grid":
         num, den = meter or (primers[0].meter_at(0) if primers else (4, 4))
         settings = replace(settings, bar_steps=tokenizer.steps_per_quarter * 4 * num // den)
-    if args.protocol == "study":
+    if args.protocol == "study":  # its context and stops; its temperature unless filters were given
+        chosen = settings.filters
         settings = study_settings(settings)
+        if _filters_given(args):
+            settings = replace(settings, filters=chosen)
     n = args.n or (len(prompts) if prompts else 8)
     bar = tqdm(total=n, desc="generating", unit="melody")
     t0 = time.perf_counter()
@@ -165,6 +187,7 @@ def cmd_generate(args) -> int:
         prompts=prompts,
         settings=settings,
         protocol=args.protocol,
+        filters=settings.filters if args.protocol else None,
         progress=lambda done: bar.update(done - bar.n),
     )
     bar.close()

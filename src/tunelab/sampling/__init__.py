@@ -50,6 +50,7 @@ def generate(
     prompts=None,
     settings: Settings | None = None,
     protocol: str | None = None,
+    filters: Filters | None = None,
     device: str = "cpu",
     progress=None,
 ) -> list[Sample]:
@@ -63,6 +64,8 @@ def generate(
         settings: :class:`Settings`; the run's lookback is filled in when unset.
         protocol: ``"study"``: 64 ``/`` before each prompt, temperature 0.7, at most 1,500
             steps, stop at ``/`` (grid models only).
+        filters: sampling filters that replace the protocol's (the study's context and stops
+            at temperature 1.0 with top-p 0.95, say); None: the protocol's or the settings'.
     """
     from tunelab.training.checkpoint import load_run
 
@@ -75,6 +78,8 @@ def generate(
         if tokenizer.name != "grid":
             raise ConfigError(f"--protocol study needs a grid model; {run} uses {tokenizer.name}")
         s, gap = study_settings(s), STUDY["context"]
+        if filters is not None:
+            s = replace(s, filters=filters)
     elif protocol is not None:
         raise ConfigError(f"--protocol: unknown {protocol!r}; the one protocol is 'study'")
     elif tokenizer.name == "grid":
