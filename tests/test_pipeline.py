@@ -107,3 +107,38 @@ def test_the_coherence_tests_find_a_known_effect_and_no_false_one():
     assert same["lstm"]["p_holm"] > 0.05 and same["verdict"] == "no clear difference"
     # Holm over the two rows: the larger p is never adjusted below the raw one
     assert same["lstm"]["p_holm"] >= same["lstm"]["p"]
+
+
+def test_a_recipe_box_is_a_budget_in_tokens_and_filters_replace_the_study_temperature(corpus, tmp_path):
+    plan = Plan(
+        data=str(corpus), corpus_preset=None, out=tmp_path / "box", minutes=0.5, n=3, formats=("grid",),
+        gallery=0, score=False, threads=1, filters={"temperature": 1.0, "top_p": 0.95},
+        models={"lstm": {"model": "lstm", **TINY, "epochs": 1000, "tokens_per_minute": 2000}},
+    )  # fmt: skip
+    results = run(plan)
+    meta = json.loads((plan.out / "runs" / "lstm" / "config.json").read_text())
+    assert meta["train"]["max_tokens"] == 1000 and meta["train"]["max_minutes"] is None
+    assert "--max-tokens 1,000 reached" in meta["status"]["stopped"]
+    assert meta["status"]["steps"] == 8  # ceil(1,000 / (8 x 16)) steps of 128 tokens
+    first = json.loads((plan.out / "generations" / "lstm" / "melodies.jsonl").read_text().splitlines()[0])
+    assert (first["settings"]["temperature"], first["settings"]["top_p"]) == (1.0, 0.95)
+    assert first["settings"]["max_steps"] == 1500 and results["plan"]["filters"]["top_p"] == 0.95
+
+
+def test_every_box_recipe_has_a_rate_and_a_reason():
+    from tunelab.models import build
+    from tunelab.study.recipes import RECIPES, STUDY_SIZE
+    from tunelab.training import TrainConfig
+
+    assert set(STUDY_SIZE) == {"lstm", "transformer", "hybrid"}
+    for name, recipe in RECIPES.items():
+        assert recipe.why, name
+        assert (recipe.tokens_per_minute is not None) == name.startswith("box-"), name
+        fields = dict(recipe.fields)
+        TrainConfig(corpus="x", out="y", **fields)  # every recipe is a valid config
+        if "study-size" in recipe.tags:
+            model = build(fields["model"], 46, preset=None, **fields["model_options"])
+            n = sum(p.numel() for p in model.parameters())
+            assert n == {"lstm": 853_710, "transformer": 10_544_686, "hybrid": 8_179_246}[fields["model"]], (
+                name
+            )

@@ -61,6 +61,26 @@ def add_study(sub) -> None:
         default=None,
         help="study accuracy on one window in k, at random (default 16; 256 with --quick; 1: all)",
     )
+    c.add_argument(
+        "--pretrained",
+        action="store_true",
+        help="the shipped converged models (study-lstm...) instead of training",
+    )
+    c.add_argument(
+        "--recipe", default="box", help="box (the 20-minute recipes) or converged (tunelab.study.recipes)"
+    )
+    c.add_argument("--seed", type=int, default=0, help="training seed")
+    c.add_argument(
+        "--budget",
+        default="tokens",
+        choices=["tokens", "minutes"],
+        help="tokens: a box of --minutes is that many minutes of the recipe's tokens on 2 free cores (a busy "
+        "machine is slower, not different); minutes: wall clock",
+    )
+    c.add_argument(
+        "--temperature", type=float, default=None, help="generate at this temperature (the study's: 0.7)"
+    )
+    c.add_argument("--top-p", type=float, default=None, help="and with this nucleus (default: off)")
     c.add_argument("--threads", type=int, default=None)
     c.set_defaults(func=cmd_reproduce)
 
@@ -148,6 +168,8 @@ def cmd_reproduce(args) -> int:
     reproduce(
         args.out, data=args.data, minutes=args.minutes, quick=args.quick, faithful=args.faithful, n=args.n,
         seeds=args.seeds, score_subsample=args.score_subsample, threads=args.threads, models=args.models,
+        pretrained=args.pretrained, recipe=args.recipe, seed=args.seed, budget=args.budget,
+        temperature=args.temperature, top_p=args.top_p,
     )  # fmt: skip
     return 0
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from tunelab.errors import ConfigError
 from tunelab.study.pipeline import Plan, preset_for, run, say
-from tunelab.study.recipes import SMALL, STUDY_SIZE
+from tunelab.study.recipes import SMALL, STUDY_SIZE, family_recipes
 
 # --quick: aimed at 15 minutes in all on 2 cores (not yet timed)
 # --quick: 15 minutes on 2 cores. 2.5 minutes, 300 melodies and 1 window in 64 took 21.4 minutes
@@ -68,6 +68,12 @@ def reproduce(
     score_subsample: int | None = None,
     threads: int | None = None,
     models: list[str] | None = None,
+    pretrained: bool = False,
+    recipe: str = "box",
+    seed: int = 0,
+    budget: str = "tokens",
+    temperature: float | None = None,
+    top_p: float | None = None,
 ) -> Path:
     """The study's protocol end to end (reference/study-setup.md): train its three models for
     ``minutes`` each (default 20), generate ``n`` melodies each (default 1,000) under the
@@ -76,7 +82,12 @@ def reproduce(
     random (default 16: about 11,000 windows of the study split's test stream).
     ``quick``: smaller defaults (:data:`QUICK`). ``data``: ``deutschl`` (prepared with the study's recipe) or a split folder such as
     ../shared/data/study-split (its seeds.txt is used when present). ``faithful``: the study's
-    own window models instead of the causal forms at its sizes (hours on 2 cores)."""
+    own window models instead of the causal forms at its sizes (hours on 2 cores).
+    ``pretrained``: the shipped converged models (``study-lstm``...) instead of training.
+    ``recipe``: the :mod:`tunelab.study.recipes` family, ``box`` (default) or ``converged``.
+    ``seed``: the training seed. ``budget``: ``tokens`` (a box is minutes x the recipe's
+    tokens a minute on 2 free cores) or ``minutes`` (wall clock). ``temperature`` / ``top_p``:
+    generate with these instead of the study's temperature 0.7 (its context and stops kept)."""
     defaults = QUICK if quick else {"minutes": 20.0, "n": 1000, "score_subsample": 16}
     minutes = defaults["minutes"] if minutes is None else minutes
     n = defaults["n"] if n is None else n
@@ -87,7 +98,23 @@ def reproduce(
     unknown = set(names) - set(STUDY_SIZE)
     if unknown:
         raise ConfigError(f"--models: {', '.join(sorted(unknown))} not among {', '.join(STUDY_SIZE)}")
-    specs = {name: faithful_spec(name) if faithful else STUDY_SIZE[name] for name in names}
+    if pretrained:
+        from tunelab.pretrained import names as shipped
+
+        missing = [f"study-{k}" for k in names if f"study-{k}" not in shipped()]
+        if missing:
+            raise ConfigError(f"--pretrained: {', '.join(missing)} not shipped in this installation")
+        specs = {name: {"pretrained": f"study-{name}"} for name in names}
+    elif faithful:
+        specs = {name: faithful_spec(name) for name in names}
+    else:
+        family = family_recipes(recipe)
+        if not family:
+            raise ConfigError(f"--recipe must be box or converged, got {recipe!r}")
+        specs = {name: {**family[name], "seed": seed} for name in names}
+    filters = None
+    if temperature is not None or top_p is not None:
+        filters = {"temperature": 0.7 if temperature is None else temperature, "top_p": top_p or 1.0}
     if faithful:
         cost = sum(FAITHFUL_SECONDS_PER_MELODY[k] for k in names) * n / 60
         say(
@@ -105,8 +132,16 @@ def reproduce(
         seeds=seeds,
         score_subsample=score_subsample,
         threads=threads,
+        budget=budget,
+        filters=filters,
         title="tunelab study reproduce" + (" (quick)" if quick else ""),
-        extra={"command": _command(), "faithful": faithful},
+        extra={
+            "command": _command(),
+            "faithful": faithful,
+            "pretrained": pretrained,
+            "recipe": recipe,
+            "seed": seed,
+        },
     )
     return _report(run(plan), plan.out)
 

@@ -33,6 +33,7 @@ class Plan:
     out: Path
     models: dict[str, dict]
     minutes: float
+    budget: str = "tokens"  # "tokens": a recipe's box is minutes x its tokens a minute; "minutes": wall clock
     corpus_preset: str | None = "study"
     n: int = 1000
     seeds: str | None = None  # a seeds file; None: the first tokens of test songs
@@ -47,6 +48,7 @@ class Plan:
     batch_size: int = 1000
     title: str = "tunelab"
     max_steps: int | None = None  # a lower step cap for melodies from scratch (the study's: 1,500)
+    filters: dict | None = None  # sampling filters replacing the protocol's temperature (Filters fields)
     extra: dict = field(default_factory=dict)  # recorded in results.json as given
 
 
@@ -108,19 +110,29 @@ def train_model(plan: Plan, name: str, fields: dict) -> Path:
         if status.get("state") in ("stopped", "finished"):
             say(f"[{name}] trained already ({status.get('epochs_done')} epochs): {run_dir}")
             return run_dir
-        left = plan.minutes - status.get("training_seconds", 0) / 60
-        if left > 0.05 and (run_dir / "resume.pt").exists():
-            say(f"[{name}] resuming an interrupted run: {left:.1f} minutes left")
-            train(meta["train"], resume=True, max_minutes=plan.minutes)  # the run's time in all
+        if (run_dir / "resume.pt").exists():  # its budget is in its config: it trains what is left
+            say(
+                f"[{name}] resuming an interrupted run ({status.get('training_seconds', 0) / 60:.1f} minutes done)"
+            )
+            train(meta["train"], resume=True)
             return run_dir
-    say(f"[{name}] training {fields.get('model')} for {plan.minutes:g} minutes")
+    fields = dict(fields)
+    rate = fields.pop("tokens_per_minute", None)
+    if rate and plan.budget == "tokens":
+        budget = {"max_tokens": int(rate * plan.minutes), "max_minutes": None}
+        say(
+            f"[{name}] training {fields.get('model')} for {budget['max_tokens']:,} tokens "
+            f"(a {plan.minutes:g}-minute box on 2 free cores)"
+        )
+    else:
+        budget = {"max_minutes": plan.minutes}
+        say(f"[{name}] training {fields.get('model')} for {plan.minutes:g} minutes")
     config = TrainConfig(
         corpus=plan.data,
         corpus_preset=plan.corpus_preset,
         out=str(run_dir),
-        max_minutes=plan.minutes,
         threads=plan.threads,
-        **{"epochs": 1000, "patience": 10, **fields},
+        **{"epochs": 1000, "patience": 10, **budget, **fields},
     )
     train(config)
     return run_dir
@@ -221,7 +233,7 @@ def generate_set(plan: Plan, name: str, run_dir: Path, test) -> dict:
 
     from tunelab.metrics.evaluate import load_set
     from tunelab.render.generation import save_samples
-    from tunelab.sampling import Settings, generate, study_settings
+    from tunelab.sampling import Filters, Settings, generate, study_settings
     from tunelab.training.checkpoint import load_run
 
     gen_dir = Path(plan.out) / "generations" / name
@@ -232,11 +244,13 @@ def generate_set(plan: Plan, name: str, run_dir: Path, test) -> dict:
     tokenizer = loaded[1]
     protocol = plan.protocol if tokenizer.name == "grid" else None
     prompts = seeds(plan, tokenizer, test) if protocol == "study" else None
-    settings = Settings(batch_size=plan.batch_size)
-    if protocol is None:  # from scratch, with the study's temperature and step cap
-        settings = study_settings(settings)
-        if plan.max_steps:
-            settings = replace(settings, max_steps=plan.max_steps)
+    # the study's context and stops for grid models (its seeds), its temperature and step cap from
+    # scratch for the others; plan.filters replace the temperature in both
+    settings = study_settings(Settings(batch_size=plan.batch_size))
+    if protocol is None and plan.max_steps:
+        settings = replace(settings, max_steps=plan.max_steps)
+    if plan.filters:
+        settings = replace(settings, filters=Filters(**plan.filters))
     bar = tqdm(total=plan.n, desc=f"[{name}] generating", unit="melody", file=sys.stderr)
     t0 = time.perf_counter()
     samples = generate(
@@ -245,11 +259,12 @@ def generate_set(plan: Plan, name: str, run_dir: Path, test) -> dict:
         prompts=prompts,
         settings=settings,
         protocol=protocol,
+        filters=settings.filters,
         progress=lambda k: bar.update(k - bar.n),
     )
     bar.close()
     seconds = time.perf_counter() - t0
-    used = {"protocol": protocol, "run": str(run_dir)}
+    used = {"settings": settings.to_dict(), "protocol": protocol, "run": str(run_dir)}
     scores, lines = save_samples(
         gen_dir,
         samples,
@@ -309,7 +324,18 @@ def evaluate_sets(plan: Plan, sets: dict, test) -> dict:
 
 
 def _describe(plan: Plan) -> dict:
-    keys = ("title", "data", "corpus_preset", "minutes", "n", "seeds", "score_subsample", "threads")
+    keys = (
+        "title",
+        "data",
+        "corpus_preset",
+        "minutes",
+        "budget",
+        "n",
+        "seeds",
+        "score_subsample",
+        "threads",
+        "filters",
+    )
     d = {k: getattr(plan, k) for k in keys}
     return {**d, "models": plan.models, **plan.extra}
 

@@ -1,85 +1,136 @@
-"""The models ``tunelab demo`` and ``tunelab study reproduce`` train: TrainConfig fields by name.
+"""Every training recipe tunelab publishes, by name, each with the measurement that chose it.
 
-``STUDY_SIZE``: causal forms of the study's three models at its sizes (reference/study-setup.md):
-the LSTM's two 256-unit layers (a 48-wide embedding stands in for its one-hot input: 853,710
-parameters against 846,637), the Transformer's 4 blocks of 8 heads 256 wide with feed-forward
-1024 (10,544,686 against 10,543,917) and the Hybrid's 3 such blocks (feed-forward 512) under two
-256-unit LSTM layers (8,179,246 against 8,176,941). Unlike the study's, they are causal, so
-every position of a training sequence is a target and generation carries state. The
-Transformer uses relative positions (ALiBi) where the study used sinusoidal ones: they let
-generation slide its 64-step window over a KV cache; the Hybrid has none, as the study's.
-Dropout is 0 and the rate is cut on plateaus: in a time box of minutes the models see few
-epochs, and the best recipes of the 20-minute benchmark (benchmarks/results/train_study.md)
-used no dropout; dropout was not compared in this box.
+A recipe is TrainConfig fields (model, sizes, optimizer, schedule, regularisation) and, for the
+recipes that run in a time box, ``tokens_per_minute``: the training tokens one minute of that box
+holds on the reference machine (2 CPU cores, nothing else running). A box of M minutes is then a
+budget of M x tokens_per_minute tokens (``--max-tokens``), so a busy machine makes a run slower,
+not different, and three seeds of one recipe see the same data.
 
-``SMALL``: the small models of the 20-minute benchmark, for the demo's minutes.
+- ``box-*``: the study's three models at its sizes for a 20-minute box (``tunelab study
+  reproduce``); ``converged-*``: the same models trained to convergence (the shipped
+  ``study-lstm``, ``study-transformer``, ``study-hybrid``); ``small-*``: the demo's models.
+- The causal forms (reference/study-setup.md): the LSTM's two 256-unit layers (a 48-wide
+  embedding stands in for its one-hot input: 853,710 parameters against 846,637), the
+  Transformer's 4 blocks of 8 heads 256 wide with feed-forward 1024 (10,544,686 against
+  10,543,917, relative positions (ALiBi) so that generation can slide a KV cache) and the
+  Hybrid's 3 such blocks (feed-forward 512) under two 256-unit LSTM layers (8,179,246 against
+  8,176,941, no positions, as the study's). Unlike the study's they are causal: every position
+  of a training sequence is a target, and generation carries state.
+
+The measurements (validation split only; the test songs are never used to choose) are in
+benchmarks/results/recipes-*.md (``python benchmarks/recipes.py --sweep NAME``) and
+docs/results.md, "Converged".
 """
 
 from __future__ import annotations
 
-_COMMON = {"size": None, "schedule": "plateau", "mode": "sequence", "seq_len": 64, "batch_size": 64}
-_WIDE = {"d_model": 256, "n_heads": 8, "head_dim": 256, "dropout": 0.0}
+from dataclasses import dataclass, field
 
-STUDY_SIZE = {
-    "lstm": {
-        **_COMMON,
-        "model": "lstm",
-        "lr": 1e-3,
-        "model_options": {
-            "d_model": 48,
-            "hidden_size": 256,
-            "n_layers": 2,
-            "dropout": 0.0,
-            "residual": False,
-        },
-    },
-    "transformer": {
-        **_COMMON,
-        "model": "transformer",
-        "lr": 5e-4,
-        "model_options": {**_WIDE, "n_layers": 4, "d_ff": 1024, "positional": "relative"},
-    },
-    "hybrid": {
-        **_COMMON,
-        "model": "hybrid",
-        "lr": 5e-4,
-        "model_options": {
-            **_WIDE,
-            "encoder_layers": 3,
-            "d_ff": 512,
-            "hidden_size": 256,
-            "n_layers": 2,
-            "positional": "none",
-        },
-    },
+
+@dataclass(frozen=True)
+class Recipe:
+    """TrainConfig fields, the box's tokens a minute (None: no box), and why."""
+
+    fields: dict
+    tokens_per_minute: float | None = None
+    why: str = ""
+    tags: tuple = field(default_factory=tuple)
+
+    def spec(self) -> dict:
+        """What a study plan trains: the fields, and the box's rate for its budget in tokens."""
+        out = dict(self.fields)
+        if self.tokens_per_minute:
+            out["tokens_per_minute"] = self.tokens_per_minute
+        return out
+
+
+_SEQ = {"size": None, "mode": "sequence", "seq_len": 64}
+_LSTM = {
+    **_SEQ,
+    "model": "lstm",
+    "model_options": {"d_model": 48, "hidden_size": 256, "n_layers": 2, "dropout": 0.0, "residual": False},
+}
+_WIDE = {"d_model": 256, "n_heads": 8, "head_dim": 256}
+_TRANSFORMER = {
+    **_SEQ,
+    "model": "transformer",
+    "model_options": {**_WIDE, "n_layers": 4, "d_ff": 1024, "positional": "relative"},
+}
+_HYBRID = {
+    **_SEQ,
+    "model": "hybrid",
+    "model_options": {**_WIDE, "encoder_layers": 3, "d_ff": 512, "hidden_size": 256, "n_layers": 2, "positional": "none"},
+}  # fmt: skip
+# what every attention recipe shares: bfloat16 autocast (3-4.8x faster on this CPU, benchmarks in
+# docs/results.md), AdamW with decoupled weight decay, warm-up and a cosine to the end of the box
+_ATTENTION = {
+    "precision": "bf16",
+    "optimizer": "adamw",
+    "weight_decay": 0.1,
+    "schedule": "cosine",
+    "warmup": 500,
+    "min_lr": 1e-5,
+    "batch_size": 32,
+    "lr": 6e-4,
+    "select": "study_nll",
+    "select_subsample": 32,
 }
 
-SMALL = {
-    "lstm": {
-        **_COMMON,
-        "model": "lstm",
-        "size": "small",
-        "lr": 3e-3,
-        "model_options": {"d_model": 160, "hidden_size": 160, "dropout": 0.0},
-    },
-    "transformer": {
-        **_COMMON,
-        "model": "transformer",
-        "size": "small",
-        "lr": 1e-3,
-        "model_options": {"d_model": 128, "n_layers": 3, "d_ff": 512, "dropout": 0.0},
-    },
-    "hybrid": {
-        **_COMMON,
-        "model": "hybrid",
-        "size": "small",
-        "lr": 2e-3,
-        "model_options": {
-            "d_model": 128,
-            "hidden_size": 160,
-            "encoder_layers": 1,
-            "d_ff": 512,
-            "dropout": 0.0,
-        },
-    },
-}
+
+def _with(base: dict, options: dict | None = None, **fields) -> dict:
+    return {**base, **fields, "model_options": {**base["model_options"], **(options or {})}}
+
+
+RECIPES: dict[str, Recipe] = {
+    "box-lstm": Recipe(
+        _with(_LSTM, batch_size=16, lr=2e-3, schedule="cosine", warmup=200, min_lr=1e-5, select="study_nll"),
+        tokens_per_minute=2.2e6,
+        why="benchmarks/results/recipes-lstm-box.md: at 12 M tokens batch 16 (4x the updates of batch 64 "
+        "at the same throughput) with a cosine to the end of the box beat batch 64 with the old constant / "
+        "plateau rate",
+        tags=("study-size", "box"),
+    ),
+    "box-transformer": Recipe(
+        _with(_TRANSFORMER, {"dropout": 0.1}, **_ATTENTION),
+        tokens_per_minute=0.26e6,
+        why="bf16 and AdamW + cosine as the converged run (not swept at this size: one run is 20 minutes)",
+        tags=("study-size", "box"),
+    ),
+    "box-hybrid": Recipe(
+        _with(_HYBRID, {"dropout": 0.1}, **_ATTENTION),
+        tokens_per_minute=0.25e6,
+        why="as box-transformer",
+        tags=("study-size", "box"),
+    ),
+    "small-lstm": Recipe(
+        {**_SEQ, "model": "lstm", "size": "small", "lr": 3e-3, "schedule": "plateau", "batch_size": 64,
+         "model_options": {"d_model": 160, "hidden_size": 160, "dropout": 0.0}},
+        why="benchmarks/results/train_study.md: the best of the 20-minute benchmark (0.8372)",
+        tags=("small",),
+    ),
+    "small-transformer": Recipe(
+        {**_SEQ, "model": "transformer", "size": "small", "lr": 1e-3, "schedule": "plateau", "batch_size": 64,
+         "model_options": {"d_model": 128, "n_layers": 3, "d_ff": 512, "dropout": 0.0}},
+        why="benchmarks/results/train_study.md (0.8361)",
+        tags=("small",),
+    ),
+    "small-hybrid": Recipe(
+        {**_SEQ, "model": "hybrid", "size": "small", "lr": 2e-3, "schedule": "plateau", "batch_size": 64,
+         "model_options": {"d_model": 128, "hidden_size": 160, "encoder_layers": 1, "d_ff": 512, "dropout": 0.0}},
+        why="benchmarks/results/train_study.md (0.8363)",
+        tags=("small",),
+    ),
+}  # fmt: skip
+
+
+def family_recipes(prefix: str) -> dict[str, dict]:
+    """``{"lstm": fields, "transformer": ..., "hybrid": ...}`` of the recipes named PREFIX-*."""
+    return {
+        name.split("-", 1)[1]: recipe.spec()
+        for name, recipe in RECIPES.items()
+        if name.startswith(prefix + "-")
+    }
+
+
+STUDY_SIZE = family_recipes("box")  # tunelab study reproduce
+SMALL = family_recipes("small")  # tunelab demo
