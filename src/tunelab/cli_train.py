@@ -153,6 +153,10 @@ def add_commands(sub) -> None:
     c.add_argument("--device", default="auto")
     c.add_argument("--batch-size", type=int, default=256)
     c.add_argument(
+        "--precision", default="fp32", choices=["fp32", "bf16"], help="bf16: autocast, faster on AVX-512 BF16"
+    )
+    c.add_argument("--threads", type=int, default=None, help="CPU threads (default: torch's)")
+    c.add_argument(
         "--subsample",
         type=int,
         default=1,
@@ -226,6 +230,10 @@ def cmd_train(args) -> int:
 def cmd_score(args) -> int:
     from tunelab.training.score import score
 
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
     want = 1 if args.model else 2
     if len(args.paths) != want:
         raise ConfigError(
@@ -239,7 +247,7 @@ def cmd_score(args) -> int:
     run, data = (args.model, args.paths[0]) if args.model else args.paths
     result = score(
         run, data, split=args.split, protocol=args.protocol, unseen=args.unseen,
-        device=args.device, batch_size=args.batch_size, subsample=args.subsample,
+        device=args.device, batch_size=args.batch_size, subsample=args.subsample, precision=args.precision,
     )  # fmt: skip
     print(json.dumps(result, indent=2))
     return 0

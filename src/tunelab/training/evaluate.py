@@ -123,7 +123,14 @@ def evaluate(
 
 @torch.inference_mode()
 def study_windows(
-    model, stream: np.ndarray, *, window: int = 64, batch_size: int = 512, device="cpu", index=None, autocast=None
+    model,
+    stream: np.ndarray,
+    *,
+    window: int = 64,
+    batch_size: int = 512,
+    device="cpu",
+    index=None,
+    autocast=None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """The study's protocol for every ``window``-token window of a flat stream: whether the argmax
     prediction is right, and the negative log-likelihood (nats) of the true next token.

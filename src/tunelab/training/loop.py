@@ -27,6 +27,7 @@ from tunelab.training.config import TrainConfig
 from tunelab.training.data import Examples, encode_songs, song_stream
 from tunelab.training.distributed import Context, setup, teardown, wrap
 from tunelab.training.evaluate import batch_stats, evaluate, study_metrics, to_device
+from tunelab.training.precision import autocast
 
 RESUMABLE = ("epochs", "max_minutes", "max_tokens", "progress", "device", "threads", "patience")
 
@@ -316,15 +317,6 @@ def _train(config: TrainConfig, run: Path, payload: dict | None, ctx: Context, o
             file=sys.stderr,
         )
     return run
-
-
-def autocast(precision: str, device):
-    """A factory of the forward passes' autocast context for ``precision`` (None for fp32)."""
-    if precision != "bf16":
-        return None
-    if device.type == "cpu" and not torch.cpu._is_avx512_bf16_supported():
-        print("note: this CPU has no bfloat16 instructions; --precision bf16 will be slow", file=sys.stderr)
-    return lambda: torch.autocast(device.type, dtype=torch.bfloat16)
 
 
 def _selection(row: dict, select: str) -> float:

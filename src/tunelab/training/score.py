@@ -13,6 +13,7 @@ from tunelab.training.data import Examples, encode_songs, song_stream
 from tunelab.training.distributed import choose_device
 from tunelab.training.evaluate import evaluate, study_windows
 from tunelab.training.evaluate import subsample as pick_windows
+from tunelab.training.precision import autocast
 
 
 def score(
@@ -25,6 +26,7 @@ def score(
     device: str = "auto",
     batch_size: int = 256,
     subsample: int = 1,
+    precision: str = "fp32",
 ) -> dict:
     """Scores of the run's best weights on ``data``.
 
@@ -41,6 +43,9 @@ def score(
         subsample: the study accuracy on one window in ``subsample``, drawn at random with a
             fixed seed (an estimate that costs 1 / subsample of the time; 1: the study's exact
             protocol).
+        precision: ``fp32``, or ``bf16`` (forward passes under bfloat16 autocast: 3-5x faster
+            for the attention models on a CPU with AVX-512 BF16; argmax decisions can differ
+            on near ties).
 
     Returns:
         ``nll_per_token``, ``perplexity``, ``masked_accuracy`` (and ``study_accuracy`` with
@@ -60,6 +65,7 @@ def score(
 
     run = run_or_shipped(run)
     model, tokenizer, meta = load_run(run, dev)
+    amp = autocast(precision, dev)
     train_cfg, info = meta["train"], meta["data"]
     if split is None:
         split = "test" if resolve(data).explicit_split else "all"
@@ -85,14 +91,16 @@ def score(
         "split": split,
         "songs": len(kept),
         "left_out": {"do_not_encode": len(skipped), "also_in_train": len(seqs) - len(kept)},
-        **evaluate(model, examples, tokenizer, batch_size=batch_size, device=dev, first_field=first),
+        **evaluate(
+            model, examples, tokenizer, batch_size=batch_size, device=dev, first_field=first, autocast=amp
+        ),
     }
     if protocol == "study":
         if tokenizer.is_compound or sep is None:
             raise ConfigError(f"--protocol study needs the grid encoding; {Path(run)} uses {tokenizer.name}")
         stream = song_stream(seqs, sep, 64)
         index = pick_windows(len(stream) - 64, subsample)
-        hits, nll = study_windows(model, stream, device=dev, index=index)
+        hits, nll = study_windows(model, stream, device=dev, index=index, autocast=amp)
         targets = _study_targets(seqs, keep, sep)
         mine = targets if index is None else targets[index]
         out["study_accuracy"] = float(hits[mine].mean())
@@ -102,7 +110,8 @@ def score(
             out["study_accuracy_all"] = float(hits.mean())
             out["study_nll_all"] = float(nll.mean())
             out["study_windows_all"] = len(hits)
-        out["seconds"] = round(time.perf_counter() - t0, 2)
+    out["precision"] = precision
+    out["seconds"] = round(time.perf_counter() - t0, 2)
     return out
 
 
