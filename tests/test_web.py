@@ -12,12 +12,26 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tunelab.web import design
-from tunelab.web.app import MAX_BODY, create_app
+from tunelab.web.app import MAX_BODY, Limits, create_app
 from tunelab.web.store import MIGRATIONS, SCHEMA, Store
 
 from .test_training import _song
 
-TOKEN = "test-admin-token"
+TOKEN = "Kx3v9QmT2pLw8RzN4bYc7HdF"  # strong enough for tunelab serve (tunelab.web.server.token_bits)
+OPEN = Limits(listeners_per_test_minute=10_000, listeners_per_client_minute=10_000)
+
+
+class Clock:
+    """The server's clock in tests: stands still until told to move."""
+
+    def __init__(self, t: float = 1.9e9):
+        self.t = t
+
+    def __call__(self) -> float:
+        return self.t
+
+    def advance(self, seconds: float) -> None:
+        self.t += seconds
 
 
 def make_sets(root, seed=3, n=6):
@@ -42,10 +56,19 @@ def site(tmp_path_factory):
 
 
 @pytest.fixture
-def client(site):
+def clock():
+    return Clock()
+
+
+@pytest.fixture
+def client(site, clock):
     root, _ = site
-    app = create_app(root / "data", admin_token=TOKEN, gallery={"modelA": str(root / "modelA.txt")})
+    app = create_app(
+        root / "data", admin_token=TOKEN, gallery={"modelA": str(root / "modelA.txt")},
+        allowed_hosts=("testserver",), limits=OPEN, clock=clock,
+    )  # fmt: skip
     with TestClient(app) as c:
+        c.clock = clock
         yield c
 
 
@@ -94,7 +117,17 @@ def test_migrating_a_version_1_database_keeps_its_rows(tmp_path):
     assert sqlite3.connect(path).execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 
-def _answer(client, who, step, position, played=5.0, **extra):
+def media_urls(step: dict) -> list[str]:
+    return [step["audio"]] if step["kind"] == "rate" else [step["a"]["audio"], step["b"]["audio"]]
+
+
+def _answer(client, who, step, position, played=5.0, listen=True, **extra):
+    """Answer a step as a listener does: fetch its audio, let the server's clock run past the
+    listening time, post."""
+    if listen:
+        for url in media_urls(step):
+            assert client.get(url).status_code == 200
+        client.clock.advance(10)
     body = {"listener_id": who, "position": position, "played_s": played, **extra}
     if "ratings" not in extra and "choice" not in extra:
         if step["kind"] == "rate":
@@ -119,15 +152,14 @@ def test_a_listener_goes_through_the_test_and_every_answer_is_stored_once(client
         step = state["step"]
         blob = json.dumps(step)
         assert "model" not in blob and "real" not in blob  # no set names reach the page
-        urls = [step["audio"]] if step["kind"] == "rate" else [step["a"]["audio"], step["b"]["audio"]]
-        for url in urls:
+        for url in media_urls(step):
             got = client.get(url)
             assert got.status_code == 200 and got.content[:4] == b"RIFF"
             seen_audio.add(url)
         r = _answer(client, who, step, position)
         assert r.status_code == 201, r.text
         if position == 3:  # a retry of an acknowledged answer (lost reply) is not stored twice
-            again = _answer(client, who, step, position)
+            again = _answer(client, who, step, position, listen=False)
             assert again.status_code == 200 and again.json()["status"] == "duplicate"
     assert client.get(f"/api/listeners/{who}").json()["done"]
     store = Store(root / "data" / "tunelab.db")
@@ -139,10 +171,13 @@ def test_a_listener_goes_through_the_test_and_every_answer_is_stored_once(client
     assert sum(r["kind"] == "rating" for r in rows) == len(store.ratings(test_id))
     report = client.get(f"/api/tests/{test_id}/report", headers={"X-Admin-Token": TOKEN}).json()
     assert report["summary"]["overall"]["modelA"]["mean"] == 7.0
-    page = client.get(f"/results/{test_id}?token={TOKEN}")
-    assert page.status_code == 200 and f"/results/{test_id}/chart.png?token={TOKEN}" in page.text
-    assert client.get(f"/results/{test_id}/chart.png?token={TOKEN}").content[:4] == b"\x89PNG"
-    assert client.get(f"/results/{test_id}/chart.png").status_code == 401
+    page = client.get(f"/results/{test_id}")  # a page with no data: its script fetches them with the token
+    assert page.status_code == 200 and TOKEN not in page.text and "modelA" not in page.text
+    admin = {"X-Admin-Token": TOKEN}
+    assert client.get(f"/api/tests/{test_id}/chart.png", headers=admin).content[:4] == b"\x89PNG"
+    assert client.get(f"/api/tests/{test_id}/chart.png").status_code == 401
+    titles = [t["title"] for t in client.get(f"/api/tests/{test_id}/report", headers=admin).json()["tables"]]
+    assert titles[0] == "Ratings" and "Bradley-Terry ranking" in titles
 
 
 def made_number(store, listener_id):
@@ -153,11 +188,17 @@ def test_answers_must_follow_the_order_and_the_music_must_be_played(client, site
     _, test_id = site
     who = client.post("/api/listeners", json={"test_id": test_id, "consent": True}).json()["listener_id"]
     step = client.get(f"/api/listeners/{who}").json()["step"]
-    ahead = _answer(client, who, step, 1)
+    ahead = _answer(client, who, step, 1, listen=False)
     assert ahead.status_code in (409, 422)
-    unheard = _answer(client, who, step, 0, played=0.2)
-    assert unheard.status_code == 422 and "listen" in unheard.json()["error"]
+    unheard = _answer(client, who, step, 0, played=60.0, listen=False)  # the page's played_s is not trusted
+    assert unheard.status_code == 422 and unheard.json()["code"] == "too_soon"
+    for url in media_urls(step):
+        client.get(url)
+    client.clock.advance(0.5)  # served, but not long enough ago (the test asks for 1 s)
+    assert _answer(client, who, step, 0, listen=False).json()["code"] == "too_soon"
     assert client.get(f"/api/listeners/{who}").json()["next_position"] == 0
+    client.clock.advance(0.6)
+    assert _answer(client, who, step, 0, played=0.0, listen=False).status_code == 201
 
 
 BAD = [
@@ -208,8 +249,13 @@ def test_free_text_with_script_tags_and_sql_is_stored_verbatim_and_escaped_on_pa
         .fetchone()[0]
     )
     assert stored == nasty  # parameterised SQL: stored as text, the table intact
-    page = client.get(f"/results/{test_id}?token={TOKEN}").text
+    from tunelab.web.analysis import analyse
+    from tunelab.web.pages import results
+
+    page = results(analyse(Store(root / "data" / "tunelab.db"), test_id))
     assert "<script>alert" not in page
+    exported = client.get(f"/api/tests/{test_id}/export.json", headers={"X-Admin-Token": TOKEN}).json()
+    assert nasty in [r["comment"] for r in exported]
     assert "default-src 'self'" in client.get(f"/listen/{test_id}").headers["content-security-policy"]
 
 
@@ -218,7 +264,10 @@ def test_consent_is_required_and_unknown_tests_are_404(client, site):
     assert client.post("/api/listeners", json={"test_id": test_id, "consent": False}).status_code == 422
     assert client.post("/api/listeners", json={"test_id": "00000000", "consent": True}).status_code == 404
     assert client.get("/listen/00000000").status_code == 404
-    assert client.get("/api/listeners/" + "0" * 32).json() == {"error": "no such listener"}
+    assert client.get("/api/listeners/" + "0" * 32).json() == {
+        "error": "no such listener",
+        "code": "no_such_listener",
+    }
 
 
 @pytest.mark.parametrize(
@@ -238,8 +287,7 @@ def test_admin_routes_need_the_token(client, site):
         assert client.get(url).status_code == 401
         assert client.get(url, headers={"X-Admin-Token": "wrong"}).status_code == 403
         assert client.get(url, headers={"Authorization": f"Bearer {TOKEN}"}).status_code == 200
-    assert client.get(f"/results/{test_id}").status_code == 401
-    assert client.get(f"/results/{test_id}?token=nope").status_code == 403
+    assert client.get(f"/api/tests/{test_id}/report?token={TOKEN}").json()["code"] == "token_in_url"
     made = client.post("/api/tests", json={"sets": ["modelA"], "n": 2})
     assert made.status_code == 401
     assert len(client.get("/api/tests", headers={"X-Admin-Token": TOKEN}).json()) == 1

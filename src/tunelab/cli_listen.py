@@ -29,10 +29,26 @@ def add_listen(sub) -> None:
         "--gallery", nargs="*", default=[], metavar="SET",
         help="generation dirs, folders of files or deutschl to show (NAME=PATH to name one)",
     )  # fmt: skip
+    c.add_argument("--admin-token-file", default=None, help="read the admin token from this file (chmod 600)")
     c.add_argument(
         "--admin-token", default=None,
-        help="the admin token (default: a new random one; or set TUNELAB_ADMIN_TOKEN)",
+        help="the admin token (visible in ps: prefer --admin-token-file or TUNELAB_ADMIN_TOKEN; "
+        "default: a new random one, printed)",
     )  # fmt: skip
+    c.add_argument(
+        "--allowed-host", action="append", default=None, metavar="NAME",
+        help="a name listeners reach the server by (Host header; repeatable; default: --host and localhost)",
+    )  # fmt: skip
+    c.add_argument(
+        "--listeners-per-minute", type=int, default=120, help="new listeners a test takes a minute"
+    )
+    c.add_argument(
+        "--client-listeners-per-minute",
+        type=int,
+        default=30,
+        help="new listeners one address may start a minute",
+    )
+    c.add_argument("--openapi", action="store_true", help="serve the API description at /api/openapi.json")
     c.set_defaults(func=cmd_serve)
 
     listen = sub.add_parser("listen", help="create, export and analyse listening tests")
@@ -57,23 +73,34 @@ def add_listen(sub) -> None:
     )  # fmt: skip
     c.add_argument("--points", type=int, default=10, help="points on each scale (1 to this)")
     c.add_argument("--pairs", type=int, default=0, help="A/B preference questions per listener")
+    c.add_argument("--no-preference", action="store_true", help="A/B questions offer 'no preference' too")
     c.add_argument("--max-seconds", type=float, default=30.0, help="each melody cut to this long")
     c.add_argument("--min-play", type=float, default=5.0, help="seconds a melody must play before rating")
     c.add_argument("--name", default=None, help="the test's title")
     c.add_argument("--data-dir", default=DEFAULT_DIR)
     c.set_defaults(func=cmd_create)
     for name, helptext, func in (
-        ("export", "every rating and choice as CSV", cmd_export),
-        ("report", "statistics per set and scale, tests between sets, agreement, A/B", cmd_report),
+        ("export", "every rating and choice, every field, as CSV (formula-safe) or JSON", cmd_export),
+        (
+            "report",
+            "statistics per set and scale, tests between sets, agreement, A/B, Bradley-Terry",
+            cmd_report,
+        ),
+        ("close", "close a test: no more listeners or answers", cmd_close),
     ):
         c = lsub.add_parser(
             name, help=helptext, description=helptext, formatter_class=argparse.ArgumentDefaultsHelpFormatter
         )
         c.add_argument("test", help="the test's id (tunelab listen create printed it)")
         c.add_argument("--data-dir", default=DEFAULT_DIR)
-        c.add_argument(
-            "--out", type=Path, default=None, help="a file (export) or folder (report); default: print"
-        )
+        if name != "close":
+            c.add_argument(
+                "--out", type=Path, default=None, help="a file (export) or folder (report); default: print"
+            )
+        if name == "export":
+            c.add_argument(
+                "--format", choices=["csv", "json"], default=None, help="default: --out's suffix, else csv"
+            )
         c.set_defaults(func=func)
 
 
@@ -96,7 +123,7 @@ def cmd_create(args) -> int:
     test_id = create(
         args.data_dir, args.sets, reference=args.reference, n=args.n, seed=args.seed,
         scales=args.scales.split(","), points=args.points, pairs=args.pairs, name=args.name,
-        max_seconds=args.max_seconds, min_play_s=args.min_play,
+        max_seconds=args.max_seconds, min_play_s=args.min_play, no_preference=args.no_preference,
     )  # fmt: skip
     print(
         f"test {test_id} in {Path(args.data_dir) / 'tunelab.db'}; listeners open /listen/{test_id} on `tunelab serve`"
@@ -106,14 +133,22 @@ def cmd_create(args) -> int:
 
 def cmd_export(args) -> int:
     from tunelab.io.atomic import atomic_write_text
-    from tunelab.web.analysis import export_csv
+    from tunelab.web.analysis import export_csv, export_json
 
-    text = export_csv(_store(args.data_dir, args.test), args.test)
+    fmt = args.format or ("json" if args.out and args.out.suffix == ".json" else "csv")
+    store = _store(args.data_dir, args.test)
+    text = (export_json if fmt == "json" else export_csv)(store, args.test)
     if args.out:
         atomic_write_text(args.out, text)
-        print(f"wrote {args.out} ({text.count(chr(10)) - 1} rows)")
+        print(f"wrote {args.out} ({fmt})")
     else:
         sys.stdout.write(text)
+    return 0
+
+
+def cmd_close(args) -> int:
+    changed = _store(args.data_dir, args.test).close(args.test)
+    print(f"test {args.test} {'closed' if changed else 'was closed already'}: no more listeners or answers")
     return 0
 
 
@@ -139,13 +174,11 @@ def cmd_report(args) -> int:
 
 
 def cmd_serve(args) -> int:
-    import os
-    import secrets
-
     try:
         import uvicorn
 
-        from tunelab.web.app import create_app
+        from tunelab.web.app import LOOPBACK, Limits, create_app
+        from tunelab.web.server import admin_token, check_data_dir, timed_protocol
     except ImportError as err:
         raise ConfigError(
             f"tunelab serve needs the web extra ({err.name} is missing): pip install 'tunelab[web]'"
@@ -159,11 +192,28 @@ def cmd_serve(args) -> int:
         if path != "deutschl" and not Path(path).exists():
             raise ConfigError(f"--gallery {spec}: no such file or folder")
         gallery[name] = path
-    token = args.admin_token or os.environ.get("TUNELAB_ADMIN_TOKEN") or secrets.token_urlsafe(16)
-    app = create_app(args.data_dir, admin_token=token, gallery=gallery)
-    print(
-        f"tunelab serve: http://{args.host}:{args.port}/  data in {Path(args.data_dir).resolve()}", flush=True
+    data_dir = check_data_dir(args.data_dir)
+    token, source, warnings = admin_token(args.admin_token, args.admin_token_file)
+    for w in warnings:
+        print(f"warning: {w}", file=sys.stderr, flush=True)
+    hosts = (
+        tuple(args.allowed_host or ())
+        + LOOPBACK
+        + ((args.host,) if args.host not in ("0.0.0.0", "::") else ())
     )
-    print(f"admin token: {token}", flush=True)
-    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+    limits = Limits(
+        listeners_per_test_minute=args.listeners_per_minute,
+        listeners_per_client_minute=args.client_listeners_per_minute,
+    )
+    app = create_app(
+        data_dir, admin_token=token, gallery=gallery, allowed_hosts=hosts, limits=limits, openapi=args.openapi
+    )
+    print(f"tunelab serve: http://{args.host}:{args.port}/  data in {data_dir.resolve()}", flush=True)
+    if source == "new":
+        print(f"admin token: {token}", flush=True)
+    else:
+        print(f"admin token: from {source}", flush=True)
+    if args.host in ("0.0.0.0", "::") and not args.allowed_host:
+        print("note: on a network, give --allowed-host NAME for each name listeners use", file=sys.stderr)
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning", http=timed_protocol())
     return 0

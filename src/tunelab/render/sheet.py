@@ -30,6 +30,21 @@ def musicxml_text(score: Score) -> str:
         return path.read_text()
 
 
+def anonymous_musicxml(xml: str) -> str:
+    """MusicXML without anything that names the piece or how it was made: work and movement
+    titles, credits, the identification block (creator, rights, encoding software), part names."""
+    import xml.etree.ElementTree as ET
+
+    root = ET.fromstring(xml.encode())
+    for tag in ("work", "movement-number", "movement-title", "identification", "credit"):
+        for el in root.findall(tag):
+            root.remove(el)
+    for el in root.iter():
+        if el.tag in ("part-name", "part-abbreviation", "instrument-name"):
+            el.text = ""
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode")
+
+
 def svg_from_musicxml(xml: str, where="<score>") -> str:
     """SVG text of one page holding the whole piece."""
     try:

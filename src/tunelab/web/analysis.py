@@ -8,7 +8,8 @@ correction and the matched-pairs rank-biserial correlation; where too few listen
 condition, Kruskal-Wallis with Mann-Whitney pairs and Cliff's delta. Agreement between listeners:
 Krippendorff's alpha (interval) per scale, melodies as units. A/B preferences: per pair of
 conditions, the share of choices for each, a Wilson 95% interval and a two-sided binomial test,
-and how often the melody heard first won (an order bias check).
+and how often the melody heard first won (an order bias check); and all pairs at once as a
+Bradley-Terry ranking (:mod:`tunelab.web.pairwise`).
 References: Friedman 1937; Kendall & Babington Smith 1939; Wilcoxon 1945; Kerby 2014;
 Krippendorff 2011; Wilson 1927; Holm 1979.
 """
@@ -17,12 +18,14 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections import defaultdict
 from itertools import combinations
 
 import numpy as np
 
 from tunelab.metrics.stats import cliffs_delta, holm
+from tunelab.web.pairwise import bradley_terry
 
 Z95 = 1.959963984540054
 
@@ -197,26 +200,35 @@ def wilson(k: int, n: int, z: float = Z95) -> list[float]:
 
 
 def preferences(choices: list[dict], conditions) -> dict:
-    """Per pair of conditions (in ``conditions`` order): how often the first was chosen."""
+    """Per pair of conditions (in ``conditions`` order): how often the first was chosen among
+    the decisive answers ("no preference" counted apart), its Wilson interval and binomial p."""
     from scipy import stats
 
     order = {c: i for i, c in enumerate(conditions)}
-    tally = defaultdict(lambda: [0, 0])
-    first_won = 0
+    tally = defaultdict(lambda: [0, 0, 0])  # first chosen, decisive answers, no preference
+    first_won = decisive = 0
     for c in choices:
         x, y = sorted((c["a_set"], c["b_set"]), key=order.get)
+        if c["chosen_idx"] not in (c["a_idx"], c["b_idx"]):
+            tally[x, y][2] += 1
+            continue
         chosen_set = c["a_set"] if c["chosen_idx"] == c["a_idx"] else c["b_set"]
         tally[x, y][0] += chosen_set == x
         tally[x, y][1] += 1
         first_won += c["chosen_idx"] == c["a_idx"]
+        decisive += 1
     pairs = []
-    for (x, y), (k, n) in tally.items():
+    for (x, y), (k, n, ties) in tally.items():
         pairs.append({
-            "a": x, "b": y, "n": n, "a_chosen": k, "rate": k / n, "ci": wilson(k, n),
-            "p": float(stats.binomtest(k, n, 0.5).pvalue),
+            "a": x, "b": y, "n": n, "a_chosen": k, "no_preference": ties, "rate": k / n if n else float("nan"),
+            "ci": wilson(k, n), "p": float(stats.binomtest(k, n, 0.5).pvalue) if n else float("nan"),
         })  # fmt: skip
-    n = len(choices)
-    return {"pairs": pairs, "first_heard_won": first_won / n if n else float("nan"), "n": n}
+    return {
+        "pairs": pairs,
+        "first_heard_won": first_won / decisive if decisive else float("nan"),
+        "n": len(choices),
+        "decisive": decisive,
+    }
 
 
 def analyse(store, test_id: str, *, n_boot: int = 2000, seed: int = 0) -> dict:
@@ -233,7 +245,58 @@ def analyse(store, test_id: str, *, n_boot: int = 2000, seed: int = 0) -> dict:
         "compare": {s: compare(rows, s, conditions) for s in scales},
         "agreement": agreement(rows, scales),
         "preferences": preferences(choices, conditions),
+        "bradley_terry": bradley_terry(choices, conditions, n_boot=min(n_boot, 1000), seed=seed),
     }
+
+
+def tables(result: dict) -> list[dict]:
+    """The analysis as tables of text, ``{"title", "note", "header", "rows"}``: what the Markdown
+    report, the HTML report and the admin page (``static/results.js``) all show."""
+    out = []
+    rows = [[scale, cond, f"{s['mean']:.2f}", f"{s['median']:.1f}", f"{s['ci'][0]:.2f} - {s['ci'][1]:.2f}",
+             str(s["listeners"]), str(s["ratings"])]
+            for scale, per in result["summary"].items() for cond, s in per.items()]  # fmt: skip
+    out.append({"title": "Ratings", "note": "",
+                "header": ["scale", "condition", "mean", "median", "95% CI (listener bootstrap)", "listeners", "ratings"],
+                "rows": rows})  # fmt: skip
+    rows = []
+    for scale, c in result["compare"].items():
+        o, alpha = c["omnibus"], result["agreement"][scale]["alpha"]
+        if o is None:
+            rows.append([scale, "-", "-", "-", "-", f"{alpha:.3f}"])
+        else:
+            stat = o.get("chi2", o.get("H"))
+            rows.append([scale, o["test"], f"{stat:.3f}", f"{o['p']:.4g}", f"{o.get('kendalls_w', float('nan')):.3f}", f"{alpha:.3f}"])  # fmt: skip
+    out.append({"title": "Between conditions", "note": "",
+                "header": ["scale", "omnibus", "statistic", "p", "Kendall's W", "Krippendorff's alpha"], "rows": rows})  # fmt: skip
+    rows = [[scale, f"{p['a']} vs {p['b']}", p["test"], f"{p['p_holm']:.4g}", f"{p['effect_name']} {p['effect']:+.3f}"]
+            for scale, c in result["compare"].items() for p in c["pairs"]]  # fmt: skip
+    out.append({"title": "Pairs of conditions", "note": "", "header": ["scale", "pair", "test", "p (Holm)", "effect"], "rows": rows})  # fmt: skip
+    prefs = result["preferences"]
+    if prefs["n"]:
+        rows = [[f"{p['a']} vs {p['b']}", str(p["n"]), str(p["a_chosen"]), str(p["no_preference"]), f"{p['rate']:.3f}",
+                 f"{p['ci'][0]:.3f} - {p['ci'][1]:.3f}", f"{p['p']:.4g}"] for p in prefs["pairs"]]  # fmt: skip
+        note = (f"The melody heard first was chosen in {prefs['first_heard_won']:.1%} of {prefs['decisive']} "
+                f"decisive choices ({prefs['n'] - prefs['decisive']} without a preference).")  # fmt: skip
+        out.append({"title": "A/B preferences", "note": note,
+                    "header": ["A/B pair", "decisive", "first chosen", "no preference", "rate", "95% CI (Wilson)", "p (binomial)"],
+                    "rows": rows})  # fmt: skip
+    bt = result.get("bradley_terry", {})
+    if bt.get("n"):
+        rows = []
+        for name in bt["ranking"]:
+            i = bt["conditions"].index(name)
+            probs = ["–" if j == i else f"{q:.2f}" for j, q in enumerate(bt["win_probability"][i])]
+            rows.append(
+                [name, f"{bt['strength'][i]:+.3f}", f"{bt['ci'][i][0]:+.2f} to {bt['ci'][i][1]:+.2f}", *probs]
+            )
+        note = (f"From {bt['n']} A/B answers ({bt['ties']} without a preference, counted half to each side) of "
+                f"{bt['listeners']} listeners: centred log-strengths with 95% listener-bootstrap intervals, best first; "
+                "P(beats X): the model's probability of being preferred to X.")  # fmt: skip
+        out.append({"title": "Bradley-Terry ranking", "note": note,
+                    "header": ["condition", "strength", "95% CI", *(f"P(beats {c})" for c in bt["conditions"])],
+                    "rows": rows})  # fmt: skip
+    return out
 
 
 def markdown(result: dict) -> str:
@@ -241,58 +304,66 @@ def markdown(result: dict) -> str:
     t = result["test"]
     lines = [f"# {t['name']} ({t['id']})", "",
              f"{t['listeners']} listeners ({t['finished']} finished), {t['responses']} answers.", ""]  # fmt: skip
-    lines += ["| scale | condition | mean | median | 95% CI (listener bootstrap) | listeners | ratings |",
-              "|---|---|---|---|---|---|---|"]  # fmt: skip
-    for scale, per in result["summary"].items():
-        for cond, s in per.items():
-            lines.append(f"| {scale} | {cond} | {s['mean']:.2f} | {s['median']:.1f} | "
-                         f"{s['ci'][0]:.2f} - {s['ci'][1]:.2f} | {s['listeners']} | {s['ratings']} |")  # fmt: skip
-    lines += [
-        "",
-        "| scale | omnibus | statistic | p | Kendall's W | Krippendorff's alpha |",
-        "|---|---|---|---|---|---|",
-    ]
-    for scale, c in result["compare"].items():
-        o, alpha = c["omnibus"], result["agreement"][scale]["alpha"]
-        if o is None:
-            lines.append(f"| {scale} | - | - | - | - | {alpha:.3f} |")
-        else:
-            stat = o.get("chi2", o.get("H"))
-            lines.append(
-                f"| {scale} | {o['test']} | {stat:.3f} | {o['p']:.4g} | {o.get('kendalls_w', float('nan')):.3f} | {alpha:.3f} |"
-            )
-    lines += ["", "| scale | pair | test | p (Holm) | effect |", "|---|---|---|---|---|"]
-    for scale, c in result["compare"].items():
-        for p in c["pairs"]:
-            lines.append(f"| {scale} | {p['a']} vs {p['b']} | {p['test']} | {p['p_holm']:.4g} | "
-                         f"{p['effect_name']} {p['effect']:+.3f} |")  # fmt: skip
-    prefs = result["preferences"]
-    if prefs["n"]:
-        lines += ["", "| A/B pair | choices | first chosen | rate | 95% CI (Wilson) | p (binomial) |",
-                  "|---|---|---|---|---|---|"]  # fmt: skip
-        for p in prefs["pairs"]:
-            lines.append(f"| {p['a']} vs {p['b']} | {p['n']} | {p['a_chosen']} | {p['rate']:.3f} | "
-                         f"{p['ci'][0]:.3f} - {p['ci'][1]:.3f} | {p['p']:.4g} |")  # fmt: skip
-        lines.append(
-            f"\nThe melody heard first was chosen in {prefs['first_heard_won']:.1%} of {prefs['n']} choices."
-        )
-    return "\n".join(lines) + "\n"
+    for table in tables(result):
+        lines += [f"## {table['title']}", ""] + ([table["note"], ""] if table["note"] else [])
+        lines += ["| " + " | ".join(table["header"]) + " |", "|" + "---|" * len(table["header"])]
+        lines += ["| " + " | ".join(row) + " |" for row in table["rows"]] + [""]
+    return "\n".join(lines)
+
+
+EXPORT_COLUMNS = ("kind", "listener", "expertise", "position", "set", "item", "scale", "value",
+                  "other_set", "other_item", "chosen_set", "played_s", "comment", "created")  # fmt: skip
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
+def export_rows(store, test_id: str) -> list[dict]:
+    """Every stored answer, one row per rating and per A/B choice, every field (comments and
+    expertise of both kinds; ``chosen_set`` "none" for no preference)."""
+    rows = []
+    for r in store.ratings(test_id):
+        rows.append({"kind": "rating", "listener": r["listener"], "expertise": r["expertise"],
+                     "position": r["position"], "set": r["set_name"], "item": r["item"], "scale": r["scale"],
+                     "value": r["value"], "other_set": None, "other_item": None, "chosen_set": None,
+                     "played_s": r["played_s"], "comment": r["comment"], "created": r["created"]})  # fmt: skip
+    for c in store.choices(test_id):
+        chosen = {c["a_idx"]: c["a_set"], c["b_idx"]: c["b_set"]}.get(c["chosen_idx"], "none")
+        rows.append({"kind": "choice", "listener": c["listener"], "expertise": c["expertise"],
+                     "position": c["position"], "set": c["a_set"], "item": c["a_idx"], "scale": None,
+                     "value": None, "other_set": c["b_set"], "other_item": c["b_idx"], "chosen_set": chosen,
+                     "played_s": c["played_s"], "comment": c["comment"], "created": c["created"]})  # fmt: skip
+    return [{k: _clean_text(v) for k, v in row.items()} for row in rows]
+
+
+def _clean_text(v):
+    """Free text without control characters (NUL, escapes; tab, newline and CR stay)."""
+    return _CONTROL.sub("", v) if isinstance(v, str) else v
+
+
+def _cell(v) -> str:
+    """A CSV cell a spreadsheet will not run: text starting with = + - @ (or a tab or CR, which
+    some spreadsheets skip before reading a formula) gets a leading apostrophe (OWASP's advice)."""
+    if v is None:
+        return ""
+    if isinstance(v, str) and v[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + v
+    return str(v)
 
 
 def export_csv(store, test_id: str) -> str:
-    """Ratings, then A/B choices, one row each, as CSV."""
+    """:func:`export_rows` as CSV, formula-safe."""
     out = io.StringIO()
     w = csv.writer(out)
-    w.writerow(["kind", "listener", "expertise", "position", "set", "item", "scale", "value", "other_set",
-                "chosen_set", "played_s", "comment", "created"])  # fmt: skip
-    for r in store.ratings(test_id):
-        w.writerow(["rating", r["listener"], r["expertise"] or "", r["position"], r["set_name"], r["item"],
-                    r["scale"], r["value"], "", "", r["played_s"], r["comment"] or "", r["created"]])  # fmt: skip
-    for c in store.choices(test_id):
-        chosen = c["a_set"] if c["chosen_idx"] == c["a_idx"] else c["b_set"]
-        w.writerow(["choice", c["listener"], "", c["position"], c["a_set"], c["a_idx"], "", "", c["b_set"],
-                    chosen, c["played_s"], "", c["created"]])  # fmt: skip
+    w.writerow(EXPORT_COLUMNS)
+    for row in export_rows(store, test_id):
+        w.writerow([_cell(row[k]) for k in EXPORT_COLUMNS])
     return out.getvalue()
+
+
+def export_json(store, test_id: str) -> str:
+    """:func:`export_rows` as a JSON list (values as stored, control characters removed)."""
+    import json
+
+    return json.dumps(export_rows(store, test_id), indent=1) + "\n"
 
 
 def finite(x):

@@ -11,7 +11,6 @@ the A/B pairs, each pair of conditions in turn, sides alternating across listene
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 import sys
 from itertools import combinations
@@ -72,15 +71,20 @@ def create(
     scales=SCALES,
     points: int = 10,
     pairs: int = 0,
+    no_preference: bool = False,
     name: str | None = None,
     max_seconds: float = 30.0,
     min_play_s: float = 5.0,
     synth: str = "auto",
     progress: bool = True,
 ) -> str:
-    """Pick, render and store a test under ``data_dir``; returns its id."""
+    """Pick, render and store a test under ``data_dir``; returns its id. ``no_preference``: A/B
+    questions offer "no preference" beside A and B."""
     from tunelab.metrics.evaluate import load_set, reference_scores, unique_name
-    from tunelab.web.store import Store
+    from tunelab.web.store import Store, new_key
+
+    if seed < 0:
+        raise ConfigError(f"--seed must be 0 or more, got {seed}")
 
     if not sets:
         raise ConfigError("listen create: give at least one --sets folder")
@@ -113,7 +117,7 @@ def create(
         for j in sorted(rng.choice(len(pool), min(n, len(pool)), replace=False))
     ]
     for k, (condition, (ident, score)) in enumerate(picks):
-        key = hashlib.sha256(f"{test_id}/{condition}/{ident}".encode()).hexdigest()[:16]
+        key = new_key()  # random: nothing about the melody or its set can be read from it
         items.append(
             {
                 "key": key,
@@ -128,7 +132,8 @@ def create(
         print(file=sys.stderr)
     design = {
         "conditions": list(chosen), "item_sets": [it["set"] for it in items], "seed": seed, "scales": scales,
-        "points": points, "pairs": pairs if len(chosen) > 1 else 0, "min_play_s": min_play_s,
+        "points": points, "pairs": pairs if len(chosen) > 1 else 0, "no_preference": no_preference,
+        "min_play_s": min_play_s,
         "max_seconds": max_seconds, "sources": [str(p) for p in sets], "reference": reference,
     }  # fmt: skip
     Store(Path(data_dir) / "tunelab.db").add_test(test_id, name or f"listening test {test_id}", design, items)
@@ -136,15 +141,19 @@ def create(
 
 
 def _render(score, key: str, media_dir: Path, max_seconds: float, synth: str) -> dict:
-    """The melody's first ``max_seconds`` as WAV, sheet music and piano roll; its study17 metrics."""
+    """The melody's first ``max_seconds`` as WAV, sheet music and piano roll; its study17 metrics.
+    Blind by construction: the files are made from the notes alone (no title, no metadata), the
+    sheet music from MusicXML stripped of every title, credit and software line."""
+    from tunelab.io.atomic import atomic_write_bytes
     from tunelab.render.audio import write_wav
     from tunelab.render.roll import write_png
-    from tunelab.render.sheet import write_svg
+    from tunelab.render.sheet import anonymous_musicxml, musicxml_text, svg_from_musicxml
 
-    clip = _clip(score, max_seconds)
+    clip = _clip(score, max_seconds).replace(meta={})
     media_dir.mkdir(parents=True, exist_ok=True)
     write_wav(clip, media_dir / f"{key}.wav", prefer=synth)
-    write_svg(clip, media_dir / f"{key}.svg")
+    svg = svg_from_musicxml(anonymous_musicxml(musicxml_text(clip)), key)
+    atomic_write_bytes(media_dir / f"{key}.svg", svg.encode())
     write_png(clip, media_dir / f"{key}.png")
     seconds = clip.end * 60.0 / (clip.tempo or 120.0) / clip.tpq
     return {"wav": f"{key}.wav", "svg": f"{key}.svg", "png": f"{key}.png", "seconds": round(seconds, 2),

@@ -60,6 +60,23 @@ def listen(test: dict) -> str:
     )
 
 
+def results_shell(test_id: str) -> str:
+    """The admin's results page: no data in it. ``static/results.js`` asks for the token (kept for
+    this tab only, in sessionStorage), then fetches the analysis and the chart with the token in
+    a header, so that it never appears in a URL, a log or the page."""
+    return _page(
+        "results",
+        f"<main class='wide' id='results' data-test='{e(test_id)}'><h1>Results</h1>"
+        "<form id='login'><label>Admin token <input type='password' id='token' autocomplete='off' required>"
+        "</label><button type='submit'>Show results</button></form>"
+        "<p id='error' role='alert'></p><section id='report' hidden><p id='summary'></p>"
+        "<img id='chart' class='chart' alt='mean ratings with 95% intervals'><div id='tables'></div>"
+        "<p><button id='csv' type='button'>Export CSV</button> <button id='json' type='button'>Export JSON</button> "
+        "<button id='close' type='button'>Close the test</button></p></section></main>"
+        "<script src='/static/results.js'></script>",
+    )
+
+
 def results(r: dict, chart_url: str | None = None) -> str:
     """The analysis as tables and a chart of the means with their intervals: an image at
     ``chart_url`` (the server's pages forbid inline styles, which SVG from matplotlib uses), or

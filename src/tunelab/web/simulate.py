@@ -1,7 +1,8 @@
 """Simulated listeners for load and fault tests of ``tunelab serve`` (loopback only).
 
-Each listener joins a test, then for every step reads its progress, "listens" (a think time),
-and posts an answer, retrying through connection errors until the server is back (so a server
+Each listener joins a test, then for every step reads its progress, fetches the step's audio
+(which starts the server's listening clock), "listens" (a think time, at least the test's
+required listening time) and posts an answer, retrying through connection errors until the server is back (so a server
 killed mid-test and restarted is survived, and an answer stored but not acknowledged comes back
 as a duplicate, not twice). Every acknowledged answer is recorded, for checking against the
 database afterwards.
@@ -53,7 +54,15 @@ async def _listener(
         position = state["next_position"]
         if out["acked"].get(who, -1) >= position:  # the server forgot an answer it acknowledged
             out["regressions"] += 1
-        await asyncio.sleep(rng.uniform(*think))
+        step = state["step"]
+        media = [step["audio"]] if step["kind"] == "rate" else [step["a"]["audio"], step["b"]["audio"]]
+        for url in media:
+            await _call(client, "GET", url, deadline)
+        need = min(
+            [test["min_play_s"]]
+            + [0.9 * m["seconds"] for m in ([step] if step["kind"] == "rate" else [step["a"], step["b"]])]
+        )
+        await asyncio.sleep(max(rng.uniform(*think), need + 0.05))
         body = {"listener_id": who, "position": position, "played_s": test["min_play_s"]}
         if state["step"]["kind"] == "rate":
             body["ratings"] = {s: rng.randint(1, test["points"]) for s in test["scales"]}
@@ -132,20 +141,21 @@ def check(db_path, out: dict) -> dict:
 class ServerProcess:
     """``tunelab serve`` as a child process on a free loopback port."""
 
-    def __init__(self, data: Path, token: str):
+    def __init__(self, data: Path, token: str, extra: tuple = ()):
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             self.port = s.getsockname()[1]
-        self.data, self.token, self.proc = Path(data), token, None
+        self.data, self.token, self.proc, self.extra = Path(data), token, None, tuple(extra)
         self.base = f"http://127.0.0.1:{self.port}"
 
     def start(self):
         cmd = [sys.executable, "-m", "tunelab", "serve", "--data-dir", str(self.data), "--port", str(self.port),
-               "--admin-token", self.token]  # fmt: skip
+               "--listeners-per-minute", "100000", "--client-listeners-per-minute", "100000", *self.extra]  # fmt: skip
+        env = {**os.environ, "TUNELAB_ADMIN_TOKEN": self.token}
         self.data.mkdir(parents=True, exist_ok=True)
         log = self.data / "server.log"
         with open(log, "ab") as sink:
-            self.proc = subprocess.Popen(cmd, stdout=sink, stderr=sink)
+            self.proc = subprocess.Popen(cmd, stdout=sink, stderr=sink, env=env)
         import httpx
 
         deadline = time.time() + 60

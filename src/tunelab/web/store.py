@@ -3,24 +3,32 @@
 Every write is one transaction (``with store.tx() as db``); a response is committed before the
 server answers, so an answer the listener saw is on disk even if the process is killed the next
 instant (WAL with ``synchronous=FULL``). Connections are per thread: the web server's worker
-threads each hold one; SQLite serialises the writers (``busy_timeout``) and readers never wait.
+threads each hold one; SQLite serialises the writers and readers never wait. A writer waits at
+most ``busy_ms`` for another's lock, then raises :class:`Busy` (the server answers 503 with
+Retry-After), so one stalled writer never holds every request. The database and its WAL files
+are created readable by their owner only (0600).
 
 Tables: ``tests`` (the design as JSON), ``items`` (a melody of a test: its set, hidden from
-listeners, and an opaque key that names its media), ``listeners`` (anonymous id, consent,
-expertise, their step order), ``responses`` (one row per answered step), ``ratings`` (one row
-per scale of a rated step) and ``choices`` (A/B preferences).
+listeners, and a random key that names its media files), ``listeners`` (anonymous id, consent,
+expertise, their step order), ``served`` (when each step's media first reached its listener: the
+server's evidence of listening time), ``responses`` (one row per answered step), ``ratings``
+(one row per scale of a rated step) and ``choices`` (A/B preferences; ``chosen_idx`` -1 for "no
+preference").
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import secrets
 import sqlite3
 import threading
 import time
 from contextlib import contextmanager
 from pathlib import Path
 
-SCHEMA = 2
+SCHEMA = 3
 MIGRATIONS = {
     1: """
         CREATE TABLE tests (
@@ -62,6 +70,16 @@ MIGRATIONS = {
         ALTER TABLE tests ADD COLUMN closed INTEGER NOT NULL DEFAULT 0;
         CREATE INDEX listeners_by_test ON listeners(test_id);
     """,
+    # 3: the server records when it served each step's media (listening evidence); tests record when
+    # they were closed; items get random keys (see _rekey: keys derived from names were guessable).
+    3: """
+        CREATE TABLE served (
+            listener_id TEXT NOT NULL REFERENCES listeners(id), position INTEGER NOT NULL,
+            slot TEXT NOT NULL, served_at REAL NOT NULL,
+            PRIMARY KEY (listener_id, position, slot)
+        );
+        ALTER TABLE tests ADD COLUMN closed_at REAL;
+    """,
 }
 
 
@@ -69,38 +87,96 @@ class Conflict(Exception):
     """A write that contradicts what is stored (a step answered out of order, say)."""
 
 
+class Busy(Exception):
+    """Another process held the database's write lock for longer than the store waits."""
+
+
+class Unwritable(Exception):
+    """The database cannot be written: read-only, or the disk is full (``reason`` says which)."""
+
+    def __init__(self, reason: str, message: str):
+        super().__init__(message)
+        self.reason = reason
+
+
+def new_key() -> str:
+    """A media key: 16 random hex digits (64 bits from the OS's generator), derived from nothing."""
+    return secrets.token_hex(8)
+
+
 class Store:
     """The database under ``path``, migrated to :data:`SCHEMA` on open."""
 
-    def __init__(self, path, *, upto: int = SCHEMA):
+    def __init__(self, path, *, upto: int = SCHEMA, busy_ms: int = 1500):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.busy_ms = busy_ms
         self._local = threading.local()
+        self.last_error: tuple[float, str] | None = None  # (when, reason) of the last failed write
+        _private(self.path)
         self.version = self._migrate(upto)
+        for suffix in ("-wal", "-shm"):  # SQLite copies the database's mode; older files may differ
+            extra = Path(f"{self.path}{suffix}")
+            if extra.exists():
+                _private(extra)
 
     def connect(self) -> sqlite3.Connection:
         db = getattr(self._local, "db", None)
         if db is None:
-            db = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
+            db = sqlite3.connect(
+                self.path, timeout=self.busy_ms / 1000, isolation_level=None, check_same_thread=False
+            )
             db.row_factory = sqlite3.Row
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=FULL")
             db.execute("PRAGMA foreign_keys=ON")
-            db.execute("PRAGMA busy_timeout=30000")
+            db.execute(f"PRAGMA busy_timeout={int(self.busy_ms)}")
             self._local.db = db
         return db
 
     @contextmanager
     def tx(self):
-        """One write transaction, taken at once (BEGIN IMMEDIATE), committed or rolled back whole."""
+        """One write transaction, taken at once (BEGIN IMMEDIATE), committed or rolled back whole.
+        Raises :class:`Busy` when another writer holds the lock past ``busy_ms``, and
+        :class:`Unwritable` for a read-only database or a full disk."""
         db = self.connect()
-        db.execute("BEGIN IMMEDIATE")
         try:
-            yield db
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        db.execute("COMMIT")
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                yield db
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
+        except sqlite3.OperationalError as err:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            raise self._classify(err) from None
+        self.last_error = None
+
+    def _classify(self, err: sqlite3.OperationalError) -> Exception:
+        text = str(err).lower()
+        if "locked" in text or "busy" in text:
+            reason, out = "busy", Busy(f"{self.path}: the database is busy (another writer holds its lock)")
+        elif "readonly" in text or "read-only" in text:
+            reason, out = "read_only", Unwritable("read_only", f"{self.path}: the database is read-only")
+        elif "full" in text:
+            reason, out = "disk_full", Unwritable("disk_full", f"{self.path}: the disk is full")
+        else:
+            reason, out = "error", Unwritable("error", f"{self.path}: {err}")
+        self.last_error = (time.time(), reason)
+        return out
+
+    def state(self, recent_s: float = 60.0) -> str:
+        """``ok``, or why writes fail: ``busy`` / ``read_only`` / ``disk_full`` / ``error`` (the
+        last failed write within ``recent_s``), ``read_only`` when the files are not writable.
+        Reads only: never waits for a lock."""
+        if not os.access(self.path, os.W_OK) or not os.access(self.path.parent, os.W_OK):
+            return "read_only"
+        if self.last_error and time.time() - self.last_error[0] < recent_s:
+            return self.last_error[1]
+        self.connect().execute("SELECT 1").fetchone()
+        return "ok"
 
     def _migrate(self, upto: int) -> int:
         db = self.connect()
@@ -116,8 +192,28 @@ class Store:
                 for statement in MIGRATIONS[v].split(";"):
                     if statement.strip():
                         tx.execute(statement)
+                if v == 3:
+                    self._rekey(tx)
                 tx.execute(f"PRAGMA user_version = {v}")
         return max(version, upto)
+
+    def _rekey(self, tx) -> None:
+        """Schema 3: give every item a random key and rename its media files to match (earlier
+        keys were sha256(test/set/source), which anyone knowing a set's name could recompute)."""
+        media = self.path.parent / "media"
+        for row in tx.execute("SELECT test_id, idx, key, media FROM items").fetchall():
+            key, files = new_key(), json.loads(row["media"])
+            for ext in ("wav", "svg", "png"):
+                name = files.get(ext)
+                if name:
+                    old, new = media / row["test_id"] / name, media / row["test_id"] / f"{key}.{ext}"
+                    if old.exists():
+                        os.replace(old, new)
+                    files[ext] = new.name
+            tx.execute(
+                "UPDATE items SET key = ?, media = ? WHERE test_id = ? AND idx = ?",
+                (key, json.dumps(files), row["test_id"], row["idx"]),
+            )
 
     # --- tests and items ---------------------------------------------------------------------
 
@@ -201,6 +297,12 @@ class Store:
                 raise KeyError(listener_id)
             steps, nxt = json.loads(row["steps"]), row["next_position"]
             if position < nxt:
+                if self._stored_answer(db, listener_id, position, steps[position]) != (
+                    ratings,
+                    chosen,
+                    comment,
+                ):
+                    raise Conflict(f"step {position} was answered already, with other values")
                 return "duplicate"
             if position > nxt:
                 raise Conflict(f"step {position} answered before step {nxt}")
@@ -222,10 +324,54 @@ class Store:
                 a, b = step["a"], step["b"]
                 db.execute(
                     "INSERT INTO choices (listener_id, position, a_idx, b_idx, chosen_idx) VALUES (?, ?, ?, ?, ?)",
-                    (listener_id, position, a, b, a if chosen == "A" else b),
+                    (listener_id, position, a, b, {"A": a, "B": b}.get(chosen, -1)),
                 )
             db.execute("UPDATE listeners SET next_position = ? WHERE id = ?", (nxt + 1, listener_id))
         return "stored"
+
+    @staticmethod
+    def _stored_answer(db, listener_id: str, position: int, step: dict) -> tuple:
+        """(ratings, choice, comment) as stored for a step, in :meth:`respond`'s terms."""
+        comment = db.execute(
+            "SELECT comment FROM responses WHERE listener_id = ? AND position = ?", (listener_id, position)
+        ).fetchone()["comment"]
+        if step["kind"] == "rate":
+            rows = db.execute(
+                "SELECT scale, value FROM ratings WHERE listener_id = ? AND position = ?",
+                (listener_id, position),
+            )
+            return {r["scale"]: r["value"] for r in rows}, None, comment
+        c = db.execute(
+            "SELECT a_idx, b_idx, chosen_idx FROM choices WHERE listener_id = ? AND position = ?",
+            (listener_id, position),
+        ).fetchone()
+        return None, {c["a_idx"]: "A", c["b_idx"]: "B"}.get(c["chosen_idx"], "none"), comment
+
+    def mark_served(self, listener_id: str, position: int, slot: str, at: float) -> None:
+        """Record the first time (``at``, epoch seconds) a step's medium (``slot``: x, a or b)
+        was sent to its listener; later times are ignored."""
+        with self.tx() as db:
+            db.execute(
+                "INSERT OR IGNORE INTO served (listener_id, position, slot, served_at) VALUES (?, ?, ?, ?)",
+                (listener_id, position, slot, at),
+            )
+
+    def served(self, listener_id: str, position: int) -> dict[str, float]:
+        """slot -> when the step's medium was first served."""
+        rows = self.connect().execute(
+            "SELECT slot, served_at FROM served WHERE listener_id = ? AND position = ?",
+            (listener_id, position),
+        )
+        return {r["slot"]: r["served_at"] for r in rows}
+
+    def close(self, test_id: str) -> bool:
+        """Close a test to new listeners and answers; False if it was closed already."""
+        with self.tx() as db:
+            done = db.execute(
+                "UPDATE tests SET closed = 1, closed_at = ? WHERE id = ? AND closed = 0",
+                (time.time(), test_id),
+            )
+            return done.rowcount == 1
 
     # --- reading out -------------------------------------------------------------------------
 
@@ -243,10 +389,11 @@ class Store:
         return [dict(r) for r in rows]
 
     def choices(self, test_id: str) -> list[dict]:
-        """One row per A/B answer: listener, the two items' sets (A as shown first), the chosen set."""
+        """One row per A/B answer: listener (number), expertise, the two items' sets (A as shown
+        first) and indices, the chosen index (-1: no preference), played time, comment, time."""
         rows = self.connect().execute(
-            """SELECT l.number AS listener, c.position, ia.set_name AS a_set, ib.set_name AS b_set,
-                      c.a_idx, c.b_idx, c.chosen_idx, p.played_s, p.created
+            """SELECT l.number AS listener, l.expertise, c.position, ia.set_name AS a_set, ib.set_name AS b_set,
+                      c.a_idx, c.b_idx, c.chosen_idx, p.played_s, p.comment, p.created
                FROM choices c JOIN listeners l ON l.id = c.listener_id
                JOIN responses p ON p.listener_id = c.listener_id AND p.position = c.position
                JOIN items ia ON ia.test_id = l.test_id AND ia.idx = c.a_idx
@@ -268,3 +415,11 @@ class Store:
             (test_id,),
         ).fetchone()[0]
         return {"listeners": listeners, "responses": responses, "finished": done}
+
+
+def _private(path: Path) -> None:
+    """Create ``path`` (mode 0600) if missing; take away group and other access if not."""
+    if not path.exists():
+        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+    with contextlib.suppress(OSError):  # not ours: SQLite will say what it can do with it
+        os.chmod(path, path.stat().st_mode & 0o700)

@@ -94,12 +94,13 @@
       const legend = document.createElement("legend");
       legend.textContent = "Which do you prefer?";
       row.append(legend);
-      for (const v of ["A", "B"]) {
+      const options = test.no_preference ? [["A", "A"], ["B", "B"], ["none", "no preference"]] : [["A", "A"], ["B", "B"]];
+      for (const [v, text] of options) {
         const label = document.createElement("label");
         const input = document.createElement("input");
         input.type = "radio"; input.name = "choice"; input.value = v; input.disabled = true;
         input.addEventListener("change", update);
-        label.append(input, document.createTextNode(v));
+        label.append(input, document.createTextNode(text));
         row.append(label);
       }
       form.append(row);
