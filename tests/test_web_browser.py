@@ -102,6 +102,19 @@ def test_a_listener_takes_the_whole_test_in_chromium(tmp_path):
                 page.click("#submit")
             expect(page.locator("#done")).to_be_visible()
             page.screenshot(path=str(shots / "listening-test-done.png"))
+            # the admin's page: the token goes in a form, then only in request headers
+            admin = browser.new_page(viewport={"width": 1200, "height": 900})
+            requests = []
+            admin.on("request", lambda r: requests.append(r.url))
+            admin.goto(f"{url}/results/{test_id}")
+            admin.fill("#token", "t")
+            admin.click("#login button")
+            expect(admin.locator("#tables h2").first).to_have_text("Ratings")
+            expect(admin.locator("#summary")).to_contain_text("1 listeners, 1 finished, 7 answers")
+            expect(admin.locator("#chart")).to_have_js_property("complete", True)
+            assert admin.evaluate("document.getElementById('chart').naturalWidth") > 100
+            assert requests and not [u for u in requests if "token" in u]
+            admin.screenshot(path=str(shots / "listening-results.png"), full_page=True)
             browser.close()
     finally:
         stop()

@@ -9,7 +9,7 @@ from contextlib import closing
 
 from tunelab.web import simulate
 
-from .test_web import make_sets
+from .test_web import TOKEN, make_sets
 
 
 def test_a_killed_server_restarts_with_every_acknowledged_answer_and_listeners_resume(tmp_path):
@@ -19,7 +19,7 @@ def test_a_killed_server_restarts_with_every_acknowledged_answer_and_listeners_r
     data = tmp_path / "data"
     test_id = design.create(data, [a, b], n=3, seed=0, pairs=1, max_seconds=1.0, min_play_s=0.5, synth="numpy",
                             progress=False)  # fmt: skip
-    server = simulate.ServerProcess(data, "t").start()
+    server = simulate.ServerProcess(data, TOKEN).start()
     result = {}
     worker = threading.Thread(
         target=lambda: simulate.run(

@@ -36,7 +36,7 @@ from typing import ClassVar, Literal
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from tunelab.errors import ConfigError
@@ -102,7 +102,14 @@ class _Strict(BaseModel):
 
 class NewListener(_Strict):
     test_id: str = Field(pattern=TEST_ID.pattern)
-    consent: Literal[True]
+    consent: bool  # strict: true only (Literal[True] would take 1, which equals True in Python)
+
+    @field_validator("consent")
+    @classmethod
+    def _consented(cls, v: bool) -> bool:
+        if v is not True:
+            raise ValueError("consent is required")
+        return v
     expertise: Literal["none", "amateur", "student", "professional"] | None = None
     screen: str | None = Field(default=None, max_length=40, pattern=r"^[0-9x]+$")
 

@@ -69,7 +69,7 @@ def token_bits(token: str) -> float:
         return 0.0
     counts = Counter(token)
     per_char = -sum(c / len(token) * math.log2(c / len(token)) for c in counts.values())
-    return per_char * len(token)
+    return max(0.0, per_char * len(token))
 
 
 def admin_token(flag: str | None, file: str | None, env: dict | None = None) -> tuple[str, str, list[str]]:

@@ -144,13 +144,12 @@ class Store:
             db.execute("BEGIN IMMEDIATE")
             try:
                 yield db
+                db.execute("COMMIT")
             except BaseException:
-                db.execute("ROLLBACK")
+                if db.in_transaction:  # SQLite rolls back by itself on some errors (a full disk)
+                    db.execute("ROLLBACK")
                 raise
-            db.execute("COMMIT")
         except sqlite3.OperationalError as err:
-            if db.in_transaction:
-                db.execute("ROLLBACK")
             raise self._classify(err) from None
         self.last_error = None
 
