@@ -110,6 +110,7 @@ class NewListener(_Strict):
         if v is not True:
             raise ValueError("consent is required")
         return v
+
     expertise: Literal["none", "amateur", "student", "professional"] | None = None
     screen: str | None = Field(default=None, max_length=40, pattern=r"^[0-9x]+$")
 

@@ -82,7 +82,9 @@ def bradley_terry(
     )
     lo, hi = np.nanpercentile(boot, [2.5, 97.5], axis=0)
     ties = sum(r[3] == "none" for r in rows)
+    answers = np.bincount([r[1] for r in rows] + [r[2] for r in rows], minlength=n)
     return {
+        "answers": answers.tolist(),  # A/B answers each condition took part in
         "n": len(rows),
         "ties": ties,
         "listeners": len(groups),
