@@ -287,14 +287,14 @@ def tables(result: dict) -> list[dict]:
         for name in bt["ranking"]:
             i = bt["conditions"].index(name)
             probs = ["–" if j == i else f"{q:.2f}" for j, q in enumerate(bt["win_probability"][i])]
-            rows.append(
-                [name, f"{bt['strength'][i]:+.3f}", f"{bt['ci'][i][0]:+.2f} to {bt['ci'][i][1]:+.2f}", *probs]
-            )
+            rows.append([name, str(bt["answers"][i]), f"{bt['strength'][i]:+.3f}",
+                         f"{bt['ci'][i][0]:+.2f} to {bt['ci'][i][1]:+.2f}", *probs])  # fmt: skip
         note = (f"From {bt['n']} A/B answers ({bt['ties']} without a preference, counted half to each side) of "
                 f"{bt['listeners']} listeners: centred log-strengths with 95% listener-bootstrap intervals, best first; "
-                "P(beats X): the model's probability of being preferred to X.")  # fmt: skip
+                "P(beats X): the model's probability of being preferred to X. A condition in few answers sits "
+                "near 0 by the fit's small prior: read its interval.")  # fmt: skip
         out.append({"title": "Bradley-Terry ranking", "note": note,
-                    "header": ["condition", "strength", "95% CI", *(f"P(beats {c})" for c in bt["conditions"])],
+                    "header": ["condition", "answers", "strength", "95% CI", *(f"P(beats {c})" for c in bt["conditions"])],
                     "rows": rows})  # fmt: skip
     return out
 
