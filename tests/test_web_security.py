@@ -187,6 +187,10 @@ def test_2_a_stalled_writer_gives_503_within_2_s_while_every_other_route_answers
         assert result["seconds"] < 2.0, result
         health = httpx.get(f"{base}/api/health").json()
         locker.join(5)
+        print(
+            f"during a 10 s write lock: {len(latencies)} reads, slowest {max(latencies):.1f} ms, "
+            f"p50 {np.median(latencies):.1f} ms; the blocked answer got 503 after {result['seconds']:.2f} s"
+        )
         assert max(latencies) < 100, f"slowest read {max(latencies):.0f} ms during the lock"
         assert health["storage"] == "busy"  # health said what was wrong while the writer held on
         again = httpx.post(f"{base}/api/responses", json=body, timeout=30)  # after the lock: stored
