@@ -9,12 +9,12 @@ from torch import nn
 import tunelab.tokenizers as T
 from tunelab import Score
 from tunelab.errors import ParseError
-from tunelab.models import ModelConfig, build
+from tunelab.models import ModelConfig, SequenceModel, build, registry
 from tunelab.sampling import Filters, Settings, boundary, probabilities, sample
 from tunelab.sampling.prompts import from_seeds
 from tunelab.sampling.steppers import stepper
 
-FAMILIES = ["lstm", "gru", "rnn", "attention-rnn", "transformer", "linear-transformer", "hybrid"]
+FAMILIES = list(registry.FAMILIES)  # every registered family
 
 
 def tiny(family, vocab, **kw):
@@ -66,7 +66,7 @@ def test_bad_filter_values_are_refused_with_every_reason():
         Filters(temperature=-1, top_p=0)
 
 
-class MockModel(nn.Module):
+class MockModel(SequenceModel):
     """A flat model whose next-token logits are always ``logits``."""
 
     def __init__(self, logits):

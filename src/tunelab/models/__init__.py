@@ -7,7 +7,9 @@ token ids, not music; torch is imported only here and below.
 
 from __future__ import annotations
 
-from tunelab.models.config import FAMILIES, ModelConfig, vocab_fields
+from tunelab.models.base import SequenceModel
+from tunelab.models.config import ModelConfig, vocab_fields
+from tunelab.models.registry import FAMILIES
 
 
 def build(config_or_family, vocab_size: int | None = None, preset: str | None = None, **overrides):
@@ -46,21 +48,7 @@ def build(config_or_family, vocab_size: int | None = None, preset: str | None = 
         from tunelab.models.compound import CompoundModel
 
         return CompoundModel(config)
-    if config.family in ("lstm", "gru", "rnn"):
-        from tunelab.models.rnn import RNNModel
-
-        return RNNModel(config)
-    if config.family == "attention-rnn":
-        from tunelab.models.attention_rnn import AttentionRNNModel
-
-        return AttentionRNNModel(config)
-    if config.family == "hybrid":
-        from tunelab.models.hybrid import HybridModel
-
-        return HybridModel(config)
-    from tunelab.models.transformer import TransformerModel
-
-    return TransformerModel(config)
+    return config.family_class()(config)
 
 
-__all__ = ["FAMILIES", "ModelConfig", "build"]
+__all__ = ["FAMILIES", "ModelConfig", "SequenceModel", "build"]

@@ -11,12 +11,13 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from tunelab.models.base import SequenceModel
 from tunelab.models.config import ModelConfig
 from tunelab.models.rnn import recurrent_stack
 from tunelab.models.state import rows
 
 
-class AttentionRNNModel(nn.Module):
+class AttentionRNNModel(SequenceModel):
     def __init__(self, config: ModelConfig):
         super().__init__()
         c = self.config = config

@@ -14,6 +14,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from tunelab.models.base import SequenceModel
 from tunelab.models.config import ModelConfig
 
 
@@ -28,7 +29,7 @@ class FieldEmbedding(nn.Module):
         return sum(emb(ids[..., f]) for f, emb in enumerate(self.fields))
 
 
-class CompoundModel(nn.Module):
+class CompoundModel(SequenceModel):
     """Per-field embeddings -> a family's body -> the first field's head, then the other heads
     conditioned on the first field's value.
 
@@ -39,6 +40,8 @@ class CompoundModel(nn.Module):
     sampling the first field.
     """
 
+    compound = True
+
     def __init__(self, config: ModelConfig):
         super().__init__()
         from dataclasses import replace
@@ -48,9 +51,7 @@ class CompoundModel(nn.Module):
         self.config, self.field_sizes, self.first_field = config, list(config.field_sizes), config.first_field
         self.core = build(replace(config, field_sizes=None))
         width = config.d_model
-        hidden = (
-            config.d_model if config.family in ("transformer", "linear-transformer") else config.hidden_size
-        )
+        hidden = config.family_class().body_width(config)
         self.core.embed = FieldEmbedding(self.field_sizes, width)
         self.core.head = nn.Identity()  # the body's output is the hidden state
         self.first_head = nn.Linear(hidden, self.field_sizes[self.first_field])
@@ -80,7 +81,11 @@ class CompoundModel(nn.Module):
         return self.core.select_state(state, index)
 
     def slide(self, state, keep: int):
-        return self.core.slide(state, keep) if hasattr(self.core, "slide") else None
+        return self.core.slide(state, keep)
+
+    @classmethod
+    def absolute_positions(cls, config: ModelConfig) -> bool:
+        return config.family_class().absolute_positions(config)
 
     def forward(self, ids: torch.Tensor, state=None, first: torch.Tensor | None = None):
         hidden, state = self.body(ids, state)

@@ -5,8 +5,12 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 from tunelab.errors import ConfigError
+from tunelab.models.registry import FAMILIES
 
-FAMILIES = ("lstm", "gru", "rnn", "attention-rnn", "transformer", "linear-transformer", "hybrid")
+POSITIONAL = ("sinusoidal", "learned", "relative", "none")
+CELLS = ("lstm", "gru")
+ATTENTION = ("dot", "additive")
+EMBEDDING = ("learned", "onehot")
 
 
 @dataclass
@@ -14,7 +18,7 @@ class ModelConfig:
     """Hyperparameters shared by the families (names as PyTorch's where a layer exists).
 
     Attributes:
-        family: one of :data:`FAMILIES`.
+        family: a registered family (:data:`tunelab.models.registry.FAMILIES`).
         vocab_size: flat vocabulary size (ids 0 .. vocab_size - 1; 0 is padding).
         d_model: embedding width (and the Transformer's model width).
         hidden_size: recurrent state width (RNN families).
@@ -75,57 +79,50 @@ class ModelConfig:
             problems.append(f"--dropout must be in [0, 1), got {self.dropout}")
         if self.head_dim is not None and self.head_dim <= 0:
             problems.append(f"--head-dim must be positive, got {self.head_dim}")
-        if (
-            self.family in ("transformer", "linear-transformer", "hybrid")
-            and self.head_dim is None
-            and self.d_model % max(self.n_heads, 1)
-        ):
-            problems.append(f"--d-model {self.d_model} must be a multiple of --n-heads {self.n_heads}")
-        if self.residual and self.family in ("lstm", "gru", "rnn") and self.d_model != self.hidden_size:
-            problems.append(
-                "--residual needs --d-model equal to --hidden-size (layer input and output add up)"
-            )
-        if self.positional not in ("sinusoidal", "learned", "relative", "none"):
-            problems.append(
-                f"--positional must be sinusoidal, learned, relative or none, got {self.positional!r}"
-            )
-        if self.positional == "relative" and self.family == "linear-transformer":
-            problems.append("--positional relative (ALiBi) needs softmax attention, not linear-transformer")
-        if self.cell not in ("lstm", "gru"):
-            problems.append(f"--cell must be lstm or gru, got {self.cell!r}")
-        if self.attention not in ("dot", "additive"):
-            problems.append(f"--attention must be dot or additive, got {self.attention!r}")
+        for name, allowed in (("positional", POSITIONAL), ("cell", CELLS), ("attention", ATTENTION),
+                              ("embedding", EMBEDDING)):  # fmt: skip
+            if getattr(self, name) not in allowed:
+                problems.append(f"--{name} must be one of {', '.join(allowed)}, got {getattr(self, name)!r}")
         if self.attn_window <= 0 or self.encoder_layers <= 0:
             problems.append("--attn-window and --encoder-layers must be positive")
         if self.field_sizes is not None and not 0 <= self.first_field < len(self.field_sizes):
             problems.append(f"--first-field must name one of the {len(self.field_sizes)} fields")
-        if self.embedding not in ("learned", "onehot"):
-            problems.append(f"--embedding must be learned or onehot, got {self.embedding!r}")
-        elif self.embedding == "onehot" and (
-            self.family not in ("transformer", "hybrid")
-            or self.d_model != self.vocab_size
-            or self.field_sizes
-        ):
-            problems.append(
-                "--embedding onehot is for flat transformer and hybrid models with --d-model equal to the vocabulary size"
-            )
+        if not problems:  # the family's own rules (its class declares them)
+            problems += self.family_class().check(self)
         if problems:
             raise ConfigError("; ".join(problems))
+
+    def family_class(self):
+        """The model class of this config's family (:mod:`tunelab.models.registry`)."""
+        from tunelab.models.registry import family_class
+
+        return family_class(self.family)
 
     @classmethod
     def tiny(cls, family: str, vocab_size) -> ModelConfig:
         """A model small enough for tests and smoke runs (a few thousand parameters)."""
-        return cls._sized(family, vocab_size, width=32, d_ff=64, dropout=0.0, attn_window=4, encoder_layers=1)
+        return cls._sized(
+            family, vocab_size, width=32, preset="tiny", d_ff=64, dropout=0.0, attn_window=4, encoder_layers=1
+        )
 
     @classmethod
     def small(cls, family: str, vocab_size) -> ModelConfig:
         """A laptop-sized model: 0.17 M (rnn) to 1.3 M (hybrid) parameters at 45 tokens."""
         return cls._sized(
-            family, vocab_size, width=192, d_ff=512, dropout=0.1, attn_window=16, encoder_layers=2
+            family,
+            vocab_size,
+            width=192,
+            preset="small",
+            d_ff=512,
+            dropout=0.1,
+            attn_window=16,
+            encoder_layers=2,
         )
 
     @classmethod
-    def _sized(cls, family: str, vocab_size, *, width: int, **sizes) -> ModelConfig:
+    def _sized(cls, family: str, vocab_size, *, width: int, preset: str, **sizes) -> ModelConfig:
+        from tunelab.models.registry import family_class
+
         return cls(
             family=family,
             **vocab_fields(vocab_size),
@@ -133,8 +130,7 @@ class ModelConfig:
             hidden_size=width,
             n_layers=2,
             n_heads=4,
-            residual=family in ("lstm", "gru", "rnn"),
-            **sizes,
+            **{**sizes, **family_class(family).preset_options(preset)},
         )
 
     @property

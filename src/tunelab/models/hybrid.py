@@ -12,13 +12,14 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from tunelab.models.base import SequenceModel
 from tunelab.models.config import ModelConfig
 from tunelab.models.rnn import recurrent_stack
 from tunelab.models.state import last_keys, rows
-from tunelab.models.transformer import _Block, input_embedding, sinusoidal
+from tunelab.models.transformer import _Block, attention_problems, input_embedding, sinusoidal
 
 
-class HybridModel(nn.Module):
+class HybridModel(SequenceModel):
     def __init__(self, config: ModelConfig):
         super().__init__()
         c = self.config = config
@@ -58,6 +59,14 @@ class HybridModel(nn.Module):
 
     def slide(self, state: dict, keep: int) -> dict | None:
         """The encoder attends to the last ``keep`` steps only (None with absolute positions)."""
-        if self.config.positional in ("sinusoidal", "learned"):
+        if self.absolute_positions(self.config):
             return None
         return {**state, "cache": last_keys(state["cache"], keep)}
+
+    @classmethod
+    def absolute_positions(cls, config: ModelConfig) -> bool:
+        return config.positional in ("sinusoidal", "learned")
+
+    @classmethod
+    def check(cls, config: ModelConfig) -> list[str]:
+        return attention_problems(config, one_hot=True)

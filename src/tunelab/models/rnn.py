@@ -10,14 +10,18 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from tunelab.models.base import SequenceModel
 from tunelab.models.config import ModelConfig
 from tunelab.models.state import rows
 
 _CELLS = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}
 
 
-class RNNModel(nn.Module):
-    """Embedding -> stacked recurrent layers (dropout between, optional residual) -> head."""
+class RNNModel(SequenceModel):
+    """Embedding -> stacked recurrent layers (dropout between, optional residual) -> head.
+    The family's name (lstm, gru, rnn) is the cell."""
+
+    recurrent = True
 
     def __init__(self, config: ModelConfig):
         super().__init__()
@@ -49,11 +53,31 @@ class RNNModel(nn.Module):
         """The state of the batch rows ``index``: recurrent states are (layers, B, C)."""
         return rows(state, index, dim=1)
 
+    @classmethod
+    def check(cls, config: ModelConfig) -> list[str]:
+        problems = super().check(config)
+        if config.residual and config.d_model != config.hidden_size:
+            problems.append(
+                "--residual needs --d-model equal to --hidden-size (layer input and output add up)"
+            )
+        return problems
+
+    @classmethod
+    def preset_options(cls, preset: str) -> dict:
+        return {"residual": True}  # the presets' widths match, and deeper stacks train better with it
+
+    @classmethod
+    def scale_width(cls, options: dict, width: int) -> dict:
+        return {**options, "d_model": width, "hidden_size": width}
+
+    @classmethod
+    def width_step(cls, options: dict) -> int:
+        return 1
+
 
 def recurrent_stack(config: ModelConfig) -> nn.Module:
     """The LSTM or GRU stack of attention-rnn and hybrid (``config.cell``), dropout between layers."""
-    cell = nn.LSTM if config.cell == "lstm" else nn.GRU
-    stack = cell(
+    stack = _CELLS[config.cell](
         config.d_model,
         config.hidden_size,
         num_layers=config.n_layers,

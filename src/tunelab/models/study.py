@@ -18,6 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from tunelab.models.base import SequenceModel
 from tunelab.models.state import rows
 from tunelab.models.transformer import sinusoidal
 
@@ -55,10 +56,11 @@ def _keras_block(d_model: int, n_heads: int, d_ff: int, dropout: float) -> nn.Mo
     )
 
 
-class StudyLSTM(nn.Module):
+class StudyLSTM(SequenceModel):
     """one-hot -> LSTM(256) -> BatchNorm -> LSTM(256) -> Dropout(0.2) -> Dense(V)."""
 
     window_model = True
+    recurrent = True
     l2_default: ClassVar[dict] = {"lstm1.weight_ih_l0": 0.01}  # Keras L2(0.01) on the first LSTM's kernel
 
     def __init__(self, vocab_size: int = 45, hidden: int = 256, dropout: float = 0.2):
@@ -92,12 +94,13 @@ class StudyLSTM(nn.Module):
         return rows(state, index, dim=1)
 
 
-class StudyTransformer(nn.Module):
+class StudyTransformer(SequenceModel):
     """Dense(256) on one-hot; 4 blocks with the positional encoding re-added to each block's
     input, LayerNorm before the attention (8 heads x 256, no causal mask) and before the
     feed-forward (1024), residuals around both; the last position -> Dense(V)."""
 
     window_model = True
+    carries_state = False  # no causal mask: every step recomputes the window
 
     def __init__(
         self,
@@ -125,12 +128,13 @@ class StudyTransformer(nn.Module):
         return self.head(x[:, -1:]), ids
 
 
-class StudyHybrid(nn.Module):
+class StudyHybrid(SequenceModel):
     """Dense(256) on one-hot, no positions; 3 pre-LN encoder blocks (8 heads x 256, FF 512,
     dropout 0.1); the whole window of encoder outputs -> LSTM(256) -> BatchNorm -> LSTM(256)
     -> Dropout(0.2) -> Dense(V)."""
 
     window_model = True
+    carries_state = False  # no causal mask: every step recomputes the window
     l2_default: ClassVar[dict] = {"lstm1.weight_ih_l0": 0.01}  # Keras L2(0.01) on the first LSTM's kernel
 
     def __init__(

@@ -10,13 +10,31 @@ Shapes: B batch, T new steps, S steps so far (cache), H heads, D head width, C m
 from __future__ import annotations
 
 import math
+from typing import ClassVar
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from tunelab.models.base import SequenceModel
 from tunelab.models.config import ModelConfig
 from tunelab.models.state import last_keys, rows
+
+ONE_HOT_PROBLEM = (
+    "--embedding onehot is for flat transformer and hybrid models with --d-model equal to the vocabulary size"
+)
+
+
+def attention_problems(config: ModelConfig, *, one_hot: bool) -> list[str]:
+    """The configuration problems every family with softmax or linear attention blocks checks."""
+    problems = []
+    if config.head_dim is None and config.d_model % max(config.n_heads, 1):
+        problems.append(f"--d-model {config.d_model} must be a multiple of --n-heads {config.n_heads}")
+    if config.embedding == "onehot" and (
+        not one_hot or config.d_model != config.vocab_size or config.field_sizes
+    ):
+        problems.append(ONE_HOT_PROBLEM)
+    return problems
 
 
 def sinusoidal(positions: torch.Tensor, d_model: int) -> torch.Tensor:
@@ -196,14 +214,16 @@ def _append(cache, *new: torch.Tensor):
     return (*(b[:, :, : n + T] for b in bufs), (*bufs, n + T))
 
 
-class TransformerModel(nn.Module):
+class TransformerModel(SequenceModel):
     """Embedding + positions -> causal blocks -> LayerNorm -> head. ``state`` is the per-block
     cache (softmax: keys and values; linear: running sums) and the position reached."""
+
+    linear: ClassVar[bool] = False  # linear attention (running sums) instead of softmax
 
     def __init__(self, config: ModelConfig):
         super().__init__()
         self.config = config
-        linear = config.family == "linear-transformer"
+        linear = self.linear
         self.embed, self.scale = input_embedding(config)
         self.pos = nn.Embedding(config.max_len, config.d_model) if config.positional == "learned" else None
         self.blocks = nn.ModuleList(_Block(config, linear) for _ in range(config.n_layers))
@@ -236,6 +256,28 @@ class TransformerModel(nn.Module):
     def slide(self, state: dict, keep: int) -> dict | None:
         """Attend to the last ``keep`` steps only (a sliding window), or None where that would
         change what positions mean (absolute positions) or cannot be undone (linear sums)."""
-        if self.config.family == "linear-transformer" or self.config.positional in ("sinusoidal", "learned"):
+        if self.linear or self.absolute_positions(self.config):
             return None
         return {"pos": state["pos"], "cache": last_keys(state["cache"], keep)}
+
+    @classmethod
+    def absolute_positions(cls, config: ModelConfig) -> bool:
+        return config.positional in ("sinusoidal", "learned")
+
+    @classmethod
+    def body_width(cls, config: ModelConfig) -> int:
+        return config.d_model
+
+    @classmethod
+    def check(cls, config: ModelConfig) -> list[str]:
+        problems = attention_problems(config, one_hot=not cls.linear)
+        if cls.linear and config.positional == "relative":
+            problems.append("--positional relative (ALiBi) needs softmax attention, not linear-transformer")
+        return problems
+
+
+class LinearTransformerModel(TransformerModel):
+    """The Transformer with causal linear attention (Katharopoulos et al. 2020): its state is a
+    running sum per head, so a step costs the same at any length."""
+
+    linear = True

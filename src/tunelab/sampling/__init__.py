@@ -30,15 +30,15 @@ def study_settings(settings: Settings | None = None) -> Settings:
 
 
 def lookback_of(meta: dict | None) -> int | None:
-    """How far back a run's model can look: the training sequence length for Transformers with
+    """How far back a run's model can look: the training sequence length for models with
     absolute positions (they never saw a position past it); None for the others."""
-    if not meta:
+    spec = (meta or {}).get("model", {})
+    if "config" not in spec:  # the study's window models: they read their own window
         return None
-    spec = meta.get("model", {})
-    config = spec.get("config", {})
-    if config.get("family") in ("transformer", "linear-transformer", "hybrid") and config.get(
-        "positional", "sinusoidal"
-    ) in ("sinusoidal", "learned"):
+    from tunelab.models import ModelConfig
+
+    config = ModelConfig(**spec["config"])
+    if config.family_class().absolute_positions(config):
         return int(meta.get("train", {}).get("seq_len", 64))
     return None
 

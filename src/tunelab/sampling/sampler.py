@@ -117,7 +117,7 @@ class _Batch:
         self.model, self.tok, self.s, self.gen = model, tokenizer, s, gen
         self.compound = tokenizer.is_compound
         self.F = len(tokenizer.fields) if self.compound else 0
-        self.first = getattr(model, "first_field", 0)
+        self.first = model.first_field
         self.inputs = [np.concatenate([c, p]) if len(p) else c for c, p in zip(contexts, prompts)]
         self.starts = [len(c) for c in contexts]  # where each melody begins in its row
         self.grammars = [tokenizer.grammar() for _ in prompts]
@@ -126,7 +126,7 @@ class _Batch:
         for g, p in zip(self.grammars, prompts):
             for t in tokenizer._iter(p):
                 g.feed(t)
-        sep = getattr(tokenizer, "separator_id", PAD)
+        sep = PAD if tokenizer.separator_id is None else tokenizer.separator_id
         self.stepper = stepper(model, window=s.window, lookback=s.lookback, pad_id=sep)
 
     def __iter__(self):

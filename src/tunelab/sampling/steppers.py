@@ -26,7 +26,7 @@ import torch
 class Carried:
     def __init__(self, model, lookback: int | None = None):
         self.model, self.lookback = model, lookback
-        self.run = getattr(model, "stream", model)  # study-lstm: carried-state form of a window model
+        self.run = model.stream  # the carried-state form (study-lstm: of a window model)
         self.state, self.pos = None, 0
         self.device = next(model.parameters()).device
 
@@ -43,7 +43,7 @@ class Carried:
         T = ids.shape[1]
         if self.lookback and self.pos + T > self.lookback:
             keep = max(self.lookback - T, 0)
-            slid = self.model.slide(self.state, keep) if hasattr(self.model, "slide") else None
+            slid = self.model.slide(self.state, keep)
             if slid is None:  # absolute positions: re-read the recent past from position 0
                 return self.start(history[:, -max(self.lookback // 2, T) :])
             self.state = slid
@@ -81,10 +81,10 @@ class Window:
 
 
 def stepper(model, *, window: bool | None = None, lookback: int | None = None, pad_id: int = 0):
-    """The stepper for ``model``: window models recompute their window unless they have a
-    carried-state form (``stream``) and ``window`` is not True."""
-    if hasattr(model, "field_logits"):
+    """The stepper for ``model`` (a :class:`tunelab.models.SequenceModel`): window models
+    recompute their window unless they can carry state and ``window`` is not True."""
+    if model.compound:
         return Compound(model, lookback)
-    if getattr(model, "window_model", False) and (window or not hasattr(model, "stream")):
-        return Window(model, getattr(model, "window", 64), pad_id)
+    if model.window_model and (window or not model.carries_state):
+        return Window(model, model.window, pad_id)
     return Carried(model, lookback)

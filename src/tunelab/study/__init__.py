@@ -147,9 +147,9 @@ def reproduce(
 
 
 def faithful_spec(name: str) -> dict:
-    """The study's own model, trained as it was: a 64-token window predicts the token after it."""
-    return {"model": f"study-{name}", "size": None, "mode": "window", "seq_len": 64, "batch_size": 64,
-            "lr": 1e-3, "schedule": "noam" if name == "transformer" else "plateau"}  # fmt: skip
+    """The study's own model, trained as it was: a 64-token window predicts the token after it
+    (:mod:`tunelab.study.recipes`, ``faithful-*``)."""
+    return family_recipes("faithful")[name]
 
 
 def _report(results: dict, out: Path) -> Path:

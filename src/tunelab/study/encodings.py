@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from tunelab.errors import ConfigError
+from tunelab.models.registry import family_class
 from tunelab.study.pipeline import Plan, preset_for, run
 from tunelab.study.recipes import SMALL
 
@@ -64,12 +65,9 @@ def match(specs: dict[str, dict], data: str, params: int) -> dict[str, dict]:
         enc = spec["encoding"]
         if enc not in vocab:
             tok = tunelab.tokenizers.get(enc)
-            vocab[enc] = (tok.fit(train) if hasattr(tok, "fit") else tok).vocab_size
-        rnn = spec["model"] in ("lstm", "gru", "rnn")
-        heads = spec["model_options"].get(
-            "n_heads", 4
-        )  # the presets' count: a Transformer's width divides by it
-        widths = range(16, 1024 + 1, 1 if rnn else heads)
+            vocab[enc] = tok.fit(train).vocab_size
+        family = family_class(spec["model"])
+        widths = range(16, 1024 + 1, family.width_step(spec["model_options"]))
         lo, hi = 0, len(widths) - 1  # the count grows with the width: bisect to the first above
         while lo < hi:
             mid = (lo + hi) // 2
@@ -84,8 +82,7 @@ def match(specs: dict[str, dict], data: str, params: int) -> dict[str, dict]:
 
 def _widened(spec: dict, width: int) -> dict:
     """The spec's model options at ``width`` (an RNN's embedding and state, a Transformer's d_model)."""
-    rnn = spec["model"] in ("lstm", "gru", "rnn")
-    return {**spec["model_options"], "d_model": width, **({"hidden_size": width} if rnn else {})}
+    return family_class(spec["model"]).scale_width(spec["model_options"], width)
 
 
 def _count(spec: dict, vocab, width: int) -> int:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from tunelab.metrics.study17 import NAMES
 
 MODELS = ("lstm", "transformer", "hybrid")
+CHALLENGER = "hybrid"  # the study's proposal, tested against the other two (its "baselines")
 
 # means over 1,000 melodies per model, in study17.NAMES order
 _STUDY17 = {

@@ -123,6 +123,17 @@ RECIPES: dict[str, Recipe] = {
 }  # fmt: skip
 
 
+_WINDOW = {"size": None, "mode": "window", "seq_len": 64, "batch_size": 64, "lr": 1e-3}
+_STUDY_TRAINING = (
+    "reference/study-setup.md: Adam 1e-3, batch 64, ReduceLROnPlateau (the Transformer: Noam, 4,000 steps)"
+)
+RECIPES.update({
+    "faithful-lstm": Recipe({**_WINDOW, "model": "study-lstm", "schedule": "plateau"}, why=_STUDY_TRAINING),
+    "faithful-transformer": Recipe({**_WINDOW, "model": "study-transformer", "schedule": "noam"}, why=_STUDY_TRAINING),
+    "faithful-hybrid": Recipe({**_WINDOW, "model": "study-hybrid", "schedule": "plateau"}, why=_STUDY_TRAINING),
+})  # fmt: skip
+
+
 def family_recipes(prefix: str) -> dict[str, dict]:
     """``{"lstm": fields, "transformer": ..., "hybrid": ...}`` of the recipes named PREFIX-*."""
     return {

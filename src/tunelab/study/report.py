@@ -61,7 +61,7 @@ def tables(results: dict, per_item: dict | None = None) -> list[Table]:
     ev = results.get("evaluation")
     if ev:
         out += [_generation(models), _metrics(models, ev), _closeness(models, ev)]
-        if per_item and "hybrid" in models and len(models) > 1:
+        if per_item and published.CHALLENGER in models and len(models) > 1:
             out.append(_headline(models, ev, coherence_tests(per_item)))
     return out
 
@@ -173,7 +173,9 @@ def _best(dist: dict, models, key: str) -> str | None:
     return max(vals, key=vals.get) if vals else None
 
 
-def coherence_tests(values: dict[str, dict[str, np.ndarray]], challenger: str = "hybrid") -> list[dict]:
+def coherence_tests(
+    values: dict[str, dict[str, np.ndarray]], challenger: str = published.CHALLENGER
+) -> list[dict]:
     """Is ``challenger`` closer to the real songs than each other model, metric by metric?
 
     ``values``: set -> metric -> per-melody values, the real songs under :data:`REAL`. Each
@@ -241,7 +243,7 @@ def read_per_item(path: Path) -> dict[str, dict[str, np.ndarray]]:
 def _headline(models: dict, ev: dict, tests: list[dict] | None) -> Table:
     """The study's claim re-tested: OA with the real songs per metric, and the deviation tests."""
     dist = ev.get("distribution", {})
-    baselines = [k for k in models if k != "hybrid"]
+    baselines = [k for k in models if k != published.CHALLENGER]
     rows, verdicts = [], {}
     for t in tests or []:
         key = f"metric:{t['metric']}"

@@ -42,11 +42,17 @@ class Tokenizer(ABC):
     name: str = ""
     fields: tuple[str, ...] = ()  # empty for flat encodings
     end_id: int = -1  # the id (flat) or first-field value (compound) that ends a song
+    separator_id: int | None = None  # what goes between songs in a training stream (grid: `/`)
 
     def __init__(self, steps_per_quarter: int = 4):
         if steps_per_quarter <= 0:
             raise ValueError(f"steps_per_quarter must be positive, got {steps_per_quarter}")
         self.steps_per_quarter = steps_per_quarter
+
+    def fit(self, scores) -> Tokenizer:
+        """The tokenizer for a training corpus (grid learns its pitch vocabulary); the others
+        have a fixed vocabulary and return themselves."""
+        return self
 
     # ---- vocabulary ----------------------------------------------------------------------------
     @property

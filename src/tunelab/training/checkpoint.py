@@ -31,7 +31,9 @@ _SCALE = ".int8_scale"
 
 def bare(model):
     """The model inside a DistributedDataParallel wrapper (or the model itself)."""
-    return getattr(model, "module", model)
+    from torch.nn.parallel import DistributedDataParallel
+
+    return model.module if isinstance(model, DistributedDataParallel) else model
 
 
 def save_weights(run: Path, model) -> None:

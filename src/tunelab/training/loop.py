@@ -150,7 +150,7 @@ def _train(config: TrainConfig, run: Path, payload: dict | None, ctx: Context, o
             file=sys.stderr,
         )
     compound = data.tokenizer.is_compound
-    first = model.config.first_field if compound else 0
+    first = model.first_field if compound else 0
     deadline = time.monotonic() + 60 * config.max_minutes - p.elapsed if config.max_minutes else None
     amp = autocast(config.precision, ctx.device)
     study_select = config.select != "loss" or config.study_eval
@@ -405,10 +405,9 @@ def _data(config: TrainConfig, ctx: Context, saved_tokenizer: dict | None) -> Da
         tokenizer = tunelab.tokenizers.from_dict(saved_tokenizer)
     else:
         tokenizer = tunelab.tokenizers.get(config.encoding)
-        if hasattr(tokenizer, "fit"):
-            tokenizer = tokenizer.fit(train_scores)
+        tokenizer = tokenizer.fit(train_scores)
     gap = config.gap if config.gap is not None else (64 if config.encoding == "grid" else 0)
-    sep = getattr(tokenizer, "separator_id", None)
+    sep = tokenizer.separator_id
     if gap and sep is None:
         raise ConfigError(
             f"--gap: the {config.encoding} encoding has no separator token; its songs carry their own"
@@ -467,7 +466,7 @@ def _model(config: TrainConfig, tokenizer):
 
 
 def _l2_terms(model, config: TrainConfig) -> list:
-    rules = config.l2 if config.l2 is not None else getattr(model, "l2_default", {})
+    rules = config.l2 if config.l2 is not None else model.l2_default
     named = dict(model.named_parameters())
     terms = []
     for pattern, coef in rules.items():

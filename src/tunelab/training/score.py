@@ -80,9 +80,9 @@ def score(
     kept = [s for s, k in zip(seqs, keep) if k]
     if not kept:
         raise ConfigError(f"{data}: no songs to score in split {split!r}")
-    sep = getattr(tokenizer, "separator_id", None)
+    sep = tokenizer.separator_id
     examples = Examples(song_stream(kept, sep, info["gap"]), train_cfg["seq_len"], train_cfg["mode"])
-    first = getattr(model.config, "first_field", 0) if tokenizer.is_compound else 0
+    first = model.first_field if tokenizer.is_compound else 0
     notes = sum(len(song) for song, k in zip(songs, keep) if k) if not skipped else None
     out = {
         "run": str(run),

@@ -1,0 +1,34 @@
+"""The model families by name: one line each (module, class), imported when first used.
+
+Adding a family: write its module (a :class:`tunelab.models.base.SequenceModel` subclass taking a
+:class:`tunelab.models.config.ModelConfig`), add one line here; tests/models/test_families.py then
+holds it to the shared contract (carried state equals recomputing, causality, save and load).
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+
+FAMILIES: dict[str, tuple[str, str]] = {
+    "lstm": ("tunelab.models.rnn", "RNNModel"),
+    "gru": ("tunelab.models.rnn", "RNNModel"),
+    "rnn": ("tunelab.models.rnn", "RNNModel"),
+    "attention-rnn": ("tunelab.models.attention_rnn", "AttentionRNNModel"),
+    "transformer": ("tunelab.models.transformer", "TransformerModel"),
+    "linear-transformer": ("tunelab.models.transformer", "LinearTransformerModel"),
+    "hybrid": ("tunelab.models.hybrid", "HybridModel"),
+}
+
+
+def names() -> tuple[str, ...]:
+    return tuple(FAMILIES)
+
+
+def family_class(name: str):
+    """The model class of family ``name``."""
+    from tunelab.errors import ConfigError
+
+    if name not in FAMILIES:
+        raise ConfigError(f"--model: unknown family {name!r}; choose from {', '.join(FAMILIES)}")
+    module, cls = FAMILIES[name]
+    return getattr(import_module(module), cls)
