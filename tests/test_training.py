@@ -351,3 +351,39 @@ def test_learning_curves_put_a_run_beside_the_study(corpus, tmp_path):
     assert len(study) == 21 and int(study[15]["updates"]) == 16 * 15580
     assert float(study[15]["val_accuracy"]) == 0.8524
     assert figure.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_the_loop_trains_exactly_as_a_plain_loop_would(corpus, tmp_path):
+    """The training loop's weights after two epochs equal, bit for bit, those of the plainest
+    loop over the same data order (seed, build, Adam, clip, step), dropout included: whatever the
+    loop does besides (validation, checkpoints, logging, schedules) does not touch training."""
+    import tunelab.corpus
+    import tunelab.tokenizers
+    from tunelab.models import build
+    from tunelab.training.data import encode_songs
+    from tunelab.training.losses import token_nll
+
+    cfg = config(corpus, tmp_path / "run", epochs=2, model_options={"dropout": 0.2})
+    run = train(cfg)
+    trained = torch.load(run / "resume.pt", weights_only=False)["model"]
+
+    torch.manual_seed(cfg.seed)
+    songs = tunelab.corpus.load(str(corpus), verbose=False).split("train")
+    tok = tunelab.tokenizers.get("grid").fit(songs)
+    stream = Examples(song_stream(encode_songs(songs, tok)[0], tok.separator_id, cfg.gap), cfg.seq_len)
+    model = build("lstm", tok.vocab_size, preset="tiny", dropout=0.2)
+    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, fused=True)
+    for epoch in range(cfg.epochs):
+        model.train()
+        for starts in stream.batches(epoch, cfg.seed, cfg.batch_size):
+            x, y = (torch.as_tensor(a) for a in stream.batch(starts))
+            keep = y != 0
+            loss = (token_nll(model(x)[0], y) * keep).sum() / keep.sum().float().clamp(min=1.0)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.clip)
+            opt.step()
+    plain = model.state_dict()
+    assert trained.keys() == plain.keys()
+    for k in plain:
+        assert torch.equal(trained[k], plain[k]), k
