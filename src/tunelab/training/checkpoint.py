@@ -8,7 +8,7 @@ A run directory holds
 - ``train_log.csv``: one row per epoch (losses, accuracies, learning rate, tokens/s, time);
 - ``resume.pt``: the latest weights, optimizer, schedule, random states and position in the
   data, for ``--resume``.
-Every file is replaced atomically (temp file + rename), so a kill leaves each one whole:
+:class:`Checkpointer` writes them as a run trains. Every file is replaced atomically (temp file + rename), so a kill leaves each one whole:
 the old version or the new one, never half of either. ``load_run`` needs only the first two.
 """
 
@@ -17,6 +17,9 @@ from __future__ import annotations
 import csv
 import io
 import json
+import sys
+import time
+from dataclasses import asdict
 from pathlib import Path
 
 import torch
@@ -157,3 +160,76 @@ def load_run(run, device="cpu"):
     except RuntimeError as err:
         raise CheckpointError(f"{weights}: does not fit the model in config.json ({err})") from None
     return model.to(device).eval(), tokenizer, meta
+
+
+class Checkpointer:
+    """Writes a run directory as training goes: resume.pt and train_log.csv at each save, the
+    best weights when the selection metric improves, config.json with the run's status; and at
+    the end the study's window metric of the best weights on every validation window. Only the
+    main process writes."""
+
+    def __init__(self, r):
+        self.r = r
+
+    def save(self, status: str) -> None:
+        from tunelab.training.build import get_rng
+
+        r, p = self.r, self.r.p
+        if not r.ctx.main:
+            return
+        save_resume(
+            r.dir,
+            {
+                "model": r.model.state_dict(),
+                "optimizer": r.opt.state_dict(),
+                "scheduler": r.sched.state_dict() if r.sched else None,
+                "plateau": r.plateau.state_dict() if r.plateau else None,
+                "progress": asdict(p),
+                "rng": get_rng(),
+            },
+        )
+        write_log(r.dir, p.log)
+        r.meta["status"] = {
+            "state": status,
+            "epochs_done": p.epoch,
+            "steps": p.step,
+            "best_epoch": p.best_epoch,
+            "best_selection_loss": p.best,
+            "training_seconds": round(p.elapsed, 1),
+            "stopped": p.stopped,
+        }
+        write_config(r.dir, r.meta)
+
+    def keep_best(self, selection: float) -> None:
+        r = self.r
+        if selection < r.p.best_saved and r.ctx.main:
+            save_weights(r.dir, r.model)
+        r.p.best_saved = min(r.p.best_saved, selection)
+
+    def finish(self) -> None:
+        r = self.r
+        if r.study and r.ctx.main and (r.dir / WEIGHTS).exists():
+            r.meta["status"]["best_val_study"] = self._exact_val()
+            write_config(r.dir, r.meta)
+        if r.ctx.main:
+            print(
+                f"wrote {r.dir}: best epoch {r.p.best_epoch} (selection {r.config.select} {r.p.best:.4f}); "
+                f"{r.p.stopped}",
+                file=sys.stderr,
+            )
+
+    def _exact_val(self) -> dict:
+        """The study's window metric on every validation window, for the best weights (the epochs
+        chose them on a random share of the windows)."""
+        from tunelab.training.evaluate import study_metrics
+
+        r = self.r
+        r.model.load_state_dict(load_weights(r.dir / WEIGHTS))
+        t0 = time.perf_counter()
+        out = study_metrics(r.model, r.data.val_study, 1, device=r.ctx.device, autocast=r.amp)
+        print(
+            f"best weights on every validation window: study accuracy {out['study_accuracy']:.4f}, "
+            f"NLL {out['study_nll']:.4f} ({out['study_windows']:,} windows, {time.perf_counter() - t0:.0f} s)",
+            file=sys.stderr,
+        )
+        return out
