@@ -1,6 +1,8 @@
 """Shipped checkpoints: 8-bit weights within half a step of the floats, a packed run that loads,
 generates and scores like the run it came from, and clear errors for unknown names."""
 
+import json
+
 import numpy as np
 import pytest
 import torch
@@ -30,10 +32,14 @@ def test_int8_weights_are_within_half_a_step_and_a_quarter_of_the_bytes():
 def test_a_packed_run_loads_generates_and_scores_like_its_source(corpus, tmp_path, monkeypatch, capsys):  # noqa: F811
     monkeypatch.setattr(pretrained, "HERE", tmp_path / "shipped")
     run = train(config(corpus, tmp_path / "run", epochs=1))
-    out = pretrained.pack(run, "tiny-lstm")
+    assert main(["pretrained", "pack", str(run), "tiny-lstm"]) == 0
+    out = tmp_path / "shipped" / "tiny-lstm"
+    assert json.loads(capsys.readouterr().out)["packed"] == str(out)
     assert pretrained.names() == ["tiny-lstm"] and pretrained.resolve("tiny-lstm") == out
     (out.parent / "aliases.json").write_text('{"tiny-best": "tiny-lstm", "gone": "not-shipped"}')
     assert pretrained.names() == ["tiny-best", "tiny-lstm"] and pretrained.resolve("tiny-best") == out
+    assert main(["pretrained", "list"]) == 0
+    assert capsys.readouterr().out.splitlines() == ["tiny-best -> tiny-lstm", "tiny-lstm"]
     assert not (out / "model.safetensors").exists() and (out / "model.int8.safetensors").exists()
     a, tok, _ = load_run(run)
     b, _, _ = load_run(out)

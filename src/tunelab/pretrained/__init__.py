@@ -6,7 +6,7 @@ of their float size; see :func:`tunelab.training.checkpoint.quantize`), so every
 a run reads it: ``generate``, ``score``, ``load_run``. They come from ``tunelab study
 reproduce`` (docs/results.md) and were packed with::
 
-    python -m tunelab.pretrained RUN_DIR NAME
+    tunelab pretrained pack RUN_DIR NAME
 
 ``aliases.json`` names a checkpoint under another name (``deutschl-best``).
 """
@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import sys
 from pathlib import Path
 
 from tunelab.errors import ConfigError
@@ -60,18 +59,3 @@ def pack(run, name: str) -> Path:
     shutil.copyfile(run / ckpt.LOG, out / ckpt.LOG)
     ckpt.save_int8(out, state)
     return out
-
-
-def main(argv: list[str] | None = None) -> int:
-    args = sys.argv[1:] if argv is None else argv
-    if len(args) != 2:
-        print("usage: python -m tunelab.pretrained RUN_DIR NAME", file=sys.stderr)
-        return 2
-    out = pack(*args)
-    size = sum(f.stat().st_size for f in out.iterdir())
-    print(json.dumps({"packed": str(out), "bytes": size}))
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

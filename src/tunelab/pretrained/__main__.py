@@ -1,7 +1,11 @@
-"""python -m tunelab.pretrained RUN_DIR NAME: pack a run as a shipped checkpoint."""
+"""python -m tunelab.pretrained RUN_DIR NAME: the old spelling of ``tunelab pretrained pack``."""
 
 import sys
 
-from tunelab.pretrained import main
+from tunelab.cli import main
 
-sys.exit(main())
+print(
+    "note: `python -m tunelab.pretrained` is deprecated; use `tunelab pretrained pack RUN NAME`",
+    file=sys.stderr,
+)
+sys.exit(main(["pretrained", "pack", *sys.argv[1:]]))

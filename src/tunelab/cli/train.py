@@ -26,7 +26,7 @@ MODEL_FLAGS = {
 }
 
 
-def add_commands(sub) -> None:
+def register(sub) -> None:
     c = sub.add_parser(
         "train",
         help="train a model on a corpus; checkpoints every epoch; --resume continues",

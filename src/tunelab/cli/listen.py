@@ -13,7 +13,7 @@ from tunelab.errors import ConfigError
 DEFAULT_DIR = "listening"
 
 
-def add_listen(sub) -> None:
+def register(sub) -> None:
     c = sub.add_parser(
         "serve",
         help="the gallery and the listening tests in a web page",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 
-def add_study(sub) -> None:
+def register(sub) -> None:
     c = sub.add_parser(
         "demo",
         help="the README's main job: train three small models, generate, evaluate, report",

@@ -18,7 +18,7 @@ def _filters_given(args) -> bool:
     return any(getattr(args, k) is not None for k in FILTER_DEFAULTS)
 
 
-def add_commands(sub) -> None:
+def register(sub) -> None:
     c = sub.add_parser(
         "generate",
         help="sample melodies from a trained run; write MIDI, MusicXML, grid, WAV, SVG, PNG and index.html",

@@ -1,0 +1,48 @@
+"""``tunelab evaluate``: metrics, closeness and statistics of sets of melodies, and a report."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from tunelab.errors import TunelabError
+
+
+def register(sub) -> None:
+    c = sub.add_parser(
+        "evaluate",
+        help="the study's 17 metrics, structure, closeness, statistics, a report",
+        description="Evaluate sets of melodies (folders of MIDI/MusicXML/kern/ABC, or grid-text "
+        "files with one melody per line) and write metrics.json, metrics.csv, "
+        "per_item.csv and report.html.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    c.add_argument("sets", nargs="+", type=Path)
+    c.add_argument(
+        "--reference", default=None, help="deutschl (its study-preset test split) or a set to compare with"
+    )
+    c.add_argument(
+        "--suite",
+        default="study17,structure,distribution",
+        help="comma-separated: study17, structure, distribution",
+    )
+    c.add_argument("--out", required=True, type=Path, help="output folder")
+    c.set_defaults(func=cmd_evaluate)
+
+
+def cmd_evaluate(args) -> int:
+    from tunelab.metrics.evaluate import SUITES, evaluate, write
+
+    suites = tuple(x.strip() for x in args.suite.split(",") if x.strip())
+    unknown = set(suites) - set(SUITES)
+    if unknown:
+        raise TunelabError(f"--suite: unknown {', '.join(sorted(unknown))}; choose from {', '.join(SUITES)}")
+    report = evaluate(args.sets, reference=args.reference, suites=suites)
+    for e in report.errors:
+        print(f"tunelab: skipped: {e}", file=sys.stderr)
+    if not any(len(v) for v in report.values.values()):
+        raise TunelabError("no melody could be evaluated in the given sets")
+    for path in write(report, args.out):
+        print(f"wrote {path}")
+    return 0

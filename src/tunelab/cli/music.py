@@ -1,0 +1,133 @@
+"""``tunelab convert | tokenize | detokenize``: one piece (or a few) at a time."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from tunelab.errors import TunelabError
+
+
+def register(sub) -> None:
+    c = sub.add_parser(
+        "convert",
+        help="read one piece and write it in another format (by suffix)",
+        description="Read one piece (kern, ABC, MusicXML, MIDI, grid) and write .mid, "
+        ".musicxml or .txt (grid text).",
+    )
+    c.add_argument("input", type=Path)
+    c.add_argument("output", type=Path)
+    c.set_defaults(func=cmd_convert)
+
+    c = sub.add_parser(
+        "tokenize",
+        help="encode pieces as token ids (grid, remi, cp, nb)",
+        description="Encode every piece of the given files with one encoding. Writes "
+        "JSON (the tokenizer's settings and each piece's ids) with --out.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    c.add_argument("files", nargs="+", type=Path)
+    c.add_argument("--encoding", required=True, choices=["grid", "remi", "cp", "nb"])
+    c.add_argument("--steps-per-quarter", type=int, default=4, help="grid resolution (4 = 16ths)")
+    c.add_argument("--out", type=Path, default=None, help="a .json file for the ids")
+    _show_args(c)
+    c.set_defaults(func=cmd_tokenize)
+
+    c = sub.add_parser(
+        "detokenize",
+        help="decode token ids back into music",
+        description="Decode a JSON file written by `tunelab tokenize` (or by "
+        "generation); ids the grammar forbids are skipped and counted.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    c.add_argument("tokens", type=Path, help="a .json file from `tunelab tokenize`")
+    c.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="a file (.mid, .musicxml, .txt grid) for one piece, or a folder for several",
+    )
+    c.add_argument(
+        "--format", default="mid", choices=["mid", "musicxml", "txt"], help="file type when --out is a folder"
+    )
+    _show_args(c)
+    c.set_defaults(func=cmd_detokenize)
+
+
+def _show_args(c: argparse.ArgumentParser) -> None:
+    c.add_argument("--show", action="store_true", help="print the tokens by name, one per line")
+    c.add_argument("--limit", type=int, default=80, help="tokens shown per piece with --show")
+
+
+def cmd_convert(args) -> int:
+    from tunelab.io import read, save
+
+    score = read(args.input)
+    try:
+        save(score, args.output)
+    except ValueError as e:
+        raise TunelabError(f"{args.output}: {e}") from None
+    print(f"wrote {args.output} ({len(score)} notes)")
+    return 0
+
+
+def cmd_tokenize(args) -> int:
+    import tunelab.tokenizers as tt
+    from tunelab.io import load
+
+    tok = tt.get(args.encoding, steps_per_quarter=args.steps_per_quarter)
+    pieces, failed = [], 0
+    for f in args.files:
+        scores, errors = load(f)
+        for e in errors:
+            print(f"tunelab: skipped: {e}", file=sys.stderr)
+            failed += 1
+        for i, score in enumerate(scores):
+            name = str(f) if len(scores) == 1 else f"{f}#{score.meta.get('tune', i + 1)}"
+            try:
+                ids = tok.encode(score)
+            except ValueError as e:
+                print(f"tunelab: skipped: {name}: {e}", file=sys.stderr)
+                failed += 1
+                continue
+            pieces.append({"source": name, "ids": ids.tolist()})
+            print(f"{name}: {len(ids)} {'words' if tok.is_compound else 'tokens'}")
+            if args.show:
+                print(tok.show(ids, args.limit))
+    if args.out:
+        from tunelab.io.atomic import atomic_write_text
+
+        atomic_write_text(args.out, json.dumps({"tokenizer": tok.to_dict(), "pieces": pieces}) + "\n")
+        print(f"wrote {len(pieces)} pieces to {args.out}")
+    return 2 if failed and not pieces else 0
+
+
+def cmd_detokenize(args) -> int:
+    import tunelab.tokenizers as tt
+    from tunelab.io import save
+
+    try:
+        data = json.loads(args.tokens.read_text(encoding="utf-8"))
+        tok = tt.from_dict(data["tokenizer"])
+        pieces = data["pieces"]
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise TunelabError(f"{args.tokens}: not a token file from `tunelab tokenize` ({e})") from None
+    if args.out and len(pieces) > 1:
+        args.out.mkdir(parents=True, exist_ok=True)
+    for i, piece in enumerate(pieces):
+        score = tok.decode(piece["ids"])
+        print(
+            f"{piece.get('source', i)}: {len(score)} notes, {score.meta['syntax_errors']} syntax errors skipped"
+        )
+        if args.show:
+            print(tok.show(piece["ids"], args.limit))
+        if args.out:
+            target = args.out if len(pieces) == 1 else args.out / f"{i:04d}.{args.format}"
+            try:
+                save(score, target)
+            except ValueError as e:
+                raise TunelabError(f"{target}: {e}") from None
+            print(f"wrote {target}")
+    return 0

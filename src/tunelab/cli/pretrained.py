@@ -1,0 +1,38 @@
+"""``tunelab pretrained list | pack``: the checkpoints shipped with tunelab."""
+
+from __future__ import annotations
+
+import json
+
+
+def register(sub) -> None:
+    group = sub.add_parser("pretrained", help="list the shipped models; pack a run as one")
+    psub = group.add_subparsers(title="pretrained commands", metavar="ACTION")
+    c = psub.add_parser("list", help="the shipped models and their aliases")
+    c.set_defaults(func=cmd_list)
+    c = psub.add_parser(
+        "pack",
+        help="copy a finished run into the package as a shipped model (weights as int8)",
+        description="Copy RUN's config, log and best weights (as 8-bit integers with a scale per row) into "
+        "the installed package under NAME, for `--model NAME` in generate and score.",
+    )
+    c.add_argument("run", help="a finished run directory")
+    c.add_argument("name", help="the shipped model's name, e.g. study-lstm")
+    c.set_defaults(func=cmd_pack)
+
+
+def cmd_list(args) -> int:
+    from tunelab.pretrained import aliases, names
+
+    alias = aliases()
+    for name in names():
+        print(f"{name} -> {alias[name]}" if name in alias else name)
+    return 0
+
+
+def cmd_pack(args) -> int:
+    from tunelab.pretrained import pack
+
+    out = pack(args.run, args.name)
+    print(json.dumps({"packed": str(out), "bytes": sum(f.stat().st_size for f in out.iterdir())}))
+    return 0
