@@ -57,12 +57,12 @@ def test_corpus_commands_on_a_folder_go_on_past_bad_files(tmp_path, capsys):
     d.mkdir()
     (d / "good.krn").write_text(PICKUP_3_4)
     (d / "book.abc").write_text("X:1\nT:fine\nM:2/4\nL:1/8\nK:C\nCDEF|G4|]\n\nX:2\nT:broken\nM:2/4\nCDEF|\n")
-    assert main(["corpus", "prepare", str(d), "--preset", "study"]) == 0
+    assert main(["corpus", "prepare", str(d), "--prep", "study"]) == 0
     captured = capsys.readouterr()
     assert "unreadable: book#2:" in captured.err and "tune has no K: (key) field" in captured.err
     assert "3 pieces read, 2 kept, 1 unreadable" in captured.out
     out = tmp_path / "all.txt"
-    assert main(["corpus", "export", str(d), "--preset", "study", "--format", "grid", "--out", str(out)]) == 0
+    assert main(["corpus", "export", str(d), "--prep", "study", "--format", "grid", "--out", str(out)]) == 0
     assert len(out.read_text().splitlines()) == 2
     assert main(["corpus", "export", str(d), "--format", "midi", "--out", str(tmp_path / "mid")]) == 0
     assert sorted(p.name for p in (tmp_path / "mid").iterdir()) == ["book_1.mid", "good.mid"]
@@ -140,3 +140,54 @@ def test_a_generation_dir_is_read_once_from_its_grid_text(tmp_path):
         save(parse_line(line)[0], gen / "mid" / f"{i:04d}.mid")
     name, scores, ids, errors = load_set(gen)
     assert (name, len(scores), ids, errors) == ("gen", 2, ["grid.txt#1", "grid.txt#2"], [])
+
+
+def test_train_flags_come_from_the_config_dataclasses_with_their_defaults_once(capsys):
+    from dataclasses import fields
+
+    from tunelab.cli import build_parser
+    from tunelab.cli.flags import given
+    from tunelab.cli.train import config_from_args
+    from tunelab.models import ModelConfig
+    from tunelab.training import TrainConfig
+
+    with pytest.raises(SystemExit):
+        main(["train", "--help"])
+    text = " ".join(capsys.readouterr().out.split())  # help wraps lines
+    assert "(default: None)" not in text
+    for cls in (TrainConfig, ModelConfig):
+        for f in fields(cls):
+            if f.metadata.get("cli"):
+                flag = "--" + (f.metadata.get("flag") or f.name.replace("_", "-"))
+                assert flag in text, flag  # every setting has its flag
+    assert "(default: 0.001)" in text and "(default: 64)" in text  # TrainConfig's lr and seq_len
+    args = build_parser().parse_args(["train", "--corpus", "c", "--out", "o", "--lr", "3e-3", "--max-tokens", "36e6",
+                                      "--d-model", "48", "--no-residual"])  # fmt: skip
+    config = config_from_args(args)
+    assert config.lr == 3e-3 and config.max_tokens == 36_000_000 and config.epochs == 1000
+    assert config.model_options == {"d_model": 48, "residual": False}
+    assert (
+        config.seq_len == TrainConfig.__dataclass_fields__["seq_len"].default
+    )  # left out: the field's default
+    assert given(build_parser().parse_args(["train"]), TrainConfig) == {}
+
+
+def test_old_spellings_of_preset_still_work_with_a_deprecation_note(tmp_path, capsys):
+    from tunelab.cli import build_parser
+    from tunelab.cli.train import config_from_args
+
+    old = config_from_args(build_parser().parse_args(["train", "--corpus", "c", "--out", "o", "--preset", "tiny",
+                                                      "--corpus-preset", "study"]))  # fmt: skip
+    err = capsys.readouterr().err
+    assert old.size == "tiny" and old.corpus_preset == "study"
+    assert "use --size tiny" in err and "--corpus-preset is deprecated" in err and "use --prep" in err
+    study = config_from_args(
+        build_parser().parse_args(["train", "--corpus", "c", "--out", "o", "--preset", "study-lstm"])
+    )
+    assert (study.model, study.size, study.mode) == ("study-lstm", None, "window")
+    assert "use --model study-lstm" in capsys.readouterr().err
+    d = tmp_path / "songs"
+    d.mkdir()
+    (d / "a.txt").write_text("60 _ _ _ 62 _ _ _\n")
+    assert main(["corpus", "prepare", str(d), "--preset", "study", "--no-cache"]) == 0
+    assert "use --prep" in capsys.readouterr().err

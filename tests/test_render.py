@@ -105,7 +105,7 @@ def run_dir(tmp_path_factory):
         lines = [" ".join(f"{p} _ _ _" for p in rng.choice([60, 62, 64, 65, 67], 12)) for _ in range(n)]
         (root / f"{split}.txt").write_text("\n".join(lines) + "\n")
     code = main(
-        ["train", "--corpus", str(root), "--out", str(root / "run"), "--model", "lstm", "--preset", "tiny",
+        ["train", "--corpus", str(root), "--out", str(root / "run"), "--model", "lstm", "--size", "tiny",
          "--epochs", "1", "--seq-len", "16", "--batch-size", "8", "--gap", "4", "--no-progress"]
     )  # fmt: skip
     assert code == 0

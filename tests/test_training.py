@@ -208,7 +208,7 @@ def test_study_presets_train_in_window_mode(corpus, tmp_path):
 
 def test_cli_train_then_resume_for_more_epochs(corpus, tmp_path):
     out = tmp_path / "cli"
-    args = ["train", "--corpus", str(corpus), "--out", str(out), "--preset", "tiny", "--epochs", "1",
+    args = ["train", "--corpus", str(corpus), "--out", str(out), "--size", "tiny", "--epochs", "1",
             "--seq-len", "16", "--batch-size", "8", "--no-progress", "--schedule", "cosine", "--warmup", "3"]  # fmt: skip
     assert main(args) == 0
     assert main(["train", "--out", str(out), "--resume", "--epochs", "2", "--no-progress"]) == 0
@@ -217,7 +217,7 @@ def test_cli_train_then_resume_for_more_epochs(corpus, tmp_path):
 
 
 def test_two_processes_under_torchrun_equal_one_process(corpus, tmp_path):
-    common = ["--corpus", str(corpus), "--preset", "tiny", "--epochs", "1", "--steps-per-epoch", "6",
+    common = ["--corpus", str(corpus), "--size", "tiny", "--epochs", "1", "--steps-per-epoch", "6",
               "--seq-len", "16", "--batch-size", "8", "--gap", "8", "--no-progress", "--threads", "1",
               "--dropout", "0", "--device", "cpu"]  # fmt: skip
     assert main(["train", "--out", str(tmp_path / "one"), *common]) == 0

@@ -55,12 +55,13 @@ def register(sub) -> None:
 
 def _prep_args(c: argparse.ArgumentParser) -> None:
     c.add_argument(
-        "--preset",
+        "--prep",
         choices=["study"],
         default=None,
-        help="study: durations in {1/4,1/2,3/4,1,3/2,2,3,4} quarters, transpose to C/A, "
-        "16th grid, ties as notated, monophonic",
+        help="a corpus preparation recipe; study: durations in {1/4,1/2,3/4,1,3/2,2,3,4} quarters, transpose "
+        "to C/A, 16th grid, ties as notated, monophonic",
     )
+    c.add_argument("--preset", choices=["study"], default=None, help=argparse.SUPPRESS)  # the old spelling
     c.add_argument("--transpose", choices=["c-or-a"], default=None, help="transpose to C major / A minor")
     c.add_argument(
         "--key-rule",
@@ -103,7 +104,10 @@ def _load(args):
         dedupe=True if args.dedupe else None,
         split_file=args.split_file,
     )
-    corpus = tc.load(args.corpus, args.preset, jobs=args.jobs, use_cache=not args.no_cache, **overrides)
+    if args.preset:
+        print("note: --preset is deprecated and will go in the next release; use --prep", file=sys.stderr)
+    prep = args.prep or args.preset
+    corpus = tc.load(args.corpus, prep, jobs=args.jobs, use_cache=not args.no_cache, **overrides)
     errors = corpus.errors()
     if Path(args.corpus).is_file() and errors and not corpus.kept:
         raise TunelabError(errors[0].extra.get("message") or f"{args.corpus}: {errors[0].reason}")

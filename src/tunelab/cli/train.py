@@ -4,131 +4,35 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 
+from tunelab.cli.flags import add_flags, given
 from tunelab.errors import ConfigError
-
-# ModelConfig fields settable from the command line: flag -> (type, help)
-MODEL_FLAGS = {
-    "d_model": (int, "embedding / model width"),
-    "hidden_size": (int, "recurrent state width"),
-    "n_layers": (int, "recurrent layers or Transformer blocks"),
-    "n_heads": (int, "attention heads"),
-    "head_dim": (int, "width of each head (default d_model / n_heads; the study's: 256)"),
-    "d_ff": (int, "Transformer feed-forward width"),
-    "dropout": (float, "dropout"),
-    "positional": (str, "sinusoidal, learned or none (Transformers)"),
-    "cell": (str, "lstm or gru (attention-rnn, hybrid)"),
-    "attention": (str, "dot or additive (attention-rnn)"),
-    "attn_window": (int, "outputs attention-rnn attends over"),
-    "encoder_layers": (int, "hybrid's Transformer blocks"),
-    "first_field": (int, "compound field predicted first (nb pitch-first: 3)"),
-    "forget_bias": (float, "initial LSTM forget-gate bias (Keras and the study: 1)"),
-}
 
 
 def register(sub) -> None:
+    from tunelab.models import ModelConfig
+    from tunelab.training import TrainConfig
+
     c = sub.add_parser(
         "train",
         help="train a model on a corpus; checkpoints every epoch; --resume continues",
         description=(
             "Train a model. Runs under torchrun for DistributedDataParallel: "
-            "torchrun --nproc_per_node=N -m tunelab train ..."
+            "torchrun --nproc_per_node=N -m tunelab train ... Every flag below is a field of "
+            "tunelab.training.TrainConfig or (model sizes) tunelab.models.ModelConfig, with its default there."
         ),
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    c.add_argument("--corpus", help="corpus name (deutschl, bach-chorales) or path; needed unless --resume")
-    c.add_argument("--out", required=True, help="run directory")
     c.add_argument("--resume", action="store_true", help="continue the run in --out exactly where it stopped")
-    c.add_argument("--encoding", default="grid", help="grid, remi, cp or nb")
+    add_flags(c, TrainConfig)
     c.add_argument(
-        "--model",
-        default="lstm",
-        help="lstm, gru, rnn, attention-rnn, transformer, linear-transformer, hybrid",
-    )
-    c.add_argument(
-        "--preset",
-        default="small",
-        help="tiny, small, none, or study-lstm / study-transformer / study-hybrid",
-    )
-    c.add_argument("--corpus-preset", default=None, help="corpus preparation preset (study)")
-    c.add_argument(
-        "--mode",
-        default=None,
-        help="sequence (teacher forcing) or window (the study's); default sequence, window for study-*",
-    )
-    c.add_argument("--seq-len", type=int, default=64, help="tokens per sequence / window")
-    c.add_argument("--gap", type=int, default=None, help="separator tokens after each song (grid default 64)")
-    c.add_argument("--batch-size", type=int, default=64, help="sequences per step, over all processes")
-    c.add_argument(
-        "--epochs",
-        type=int,
-        default=None,
-        help="passes over the data (default 20, 1000 under --max-minutes / --max-tokens; on --resume: as before)",
-    )
-    c.add_argument("--steps-per-epoch", type=int, default=None, help="cap on steps per epoch")
-    c.add_argument(
-        "--train-fraction", type=float, default=1.0, help="train on this share of the training songs"
-    )
-    c.add_argument(
-        "--max-minutes", type=float, default=None, help="stop cleanly after this much training time in all"
-    )
-    c.add_argument(
-        "--max-tokens",
-        type=float,
-        default=None,
-        help="stop cleanly after this many training tokens (a budget in work, e.g. 36e6)",
-    )
-    c.add_argument("--optimizer", default="adam", help="adam or adamw")
-    c.add_argument("--lr", type=float, default=1e-3)
-    c.add_argument("--weight-decay", type=float, default=0.0)
-    c.add_argument(
-        "--l2",
-        action="append",
-        default=None,
-        metavar="GLOB=COEF",
-        help="Keras-style L2 on matching parameters (repeatable); 'none' for no L2",
-    )
-    c.add_argument("--schedule", default="constant", help="constant, plateau, noam or cosine")
-    c.add_argument("--warmup", type=int, default=4000, help="warm-up steps (noam, cosine)")
-    c.add_argument("--min-lr", type=float, default=1e-5, help="floor of the plateau and cosine schedules")
-    c.add_argument(
-        "--select",
-        default="loss",
-        help="what picks the best weights: loss, or the study's window metric study_nll / study_accuracy",
-    )
-    c.add_argument(
-        "--select-subsample",
-        type=int,
-        default=8,
-        help="the window metric on one validation window in k each epoch (exact for the best at the end)",
-    )
-    c.add_argument(
-        "--loss-from",
-        type=int,
-        default=0,
-        help="score only positions with at least this much context in each sequence",
-    )
-    c.add_argument("--precision", default="fp32", help="fp32, or bf16 (autocast; fast on AVX-512 BF16 CPUs)")
-    c.add_argument("--loss", default="ce", help="ce or focal")
-    c.add_argument("--gamma", type=float, default=2.0, help="focal loss focusing parameter")
-    c.add_argument("--alpha", type=float, default=1.0, help="focal loss weight")
-    c.add_argument("--patience", type=int, default=5, help="early stopping patience in epochs (0: off)")
-    c.add_argument("--clip", type=float, default=1.0, help="gradient-norm clip (0: off)")
-    c.add_argument("--seed", type=int, default=0)
-    c.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1")
-    c.add_argument("--threads", type=int, default=None, help="CPU threads")
-    c.add_argument(
-        "--study-eval", action="store_true", help="also the study's accuracy on validation, each epoch"
-    )
+        "--l2", action="append", default=None, metavar="GLOB=COEF",
+        help="Keras-style L2 on matching parameters (repeatable); 'none' for no L2 (default: the model's own)",
+    )  # fmt: skip
     c.add_argument("--no-progress", action="store_true", help="no progress bar")
-    c.add_argument(
-        "--residual",
-        action=argparse.BooleanOptionalAction,
-        default=None,
-        help="residual connections between recurrent layers",
-    )
-    for name, (typ, text) in MODEL_FLAGS.items():
-        c.add_argument(f"--{name.replace('_', '-')}", type=typ, default=None, help=text)
+    c.add_argument("--preset", default=None, help=argparse.SUPPRESS)  # the old spelling of --size / --model
+    model = c.add_argument_group("model sizes (tunelab.models.ModelConfig)")
+    add_flags(model, ModelConfig)
     c.set_defaults(func=cmd_train)
 
     c = sub.add_parser(
@@ -166,33 +70,28 @@ def register(sub) -> None:
 
 
 def config_from_args(args):
+    from tunelab.models import ModelConfig
     from tunelab.training import TrainConfig
 
     if not args.corpus:
         raise ConfigError("--corpus is needed (a corpus name or path) unless --resume")
-    model, size = args.model, args.preset
-    if size and size.startswith("study-"):
-        model, size = size, None
-    if size in ("none", ""):
-        size = None
-    options = {k: getattr(args, k) for k in MODEL_FLAGS if getattr(args, k) is not None}
-    if args.residual is not None:
-        options["residual"] = args.residual
+    fields = given(args, TrainConfig)
+    if args.preset is not None:  # one word for two things: a size, or the study's models
+        new = "--model" if args.preset.startswith("study-") else "--size"
+        print(
+            f"note: --preset is deprecated and will go in the next release; use {new} {args.preset}",
+            file=sys.stderr,
+        )
+        fields.setdefault("model" if new == "--model" else "size", args.preset)
+    model = fields.get("model", "lstm")
+    if model.startswith("study-"):  # the study's window models have their own sizes
+        fields.setdefault("size", None)
+        fields.setdefault("mode", "window")
+    if "epochs" not in fields and ("max_tokens" in fields or "max_minutes" in fields):
+        fields["epochs"] = 1000  # the budget decides
     return TrainConfig(
-        corpus=args.corpus, out=args.out, encoding=args.encoding, model=model, size=size,
-        model_options=options, corpus_preset=args.corpus_preset,
-        mode=args.mode or ("window" if model.startswith("study-") else "sequence"),
-        seq_len=args.seq_len, gap=args.gap, batch_size=args.batch_size,
-        epochs=args.epochs or (1000 if args.max_tokens or args.max_minutes else 20),
-        max_tokens=int(args.max_tokens) if args.max_tokens else None, min_lr=args.min_lr,
-        select=args.select, select_subsample=args.select_subsample, loss_from=args.loss_from,
-        precision=args.precision,
-        steps_per_epoch=args.steps_per_epoch, train_fraction=args.train_fraction, max_minutes=args.max_minutes, optimizer=args.optimizer,
-        lr=args.lr, weight_decay=args.weight_decay, l2=_l2(args.l2), schedule=args.schedule,
-        warmup=args.warmup, loss=args.loss, gamma=args.gamma, alpha=args.alpha, patience=args.patience,
-        clip=args.clip, seed=args.seed, device=args.device, study_eval=args.study_eval,
-        threads=args.threads, progress=not args.no_progress,
-    )  # fmt: skip
+        **fields, model_options=given(args, ModelConfig), l2=_l2(args.l2), progress=not args.no_progress
+    )
 
 
 def _l2(items):
@@ -211,17 +110,17 @@ def _l2(items):
 
 
 def cmd_train(args) -> int:
-    from tunelab.training import train
+    from tunelab.training import TrainConfig, train
+    from tunelab.training.loop import RESUMABLE
 
+    if not args.out:
+        raise ConfigError("--out is needed: the run directory")
     if args.resume:
-        from tunelab.training import TrainConfig
-
-        changes = {"progress": not args.no_progress, "device": args.device}
-        for name in ("max_minutes", "max_tokens", "threads", "epochs"):
-            if getattr(args, name) is not None:
-                changes[name] = int(args.max_tokens) if name == "max_tokens" else getattr(args, name)
-        stub = TrainConfig(corpus="", out=args.out)
-        train(stub, resume=True, **changes)
+        changes = {k: v for k, v in given(args, TrainConfig).items() if k != "out"}
+        bad = sorted(set(changes) - set(RESUMABLE))
+        if bad:
+            raise ConfigError(f"--resume can change only {', '.join(RESUMABLE)}, not {', '.join(bad)}")
+        train(TrainConfig(corpus="", out=args.out), resume=True, progress=not args.no_progress, **changes)
     else:
         train(config_from_args(args))
     return 0

@@ -43,7 +43,7 @@ def build(config_or_family, vocab_size: int | None = None, preset: str | None = 
     elif preset is None:
         config = ModelConfig(family=config_or_family, **vocab_fields(vocab_size or 64), **overrides)
     else:
-        raise ConfigError(f"--preset must be tiny, small or a study-* model name, got {preset!r}")
+        raise ConfigError(f"--size must be tiny or small (or none), got {preset!r}")
     if config.field_sizes is not None:
         from tunelab.models.compound import CompoundModel
 

@@ -6,6 +6,7 @@ from dataclasses import asdict, dataclass
 
 from tunelab.errors import ConfigError
 from tunelab.models.registry import FAMILIES
+from tunelab.settings import setting
 
 POSITIONAL = ("sinusoidal", "learned", "relative", "none")
 CELLS = ("lstm", "gru")
@@ -15,58 +16,37 @@ EMBEDDING = ("learned", "onehot")
 
 @dataclass
 class ModelConfig:
-    """Hyperparameters shared by the families (names as PyTorch's where a layer exists).
+    """Hyperparameters shared by the families (names as PyTorch's where a layer exists). Each
+    field's help says what it is; ``tunelab train --help`` shows the ones a command sets."""
 
-    Attributes:
-        family: a registered family (:data:`tunelab.models.registry.FAMILIES`).
-        vocab_size: flat vocabulary size (ids 0 .. vocab_size - 1; 0 is padding).
-        d_model: embedding width (and the Transformer's model width).
-        hidden_size: recurrent state width (RNN families).
-        n_layers: stacked recurrent layers or Transformer blocks.
-        n_heads: attention heads (Transformer families).
-        head_dim: width of each head; None: d_model / n_heads. The study's Keras models use
-            heads as wide as the model (8 x 256 at d_model 256).
-        d_ff: feed-forward width inside a Transformer block.
-        dropout: dropout between layers / inside blocks.
-        residual: add each recurrent layer's input to its output (RNN families; needs
-            d_model == hidden_size).
-        positional: "sinusoidal" (the study's formula), "learned", "relative" (ALiBi distance
-            biases in every softmax attention layer) or "none" (Transformer, hybrid).
-        max_len: longest sequence for learned positions.
-        cell: the recurrent cell of attention-rnn and hybrid ("lstm" or "gru").
-        attention: attention-rnn's score, "dot" (scaled dot product) or "additive" (Bahdanau).
-        attn_window: how many recent outputs attention-rnn attends over (its own included).
-        encoder_layers: hybrid's Transformer blocks before its recurrent layers.
-        field_sizes: per-field vocabulary sizes of a compound encoding (cp, nb); None for flat.
-        first_field: the compound field predicted first, the others conditioned on it (0: CP's
-            family or NB's bar state; 3: NB's pitch, the pitch-first variant).
-        embedding: "learned", or "onehot" (transformer, hybrid: one-hot ids straight into the
-            blocks, d_model = vocab_size; the study's "no embedding" ablation).
-        forget_bias: initial bias of every LSTM forget gate (PyTorch's default is 0; 1 is
-            Jozefowicz et al. 2015's advice and Keras's ``unit_forget_bias``, the study's
-            default).
-    """
-
-    family: str = "lstm"
-    vocab_size: int = 64
-    d_model: int = 256
-    hidden_size: int = 256
-    n_layers: int = 2
-    n_heads: int = 8
-    head_dim: int | None = None
-    d_ff: int = 1024
-    dropout: float = 0.1
-    residual: bool = False
-    positional: str = "sinusoidal"
-    max_len: int = 4096
-    cell: str = "lstm"
-    attention: str = "dot"
-    attn_window: int = 16
-    encoder_layers: int = 2
-    field_sizes: list[int] | None = None
-    first_field: int = 0
-    embedding: str = "learned"
-    forget_bias: float = 0.0
+    family: str = setting("lstm", "a registered family (tunelab.models.registry)", cli=False)
+    vocab_size: int = setting(64, "flat vocabulary size (ids 0 .. vocab_size - 1; 0 is padding)", cli=False)
+    d_model: int = setting(256, "embedding / model width")
+    hidden_size: int = setting(256, "recurrent state width (RNN families)")
+    n_layers: int = setting(2, "recurrent layers or Transformer blocks")
+    n_heads: int = setting(8, "attention heads")
+    head_dim: int | None = setting(None, "width of each head (None: d_model / n_heads; the study's heads are "
+                                   "as wide as the model, 256)")  # fmt: skip
+    d_ff: int = setting(1024, "feed-forward width inside a Transformer block")
+    dropout: float = setting(0.1, "dropout between layers / inside blocks")
+    residual: bool = setting(False, "add each recurrent layer's input to its output (RNN families; "
+                             "d_model == hidden_size)")  # fmt: skip
+    positional: str = setting("sinusoidal", "positions: sinusoidal (the study's formula), learned, relative "
+                              "(ALiBi distance biases) or none", choices=POSITIONAL)  # fmt: skip
+    max_len: int = setting(4096, "longest sequence for learned positions")
+    cell: str = setting("lstm", "the recurrent cell of attention-rnn and hybrid", choices=CELLS)
+    attention: str = setting("dot", "attention-rnn's score: scaled dot product or additive (Bahdanau)",
+                             choices=ATTENTION)  # fmt: skip
+    attn_window: int = setting(16, "how many recent outputs attention-rnn attends over (its own included)")
+    encoder_layers: int = setting(2, "hybrid's Transformer blocks before its recurrent layers")
+    field_sizes: list[int] | None = setting(None, "per-field vocabulary sizes of a compound encoding", cli=False)
+    first_field: int = setting(0, "the compound field predicted first, the others conditioned on it (nb "
+                               "pitch-first: 3)")  # fmt: skip
+    embedding: str = setting("learned", "learned, or onehot (transformer, hybrid: one-hot ids straight into "
+                             "the blocks, d_model = vocab_size; the study's 'no embedding' ablation)",
+                             choices=EMBEDDING)  # fmt: skip
+    forget_bias: float = setting(0.0, "initial LSTM forget-gate bias (PyTorch: 0; Keras and the study: 1, "
+                                 "Jozefowicz et al. 2015)")  # fmt: skip
 
     def __post_init__(self):
         problems = []

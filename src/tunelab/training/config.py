@@ -1,130 +1,113 @@
-"""TrainConfig: everything a training run needs, saved in its config.json so it can resume."""
+"""TrainConfig: everything a training run needs, saved in its config.json so it can resume.
+
+Every field is declared once, with its default, help and choices (:func:`tunelab.settings.setting`);
+``tunelab train`` builds its flags from them (:mod:`tunelab.cli.flags`).
+"""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, fields
 
 from tunelab.errors import ConfigError
+from tunelab.settings import setting
 
+MODES = ("sequence", "window")
+OPTIMIZERS = ("adam", "adamw")
 SCHEDULES = ("constant", "plateau", "noam", "cosine")
+LOSSES = ("ce", "focal")
 SELECT = ("loss", "study_nll", "study_accuracy")
 PRECISIONS = ("fp32", "bf16")
+SIZES = ("tiny", "small")
+
+
+def _encodings() -> tuple:
+    from tunelab.tokenizers import NAMES
+
+    return NAMES
+
+
+def _models() -> tuple:
+    from tunelab.models import FAMILIES
+    from tunelab.models.study import PRESETS
+
+    return (*FAMILIES, *PRESETS)
 
 
 @dataclass
 class TrainConfig:
-    """A training run.
+    """A training run. Each field's help says what it is; ``tunelab train --help`` shows them all."""
 
-    Attributes:
-        corpus: corpus name (``deutschl``...) or path (a folder, a file, a split folder such as
-            ../shared/data/study-split).
-        out: the run directory (checkpoint, config.json, train_log.csv).
-        encoding: tokenizer name (grid, remi, cp, nb).
-        model: a family (lstm, transformer, ...) or a study preset (study-lstm, ...).
-        size: ``tiny`` or ``small`` family preset, or None for ModelConfig defaults.
-        model_options: ModelConfig fields to override (d_model, n_layers, dropout, ...).
-        corpus_preset: corpus preparation preset (``study``) or None.
-        mode: ``sequence`` (teacher forcing, every position predicts its next token) or
-            ``window`` (the study's: a window of ``seq_len`` tokens predicts the one after it).
-        seq_len: tokens per training sequence / window.
-        gap: separator tokens after each song in the training stream (None: 64 for grid, as the
-            study, 0 for encodings whose songs carry their own start and end tokens).
-        batch_size: sequences per optimizer step, over all processes.
-        epochs: passes over the training stream (upper bound with early stopping).
-        steps_per_epoch: cap on optimizer steps per epoch (None: the whole stream).
-        train_fraction: train on this share of the training songs (a subset drawn with
-            ``seed``; the tokenizer still sees them all, so vocabularies agree across shares).
-        max_minutes: stop cleanly after this much training time in all (a resumed run trains for
-            what is left), with a usable checkpoint.
-        max_tokens: stop cleanly after this many training input tokens (over all processes): a
-            budget in work, so that a busy machine makes a run slower, not different.
-        optimizer: ``adam`` or ``adamw``; lr, betas, weight_decay as in torch.optim.
-        l2: Keras-style L2 penalties, ``{parameter-name glob: coefficient}``: coefficient x the
-            sum of squares of every matching parameter is added to the loss. None: the model's
-            own (the study presets: 0.01 on the first LSTM's input kernel); {} for none.
-        schedule: ``constant``, ``plateau`` (ReduceLROnPlateau on validation loss), ``noam``
-            (linear warm-up to lr at ``warmup`` steps, then lr * sqrt(warmup / step)) or
-            ``cosine`` (linear warm-up over ``warmup`` steps, then cosine decay to ``min_lr``
-            at the end of the budget: ``max_tokens``, else ``max_minutes`` of training time,
-            else ``epochs``, whichever comes first).
-        loss: ``ce`` or ``focal`` (gamma, alpha).
-        patience: early stopping after this many epochs without a better selection metric
-            (0: never); the best weights are the run's model.
-        select: what picks the best weights, drives early stopping and the plateau schedule:
-            ``loss`` (teacher-forced validation loss), or the study's window metric on the
-            validation split, ``study_nll`` or ``study_accuracy`` (flat encodings with a
-            separator: grid), estimated each epoch on one window in ``select_subsample``
-            drawn at random (seeded), and computed on every window for the best weights at
-            the end.
-        loss_from: the first ``loss_from`` positions of each training sequence are read but not
-            scored, so that the loss counts only targets with at least that much context (the
-            study's test gives every target 64 tokens). Sequence mode.
-        precision: ``fp32``, or ``bf16`` (forward passes under bfloat16 autocast, weights and
-            optimizer in float32: 3-5x faster for the attention models on a CPU with AVX-512
-            BF16 or AMX, and on recent GPUs).
-        clip: gradient-norm clip (0: none).
-        seed: seeds Python, NumPy and torch; the data order of epoch e depends on (seed, e).
-        device: ``auto`` (CUDA if present, else CPU), ``cpu``, ``cuda``, ``cuda:1``...
-        study_eval: also compute the study-compatible accuracy on the validation split.
-        threads: torch CPU threads (None: torch's default).
-        progress: show a progress bar.
-    """
-
-    corpus: str
-    out: str
-    encoding: str = "grid"
-    model: str = "lstm"
-    size: str | None = "small"
-    model_options: dict = field(default_factory=dict)
-    corpus_preset: str | None = None
-    mode: str = "sequence"
-    seq_len: int = 64
-    gap: int | None = None
-    batch_size: int = 64
-    epochs: int = 20
-    steps_per_epoch: int | None = None
-    train_fraction: float = 1.0
-    max_minutes: float | None = None
-    max_tokens: int | None = None
-    optimizer: str = "adam"
-    lr: float = 1e-3
-    betas: tuple[float, float] = (0.9, 0.999)
-    weight_decay: float = 0.0
-    l2: dict | None = None
-    schedule: str = "constant"
-    warmup: int = 4000
-    plateau_factor: float = 0.2
-    plateau_patience: int = 2
-    min_lr: float = 1e-5
-    loss: str = "ce"
-    gamma: float = 2.0
-    alpha: float = 1.0
-    patience: int = 5
-    select: str = "loss"
-    select_subsample: int = 8
-    loss_from: int = 0
-    precision: str = "fp32"
-    clip: float = 1.0
-    seed: int = 0
-    device: str = "auto"
-    study_eval: bool = False
-    threads: int | None = None
-    progress: bool = True
+    corpus: str = setting(help="corpus name (deutschl, bach-chorales) or path (a folder, a file, a split folder)")
+    out: str = setting(help="the run directory (checkpoints, config.json, train_log.csv)")
+    encoding: str = setting("grid", "tokenizer", choices=_encodings)
+    model: str = setting("lstm", "a model family, or the study's window models study-lstm / -transformer / -hybrid",
+                         choices=_models)  # fmt: skip
+    size: str | None = setting("small", "the family's size preset (none: ModelConfig's defaults and flags)",
+                               choices=(*SIZES, "none"))  # fmt: skip
+    model_options: dict = setting(factory=dict, cli=False, help="ModelConfig fields (d_model, n_layers...)")
+    corpus_preset: str | None = setting(None, "corpus preparation recipe (study: the study's)", flag="prep",
+                                        choices=("study",), aliases=("corpus-preset",))  # fmt: skip
+    mode: str = setting("sequence", "sequence: every position predicts the next token (teacher forcing); "
+                        "window: a window predicts the token after it (the study's; study-* models)", choices=MODES)  # fmt: skip
+    seq_len: int = setting(64, "tokens per training sequence / window")
+    gap: int | None = setting(None, "separator tokens after each song in the stream (default: 64 for grid, as "
+                              "the study; 0 for encodings whose songs carry their own ends)")  # fmt: skip
+    batch_size: int = setting(64, "sequences per optimizer step, over all processes")
+    epochs: int = setting(20, "passes over the training stream (an upper bound with early stopping; 1000 when "
+                          "a --max-minutes or --max-tokens budget is given and this is not)")  # fmt: skip
+    steps_per_epoch: int | None = setting(None, "cap on optimizer steps per epoch")
+    train_fraction: float = setting(1.0, "train on this share of the training songs (drawn with --seed)")
+    max_minutes: float | None = setting(None, "stop cleanly after this much training time in all (a resumed "
+                                        "run trains for what is left)")  # fmt: skip
+    max_tokens: int | None = setting(None, "stop cleanly after this many training input tokens, over all "
+                                     "processes: a budget in work, so a busy machine is slower, not different")  # fmt: skip
+    optimizer: str = setting("adam", "Adam, or AdamW (decoupled weight decay)", choices=OPTIMIZERS)
+    lr: float = setting(1e-3, "learning rate (the peak, with a warm-up)")
+    betas: tuple = setting(factory=lambda: (0.9, 0.999), cli=False, help="Adam's betas")
+    weight_decay: float = setting(0.0, "the optimizer's weight decay")
+    l2: dict | None = setting(None, "Keras-style L2 {parameter glob: coefficient} added to the loss (None: "
+                              "the model's own, the study presets' 0.01 on the first LSTM kernel; {}: none)",
+                              cli=False)  # fmt: skip
+    schedule: str = setting("constant", "constant; plateau (ReduceLROnPlateau on the selection metric); noam "
+                            "(warm-up, then 1/sqrt(step)); cosine (warm-up, then to --min-lr at the end of the "
+                            "budget: --max-tokens, --max-minutes or --epochs, whichever comes first)",
+                            choices=SCHEDULES)  # fmt: skip
+    warmup: int = setting(4000, "warm-up steps (noam, cosine)")
+    plateau_factor: float = setting(0.2, "plateau: the rate is multiplied by this")
+    plateau_patience: int = setting(2, "plateau: epochs without improvement before a cut")
+    min_lr: float = setting(1e-5, "the floor of the plateau and cosine schedules")
+    loss: str = setting("ce", "cross-entropy or focal loss", choices=LOSSES)
+    gamma: float = setting(2.0, "focal loss: the focusing parameter")
+    alpha: float = setting(1.0, "focal loss: the weight of every term")
+    patience: int = setting(5, "early stopping after this many epochs without a better selection (0: never)")
+    select: str = setting("loss", "what picks the best weights (and drives early stopping and plateau): the "
+                          "validation loss, or the study's window NLL or accuracy on the validation split "
+                          "(grid), estimated on a seeded share of the windows each epoch, exact at the end",
+                          choices=SELECT)  # fmt: skip
+    select_subsample: int = setting(8, "the window metric on one validation window in k each epoch")
+    loss_from: int = setting(0, "the first positions of each sequence are read but not scored: the loss "
+                             "counts only targets with at least this much context")  # fmt: skip
+    precision: str = setting("fp32", "bf16: forward passes under bfloat16 autocast (weights and optimizer in "
+                             "float32), 3-5x faster for attention models on AVX-512 BF16 CPUs", choices=PRECISIONS)  # fmt: skip
+    clip: float = setting(1.0, "gradient-norm clip (0: none)")
+    seed: int = setting(0, "seeds Python, NumPy and torch; an epoch's data order depends on (seed, epoch)")
+    device: str = setting("auto", "auto (a GPU if there is one), cpu, cuda, cuda:1...")
+    study_eval: bool = setting(False, "also the study's window metric on validation each epoch")
+    threads: int | None = setting(None, "torch CPU threads (default: torch's)")
+    progress: bool = setting(True, "a progress bar", cli=False)
 
     def __post_init__(self):
         self.betas = tuple(self.betas)
+        if self.size == "none":
+            self.size = None
         problems = []
-        choices = {
-            "mode": ("sequence", "window"),
-            "optimizer": ("adam", "adamw"),
-            "schedule": SCHEDULES,
-            "loss": ("ce", "focal"),
-            "select": SELECT,
-            "precision": PRECISIONS,
-        }
-        for name, allowed in choices.items():
-            if getattr(self, name) not in allowed:
-                problems.append(f"--{name} must be one of {', '.join(allowed)}, got {getattr(self, name)!r}")
+        for f in fields(self):
+            allowed = f.metadata.get("choices")
+            allowed = allowed() if callable(allowed) else allowed
+            value = getattr(self, f.name)
+            if allowed and value is not None and value not in allowed:
+                flag = f.metadata.get("flag") or f.name.replace("_", "-")
+                problems.append(f"--{flag} must be one of {', '.join(allowed)}, got {value!r}")
         if not 0 < self.train_fraction <= 1:
             problems.append(f"--train-fraction must be in (0, 1], got {self.train_fraction}")
         for name in ("seq_len", "batch_size", "epochs"):
@@ -142,8 +125,6 @@ class TrainConfig:
             problems.append(f"--loss-from must be in [0, --seq-len {self.seq_len}), got {self.loss_from}")
         if self.loss_from and self.mode == "window":
             problems.append("--loss-from is for --mode sequence (a window has one target)")
-        if self.size not in (None, "tiny", "small"):
-            problems.append(f"--preset must be tiny or small (or a study-* --model), got {self.size!r}")
         if problems:
             raise ConfigError("; ".join(problems))
 
