@@ -60,6 +60,8 @@ def duplicated_defaults(src: Path) -> list[str]:
         if isinstance(node, ast.ClassDef) and node.name == "TrainConfig":
             for item in node.body:
                 value = getattr(item, "value", None)
+                if isinstance(value, ast.Call) and value.args:  # setting(default, help, ...)
+                    value = value.args[0]
                 if (
                     isinstance(item, ast.AnnAssign)
                     and isinstance(value, ast.Constant)

@@ -38,7 +38,9 @@ def register(sub) -> None:
     c = sub.add_parser(
         "score",
         help="a run's NLL, perplexity and accuracies on any data, as JSON",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        description="Score a run's best weights (or a shipped model's) on a corpus: NLL per token, perplexity, "
+        "masked accuracy, and with --protocol study the study's window accuracy and NLL. Defaults are "
+        "tunelab.training.score.score's.",
     )
     c.add_argument(
         "paths",
@@ -47,24 +49,23 @@ def register(sub) -> None:
         help="a run directory (or --model NAME), then a corpus name or path prepared as the run's corpus",
     )
     c.add_argument("--model", default=None, help="a shipped model instead of a run directory (study-lstm...)")
-    c.add_argument("--split", default=None, help="train, val, test or all (default: test for split folders)")
     c.add_argument(
-        "--protocol", default=None, help="study: add the study's window accuracy and NLL (nats per target)"
+        "--split", choices=["train", "val", "test", "all"], help="default: test for split folders, else all"
+    )
+    c.add_argument(
+        "--protocol", choices=["study"], help="add the study's window accuracy and NLL (nats per target)"
     )
     c.add_argument(
         "--unseen", action="store_true", help="only songs that are not in the run's training split"
     )
-    c.add_argument("--device", default="auto")
-    c.add_argument("--batch-size", type=int, default=256)
+    c.add_argument("--device", help="auto (default), cpu, cuda...")
+    c.add_argument("--batch-size", type=int, help="sequences per forward pass (default 256)")
     c.add_argument(
-        "--precision", default="fp32", choices=["fp32", "bf16"], help="bf16: autocast, faster on AVX-512 BF16"
+        "--precision", choices=["fp32", "bf16"], help="bf16: autocast, faster on AVX-512 BF16 (default fp32)"
     )
-    c.add_argument("--threads", type=int, default=None, help="CPU threads (default: torch's)")
+    c.add_argument("--threads", type=int, help="CPU threads (default: torch's)")
     c.add_argument(
-        "--subsample",
-        type=int,
-        default=1,
-        help="study accuracy on one window in k, at random (a faster estimate)",
+        "--subsample", type=int, help="the study's accuracy on one window in k, at random (default 1: all)"
     )
     c.set_defaults(func=cmd_score)
 
@@ -144,9 +145,9 @@ def cmd_score(args) -> int:
             )
         )
     run, data = (args.model, args.paths[0]) if args.model else args.paths
-    result = score(
-        run, data, split=args.split, protocol=args.protocol, unseen=args.unseen,
-        device=args.device, batch_size=args.batch_size, subsample=args.subsample, precision=args.precision,
-    )  # fmt: skip
+    options = {
+        k: getattr(args, k) for k in ("split", "protocol", "device", "batch_size", "subsample", "precision")
+    }
+    result = score(run, data, unseen=args.unseen, **{k: v for k, v in options.items() if v is not None})
     print(json.dumps(result, indent=2))
     return 0
