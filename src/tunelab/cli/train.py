@@ -58,15 +58,20 @@ def register(sub) -> None:
     c.add_argument(
         "--unseen", action="store_true", help="only songs that are not in the run's training split"
     )
-    c.add_argument("--device", help="auto (default), cpu, cuda...")
-    c.add_argument("--batch-size", type=int, help="sequences per forward pass (default 256)")
+    from inspect import signature
+
+    from tunelab.training.score import score
+
+    default = {k: v.default for k, v in signature(score).parameters.items()}  # declared once, there
+    c.add_argument("--device", help=f"auto, cpu, cuda... (default: {default['device']})")
     c.add_argument(
-        "--precision", choices=["fp32", "bf16"], help="bf16: autocast, faster on AVX-512 BF16 (default fp32)"
+        "--batch-size", type=int, help=f"sequences per forward pass (default: {default['batch_size']})"
     )
+    c.add_argument("--precision", choices=["fp32", "bf16"],
+                   help=f"bf16: autocast, faster on AVX-512 BF16 (default: {default['precision']})")  # fmt: skip
     c.add_argument("--threads", type=int, help="CPU threads (default: torch's)")
-    c.add_argument(
-        "--subsample", type=int, help="the study's accuracy on one window in k, at random (default 1: all)"
-    )
+    c.add_argument("--subsample", type=int,
+                   help=f"the study's accuracy on one window in k, at random (default: {default['subsample']}, all)")  # fmt: skip
     c.set_defaults(func=cmd_score)
 
 
