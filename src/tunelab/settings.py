@@ -18,7 +18,14 @@ def setting(default=MISSING, help: str = "", *, choices=None, flag: str | None =
     tuple, or a function returning one so that a registry can fill it), the ``flag`` name
     (default: the field's name with dashes), ``aliases`` (older spellings, accepted with a
     deprecation note), and ``cli=False`` for fields no command sets."""
-    meta = {"help": help, "choices": choices, "flag": flag, "cli": cli, "metavar": metavar, "aliases": aliases}
+    meta = {
+        "help": help,
+        "choices": choices,
+        "flag": flag,
+        "cli": cli,
+        "metavar": metavar,
+        "aliases": aliases,
+    }
     if factory is not MISSING:
         return field(default_factory=factory, metadata=meta)
     return field(default=default, metadata=meta)

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from tunelab.errors import TunelabError
+from tunelab.tokenizers import NAMES
 
 
 def register(sub) -> None:
@@ -29,7 +30,7 @@ def register(sub) -> None:
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     c.add_argument("files", nargs="+", type=Path)
-    c.add_argument("--encoding", required=True, choices=["grid", "remi", "cp", "nb"])
+    c.add_argument("--encoding", required=True, choices=NAMES)
     c.add_argument("--steps-per-quarter", type=int, default=4, help="grid resolution (4 = 16ths)")
     c.add_argument("--out", type=Path, default=None, help="a .json file for the ids")
     _show_args(c)

@@ -39,7 +39,9 @@ class ModelConfig:
                              choices=ATTENTION)  # fmt: skip
     attn_window: int = setting(16, "how many recent outputs attention-rnn attends over (its own included)")
     encoder_layers: int = setting(2, "hybrid's Transformer blocks before its recurrent layers")
-    field_sizes: list[int] | None = setting(None, "per-field vocabulary sizes of a compound encoding", cli=False)
+    field_sizes: list[int] | None = setting(
+        None, "per-field vocabulary sizes of a compound encoding", cli=False
+    )
     first_field: int = setting(0, "the compound field predicted first, the others conditioned on it (nb "
                                "pitch-first: 3)")  # fmt: skip
     embedding: str = setting("learned", "learned, or onehot (transformer, hybrid: one-hot ids straight into "

@@ -37,7 +37,9 @@ def _models() -> tuple:
 class TrainConfig:
     """A training run. Each field's help says what it is; ``tunelab train --help`` shows them all."""
 
-    corpus: str = setting(help="corpus name (deutschl, bach-chorales) or path (a folder, a file, a split folder)")
+    corpus: str = setting(
+        help="corpus name (deutschl, bach-chorales) or path (a folder, a file, a split folder)"
+    )
     out: str = setting(help="the run directory (checkpoints, config.json, train_log.csv)")
     encoding: str = setting("grid", "tokenizer", choices=_encodings)
     model: str = setting("lstm", "a model family, or the study's window models study-lstm / -transformer / -hybrid",
