@@ -129,7 +129,7 @@ def test_evaluate_writes_every_report_file_and_skips_bad_input(tmp_path, capsys)
 def test_a_generation_dir_is_read_once_from_its_grid_text(tmp_path):
     from tunelab.io import save
     from tunelab.io.gridtext import parse_line
-    from tunelab.metrics.evaluate import load_set
+    from tunelab.metrics.evaluation import load_set
 
     gen = tmp_path / "gen"
     (gen / "mid").mkdir(parents=True)

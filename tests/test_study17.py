@@ -108,3 +108,20 @@ def test_many_melodies_on_several_processes_give_the_same_values():
         for _ in range(240)
     ]
     assert np.array_equal(study17_many(lines, jobs=2), study17_many(lines, jobs=1))
+
+
+def test_metrics_evaluate_is_a_function_over_a_registry_of_suites(monkeypatch):
+    import tunelab.metrics as M
+    from tunelab.errors import ConfigError
+    from tunelab.io.gridtext import parse_line
+    from tunelab.metrics import suites
+
+    songs = [parse_line("60 _ 62 _ 64 _ _ _ 65 _ 64 _ 62 _ 60 _")[0], parse_line("67 _ _ _ 65 _ 64 _")[0]]
+    monkeypatch.setitem(suites.PER_MELODY, "notes", lambda s: {"n_notes": float(len(s))})
+    report = M.evaluate({"a": songs}, suites=("study17", "notes"))
+    assert report.names == [*M.STUDY17_NAMES, "n_notes"]
+    assert report.values["a"][:, -1].tolist() == [7.0, 3.0]
+    by_name = M.study17(songs[0])
+    assert report.values["a"][0, : len(M.STUDY17_NAMES)].tolist() == [by_name[n] for n in M.STUDY17_NAMES]
+    with pytest.raises(ConfigError, match="unknown nope"):
+        M.evaluate({"a": songs}, suites=("nope",))

@@ -15,7 +15,7 @@ import numpy as np
 
 from tunelab.score import Score
 
-_LENGTH_BINS = np.array([0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 4.0])  # quarter notes; longer -> last
+LENGTH_BINS = np.array([0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 4.0])  # quarter notes; longer -> last
 FEATURES = (
     "pitch_count",
     "pitch_class_histogram",
@@ -33,7 +33,7 @@ def features(score: Score) -> dict[str, np.ndarray]:
     """The nine features of one melody (histograms and matrices normalised to sum 1)."""
     p = score.pitch
     q = score.duration / score.tpq
-    lengths = np.minimum(np.searchsorted(_LENGTH_BINS, q - 1e-9), len(_LENGTH_BINS) - 1)
+    lengths = np.minimum(np.searchsorted(LENGTH_BINS, q - 1e-9), len(LENGTH_BINS) - 1)
     pcs = p % 12
     return {
         "pitch_count": np.array([len(np.unique(p))], dtype=float),
@@ -45,8 +45,8 @@ def features(score: Score) -> dict[str, np.ndarray]:
         "avg_ioi": np.array(
             [float(np.diff(np.unique(score.onset)).mean() / score.tpq) if len(p) > 1 else 0.0]
         ),
-        "note_length_histogram": _norm(np.bincount(lengths, minlength=len(_LENGTH_BINS)).astype(float)),
-        "note_length_transition_matrix": _norm(_transitions(lengths, len(_LENGTH_BINS))).ravel(),
+        "note_length_histogram": _norm(np.bincount(lengths, minlength=len(LENGTH_BINS)).astype(float)),
+        "note_length_transition_matrix": _norm(_transitions(lengths, len(LENGTH_BINS))).ravel(),
     }
 
 

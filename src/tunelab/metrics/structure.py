@@ -24,10 +24,10 @@ import numpy as np
 
 from tunelab.corpus.segment import segments
 from tunelab.corpus.transforms import quantize
+from tunelab.metrics.distribution import LENGTH_BINS
 from tunelab.score import Score
 
 STEPS = 4  # grid steps per quarter note
-_LENGTH_BINS = np.array([0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 4.0])  # quarter notes; longer -> last
 
 
 def _grid(score: Score) -> Score:
@@ -43,12 +43,12 @@ def segment_embeddings(score: Score, unit: str = "bar") -> np.ndarray:
         pc = np.zeros(12)
         for i in seg.sounding:
             pc[s.pitch[i] % 12] += min(s.offset[i], seg.end) - max(s.onset[i], seg.start)
-        lengths = np.zeros(len(_LENGTH_BINS))
+        lengths = np.zeros(len(LENGTH_BINS))
         for i in seg.notes:
             q = s.duration[i] / STEPS
-            lengths[min(np.searchsorted(_LENGTH_BINS, q - 1e-9), len(_LENGTH_BINS) - 1)] += 1
+            lengths[min(np.searchsorted(LENGTH_BINS, q - 1e-9), len(LENGTH_BINS) - 1)] += 1
         rows.append(np.concatenate([_unit(pc), _unit(lengths)]))
-    return np.array(rows).reshape(-1, 12 + len(_LENGTH_BINS))
+    return np.array(rows).reshape(-1, 12 + len(LENGTH_BINS))
 
 
 def _unit(v: np.ndarray) -> np.ndarray:

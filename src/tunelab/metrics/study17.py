@@ -40,6 +40,7 @@ NAMES = (
     "contour_variability",
     "tonal_drift",
 )
+LOCAL, GLOBAL = NAMES[:11], NAMES[11:]  # per 4-quarter segment, averaged / over the whole melody
 # Harmonic Tension by folded interval k = min(d, 12 - d); k never exceeds 6, so 7 and 8 are
 # unreachable, as in the study's map.
 _TENSION = np.array([0.1, 0.8, 0.6, 0.4, 0.2, 0.3, 0.5, 0.1, 0.2, 0.1, 0.1, 0.1, 0.1])
@@ -120,9 +121,10 @@ def _many(melodies) -> np.ndarray:
 
 
 def _values(pitch: np.ndarray, steps: np.ndarray) -> list[float]:
+    """The 17 values in :data:`NAMES` order, each filled by its name."""
     notes = pitch >= 0
     P = pitch[notes]
-    local = np.zeros((11, 2))  # per local metric: (sum over counting segments, count)
+    local = {name: [0.0, 0] for name in LOCAL}  # per local metric: sum over counting segments, count
     G = _distribution(P)
     for sp, ss in segments(pitch, steps):
         is_note = sp >= 0
@@ -131,30 +133,30 @@ def _values(pitch: np.ndarray, steps: np.ndarray) -> list[float]:
         total = dur.sum()
         offsets = (np.cumsum(ss) - ss)[is_note]
         n = len(p)
-        _add(local, 3, n / total if total else 0.0)  # note density: every segment
-        _add(local, 4, dur[~is_note].sum() / total if total else 0.0)  # rest ratio: every segment
-        _add(local, 8, float(np.count_nonzero(offsets % 4)))  # syncopation: every segment
+        _add(local, "note_density", n / total if total else 0.0)  # every segment
+        _add(local, "rest_ratio", dur[~is_note].sum() / total if total else 0.0)  # every segment
+        _add(local, "syncopation", float(np.count_nonzero(offsets % 4)))  # every segment
         if len(ss):
-            _add(local, 2, dur.var())
+            _add(local, "rhythmic_variance", dur.var())
         if n >= 1:
-            _add(local, 0, p.var())
-            _add(local, 1, float(p.max() - p.min()))
-            _add(local, 6, float(_longest_run(p)))
-            L = _distribution(p)
-            _add(local, 10, _kl(L, G))
+            _add(local, "pitch_variance", p.var())
+            _add(local, "pitch_range", float(p.max() - p.min()))
+            _add(local, "note_repetition", float(_longest_run(p)))
+            _add(local, "kl_divergence", _kl(_distribution(p), G))
         if n >= 2:
             d = np.diff(p)
-            _add(local, 5, np.abs(d).var())
-            _add(local, 7, float(np.count_nonzero(d[:-1] * d[1:] < 0)))
+            _add(local, "interval_variability", np.abs(d).var())
+            _add(local, "contour_stability", float(np.count_nonzero(d[:-1] * d[1:] < 0)))
             k = np.abs(d) % 12
-            _add(local, 9, _TENSION[np.minimum(k, 12 - k)].mean())
-    local_means = [s / c if c else 0.0 for s, c in local]
-    return local_means + _global(P, steps[notes] * STEP, pitch, steps)
+            _add(local, "harmonic_tension", _TENSION[np.minimum(k, 12 - k)].mean())
+    values = {name: s / c if c else 0.0 for name, (s, c) in local.items()}
+    values |= _global(P, steps[notes] * STEP, pitch, steps)
+    return [values[name] for name in NAMES]
 
 
-def _add(acc: np.ndarray, i: int, value: float) -> None:
-    acc[i, 0] += value
-    acc[i, 1] += 1
+def _add(acc: dict, name: str, value: float) -> None:
+    acc[name][0] += value
+    acc[name][1] += 1
 
 
 def _longest_run(p: np.ndarray) -> int:
@@ -187,7 +189,7 @@ def _entropy(values: np.ndarray) -> float:
     return float(-(prob * np.log2(prob)).sum())
 
 
-def _global(P: np.ndarray, note_ql: np.ndarray, pitch: np.ndarray, steps: np.ndarray) -> list[float]:
+def _global(P: np.ndarray, note_ql: np.ndarray, pitch: np.ndarray, steps: np.ndarray) -> dict[str, float]:
     n = len(P)
     motif = len({tuple(P[i : i + 3].tolist()) for i in range(n - 2)}) / (n - 2) if n >= 3 else 0.0
     if n >= 2:
@@ -199,14 +201,14 @@ def _global(P: np.ndarray, note_ql: np.ndarray, pitch: np.ndarray, steps: np.nda
         contour = 100 * reversals / (n - 1)
     else:
         complexity = contour = 0.0
-    return [
-        _entropy(P),
-        _entropy(note_ql),
-        motif,
-        float(complexity),
-        float(contour),
-        float(tonal_drift(pitch, steps)),
-    ]
+    return {
+        "pitch_entropy": _entropy(P),
+        "rhythmic_entropy": _entropy(note_ql),
+        "motif_diversity_index": motif,
+        "harmonic_complexity": float(complexity),
+        "contour_variability": float(contour),
+        "tonal_drift": float(tonal_drift(pitch, steps)),
+    }
 
 
 def tonal_drift(pitch: np.ndarray, steps: np.ndarray) -> int:

@@ -231,7 +231,7 @@ def generate_set(plan: Plan, name: str, run_dir: Path, test) -> dict:
     melodies from scratch at the study's temperature and step cap."""
     from tqdm import tqdm
 
-    from tunelab.metrics.evaluate import load_set
+    from tunelab.metrics.evaluation import load_set
     from tunelab.render.generation import save_samples
     from tunelab.sampling import Filters, Settings, generate, study_settings
     from tunelab.training.checkpoint import load_run
@@ -305,7 +305,7 @@ def generate_set(plan: Plan, name: str, run_dir: Path, test) -> dict:
 
 def evaluate_sets(plan: Plan, sets: dict, test) -> dict:
     """Every suite for every set with the real test songs as the reference; writes evaluation/."""
-    from tunelab.metrics.evaluate import evaluate, write
+    from tunelab.metrics.evaluation import evaluate, write
 
     t0 = time.perf_counter()
     say(f"evaluating {', '.join(sets)} against {len(test)} test songs")
@@ -341,6 +341,6 @@ def _describe(plan: Plan) -> dict:
 
 
 def _write(out: Path, results: dict) -> None:
-    from tunelab.metrics.evaluate import _clean
+    from tunelab.metrics.evaluation import _clean
 
     atomic_write_text(out / "results.json", json.dumps(_clean(results), indent=1) + "\n")

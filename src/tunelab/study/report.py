@@ -15,11 +15,10 @@ from pathlib import Path
 import numpy as np
 
 from tunelab.io.atomic import atomic_write_text
-from tunelab.metrics.study17 import NAMES
+from tunelab.metrics.study17 import GLOBAL, LOCAL, NAMES
 from tunelab.study import published
 
 REAL = "test songs"
-LOCAL, GLOBAL = NAMES[:11], NAMES[11:]  # reference/study-metrics.md: per segment / whole melody
 STRUCTURE = ("ssm_structureness", "ssm_repetition", "pitch_deviation", "mean_interval", "beat_alignment")
 
 

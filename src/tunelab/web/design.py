@@ -80,7 +80,7 @@ def create(
 ) -> str:
     """Pick, render and store a test under ``data_dir``; returns its id. ``no_preference``: A/B
     questions offer "no preference" beside A and B."""
-    from tunelab.metrics.evaluate import load_set, reference_scores, unique_name
+    from tunelab.metrics.evaluation import load_set, reference_scores, unique_name
     from tunelab.web.store import Store, new_key
 
     if seed < 0:

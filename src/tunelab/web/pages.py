@@ -179,7 +179,7 @@ class GallerySets:
     def items(self, name: str) -> list:
         with self._lock:
             if name not in self._items:
-                from tunelab.metrics.evaluate import reference_scores
+                from tunelab.metrics.evaluation import reference_scores
 
                 scores, ids, _ = reference_scores(self.sources[name], [])
                 self._items[name] = list(zip(ids, scores))

@@ -18,9 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
+from tunelab.metrics.suites import PER_MELODY, SET_LEVEL, SUITES
 from tunelab.score import Score
-
-SUITES = ("study17", "structure", "distribution")
 
 
 @dataclass
@@ -84,12 +83,14 @@ def evaluate(
     """Evaluate ``sets`` (paths or ``{name: [Score]}``) against an optional ``reference``
     (a path, ``"deutschl"`` for its study-preset test split, or a list of Scores), shown
     under ``reference_name`` if given."""
-    from tunelab.corpus.transforms import quantize
-    from tunelab.io.gridtext import format_score
     from tunelab.metrics.stats import compare
-    from tunelab.metrics.structure import structure
-    from tunelab.metrics.study17 import NAMES, study17_many
 
+    known = (*PER_MELODY, *SET_LEVEL)  # read now: a suite registered after import counts too
+    unknown = [s for s in suites if s not in known]
+    if unknown:
+        from tunelab.errors import ConfigError
+
+        raise ConfigError(f"--suite: unknown {', '.join(unknown)}; choose from {', '.join(known)}")
     loaded, errors = {}, []
     if isinstance(sets, dict):
         loaded = {k: (list(v), [str(i) for i in range(len(v))]) for k, v in sets.items()}
@@ -104,26 +105,21 @@ def evaluate(
         ref_name = reference_name or ref_name
         loaded[unique_name(ref_name, loaded)] = (ref_scores, ref_ids)
 
-    names: list[str] = []
-    if "study17" in suites:
-        names += list(NAMES)
+    per_melody = [PER_MELODY[s] for s in suites if s in PER_MELODY]
+    names: list[str] = []  # the metric columns, in the order the suites first give them
     values, items, kept_scores = {}, {}, {}
     for set_name, (scores, ids) in loaded.items():
         rows, keep_ids, keep = [], [], []
         for s, ident in zip(scores, ids):
-            row = []
+            got = {}
             try:
-                if "study17" in suites:
-                    row += list(study17_many([format_score(quantize(s, 4))])[0])
-                if "structure" in suites:
-                    st = structure(s)
-                    row += list(st.values())
-                    if len(names) < len(row):
-                        names += list(st)
+                for suite in per_melody:
+                    got |= suite(s)
             except ValueError as e:  # polyphonic for study17, say
                 errors.append(f"{set_name}/{ident}: skipped: {e}")
                 continue
-            rows.append(row)
+            names += [k for k in got if k not in names]
+            rows.append([got[k] for k in names])
             keep_ids.append(ident)
             keep.append(s)
         values[set_name] = (

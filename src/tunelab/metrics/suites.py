@@ -1,0 +1,30 @@
+"""The metric suites by name: what ``tunelab evaluate --suite`` and :func:`tunelab.metrics.evaluate`
+compute. A per-melody suite is a function of one Score returning ``{metric name: value}``; a
+set-level suite compares each set with the reference (closeness of distributions). Adding a
+suite is a function and one line here.
+"""
+
+from __future__ import annotations
+
+from tunelab.score import Score
+
+
+def study17_of(score: Score) -> dict[str, float]:
+    """The study's 17 metrics of one melody, on its 16th-note grid (ValueError if polyphonic)."""
+    from tunelab.corpus.transforms import quantize
+    from tunelab.io.gridtext import format_score
+    from tunelab.metrics.study17 import NAMES, study17_many
+
+    return dict(zip(NAMES, study17_many([format_score(quantize(score, 4))])[0].tolist()))
+
+
+def structure_of(score: Score) -> dict[str, float]:
+    """Self-similarity, coherence, syncopation and beat alignment (tunelab.metrics.structure)."""
+    from tunelab.metrics.structure import structure
+
+    return structure(score)
+
+
+PER_MELODY = {"study17": study17_of, "structure": structure_of}
+SET_LEVEL = ("distribution",)  # each set against the reference (tunelab.metrics.distribution)
+SUITES = (*PER_MELODY, *SET_LEVEL)
