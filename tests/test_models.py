@@ -114,7 +114,7 @@ def test_presets_build_and_name_their_sizes():
     assert all(sum(p.numel() for p in build(f, 45, preset="tiny").parameters()) < 3e4 for f in FAMILIES)
     assert build("lstm", 45, preset="small", dropout=0.3).config.dropout == 0.3
     assert isinstance(build("study-hybrid"), StudyHybrid)
-    with pytest.raises(ConfigError, match="--preset must be"):
+    with pytest.raises(ConfigError, match="--size must be"):
         build("lstm", 45, preset="huge")
     with pytest.raises(ConfigError, match="unknown preset 'study-gpt'"):
         build("study-gpt")

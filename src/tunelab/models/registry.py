@@ -17,6 +17,7 @@ FAMILIES: dict[str, tuple[str, str]] = {
     "transformer": ("tunelab.models.transformer", "TransformerModel"),
     "linear-transformer": ("tunelab.models.transformer", "LinearTransformerModel"),
     "hybrid": ("tunelab.models.hybrid", "HybridModel"),
+    "mlp": ("tunelab.models.mlp", "MLPModel"),
 }
 
 
