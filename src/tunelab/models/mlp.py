@@ -10,6 +10,8 @@ Shapes: B batch, T time, W window, C channels, V vocabulary.
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import torch
 from torch import nn
 
@@ -24,7 +26,7 @@ class MLPModel(SequenceModel):
         c = self.config = config
         self.embed = nn.Embedding(c.vocab_size, c.d_model)
         sizes = [c.attn_window * c.d_model] + [c.hidden_size] * c.n_layers
-        self.layers = nn.ModuleList(nn.Linear(a, b) for a, b in zip(sizes, sizes[1:]))
+        self.layers = nn.ModuleList(nn.Linear(a, b) for a, b in pairwise(sizes))
         self.drop = nn.Dropout(c.dropout)
         self.head = nn.Linear(sizes[-1], c.vocab_size)
 

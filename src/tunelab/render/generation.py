@@ -123,6 +123,92 @@ def save_samples(
     return scores, summary
 
 
+def generate_dir(
+    run,
+    out,
+    *,
+    n: int | None = None,
+    settings=None,
+    primer=None,
+    seeds=None,
+    protocol: str | None = None,
+    protocol_filters: bool = False,
+    meter: str | None = None,
+    key: str | None = None,
+    formats=("mid", "musicxml", "grid", "wav", "svg", "png"),
+    program: int | None = None,
+    synth: str = "auto",
+    device: str = "cpu",
+) -> list[str]:
+    """Sample melodies from ``run`` (a run directory or a shipped model's name) and write a
+    generation dir at ``out``: ``tunelab generate``. Prompts come from a ``primer`` file or a
+    ``seeds`` file (grid text), else from scratch; ``protocol="study"`` uses the study's context
+    and stops, and its temperature unless ``protocol_filters`` says the settings' filters were
+    chosen; ``meter`` ("3/4") and ``key`` ("Em") label the melodies (default: the primer's, else
+    4/4 and estimated). Returns the lines to show: the summary and the files written."""
+    import time
+    from dataclasses import replace
+
+    from tqdm import tqdm
+
+    from tunelab.errors import ConfigError
+    from tunelab.pretrained import resolve
+    from tunelab.sampling import Settings, generate, study_settings
+    from tunelab.sampling import prompts as P
+    from tunelab.sampling.melody import parse_key, parse_meter
+    from tunelab.training.checkpoint import load_run
+    from tunelab.training.distributed import choose_device
+
+    settings = settings or Settings()
+    meter, key = parse_meter(meter), parse_key(key)
+    run = resolve(run)
+    loaded = load_run(run, choose_device(device))  # fails early, naming the file, on a bad run dir
+    tokenizer = loaded[1]
+    if tokenizer.is_compound:
+        unknown = set(settings.fields) - set(tokenizer.fields)
+        if unknown:
+            raise ConfigError(
+                f"--field: {', '.join(sorted(unknown))} not among {', '.join(tokenizer.fields)}"
+            )
+    elif settings.fields:
+        raise ConfigError(f"--field is for compound encodings; {run} uses {tokenizer.name}")
+    prompts, primers = None, []
+    if primer:
+        prompts, primers = P.from_primer(primer, tokenizer)
+    elif seeds:
+        prompts = P.from_seeds(seeds, tokenizer)
+    if settings.bars and tokenizer.name == "grid":
+        num, den = meter or (primers[0].meter_at(0) if primers else (4, 4))
+        settings = replace(settings, bar_steps=tokenizer.steps_per_quarter * 4 * num // den)
+    if protocol == "study":  # its context and stops; its temperature unless filters were chosen
+        chosen = settings.filters
+        settings = study_settings(settings)
+        if protocol_filters:
+            settings = replace(settings, filters=chosen)
+    n = n or (len(prompts) if prompts else 8)
+    bar = tqdm(total=n, desc="generating", unit="melody")
+    t0 = time.perf_counter()
+    samples = generate(
+        loaded, n, prompts=prompts, settings=settings, protocol=protocol,
+        filters=settings.filters if protocol else None, progress=lambda done: bar.update(done - bar.n),
+    )  # fmt: skip
+    bar.close()
+    primer_meter = primers[0].meter_at(0) if primers and primers[0].time_signatures else None
+    primer_key = tuple(primers[0].keys[0][1:]) if primers and primers[0].keys else None
+    out = Path(out)
+    _, summary = save_samples(
+        out, samples, tokenizer, label=run.name, formats=formats,
+        used={"settings": settings.to_dict(), "protocol": protocol, "run": str(run)},
+        meter=meter or primer_meter, key=key or primer_key, seconds=time.perf_counter() - t0,
+        program=program, synth=synth,
+    )  # fmt: skip
+    lines = [*summary, f"wrote {out / 'index.html'}"]
+    lines += [
+        f"wrote {out / 'grid.txt'}" if f == "grid" else f"wrote {out / f}/ ({n} files)" for f in formats
+    ]
+    return lines
+
+
 def error_line(grammar: bool, errors: int, tokens: int) -> str:
     """The summary line on syntax errors (under the grammar there are none)."""
     if grammar:

@@ -14,15 +14,17 @@ from dataclasses import asdict, dataclass
 
 import torch
 
+from tunelab.settings import setting
+
 
 @dataclass(frozen=True)
 class Filters:
     """How one field (or a flat vocabulary) is sampled."""
 
-    temperature: float = 1.0
-    top_k: int = 0  # 0: off
-    top_p: float = 1.0  # 1: off
-    min_p: float = 0.0  # 0: off
+    temperature: float = setting(1.0, "0 is greedy (the study's protocol: 0.7 unless given)")
+    top_k: int = setting(0, "keep the k likeliest ids (0: off)")
+    top_p: float = setting(1.0, "nucleus: keep the likeliest ids up to this mass (1: off)")
+    min_p: float = setting(0.0, "keep ids at least this share of the likeliest (0: off)")
 
     def __post_init__(self):
         problems = []

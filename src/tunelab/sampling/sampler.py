@@ -22,6 +22,7 @@ import torch
 
 from tunelab.sampling.filters import Filters, draw
 from tunelab.sampling.steppers import stepper
+from tunelab.settings import setting
 from tunelab.tokenizers import PAD
 
 
@@ -31,16 +32,20 @@ class Settings:
 
     filters: Filters = field(default_factory=Filters)
     fields: dict = field(default_factory=dict)  # compound: field name -> Filters
-    grammar: bool = True
-    max_steps: int = 1024
-    min_steps: int = 0  # no end of song before this many sampled tokens (1 after an empty prompt)
-    bars: int | None = None  # stop after this many new bars
-    bar_steps: int = 16  # grid only: the length of a bar in steps (bars are counted in steps)
-    stop_at_end: bool = True
-    seed: int = 0
-    batch_size: int = 512
-    window: bool | None = None  # window models: recompute the window even with a carried form
-    lookback: int | None = None  # attention looks back at most this far (see steppers)
+    grammar: bool = setting(
+        True, "mask every step to the encoding's grammar (off: raw output, errors counted)"
+    )
+    max_steps: int = setting(512, "most tokens sampled per melody")
+    min_steps: int = setting(0, "no end of song before this many sampled tokens (1 after an empty prompt)")
+    bars: int | None = setting(None, "stop after this many new bars")
+    bar_steps: int = setting(16, "grid: a bar's length in steps (from the meter)", cli=False)
+    stop_at_end: bool = setting(True, "stop a melody at the end of its song", cli=False)
+    seed: int = setting(0, "random seed: the same seed gives the same melodies")
+    batch_size: int = setting(512, "melodies sampled together")
+    window: bool | None = setting(
+        None, "window models: recompute the window even with a carried form", cli=False
+    )
+    lookback: int | None = setting(None, "attention looks back at most this far (see steppers)", cli=False)
 
     def for_field(self, name: str) -> Filters:
         return self.fields.get(name, self.filters)
