@@ -12,7 +12,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tunelab.web import design
-from tunelab.web.app import MAX_BODY, Limits, create_app
+from tunelab.web.app import create_app
+from tunelab.web.guard import MAX_BODY, Limits
 from tunelab.web.store import MIGRATIONS, SCHEMA, Store
 
 from .test_training import _song

@@ -22,183 +22,55 @@ Every client is treated as hostile:
 
 from __future__ import annotations
 
-import asyncio
 import functools
-import re
 import secrets
-import threading
 import time
-from collections import deque
-from dataclasses import dataclass
 from pathlib import Path
-from typing import ClassVar, Literal
 
-from fastapi import FastAPI, HTTPException, Request
+from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
-from pydantic import BaseModel, ConfigDict, Field, field_validator
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from tunelab.errors import ConfigError
 from tunelab.web import pages
 from tunelab.web.analysis import export_csv, export_json
 from tunelab.web.design import steps as listener_steps
+from tunelab.web.guard import CODES, LOOPBACK, ApiError, Guard, Limits, RateLimiter, error_response
+from tunelab.web.schemas import LISTENER, TEST_ID, Answer, NewListener, NewTest
 from tunelab.web.store import Busy, Conflict, Store, Unwritable
 
-MAX_BODY = 16 * 1024
-TEST_ID = re.compile(r"^[0-9a-f]{8}$")
-LISTENER = re.compile(r"^[0-9a-f]{32}$")
 MEDIA = {"wav": "audio/wav", "svg": "image/svg+xml", "png": "image/png"}
 STATIC = {"listen.js": "text/javascript", "results.js": "text/javascript", "style.css": "text/css"}
 STATIC_DIR = Path(__file__).parent / "static"
-LOOPBACK = ("127.0.0.1", "localhost", "::1", "[::1]")
-# the code of an error raised without one, by status
-CODES = {400: "bad_request", 401: "token_required", 403: "wrong_token", 404: "not_found", 405: "method_not_allowed",
-         408: "timeout", 409: "conflict", 413: "body_too_large", 422: "invalid", 429: "rate_limited"}  # fmt: skip
 
 
-@dataclass(frozen=True)
-class Limits:
-    """How much any one client or test may ask for, and how long a request may take to arrive."""
+class Server:
+    """What the routes share: the store, the gallery, limits and rate counts, the clock, and the
+    lookups that answer 404 / 409 / 401-403-429 as documented."""
 
-    listeners_per_test_minute: int = 120
-    listeners_per_client_minute: int = 30
-    admin_failures_per_minute: int = 10
-    body_seconds: float = 10.0
+    def __init__(self, data_dir: Path, admin_token: str, gallery: dict, limits: Limits, clock):
+        self.data_dir, self.limits, self.clock = data_dir, limits, clock
+        self.store = Store(data_dir / "tunelab.db")
+        self.sets = pages.GallerySets(data_dir / "cache", gallery)
+        self.rate = RateLimiter()
+        self._token = admin_token.encode()
+        # a test's items and design never change once it is created: read them once, not per answer
+        self.items_of = functools.lru_cache(maxsize=64)(lambda test_id: tuple(self.store.items(test_id)))
+        self.design_of = functools.lru_cache(maxsize=64)(lambda test_id: self.store.test(test_id)["design"])
 
-
-class ApiError(HTTPException):
-    """An error answer: status, a stable ``code`` and a message (and headers, e.g. Retry-After)."""
-
-    def __init__(self, status: int, code: str, message: str, headers: dict | None = None):
-        super().__init__(status, message, headers)
-        self.code = code
-
-
-class RateLimiter:
-    """Events per key in a sliding window (one minute); thread-safe."""
-
-    def __init__(self, window: float = 60.0):
-        self.window, self._events, self._lock = window, {}, threading.Lock()
-
-    def hit(self, key: str, limit: int, *, count: bool = True) -> float:
-        """0 if under ``limit`` (and, with ``count``, records this event); else the seconds until
-        the oldest event in the window expires."""
-        now = time.monotonic()
-        with self._lock:
-            q = self._events.setdefault(key, deque())
-            while q and now - q[0] > self.window:
-                q.popleft()
-            if len(q) >= limit:
-                return self.window - (now - q[0])
-            if count:
-                q.append(now)
-            return 0.0
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
-
-
-class NewListener(_Strict):
-    test_id: str = Field(pattern=TEST_ID.pattern)
-    consent: bool  # strict: true only (Literal[True] would take 1, which equals True in Python)
-
-    @field_validator("consent")
-    @classmethod
-    def _consented(cls, v: bool) -> bool:
-        if v is not True:
-            raise ValueError("consent is required")
-        return v
-
-    expertise: Literal["none", "amateur", "student", "professional"] | None = None
-    screen: str | None = Field(default=None, max_length=40, pattern=r"^[0-9x]+$")
-
-
-class Answer(_Strict):
-    listener_id: str = Field(pattern=LISTENER.pattern)
-    position: int = Field(ge=0, le=100_000)
-    played_s: float = Field(ge=0, le=86_400)  # what the page measured: kept, never trusted
-    ratings: dict[str, int] | None = Field(default=None, max_length=20)
-    choice: Literal["A", "B", "none"] | None = None
-    comment: str | None = Field(default=None, max_length=1000)
-
-
-class NewTest(_Strict):
-    sets: list[str] = Field(min_length=1, max_length=8)
-    reference: str | None = Field(default=None, max_length=100)
-    n: int = Field(default=10, ge=1, le=200)
-    seed: int = Field(default=0, ge=0, le=2**32 - 1)
-    scales: list[str] | None = Field(default=None, max_length=10)
-    points: int = Field(default=10, ge=2, le=100)
-    pairs: int = Field(default=0, ge=0, le=100)
-    no_preference: bool = False
-    name: str | None = Field(default=None, max_length=200)
-
-
-def create_app(
-    data_dir,
-    *,
-    admin_token: str,
-    gallery: dict[str, str] | None = None,
-    allowed_hosts=LOOPBACK,
-    limits: Limits = Limits(),
-    openapi: bool = False,
-    clock=time.time,
-) -> FastAPI:
-    """The app over ``data_dir`` (database and media); ``gallery``: set name -> folder or corpus;
-    ``allowed_hosts``: the names listeners reach the server by (``Host`` header, port aside; None:
-    any); ``openapi``: serve the API description at /api/openapi.json; ``clock``: the time in
-    epoch seconds (tests pass their own to step over listening time)."""
-    data_dir = Path(data_dir)
-    store = Store(data_dir / "tunelab.db")
-    sets = pages.GallerySets(data_dir / "cache", gallery or {})
-    app = FastAPI(
-        title="tunelab", docs_url=None, redoc_url=None, openapi_url="/api/openapi.json" if openapi else None
-    )
-    app.state.store = store
-    app.add_middleware(Guard, allowed_hosts=allowed_hosts, body_seconds=limits.body_seconds)
-    rate = RateLimiter()
-    token_bytes = admin_token.encode()
-
-    @app.exception_handler(StarletteHTTPException)
-    async def http_error(request, exc):
-        code = getattr(exc, "code", None) or CODES.get(exc.status_code, "error")
-        return _error(exc.status_code, code, str(exc.detail), headers=exc.headers)
-
-    @app.exception_handler(RequestValidationError)
-    async def invalid(request, exc):
-        errors = exc.errors()
-        if any(e.get("type") == "json_invalid" for e in errors):
-            return _error(400, "malformed_json", "malformed JSON")
-        detail = [{"field": ".".join(str(x) for x in e["loc"][1:]), "problem": e["msg"]} for e in errors]
-        return _error(422, "invalid", "invalid request", detail=detail)  # no input echoed back
-
-    @app.exception_handler(Busy)
-    async def busy(request, exc):
-        return _error(503, "store_busy", "the database is busy; try again", headers={"Retry-After": "2"})
-
-    @app.exception_handler(Unwritable)
-    async def unwritable(request, exc):
-        status = 507 if exc.reason == "disk_full" else 503
-        return _error(
-            status, f"store_{exc.reason}", f"answers cannot be stored now ({exc.reason.replace('_', ' ')})"
-        )
-
-    @app.exception_handler(Exception)
-    async def internal(request, exc):
-        return _error(500, "internal", "internal error")
-
+    @staticmethod
     def client_of(request: Request) -> str:
         return request.client.host if request.client else "?"
 
-    def admin(request: Request) -> None:
+    def admin(self, request: Request) -> None:
+        """The admin token, from a header only; wrong ones are counted per client and rate-limited."""
         if "token" in request.query_params:
             raise ApiError(
                 400, "token_in_url", "send the admin token in the X-Admin-Token header, never in a URL"
             )
-        who = f"admin-fail:{client_of(request)}"
-        wait = rate.hit(who, limits.admin_failures_per_minute, count=False)
+        who = f"admin-fail:{self.client_of(request)}"
+        wait = self.rate.hit(who, self.limits.admin_failures_per_minute, count=False)
         if wait:
             raise ApiError(
                 429, "rate_limited", "too many wrong admin tokens", {"Retry-After": str(int(wait) + 1)}
@@ -207,39 +79,100 @@ def create_app(
         given = request.headers.get("x-admin-token") or (bearer[7:] if bearer.startswith("Bearer ") else "")
         if not given:
             raise ApiError(401, "token_required", "admin token required (X-Admin-Token header)")
-        if not secrets.compare_digest(given.encode(), token_bytes):
-            rate.hit(who, limits.admin_failures_per_minute)
+        if not secrets.compare_digest(given.encode(), self._token):
+            self.rate.hit(who, self.limits.admin_failures_per_minute)
             raise ApiError(403, "wrong_token", "wrong admin token")
 
-    # a test's items and design never change once it is created: read them once, not per answer
-    items_of = functools.lru_cache(maxsize=64)(lambda test_id: tuple(store.items(test_id)))
-    design_of = functools.lru_cache(maxsize=64)(lambda test_id: store.test(test_id)["design"])
-
-    def test_or_404(test_id: str) -> dict:
-        test = store.test(test_id) if TEST_ID.match(test_id) else None
+    def test_or_404(self, test_id: str) -> dict:
+        test = self.store.test(test_id) if TEST_ID.match(test_id) else None
         if test is None:
             raise ApiError(404, "no_such_test", "no such test")
         return test
 
-    def open_or_409(test_id: str) -> None:
-        if store.test(test_id)["closed"]:
+    def open_or_409(self, test_id: str) -> None:
+        if self.store.test(test_id)["closed"]:
             raise ApiError(409, "test_closed", "this test is closed")
 
-    def listener_or_404(listener_id: str) -> dict:
-        who = store.listener(listener_id) if LISTENER.match(listener_id) else None
+    def listener_or_404(self, listener_id: str) -> dict:
+        who = self.store.listener(listener_id) if LISTENER.match(listener_id) else None
         if who is None:
             raise ApiError(404, "no_such_listener", "no such listener")
         return who
 
-    # --- pages (sync handlers run in the worker threads: they read the database) ----------------
+
+def create_app(
+    data_dir,
+    *,
+    admin_token: str,
+    gallery: dict[str, str] | None = None,
+    allowed_hosts=LOOPBACK,
+    limits: Limits | None = None,
+    openapi: bool = False,
+    clock=time.time,
+) -> FastAPI:
+    """The app over ``data_dir`` (database and media); ``gallery``: set name -> folder or corpus;
+    ``allowed_hosts``: the names listeners reach the server by (``Host`` header, port aside; None:
+    any); ``limits``: :class:`Limits`; ``openapi``: serve the API description at
+    /api/openapi.json; ``clock``: the time in epoch seconds (tests pass their own to step over
+    listening time)."""
+    limits = limits or Limits()
+    srv = Server(Path(data_dir), admin_token, gallery or {}, limits, clock)
+    app = FastAPI(
+        title="tunelab", docs_url=None, redoc_url=None, openapi_url="/api/openapi.json" if openapi else None
+    )
+    app.state.store = srv.store
+    app.add_middleware(Guard, allowed_hosts=allowed_hosts, body_seconds=limits.body_seconds)
+    _error_handlers(app)
+    _pages(app, srv)
+    _listener_api(app, srv)
+    _admin_api(app, srv)
+    return app
+
+
+def _error_handlers(app: FastAPI) -> None:
+    """Every error as JSON ``{"error", "code"}``: HTTP errors, invalid input, storage trouble."""
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request, exc):
+        code = getattr(exc, "code", None) or CODES.get(exc.status_code, "error")
+        return error_response(exc.status_code, code, str(exc.detail), headers=exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request, exc):
+        errors = exc.errors()
+        if any(e.get("type") == "json_invalid" for e in errors):
+            return error_response(400, "malformed_json", "malformed JSON")
+        detail = [{"field": ".".join(str(x) for x in e["loc"][1:]), "problem": e["msg"]} for e in errors]
+        return error_response(422, "invalid", "invalid request", detail=detail)  # no input echoed back
+
+    @app.exception_handler(Busy)
+    async def busy(request, exc):
+        return error_response(
+            503, "store_busy", "the database is busy; try again", headers={"Retry-After": "2"}
+        )
+
+    @app.exception_handler(Unwritable)
+    async def unwritable(request, exc):
+        status = 507 if exc.reason == "disk_full" else 503
+        return error_response(
+            status, f"store_{exc.reason}", f"answers cannot be stored now ({exc.reason.replace('_', ' ')})"
+        )
+
+    @app.exception_handler(Exception)
+    async def internal(request, exc):
+        return error_response(500, "internal", "internal error")
+
+
+def _pages(app: FastAPI, srv: Server) -> None:
+    """The HTML pages, static files and the gallery's media (sync: they read the database)."""
 
     @app.get("/", response_class=HTMLResponse)
     def home():
-        return pages.home(store.tests(), sets.names())
+        return pages.home(srv.store.tests(), srv.sets.names())
 
     @app.get("/listen/{test_id}", response_class=HTMLResponse)
     def listen_page(test_id: str):
-        return pages.listen(test_or_404(test_id))
+        return pages.listen(srv.test_or_404(test_id))
 
     @app.get("/results/{test_id}", response_class=HTMLResponse)
     def results_page(test_id: str):
@@ -250,9 +183,9 @@ def create_app(
 
     @app.get("/gallery/{name}", response_class=HTMLResponse)
     def gallery_page(name: str, page: int = 0):
-        if name not in sets.names():
+        if name not in srv.sets.names():
             raise ApiError(404, "not_found", "no such gallery set")
-        return pages.gallery(name, sets.items(name), page)
+        return pages.gallery(name, srv.sets.items(name), page)
 
     @app.get("/static/{name}")
     async def static(name: str):
@@ -262,21 +195,23 @@ def create_app(
 
     @app.get("/media/gallery/{name}/{number}.{ext}")
     def gallery_media(name: str, number: int, ext: str):
-        if name not in sets.names() or ext not in MEDIA or not 0 <= number < len(sets.items(name)):
+        if name not in srv.sets.names() or ext not in MEDIA or not 0 <= number < len(srv.sets.items(name)):
             raise ApiError(404, "not_found", "no such file")
-        return FileResponse(sets.media(name, number, ext), media_type=MEDIA[ext])
+        return FileResponse(srv.sets.media(name, number, ext), media_type=MEDIA[ext])
 
-    # --- the listener's API --------------------------------------------------------------------
+
+def _listener_api(app: FastAPI, srv: Server) -> None:
+    """The listener's JSON API and step media."""
 
     @app.get("/api/health")
     def health():
-        state = store.state()
-        body = {"ok": state == "ok", "schema": store.version, "storage": state}
+        state = srv.store.state()
+        body = {"ok": state == "ok", "schema": srv.store.version, "storage": state}
         return JSONResponse(body, status_code=200 if state == "ok" else 503)
 
     @app.get("/api/tests/{test_id}")
     def public_test(test_id: str):
-        test = test_or_404(test_id)
+        test = srv.test_or_404(test_id)
         d = test["design"]
         return {"id": test_id, "name": test["name"], "scales": d["scales"], "points": d["points"],
                 "min_play_s": d["min_play_s"], "no_preference": bool(d.get("no_preference")),
@@ -284,19 +219,19 @@ def create_app(
 
     @app.post("/api/listeners", status_code=201)
     def new_listener(body: NewListener, request: Request):
-        test = test_or_404(body.test_id)
+        test = srv.test_or_404(body.test_id)
         if test["closed"]:
             raise ApiError(409, "test_closed", "this test is closed")
-        for key, limit in ((f"test:{body.test_id}", limits.listeners_per_test_minute),
-                           (f"client:{client_of(request)}", limits.listeners_per_client_minute)):  # fmt: skip
-            wait = rate.hit(key, limit, count=False)
+        for key, limit in ((f"test:{body.test_id}", srv.limits.listeners_per_test_minute),
+                           (f"client:{srv.client_of(request)}", srv.limits.listeners_per_client_minute)):  # fmt: skip
+            wait = srv.rate.hit(key, limit, count=False)
             if wait:
                 raise ApiError(429, "rate_limited", "too many new listeners; try again later",
                                {"Retry-After": str(int(wait) + 1)})  # fmt: skip
-        rate.hit(f"test:{body.test_id}", limits.listeners_per_test_minute)
-        rate.hit(f"client:{client_of(request)}", limits.listeners_per_client_minute)
+        srv.rate.hit(f"test:{body.test_id}", srv.limits.listeners_per_test_minute)
+        srv.rate.hit(f"client:{srv.client_of(request)}", srv.limits.listeners_per_client_minute)
         design = test["design"]
-        who = store.add_listener(
+        who = srv.store.add_listener(
             body.test_id,
             secrets.token_hex(16),
             body.expertise,
@@ -307,34 +242,36 @@ def create_app(
 
     @app.get("/api/listeners/{listener_id}")
     def progress(listener_id: str):
-        who = listener_or_404(listener_id)
+        who = srv.listener_or_404(listener_id)
         total, nxt = len(who["steps"]), who["next_position"]
         out = {"test_id": who["test_id"], "next_position": nxt, "total": total, "done": nxt >= total}
         if nxt < total:
-            out["step"] = _public_step(listener_id, nxt, items_of(who["test_id"]), who["steps"][nxt])
+            out["step"] = _public_step(listener_id, nxt, srv.items_of(who["test_id"]), who["steps"][nxt])
         return out
 
     @app.get("/api/listeners/{listener_id}/steps/{position}/{slot}.{ext}")
     def step_media(listener_id: str, position: int, slot: str, ext: str):
         """The current step's medium; the first time is recorded as the start of listening."""
-        who = listener_or_404(listener_id)
+        who = srv.listener_or_404(listener_id)
         if position != who["next_position"] or position >= len(who["steps"]) or ext not in MEDIA:
             raise ApiError(404, "not_found", "no such file")
         step = who["steps"][position]
         index = _slots(step).get(slot)
         if index is None:
             raise ApiError(404, "not_found", "no such file")
-        item = items_of(who["test_id"])[index]
-        if slot not in store.served(listener_id, position):
-            store.mark_served(listener_id, position, slot, clock())
-        return FileResponse(data_dir / "media" / who["test_id"] / item["media"][ext], media_type=MEDIA[ext])
+        item = srv.items_of(who["test_id"])[index]
+        if slot not in srv.store.served(listener_id, position):
+            srv.store.mark_served(listener_id, position, slot, srv.clock())
+        return FileResponse(
+            srv.data_dir / "media" / who["test_id"] / item["media"][ext], media_type=MEDIA[ext]
+        )
 
     @app.post("/api/responses", status_code=201)
     def respond(body: Answer):
-        who = listener_or_404(body.listener_id)
+        who = srv.listener_or_404(body.listener_id)
         test_id = who["test_id"]
-        d = design_of(test_id)
-        open_or_409(test_id)
+        d = srv.design_of(test_id)
+        srv.open_or_409(test_id)
         if body.position >= len(who["steps"]):
             raise ApiError(422, "no_such_step", "no such step")
         step = who["steps"][body.position]
@@ -353,16 +290,16 @@ def create_app(
                 raise ApiError(422, "invalid", f"ratings must give exactly: {', '.join(d['scales'])}")
             if any(not 1 <= v <= d["points"] for v in body.ratings.values()):
                 raise ApiError(422, "invalid", f"ratings run from 1 to {d['points']}")
-        if body.position == who["next_position"]:  # a new answer: the server's clock decides
-            items, served = items_of(test_id), store.served(body.listener_id, body.position)
-            now = clock()
+        if body.position == who["next_position"]:  # a new answer: the server's srv.clock decides
+            items, served = srv.items_of(test_id), srv.store.served(body.listener_id, body.position)
+            now = srv.clock()
             for slot, index in _slots(step).items():
                 need = min(d["min_play_s"], 0.9 * items[index]["media"]["seconds"])
                 heard = now - served[slot] if slot in served else -1.0
                 if heard < need:
                     raise ApiError(422, "too_soon", f"listen for at least {need:.1f} s before answering")
         try:
-            status = store.respond(
+            status = srv.store.respond(
                 body.listener_id, body.position, played_s=body.played_s, ratings=body.ratings,
                 chosen=body.choice, comment=body.comment,
             )  # fmt: skip
@@ -373,24 +310,26 @@ def create_app(
             status_code=201 if status == "stored" else 200,
         )
 
-    # --- admin (token in a header) -------------------------------------------------------------
+
+def _admin_api(app: FastAPI, srv: Server) -> None:
+    """The admin's API (token in a header)."""
 
     @app.get("/api/tests")
     def all_tests(request: Request):
-        admin(request)
-        return [{**t, **store.counts(t["id"])} for t in store.tests()]
+        srv.admin(request)
+        return [{**t, **srv.store.counts(t["id"])} for t in srv.store.tests()]
 
     @app.post("/api/tests", status_code=201)
     def new_test(body: NewTest, request: Request):
-        admin(request)
+        srv.admin(request)
         from tunelab.web.design import SCALES, create
 
-        unknown = [s for s in body.sets if s not in sets.names()]
-        if unknown or (body.reference and body.reference not in sets.names()):
-            raise ApiError(422, "invalid", f"sets must be gallery sets: {', '.join(sets.names())}")
+        unknown = [s for s in body.sets if s not in srv.sets.names()]
+        if unknown or (body.reference and body.reference not in srv.sets.names()):
+            raise ApiError(422, "invalid", f"srv.sets must be gallery sets: {', '.join(srv.sets.names())}")
         try:
             test_id = create(
-                data_dir, [sets.source(s) for s in body.sets], reference=sets.source(body.reference) if body.reference else None,
+                srv.data_dir, [srv.sets.source(s) for s in body.sets], reference=srv.sets.source(body.reference) if body.reference else None,
                 n=body.n, seed=body.seed, scales=body.scales or SCALES, points=body.points, pairs=body.pairs,
                 no_preference=body.no_preference, name=body.name, progress=False,
             )  # fmt: skip
@@ -400,101 +339,37 @@ def create_app(
 
     @app.post("/api/tests/{test_id}/close")
     def close_test(test_id: str, request: Request):
-        admin(request)
-        test_or_404(test_id)
-        changed = store.close(test_id)
+        srv.admin(request)
+        srv.test_or_404(test_id)
+        changed = srv.store.close(test_id)
         return {"id": test_id, "closed": True, "changed": changed}
 
     @app.get("/api/tests/{test_id}/export.{fmt}")
     def export(test_id: str, fmt: str, request: Request):
-        admin(request)
-        test_or_404(test_id)
+        srv.admin(request)
+        srv.test_or_404(test_id)
         if fmt == "csv":
-            return Response(export_csv(store, test_id), media_type="text/csv")
+            return Response(export_csv(srv.store, test_id), media_type="text/csv")
         if fmt == "json":
-            return Response(export_json(store, test_id), media_type="application/json")
+            return Response(export_json(srv.store, test_id), media_type="application/json")
         raise ApiError(404, "not_found", "export.csv or export.json")
 
     @app.get("/api/tests/{test_id}/report")
     def report(test_id: str, request: Request):
-        admin(request)
+        srv.admin(request)
         from tunelab.web.analysis import analyse, finite, tables
 
-        test_or_404(test_id)
-        result = analyse(store, test_id)
+        srv.test_or_404(test_id)
+        result = analyse(srv.store, test_id)
         return finite({**result, "tables": tables(result)})
 
     @app.get("/api/tests/{test_id}/chart.png")
     def results_chart(test_id: str, request: Request):
-        admin(request)
+        srv.admin(request)
         from tunelab.web.analysis import analyse
 
-        test_or_404(test_id)
-        return Response(pages.chart(analyse(store, test_id), "png"), media_type="image/png")
-
-    return app
-
-
-class Guard:
-    """ASGI middleware: refuses a ``Host`` it does not serve (DNS rebinding), bodies over
-    :data:`MAX_BODY` (by header, and by counting what arrives) and bodies slower than
-    ``body_seconds``; sets the security headers on every response, and ``no-store`` on the API
-    and the admin page."""
-
-    HEADERS: ClassVar = [
-        (b"x-content-type-options", b"nosniff"),
-        (b"x-frame-options", b"DENY"),
-        (b"content-security-policy",
-         b"default-src 'self'; img-src 'self' blob:; media-src 'self'; style-src 'self'; script-src 'self'; "
-         b"frame-ancestors 'none'; base-uri 'none'; form-action 'self'"),
-        (b"referrer-policy", b"no-referrer"),
-    ]  # fmt: skip
-
-    def __init__(self, app, allowed_hosts=LOOPBACK, body_seconds: float = 10.0):
-        self.app, self.body_seconds = app, body_seconds
-        self.hosts = None if allowed_hosts is None else {h.lower() for h in allowed_hosts}
-
-    def _host_ok(self, headers: dict) -> bool:
-        if self.hosts is None:
-            return True
-        host = headers.get(b"host", b"").decode("latin-1").lower()
-        name = host.rsplit(":", 1)[0] if not host.endswith("]") else host  # [::1]:8000 -> [::1]
-        return name in self.hosts or host in self.hosts
-
-    async def __call__(self, scope, receive, send):
-        if scope["type"] != "http":
-            return await self.app(scope, receive, send)
-        headers = dict(scope["headers"])
-        if not self._host_ok(headers):
-            return await _error(400, "bad_host", "unexpected Host header")(scope, receive, send)
-        size = headers.get(b"content-length")
-        if size is not None and (not size.isdigit() or int(size) > MAX_BODY):
-            return await _error(413, "body_too_large", f"request body over {MAX_BODY} bytes")(
-                scope, receive, send
-            )
-        seen = 0
-        private = scope["path"].startswith(("/api/", "/results/"))
-
-        async def counted():
-            nonlocal seen
-            try:
-                message = await asyncio.wait_for(receive(), self.body_seconds)
-            except TimeoutError:
-                raise ApiError(
-                    408, "timeout", f"request body not received within {self.body_seconds:g} s"
-                ) from None
-            seen += len(message.get("body", b""))
-            if seen > MAX_BODY:
-                raise ApiError(413, "body_too_large", f"request body over {MAX_BODY} bytes")
-            return message
-
-        async def secured(message):
-            if message["type"] == "http.response.start":
-                extra = [(b"cache-control", b"no-store")] if private else []
-                message["headers"] = list(message.get("headers", [])) + self.HEADERS + extra
-            await send(message)
-
-        await self.app(scope, counted, secured)
+        srv.test_or_404(test_id)
+        return Response(pages.chart(analyse(srv.store, test_id), "png"), media_type="image/png")
 
 
 def _slots(step: dict) -> dict[str, int]:
@@ -514,10 +389,3 @@ def _public_step(listener_id: str, position: int, items, step: dict) -> dict:
     if step["kind"] == "rate":
         return {"kind": "rate", **urls("x", step["item"])}
     return {"kind": "pair", "a": urls("a", step["a"]), "b": urls("b", step["b"])}
-
-
-def _error(status: int, code: str, message: str, *, detail=None, headers=None) -> JSONResponse:
-    body = {"error": message, "code": code}
-    if detail:
-        body["detail"] = detail
-    return JSONResponse(body, status_code=status, headers=headers)
