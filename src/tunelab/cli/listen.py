@@ -14,6 +14,11 @@ DEFAULT_DIR = "listening"
 
 
 def register(sub) -> None:
+    _serve_parser(sub)
+    _listen_parser(sub)
+
+
+def _serve_parser(sub) -> None:
     c = sub.add_parser(
         "serve",
         help="the gallery and the listening tests in a web page",
@@ -51,6 +56,8 @@ def register(sub) -> None:
     c.add_argument("--openapi", action="store_true", help="serve the API description at /api/openapi.json")
     c.set_defaults(func=cmd_serve)
 
+
+def _listen_parser(sub) -> None:
     listen = sub.add_parser("listen", help="create, export and analyse listening tests")
     lsub = listen.add_subparsers(title="listen commands", metavar="ACTION")
     c = lsub.add_parser(

@@ -6,6 +6,16 @@ import argparse
 
 
 def register(sub) -> None:
+    _demo_parser(sub)
+    study = sub.add_parser("study", help="rerun the LSTM / Transformer / Hybrid study")
+    ssub = study.add_subparsers(title="study commands", metavar="ACTION")
+    _reproduce_parser(ssub)
+    _efficiency_parser(ssub)
+    _ablation_parser(ssub)
+    _encodings_parser(ssub)
+
+
+def _demo_parser(sub) -> None:
     c = sub.add_parser(
         "demo",
         help="the README's main job: train three small models, generate, evaluate, report",
@@ -22,8 +32,8 @@ def register(sub) -> None:
     c.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
     c.set_defaults(func=cmd_demo)
 
-    study = sub.add_parser("study", help="rerun the LSTM / Transformer / Hybrid study")
-    ssub = study.add_subparsers(title="study commands", metavar="ACTION")
+
+def _reproduce_parser(ssub) -> None:
     c = ssub.add_parser(
         "reproduce",
         help="train the study's three models, generate 1,000 melodies each, evaluate, compare",
@@ -84,6 +94,8 @@ def register(sub) -> None:
     c.add_argument("--threads", type=int, default=None)
     c.set_defaults(func=cmd_reproduce)
 
+
+def _efficiency_parser(ssub) -> None:
     c = ssub.add_parser(
         "efficiency",
         help="throughput, memory and latency vs length; validation loss vs data size",
@@ -110,6 +122,8 @@ def register(sub) -> None:
     c.add_argument("--threads", type=int, default=None)
     c.set_defaults(func=cmd_efficiency)
 
+
+def _ablation_parser(ssub) -> None:
     c = ssub.add_parser(
         "ablation",
         help="the study's ablation grid on the Hybrid, time-boxed",
@@ -129,6 +143,8 @@ def register(sub) -> None:
     c.add_argument("--threads", type=int, default=None)
     c.set_defaults(func=cmd_ablation)
 
+
+def _encodings_parser(ssub) -> None:
     c = ssub.add_parser(
         "encodings",
         help="grid vs REMI vs CP vs NB with GRU, LSTM, linear-transformer, transformer; CE vs focal",

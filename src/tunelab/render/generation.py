@@ -147,13 +147,12 @@ def generate_dir(
     chosen; ``meter`` ("3/4") and ``key`` ("Em") label the melodies (default: the primer's, else
     4/4 and estimated). Returns the lines to show: the summary and the files written."""
     import time
-    from dataclasses import replace
 
     from tqdm import tqdm
 
     from tunelab.errors import ConfigError
     from tunelab.pretrained import resolve
-    from tunelab.sampling import Settings, generate, study_settings
+    from tunelab.sampling import Settings, generate
     from tunelab.sampling import prompts as P
     from tunelab.sampling.melody import parse_key, parse_meter
     from tunelab.training.checkpoint import load_run
@@ -177,14 +176,7 @@ def generate_dir(
         prompts, primers = P.from_primer(primer, tokenizer)
     elif seeds:
         prompts = P.from_seeds(seeds, tokenizer)
-    if settings.bars and tokenizer.name == "grid":
-        num, den = meter or (primers[0].meter_at(0) if primers else (4, 4))
-        settings = replace(settings, bar_steps=tokenizer.steps_per_quarter * 4 * num // den)
-    if protocol == "study":  # its context and stops; its temperature unless filters were chosen
-        chosen = settings.filters
-        settings = study_settings(settings)
-        if protocol_filters:
-            settings = replace(settings, filters=chosen)
+    settings = _protocol_settings(settings, tokenizer, primers, meter, protocol, protocol_filters)
     n = n or (len(prompts) if prompts else 8)
     bar = tqdm(total=n, desc="generating", unit="melody")
     t0 = time.perf_counter()
@@ -207,6 +199,24 @@ def generate_dir(
         f"wrote {out / 'grid.txt'}" if f == "grid" else f"wrote {out / f}/ ({n} files)" for f in formats
     ]
     return lines
+
+
+def _protocol_settings(settings, tokenizer, primers, meter, protocol, protocol_filters: bool):
+    """The settings with a grid bar's length from the meter (for ``bars``), and the study's
+    protocol applied (its context and stops; its temperature unless filters were chosen)."""
+    from dataclasses import replace
+
+    from tunelab.sampling import study_settings
+
+    if settings.bars and tokenizer.name == "grid":
+        num, den = meter or (primers[0].meter_at(0) if primers else (4, 4))
+        settings = replace(settings, bar_steps=tokenizer.steps_per_quarter * 4 * num // den)
+    if protocol == "study":
+        chosen = settings.filters
+        settings = study_settings(settings)
+        if protocol_filters:
+            settings = replace(settings, filters=chosen)
+    return settings
 
 
 def error_line(grammar: bool, errors: int, tokens: int) -> str:

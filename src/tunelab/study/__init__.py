@@ -98,20 +98,7 @@ def reproduce(
     unknown = set(names) - set(STUDY_SIZE)
     if unknown:
         raise ConfigError(f"--models: {', '.join(sorted(unknown))} not among {', '.join(STUDY_SIZE)}")
-    if pretrained:
-        from tunelab.pretrained import names as shipped
-
-        missing = [f"study-{k}" for k in names if f"study-{k}" not in shipped()]
-        if missing:
-            raise ConfigError(f"--pretrained: {', '.join(missing)} not shipped in this installation")
-        specs = {name: {"pretrained": f"study-{name}"} for name in names}
-    elif faithful:
-        specs = {name: faithful_spec(name) for name in names}
-    else:
-        family = family_recipes(recipe)
-        if not family:
-            raise ConfigError(f"--recipe must be box or converged, got {recipe!r}")
-        specs = {name: {**family[name], "seed": seed} for name in names}
+    specs = _specs(names, pretrained=pretrained, faithful=faithful, recipe=recipe, seed=seed)
     filters = None
     if temperature is not None or top_p is not None:
         filters = {"temperature": 0.7 if temperature is None else temperature, "top_p": top_p or 1.0}
@@ -144,6 +131,23 @@ def reproduce(
         },
     )
     return _report(run(plan), plan.out)
+
+
+def _specs(names, *, pretrained: bool, faithful: bool, recipe: str, seed: int) -> dict[str, dict]:
+    """What a reproduce run trains (or takes) for each model name."""
+    if pretrained:
+        from tunelab.pretrained import names as shipped
+
+        missing = [f"study-{k}" for k in names if f"study-{k}" not in shipped()]
+        if missing:
+            raise ConfigError(f"--pretrained: {', '.join(missing)} not shipped in this installation")
+        return {name: {"pretrained": f"study-{name}"} for name in names}
+    if faithful:
+        return {name: faithful_spec(name) for name in names}
+    family = family_recipes(recipe)
+    if not family:
+        raise ConfigError(f"--recipe must be box or converged, got {recipe!r}")
+    return {name: {**family[name], "seed": seed} for name in names}
 
 
 def faithful_spec(name: str) -> dict:

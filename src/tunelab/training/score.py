@@ -54,7 +54,6 @@ def score(
         the songs, notes and targets scored and the songs left out and why. ``nll_per_token``
         x ``targets`` / ``notes`` is the NLL per note, comparable across encodings.
     """
-    import tunelab.corpus
     from tunelab.corpus.sources import resolve
 
     if protocol not in (None, "study"):
@@ -69,14 +68,7 @@ def score(
     train_cfg, info = meta["train"], meta["data"]
     if split is None:
         split = "test" if resolve(data).explicit_split else "all"
-    corpus = tunelab.corpus.load(data, info.get("corpus_preset"), verbose=False)
-    songs = corpus.split(split)
-    seqs, skipped = encode_songs(songs, tokenizer)
-    keep = [True] * len(seqs)
-    if unseen:
-        trained = _training_corpus(corpus, train_cfg, info)
-        seen = {s.tobytes() for s in encode_songs(trained.split("train"), tokenizer)[0]}
-        keep = [s.tobytes() not in seen for s in seqs]
+    songs, seqs, skipped, keep = _songs(data, split, tokenizer, meta, unseen)
     kept = [s for s, k in zip(seqs, keep) if k]
     if not kept:
         raise ConfigError(f"{data}: no songs to score in split {split!r}")
@@ -98,20 +90,41 @@ def score(
     if protocol == "study":
         if tokenizer.is_compound or sep is None:
             raise ConfigError(f"--protocol study needs the grid encoding; {Path(run)} uses {tokenizer.name}")
-        stream = song_stream(seqs, sep, 64)
-        index = pick_windows(len(stream) - 64, subsample)
-        hits, nll = study_windows(model, stream, device=dev, index=index, autocast=amp)
-        targets = _study_targets(seqs, keep, sep)
-        mine = targets if index is None else targets[index]
-        out["study_accuracy"] = float(hits[mine].mean())
-        out["study_nll"] = float(nll[mine].mean())
-        out["study_windows"] = int(mine.sum())
-        if unseen:
-            out["study_accuracy_all"] = float(hits.mean())
-            out["study_nll_all"] = float(nll.mean())
-            out["study_windows_all"] = len(hits)
+        out |= _study_protocol(model, seqs, keep, sep, subsample, unseen, device=dev, autocast=amp)
     out["precision"] = precision
     out["seconds"] = round(time.perf_counter() - t0, 2)
+    return out
+
+
+def _songs(data, split: str, tokenizer, meta: dict, unseen: bool):
+    """(songs, their token arrays, songs that do not encode, which to keep) of one split; with
+    ``unseen`` the songs that also occur in the run's training split are not kept."""
+    import tunelab.corpus
+
+    info = meta["data"]
+    corpus = tunelab.corpus.load(data, info.get("corpus_preset"), verbose=False)
+    songs = corpus.split(split)
+    seqs, skipped = encode_songs(songs, tokenizer)
+    keep = [True] * len(seqs)
+    if unseen:
+        trained = _training_corpus(corpus, meta["train"], info)
+        seen = {s.tobytes() for s in encode_songs(trained.split("train"), tokenizer)[0]}
+        keep = [s.tobytes() not in seen for s in seqs]
+    return songs, seqs, skipped, keep
+
+
+def _study_protocol(model, seqs, keep, sep: int, subsample: int, unseen: bool, **kw) -> dict:
+    """The study's window accuracy and NLL over the kept songs (and over all with ``unseen``)."""
+    stream = song_stream(seqs, sep, 64)
+    index = pick_windows(len(stream) - 64, subsample)
+    hits, nll = study_windows(model, stream, index=index, **kw)
+    targets = _study_targets(seqs, keep, sep)
+    mine = targets if index is None else targets[index]
+    out = {"study_accuracy": float(hits[mine].mean()), "study_nll": float(nll[mine].mean()),
+           "study_windows": int(mine.sum())}  # fmt: skip
+    if unseen:
+        out |= {"study_accuracy_all": float(hits.mean()), "study_nll_all": float(nll.mean()),
+                "study_windows_all": len(hits)}  # fmt: skip
     return out
 
 

@@ -125,6 +125,7 @@ def create_app(
     _error_handlers(app)
     _pages(app, srv)
     _listener_api(app, srv)
+    _answers_api(app, srv)
     _admin_api(app, srv)
     return app
 
@@ -266,6 +267,10 @@ def _listener_api(app: FastAPI, srv: Server) -> None:
             srv.data_dir / "media" / who["test_id"] / item["media"][ext], media_type=MEDIA[ext]
         )
 
+
+def _answers_api(app: FastAPI, srv: Server) -> None:
+    """One answered step: checked, the listening time checked by the server's clock, stored."""
+
     @app.post("/api/responses", status_code=201)
     def respond(body: Answer):
         who = srv.listener_or_404(body.listener_id)
@@ -275,29 +280,9 @@ def _listener_api(app: FastAPI, srv: Server) -> None:
         if body.position >= len(who["steps"]):
             raise ApiError(422, "no_such_step", "no such step")
         step = who["steps"][body.position]
-        if (step["kind"] == "rate") != (body.ratings is not None) or (step["kind"] == "pair") != (
-            body.choice is not None
-        ):
-            raise ApiError(
-                422,
-                "wrong_kind",
-                f"step {body.position} asks for {'ratings' if step['kind'] == 'rate' else 'a choice'}",
-            )
-        if body.choice == "none" and not d.get("no_preference"):
-            raise ApiError(422, "invalid", "this test asks for A or B")
-        if body.ratings is not None:
-            if set(body.ratings) != set(d["scales"]):
-                raise ApiError(422, "invalid", f"ratings must give exactly: {', '.join(d['scales'])}")
-            if any(not 1 <= v <= d["points"] for v in body.ratings.values()):
-                raise ApiError(422, "invalid", f"ratings run from 1 to {d['points']}")
-        if body.position == who["next_position"]:  # a new answer: the server's srv.clock decides
-            items, served = srv.items_of(test_id), srv.store.served(body.listener_id, body.position)
-            now = srv.clock()
-            for slot, index in _slots(step).items():
-                need = min(d["min_play_s"], 0.9 * items[index]["media"]["seconds"])
-                heard = now - served[slot] if slot in served else -1.0
-                if heard < need:
-                    raise ApiError(422, "too_soon", f"listen for at least {need:.1f} s before answering")
+        _check_answer(body, step, d)
+        if body.position == who["next_position"]:  # a new answer: the server's clock decides
+            _check_listened(srv, body, step, d, test_id)
         try:
             status = srv.store.respond(
                 body.listener_id, body.position, played_s=body.played_s, ratings=body.ratings,
@@ -370,6 +355,35 @@ def _admin_api(app: FastAPI, srv: Server) -> None:
 
         srv.test_or_404(test_id)
         return Response(pages.chart(analyse(srv.store, test_id), "png"), media_type="image/png")
+
+
+def _check_answer(body: Answer, step: dict, d: dict) -> None:
+    """422 unless the answer is of the step's kind, with every scale in range (or a choice the
+    test offers)."""
+    if (step["kind"] == "rate") != (body.ratings is not None) or (step["kind"] == "pair") != (
+        body.choice is not None
+    ):
+        kind = "ratings" if step["kind"] == "rate" else "a choice"
+        raise ApiError(422, "wrong_kind", f"step {body.position} asks for {kind}")
+    if body.choice == "none" and not d.get("no_preference"):
+        raise ApiError(422, "invalid", "this test asks for A or B")
+    if body.ratings is not None:
+        if set(body.ratings) != set(d["scales"]):
+            raise ApiError(422, "invalid", f"ratings must give exactly: {', '.join(d['scales'])}")
+        if any(not 1 <= v <= d["points"] for v in body.ratings.values()):
+            raise ApiError(422, "invalid", f"ratings run from 1 to {d['points']}")
+
+
+def _check_listened(srv: Server, body: Answer, step: dict, d: dict, test_id: str) -> None:
+    """422 ``too_soon`` unless every medium of the step was sent at least its listening time
+    (min(min_play_s, 90% of its length)) ago, by the server's clock."""
+    items, served = srv.items_of(test_id), srv.store.served(body.listener_id, body.position)
+    now = srv.clock()
+    for slot, index in _slots(step).items():
+        need = min(d["min_play_s"], 0.9 * items[index]["media"]["seconds"])
+        heard = now - served[slot] if slot in served else -1.0
+        if heard < need:
+            raise ApiError(422, "too_soon", f"listen for at least {need:.1f} s before answering")
 
 
 def _slots(step: dict) -> dict[str, int]:
