@@ -35,6 +35,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from tunelab.errors import ConfigError
 from tunelab.web import pages
 from tunelab.web.analysis import export_csv, export_json
+from tunelab.web.answers import check_answer, check_listened, public_step, slots
 from tunelab.web.design import steps as listener_steps
 from tunelab.web.guard import CODES, LOOPBACK, ApiError, Guard, Limits, RateLimiter, error_response
 from tunelab.web.schemas import LISTENER, TEST_ID, Answer, NewListener, NewTest
@@ -247,7 +248,7 @@ def _listener_api(app: FastAPI, srv: Server) -> None:
         total, nxt = len(who["steps"]), who["next_position"]
         out = {"test_id": who["test_id"], "next_position": nxt, "total": total, "done": nxt >= total}
         if nxt < total:
-            out["step"] = _public_step(listener_id, nxt, srv.items_of(who["test_id"]), who["steps"][nxt])
+            out["step"] = public_step(listener_id, nxt, srv.items_of(who["test_id"]), who["steps"][nxt])
         return out
 
     @app.get("/api/listeners/{listener_id}/steps/{position}/{slot}.{ext}")
@@ -257,7 +258,7 @@ def _listener_api(app: FastAPI, srv: Server) -> None:
         if position != who["next_position"] or position >= len(who["steps"]) or ext not in MEDIA:
             raise ApiError(404, "not_found", "no such file")
         step = who["steps"][position]
-        index = _slots(step).get(slot)
+        index = slots(step).get(slot)
         if index is None:
             raise ApiError(404, "not_found", "no such file")
         item = srv.items_of(who["test_id"])[index]
@@ -280,9 +281,9 @@ def _answers_api(app: FastAPI, srv: Server) -> None:
         if body.position >= len(who["steps"]):
             raise ApiError(422, "no_such_step", "no such step")
         step = who["steps"][body.position]
-        _check_answer(body, step, d)
+        check_answer(body, step, d)
         if body.position == who["next_position"]:  # a new answer: the server's clock decides
-            _check_listened(srv, body, step, d, test_id)
+            check_listened(srv, body, step, d, test_id)
         try:
             status = srv.store.respond(
                 body.listener_id, body.position, played_s=body.played_s, ratings=body.ratings,
@@ -355,51 +356,3 @@ def _admin_api(app: FastAPI, srv: Server) -> None:
 
         srv.test_or_404(test_id)
         return Response(pages.chart(analyse(srv.store, test_id), "png"), media_type="image/png")
-
-
-def _check_answer(body: Answer, step: dict, d: dict) -> None:
-    """422 unless the answer is of the step's kind, with every scale in range (or a choice the
-    test offers)."""
-    if (step["kind"] == "rate") != (body.ratings is not None) or (step["kind"] == "pair") != (
-        body.choice is not None
-    ):
-        kind = "ratings" if step["kind"] == "rate" else "a choice"
-        raise ApiError(422, "wrong_kind", f"step {body.position} asks for {kind}")
-    if body.choice == "none" and not d.get("no_preference"):
-        raise ApiError(422, "invalid", "this test asks for A or B")
-    if body.ratings is not None:
-        if set(body.ratings) != set(d["scales"]):
-            raise ApiError(422, "invalid", f"ratings must give exactly: {', '.join(d['scales'])}")
-        if any(not 1 <= v <= d["points"] for v in body.ratings.values()):
-            raise ApiError(422, "invalid", f"ratings run from 1 to {d['points']}")
-
-
-def _check_listened(srv: Server, body: Answer, step: dict, d: dict, test_id: str) -> None:
-    """422 ``too_soon`` unless every medium of the step was sent at least its listening time
-    (min(min_play_s, 90% of its length)) ago, by the server's clock."""
-    items, served = srv.items_of(test_id), srv.store.served(body.listener_id, body.position)
-    now = srv.clock()
-    for slot, index in _slots(step).items():
-        need = min(d["min_play_s"], 0.9 * items[index]["media"]["seconds"])
-        heard = now - served[slot] if slot in served else -1.0
-        if heard < need:
-            raise ApiError(422, "too_soon", f"listen for at least {need:.1f} s before answering")
-
-
-def _slots(step: dict) -> dict[str, int]:
-    """A step's media slots and the items they play: ``x`` for a rated melody, ``a`` and ``b``."""
-    return {"x": step["item"]} if step["kind"] == "rate" else {"a": step["a"], "b": step["b"]}
-
-
-def _public_step(listener_id: str, position: int, items, step: dict) -> dict:
-    """What the page needs for a step: its own media URLs (no key, no set) and lengths."""
-
-    def urls(slot: str, i: int) -> dict:
-        return {
-            "audio": f"/api/listeners/{listener_id}/steps/{position}/{slot}.wav",
-            "seconds": items[i]["media"]["seconds"],
-        }
-
-    if step["kind"] == "rate":
-        return {"kind": "rate", **urls("x", step["item"])}
-    return {"kind": "pair", "a": urls("a", step["a"]), "b": urls("b", step["b"])}

@@ -11,7 +11,7 @@ from tunelab.metrics.study17 import NAMES
 from tunelab.study import published, report
 from tunelab.study.pipeline import SEED_TOKENS, Plan, run
 
-from .test_training import _song
+from ..helpers import song as _song
 
 TINY = {"size": "tiny", "seq_len": 16, "batch_size": 8, "epochs": 2, "gap": 8, "progress": False}
 
@@ -25,6 +25,7 @@ def corpus(tmp_path_factory):
     return root
 
 
+@pytest.mark.slow
 def test_the_pipeline_trains_generates_evaluates_reports_and_reuses_its_steps(corpus, tmp_path):
     plan = Plan(
         data=str(corpus),

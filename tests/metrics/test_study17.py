@@ -7,7 +7,7 @@ from tunelab.metrics import STUDY17_NAMES, study17, study17_many
 from tunelab.metrics.keys import measure_histograms, measure_keys
 from tunelab.metrics.study17 import events_of, segments
 
-from .conftest import shared
+from ..conftest import shared
 
 WORKED = "60 _ _ _ 62 _ 64 _ 65 _ _ _ _ _ _ _ r _ _ _ 67 _ 67 _"
 EXPECTED = {  # reference/study-metrics.md, computed by the study's own implementation

@@ -8,8 +8,8 @@ from tunelab import Score
 from tunelab.io.kern import parse_kern
 from tunelab.tokenizers.metric import round_trip_problem
 
-from .conftest import shared
-from .fixtures import IRREGULAR, PICKUP_3_4, TRIPLETS_AND_TIES
+from ..conftest import shared
+from ..fixtures import IRREGULAR, PICKUP_3_4, TRIPLETS_AND_TIES
 
 EVENT = ("remi", "cp", "nb")
 

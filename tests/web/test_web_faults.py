@@ -7,9 +7,13 @@ import threading
 import time
 from contextlib import closing
 
+import pytest
+
 from tunelab.web import simulate
 
 from .test_web import TOKEN, make_sets
+
+pytestmark = pytest.mark.slow  # end to end
 
 
 def test_a_killed_server_restarts_with_every_acknowledged_answer_and_listeners_resume(tmp_path):

@@ -23,13 +23,7 @@ from tunelab.training.evaluate import study_hits
 from tunelab.training.evaluate import subsample as pick_windows
 from tunelab.training.score import _study_targets, score
 
-
-def _song(rng) -> str:
-    """A little 4/4 tune: quarter and eighth notes on a scale, ending on a long note."""
-    tokens = []
-    for _ in range(int(rng.integers(6, 14))):
-        tokens += [str(int(rng.choice([60, 62, 64, 65, 67, 69])))] + ["_"] * int(rng.choice([1, 3]))
-    return " ".join(tokens + ["60", "_", "_", "_", "_", "_", "_", "_"])
+from ..helpers import song as _song
 
 
 @pytest.fixture(scope="module")
@@ -216,6 +210,7 @@ def test_cli_train_then_resume_for_more_epochs(corpus, tmp_path):
     assert main(["train", "--out", str(tmp_path / "none"), "--resume"]) == 2
 
 
+@pytest.mark.slow
 def test_two_processes_under_torchrun_equal_one_process(corpus, tmp_path):
     common = ["--corpus", str(corpus), "--size", "tiny", "--epochs", "1", "--steps-per-epoch", "6",
               "--seq-len", "16", "--batch-size", "8", "--gap", "8", "--no-progress", "--threads", "1",

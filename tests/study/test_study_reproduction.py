@@ -5,9 +5,9 @@ import pytest
 from tunelab.corpus import load
 from tunelab.io.gridtext import format_score
 
-from .conftest import shared
+from ..conftest import shared
 
-pytestmark = pytest.mark.shared_data
+pytestmark = [pytest.mark.slow, pytest.mark.shared_data]
 
 
 def test_study_preset_reproduces_the_studys_songs(deutschl_kern):

@@ -6,7 +6,7 @@ from tunelab.io import read
 from tunelab.io.kern import parse_kern
 from tunelab.io.midi import read_midi, write_midi
 
-from .fixtures import IRREGULAR, PICKUP_3_4, TRIPLETS_AND_TIES
+from ..fixtures import IRREGULAR, PICKUP_3_4, TRIPLETS_AND_TIES
 
 
 def test_midi_write_read_gives_the_same_score(tmp_path):

@@ -37,7 +37,7 @@ def _need_browser():
 missing = _need_browser()
 if missing and os.environ.get("TUNELAB_REQUIRE_BROWSER") == "1":
     raise RuntimeError(f"TUNELAB_REQUIRE_BROWSER=1 but {missing}")
-pytestmark = pytest.mark.skipif(missing is not None, reason=missing or "")
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(missing is not None, reason=missing or "")]
 
 
 def serve(app):

@@ -7,7 +7,7 @@ from tunelab.errors import ParseError
 from tunelab.io import load, read
 from tunelab.io.kern import parse_kern
 
-from .fixtures import IRREGULAR, PICKUP_3_4, TRIPLETS_AND_TIES
+from ..fixtures import IRREGULAR, PICKUP_3_4, TRIPLETS_AND_TIES
 
 
 def test_pickup_meter_key_and_pitches():

@@ -16,7 +16,7 @@ from tunelab.web.app import create_app
 from tunelab.web.guard import MAX_BODY, Limits
 from tunelab.web.store import MIGRATIONS, SCHEMA, Store
 
-from .test_training import _song
+from ..helpers import song as _song
 
 TOKEN = "Kx3v9QmT2pLw8RzN4bYc7HdF"  # strong enough for tunelab serve (tunelab.web.server.token_bits)
 OPEN = Limits(listeners_per_test_minute=10_000, listeners_per_client_minute=10_000)

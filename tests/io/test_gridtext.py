@@ -3,7 +3,7 @@ import pytest
 from tunelab.errors import ParseError
 from tunelab.io.gridtext import format_score, parse_line, read_gridtext
 
-from .conftest import shared
+from ..conftest import shared
 
 
 @pytest.mark.parametrize(

@@ -4,8 +4,8 @@ import tunelab.corpus as tc
 from tunelab.corpus import hash_split
 from tunelab.errors import ConfigError
 
-from .conftest import shared
-from .fixtures import PICKUP_3_4, TRIPLETS_AND_TIES
+from ..conftest import shared
+from ..fixtures import PICKUP_3_4, TRIPLETS_AND_TIES
 
 
 def _folder(tmp_path):

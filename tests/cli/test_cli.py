@@ -5,7 +5,7 @@ import pytest
 
 from tunelab.cli import main
 
-from .fixtures import PICKUP_3_4
+from ..fixtures import PICKUP_3_4
 
 
 def test_help_lists_every_command_with_a_line(capsys):

@@ -4,7 +4,7 @@ import pytest
 from tunelab import Score
 from tunelab.metrics.distribution import FEATURES, compare_sets, compare_values, features, overlap
 
-from .conftest import shared
+from ..conftest import shared
 
 
 def test_features_by_hand():

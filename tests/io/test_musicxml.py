@@ -2,7 +2,7 @@ from tunelab import Score
 from tunelab.io import read, save
 from tunelab.io.kern import parse_kern
 
-from .fixtures import PICKUP_3_4, TRIPLETS_AND_TIES
+from ..fixtures import PICKUP_3_4, TRIPLETS_AND_TIES
 
 
 def test_musicxml_round_trip_keeps_pickup_ties_and_triplets(tmp_path):
