@@ -186,7 +186,7 @@ def test_a_sliding_cache_equals_recomputing_the_window_for_one_block():
 
 
 # ---- grammar -----------------------------------------------------------------------------------
-@pytest.mark.parametrize("name", ["grid", "remi", "cp", "nb"])
+@pytest.mark.parametrize("name", T.NAMES)
 def test_a_random_model_under_the_grammar_makes_no_syntax_errors(name):
     tok = T.get(name) if name != "grid" else T.get("grid", pitches=range(48, 85))
     model = tiny("lstm", tok.vocab_size)

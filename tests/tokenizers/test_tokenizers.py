@@ -11,7 +11,7 @@ from tunelab.tokenizers.metric import round_trip_problem
 from ..conftest import shared
 from ..fixtures import IRREGULAR, PICKUP_3_4, TRIPLETS_AND_TIES
 
-EVENT = ("remi", "cp", "nb")
+EVENT = tuple(n for n in tt.NAMES if n != "grid")  # every registered event encoding
 
 
 def random_score(rng: np.random.Generator) -> Score:
