@@ -25,6 +25,8 @@ import sys
 import time
 from pathlib import Path
 
+from tunelab.study.recipes import SMALL
+
 HERE = Path(__file__).resolve().parent
 DATA = HERE.parent.parent / "shared" / "data" / "study-split"
 
@@ -74,6 +76,32 @@ SWEEPS = {
                 batch_size=8, seq_len=128, loss_from=32, lr=2e-3, **_COSINE, model_options={"dropout": d}
             )
             for d in (0.1, 0.2)
+        },
+    },
+    # the demo's small models (src/tunelab/study/recipes.py, small-*) with the study's window metric
+    # logged every epoch, for their learning curves; and the no-memory baseline (mlp: a 64-token
+    # window, the study's context, through two ReLU layers) at the small LSTM's size
+    "small-curves": {
+        "tokens": 12_000_000,
+        "variants": {
+            **{f"small-{k}": {**v, "select": "study_nll"} for k, v in SMALL.items()},
+            "mlp window 64": {
+                "model": "mlp",
+                "size": None,
+                "mode": "sequence",
+                "seq_len": 64,
+                "batch_size": 16,
+                "lr": 2e-3,
+                **_COSINE,
+                "select": "study_nll",
+                "model_options": {
+                    "d_model": 24,
+                    "hidden_size": 256,
+                    "n_layers": 2,
+                    "attn_window": 64,
+                    "dropout": 0.1,
+                },
+            },
         },
     },
 }
