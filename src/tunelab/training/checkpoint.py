@@ -207,9 +207,21 @@ class Checkpointer:
         r.p.best_saved = min(r.p.best_saved, selection)
 
     def finish(self) -> None:
+        """With the study's window metric: score the best weights and the last ones on every
+        validation window and keep the better (the epochs chose on a random share of the windows,
+        whose noise can pick an earlier epoch than the one a schedule's end made best)."""
         r = self.r
         if r.study and r.ctx.main and (r.dir / WEIGHTS).exists():
-            r.meta["status"]["best_val_study"] = self._exact_val()
+            last = {k: v.detach().clone() for k, v in r.model.state_dict().items()}
+            best = self._exact_val("best", load_weights(r.dir / WEIGHTS))
+            final = self._exact_val("last", last)
+            key = "study_accuracy" if r.config.select == "study_accuracy" else "study_nll"
+            sign = -1 if key == "study_accuracy" else 1
+            if sign * final[key] < sign * best[key]:
+                save_weights(r.dir, r.model)  # the model holds the last weights now
+                r.p.best_epoch = len(r.p.log)
+                best = final
+            r.meta["status"] |= {"best_val_study": best, "last_val_study": final, "best_epoch": r.p.best_epoch}
             write_config(r.dir, r.meta)
         if r.ctx.main:
             print(
@@ -218,17 +230,16 @@ class Checkpointer:
                 file=sys.stderr,
             )
 
-    def _exact_val(self) -> dict:
-        """The study's window metric on every validation window, for the best weights (the epochs
-        chose them on a random share of the windows)."""
+    def _exact_val(self, which: str, state: dict) -> dict:
+        """The study's window metric on every validation window for the weights ``state``."""
         from tunelab.training.evaluate import study_metrics
 
         r = self.r
-        r.model.load_state_dict(load_weights(r.dir / WEIGHTS))
+        r.model.load_state_dict(state)
         t0 = time.perf_counter()
         out = study_metrics(r.model, r.data.val_study, 1, device=r.ctx.device, autocast=r.amp)
         print(
-            f"best weights on every validation window: study accuracy {out['study_accuracy']:.4f}, "
+            f"{which} weights on every validation window: study accuracy {out['study_accuracy']:.4f}, "
             f"NLL {out['study_nll']:.4f} ({out['study_windows']:,} windows, {time.perf_counter() - t0:.0f} s)",
             file=sys.stderr,
         )
