@@ -78,6 +78,23 @@ SWEEPS = {
             for d in (0.1, 0.2)
         },
     },
+    # the chosen box recipe (lstm-40m's dropout 0.1, the better on validation window accuracy) with
+    # two more seeds: seed 0 is lstm-40m's run
+    "lstm-box-seeds": {
+        "tokens": 40_000_000,
+        "variants": {
+            f"seed {seed}": _lstm(
+                batch_size=8,
+                seq_len=128,
+                loss_from=32,
+                lr=2e-3,
+                **_COSINE,
+                seed=seed,
+                model_options={"dropout": 0.1},
+            )
+            for seed in (1, 2)
+        },
+    },
     # the demo's small models (src/tunelab/study/recipes.py, small-*) with the study's window metric
     # logged every epoch, for their learning curves; and the no-memory baseline (mlp: a 64-token
     # window, the study's context, through two ReLU layers) at the small LSTM's size
