@@ -1,12 +1,20 @@
-"""A native reader for the plain, one-voice ABC that folk-song collections use.
+"""A native ABC 2.1 reader for folk tunebooks (O'Neill's, Ryan's, the Essen ABC, folk-rnn's).
 
-It covers the ABC 2.1 standard's header fields X, T, M, L, K, Q, N, and a body of notes
-(``^ ^^ _ __ =`` accidentals, ``,`` and ``'`` octaves, lengths such as ``2``, ``/``, ``3/2``),
-rests ``z``/``x``, ties ``-``, broken rhythm ``>``/``<``, barlines and spaces. Accidentals
-last until the barline, as the standard says. Anything else (chords, tuplets, grace notes,
-decorations, annotations, inline fields, voices) raises :class:`NeedsMusic21` and the caller
-falls back to music21. On the 6,008 German Essen tunes it agrees with music21 note for note
-(tests/test_abc.py) at a fraction of the cost.
+Notes with accidentals, octave marks and lengths; rests (``z``, ``x``, multi-bar ``Z``); ties;
+broken rhythm (``>``, ``<``, doubled and tripled); tuplets (``(3``, ``(p:q:r``); chords
+(``[CEG]``); chord symbols kept as annotations (``meta["chords"]``: ``[tick, text]``);
+decorations (``.~HLMOPSTuv``, ``!...!``, ``+...+``) and slurs ignored; grace notes dropped or
+kept (``grace="keep"``: they take a 32nd each from the note that follows); barlines, repeats
+and first / second endings, kept as written or expanded as played (``repeats="expand"``);
+inline and mid-tune fields (``[M:]``, ``[K:]``, ``[L:]``, ``[Q:]``, ``[V:]`` and ``M:``, ``K:``,
+``L:``, ``Q:``, ``V:`` lines); voices, each a part in time, sounding together; ``%%`` directives
+and ``%`` comments ignored. Accidentals last to the end of the bar, for notes of the same letter
+and octave (ABC 2.1; ``propagate="pitch"`` or ``%%propagate-accidentals pitch`` for the Essen
+way, any octave); a tie carries its accidental over the barline. Keys keep their mode, or None
+where ``K:`` names only a tonic; meters are the ``M:`` fields and nothing else: a short first bar
+is a pickup, and short bars before a repeat, at a part's end or at the tune's end stay bars of the
+written meter. Whatever is beyond this (voice overlay ``&``, macros, symbols redefined as notes)
+raises :class:`NeedsMusic21` and the caller reads the tune with music21 and counts it.
 """
 
 from __future__ import annotations
@@ -17,60 +25,25 @@ from fractions import Fraction
 import numpy as np
 
 from tunelab.errors import ParseError
-from tunelab.io.bars import meter_from_barlines
+from tunelab.io import abc_fields as F
+from tunelab.io.abc_fields import NeedsMusic21, key_name
+from tunelab.io.abc_voice import Voice
+from tunelab.io.bars import declared_meter
 from tunelab.score import Score
 
 TPQ = 480
-
-
-class NeedsMusic21(Exception):
-    """Valid ABC, but beyond this reader."""
-
-
-_STEP = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
-_SHARP_ORDER, _FLAT_ORDER = "FCGDAEB", "BEADGCF"
-_MAJOR_SHARPS = {
-    "C": 0,
-    "G": 1,
-    "D": 2,
-    "A": 3,
-    "E": 4,
-    "B": 5,
-    "F#": 6,
-    "C#": 7,
-    "F": -1,
-    "Bb": -2,
-    "Eb": -3,
-    "Ab": -4,
-    "Db": -5,
-    "Gb": -6,
-    "Cb": -7,
-}
-_MODE_SHIFT = {
-    "major": 0,
-    "minor": -3,
-    "dorian": -2,
-    "phrygian": -4,
-    "lydian": 1,
-    "mixolydian": -1,
-    "locrian": -5,
-}
-_MODE_NAMES = {
-    "": "major",
-    "maj": "major",
-    "ion": "major",
-    "m": "minor",
-    "min": "minor",
-    "aeo": "minor",
-    "dor": "dorian",
-    "phr": "phrygian",
-    "lyd": "lydian",
-    "mix": "mixolydian",
-    "loc": "locrian",
-}
-_NOTE = re.compile(r"(\^{1,2}|_{1,2}|=)?([A-Ga-gzx])([,']*)(\d*)(/*)(\d*)")
-_BAR = re.compile(r":*\|[\]|:]*|:*\[\||::")
-_FIELD = re.compile(r"^([A-Za-z]):\s*(.*?)\s*$")
+_NOTE = re.compile(r"(\^{1,2}|_{1,2}|=)?([A-Ga-gzxZX])([,']*)(\d*)(/*)(\d*)")
+_BAR = re.compile(
+    r"(:*)(\[\|\]|\[\||\|\]|\|\||\.\||\|)(:*)(\[?\d+(?:[,-]\d+)*)?|(::)|(\[\d+(?:[,-]\d+)*)|:+(?![|\]])"
+)
+_FIELD_LINE = re.compile(r"^([A-Za-z]):(.*)$")
+_INLINE = re.compile(r"\[([A-Za-z]):([^\]]*)\]")
+_TUPLET = re.compile(r"\((\d)(?::(\d*))?(?::(\d*))?")
+_DECORATION = re.compile(r"![^!\n]*!|\+[^+\n]*\+")
+# ABC 2.1, 4.14: . ~ and the letters H-W, h-w (user-definable; those no U: field defines, as
+# these tunebooks' bowing marks k, U, V, are ignored by other readers too); y is a spacer
+_SINGLE_DECORATIONS = set(".~yJ`$*") | set("HIJKLMNOPQRSTUVW") | set("hijklmnopqrstuvw")
+_BODY_FIELDS = set("KLMPQTVWwNRImUrs")  # the fields a line inside the music may set (ABC 2.1, 3.3)
 
 
 def parse_abc_tune(
@@ -81,252 +54,264 @@ def parse_abc_tune(
     ties: str = "merge",
     propagate: str = "octave",
     implicit_bars: bool = True,
+    repeats: str = "written",
+    grace: str = "drop",
 ) -> Score:
     """One ABC tune (``X:`` to the blank line) as a Score; NeedsMusic21 if beyond this reader.
 
-    ``ties="keep"`` keeps tied notes as notated (see ``tunelab.io.kern.read_kern``).
-    ``propagate`` says which later notes of a bar an accidental applies to: ``"octave"`` (ABC
-    2.1: same letter and octave), ``"pitch"`` (same letter, any octave) or ``"not"``; a
-    ``%%propagate-accidentals`` line in the tune overrides it. A tie carries an accidental
-    over the barline to the note it ties to, as in standard notation. With ``implicit_bars``,
-    a line that ends without a barline after exactly one full bar ends that bar (the Essen
-    collection writes one phrase per line and leaves that barline out).
+    ``ties="keep"`` keeps tied notes as notated. ``propagate``: which later notes of a bar an
+    accidental reaches, ``"octave"`` (ABC 2.1), ``"pitch"`` (any octave) or ``"not"``.
+    ``implicit_bars``: a line that ends without a barline after exactly one full bar ends that
+    bar (the Essen collection writes one phrase a line and leaves that barline out).
+    ``repeats``: ``"written"`` or ``"expand"`` (repeats and endings as played). ``grace``:
+    ``"drop"`` or ``"keep"``.
     """
     m = re.search(r"^%%propagate-accidentals\s+(not|octave|pitch)\b", text, re.MULTILINE)
     propagate = m[1] if m else propagate
-    if propagate not in ("octave", "pitch", "not"):
-        raise ValueError(f"propagate must be 'octave', 'pitch' or 'not', got {propagate!r}")
-    fields: dict[str, str] = {}
-    notes: list[list[int]] = []
-    rests: list[tuple[int, int]] = []
-    bars: list[int] = []
-    t = 0
-    unit = None
-    key_alter: dict[str, int] = {}
-    bar_alter: dict[tuple[str, int], int] = {}
-    tie_open = False
-    tied_from: tuple | None = None  # (step, octave, alter) of the note a tie leaves
-    broken = 0  # +1: the next note gets the short half of a '>' pair, -1 of a '<' pair
-    bar_len = 0
-    in_body = False
-    for lineno, raw in enumerate(text.splitlines(), 1):
-        line = raw.split("%", 1)[0].rstrip()
-        if not line:
-            continue
-        m = _FIELD.match(line) if not in_body or re.match(r"^[A-Za-z]:", line) else None
-        if m:
-            name, value = m[1], m[2]
-            if in_body and name not in "TNW":
-                raise NeedsMusic21  # a meter, key or unit change inside the tune
-            fields.setdefault(name, value)
+    for name, value, allowed in (("propagate", propagate, ("octave", "pitch", "not")),
+                                 ("repeats", repeats, ("written", "expand")), ("grace", grace, ("drop", "keep"))):  # fmt: skip
+        if value not in allowed:
+            raise ValueError(f"{name} must be one of {', '.join(allowed)}, got {value!r}")
+    tune_ = _Tune(source, tune, ties, propagate, implicit_bars, grace)
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    for lineno, raw in enumerate(lines, 1):
+        tune_.line(raw, lineno)
+    return tune_.score(repeats)
+
+
+class _Tune:
+    """The header, the voices and their music as the lines come."""
+
+    def __init__(self, source, tune, ties, propagate, implicit_bars, grace):
+        self.source, self.tune, self.lineno = source, tune, 0
+        self.opts = {"ties": ties, "propagate": propagate, "implicit_bars": implicit_bars, "grace": grace}
+        self.fields: dict[str, str] = {}
+        self.in_body = False
+        self.meter: tuple | None = None
+        self.meter_given = False
+        self.unit: Fraction | None = None
+        self.key = ""
+        self.voices: dict[str, Voice] = {}
+        self.voice: Voice | None = None
+
+    def fail(self, message: str) -> ParseError:
+        return ParseError(self.source, message, tune=self.tune, line=self.lineno)
+
+    # --- lines ---------------------------------------------------------------------------------
+
+    def line(self, raw: str, lineno: int) -> None:
+        self.lineno = lineno
+        if raw.startswith("%%") or not raw.strip():
+            return
+        line = _strip_comment(raw)
+        if not line.strip():
+            return
+        m = _FIELD_LINE.match(line)
+        if m and (not self.in_body or m[1] in _BODY_FIELDS):
+            self.field(m[1], m[2].strip(), inline=False)
+            return
+        if not self.in_body:
+            raise self.fail("music before the K: (key) field")
+        self.body(line)
+
+    def field(self, name: str, value: str, *, inline: bool) -> None:
+        try:
+            self._field(name, value, inline)
+        except (ValueError, ZeroDivisionError) as err:
+            raise self.fail(f"{name}: field {value!r} {err}") from None
+
+    def _field(self, name: str, value: str, inline: bool) -> None:
+        if name in "mU" and value:
+            if name == "U" and re.fullmatch(r"\s*\S\s*=\s*[!+][^!+]*[!+]\s*", value):
+                return  # a letter for a decoration: decorations are ignored anyway
+            raise NeedsMusic21(f"{name}: field")
+        if not self.in_body:
+            self.fields.setdefault(name, value)
             if name == "N":
-                fields.setdefault("_ids", "")
-                fields["_ids"] += value + "\n"
-            if name == "K":
-                in_body = True
-                key_alter = _key_signature(value)
-                unit = unit or _default_unit(fields.get("M", ""))
-                meter = _meter(fields.get("M", ""))
-                bar_len = TPQ * 4 * meter[0] // meter[1] if meter else 0
-            elif name == "L":
-                unit = _fraction(value, source, tune, lineno)
-            continue
-        if not in_body:
-            raise ParseError(source, "music before the K: (key) field", tune=tune, line=lineno)
-        # The previous line ended without a barline (folk collections end phrases that way).
-        # Where it completed a bar, the bar ends there; else the bar runs on into this line.
-        # Accidentals run on: the file wrote no barline to end them (measured on Essen ABC).
-        if implicit_bars and bar_len and t > 0 and t - (bars[-1] if bars else 0) == bar_len:
-            bars.append(t)
-        pos = 0
-        while pos < len(line):
+                self.fields["_notes"] = self.fields.get("_notes", "") + value + "\n"
+        if name == "M":
+            self.meter, self.meter_given = F.meter(value), True
+            if self.in_body:
+                self.current().set_meter(self.meter)
+        elif name == "L":
+            self.unit = F.unit_length(value)
+            if self.in_body:
+                self.current().unit = self.unit
+        elif name == "Q" and self.in_body:
+            self.current().tempo_changes.append(F.tempo(value))
+        elif name == "K":
+            if not self.in_body:
+                self.in_body, self.key = True, value
+                self.unit = self.unit or F.default_unit(self.meter)
+            else:
+                self.current().set_key(value)
+        elif name == "V" and self.in_body:
+            self.switch(value.split()[0] if value.split() else "1")
+
+    def current(self) -> Voice:
+        if self.voice is None:
+            self.switch("1")
+        return self.voice
+
+    def switch(self, name: str) -> None:
+        if name not in self.voices:
+            first = next(iter(self.voices.values()), None)
+            v = Voice(self, self.key, self.meter, self.unit)
+            if first is not None:  # a later voice inherits what changed in the first one's header
+                v.unit, v.meter = first.unit, first.meter
+            self.voices[name] = v
+        self.voice = self.voices[name]
+
+    def body(self, line: str) -> None:
+        v = self.current()
+        v.new_line()
+        pos, n = 0, len(line)
+        while pos < n:
             c = line[pos]
             if c in " \t\\":
                 pos += 1
                 continue
-            bar = _BAR.match(line, pos)
-            if bar:
-                if not bars or bars[-1] != t:
-                    bars.append(t)
-                bar_alter.clear()
-                pos = bar.end()
+            m = _INLINE.match(line, pos)
+            if m:
+                self.field(m[1], m[2].strip(), inline=True)
+                v = self.current()
+                pos = m.end()
                 continue
-            if c in "<>":
-                run = len(re.match(r"[<>]+", line[pos:])[0])
-                if run > 1 or (not notes and not rests):
-                    raise NeedsMusic21
-                # '>' makes the previous note dotted and this one short; '<' the other way round.
-                last = notes[-1] if notes and (not rests or notes[-1][0] > rests[-1][0]) else None
-                if last is None:
-                    raise NeedsMusic21
-                half = last[1] // 2
-                last[1] += half if c == ">" else -half
-                t += half if c == ">" else -half
-                broken = 1 if c == ">" else -1
+            m = _BAR.match(line, pos)
+            if m and m.end() > pos:
+                v.barline(m[0])
+                pos = m.end()
+                continue
+            if c == '"':
+                end = line.find('"', pos + 1)
+                if end < 0:
+                    raise self.fail("a chord symbol or annotation that is never closed")
+                text = line[pos + 1 : end]
+                if text and text[0] not in "^_<>@":
+                    v.chord_symbol(text)
+                pos = end + 1
+                continue
+            m = _DECORATION.match(line, pos)
+            if m:
+                pos = m.end()
+                continue
+            if c == "!":  # an old-style line break
+                pos += 1
+                continue
+            if c in _SINGLE_DECORATIONS:
+                pos += 1
+                continue
+            if c == "{":
+                end = line.find("}", pos + 1)
+                if end < 0:
+                    raise self.fail("grace notes that are never closed")
+                v.grace(line[pos + 1 : end])
+                pos = end + 1
+                continue
+            if c == "(":
+                m = _TUPLET.match(line, pos)
+                if m:
+                    v.tuplet(int(m[1]), int(m[2]) if m[2] else None, int(m[3]) if m[3] else None)
+                    pos = m.end()
+                else:
+                    pos += 1  # a slur
+                continue
+            if c == ")":
                 pos += 1
                 continue
             if c == "-":
-                tie_open = True
+                v.tie()
                 pos += 1
                 continue
-            m = _NOTE.match(line, pos)
-            if not m or m.end() == pos:
-                raise NeedsMusic21  # chords, tuplets, decorations, annotations, inline fields
-            acc, letter, octave, num, slashes, den = m.groups()
-            length = Fraction(int(num) if num else 1)
-            if slashes:
-                length /= int(den) if den else 2 ** len(slashes)
-            elif den:
-                raise NeedsMusic21
-            ticks = unit * 4 * length * TPQ
-            if broken:
-                ticks = ticks / 2 if broken == 1 else ticks * 3 / 2
-                broken = 0
-            if ticks.denominator != 1 or ticks <= 0:
-                raise ParseError(
-                    source, f"note length {m[0]!r} is not a whole number of ticks", tune=tune, line=lineno
-                )
-            ticks = int(ticks)
-            pos = m.end()
-            if letter in "zx":
-                if acc or octave:
-                    raise ParseError(
-                        source,
-                        f"a rest cannot have an accidental or octave: {m[0]!r}",
-                        tune=tune,
-                        line=lineno,
-                    )
-                rests.append((t, ticks))
-                t += ticks
-                tie_open = False
+            if c in "<>":
+                run = re.match(r"<+|>+", line[pos:])[0]
+                v.broken(len(run), c)
+                pos += len(run)
                 continue
-            step = letter.upper()
-            octave_no = (5 if letter.islower() else 4) + octave.count("'") - octave.count(",")
-            where = (step, octave_no if propagate == "octave" else 0)
-            if acc:
-                alter = {"^": 1, "^^": 2, "_": -1, "__": -2, "=": 0}[acc]
-                if propagate != "not":
-                    bar_alter[where] = alter
-            elif tie_open and tied_from and tied_from[:2] == (step, octave_no):
-                alter = tied_from[2]  # the continuation of a tie keeps its accidental
-            else:
-                alter = bar_alter.get(where, key_alter.get(step, 0))
-            tied_from = (step, octave_no, alter)
-            pitch = 12 * (octave_no + 1) + _STEP[step] + alter  # C4 (ABC "C") = 60
-            if not 0 <= pitch <= 127:
-                raise ParseError(source, f"pitch {m[0]!r} is outside MIDI 0-127", tune=tune, line=lineno)
-            if (
-                tie_open
-                and ties == "merge"
-                and notes
-                and notes[-1][2] == pitch
-                and notes[-1][0] + notes[-1][1] == t
-            ):
-                notes[-1][1] += ticks
-            else:
-                notes.append([t, ticks, pitch])
-            tie_open = False
-            t += ticks
-    if "K" not in fields:
-        raise ParseError(source, "tune has no K: (key) field", tune=tune)
-    if not notes and not rests:
-        raise ParseError(source, "tune has no notes", tune=tune)
-    meter = _meter(fields.get("M", ""))
-    meters = [(0, *meter)] if meter else [(0, None, None)]
-    tss, pickup = meter_from_barlines(meters, bars, t, TPQ)
-    tonic, mode = key_name(fields["K"])
-    arr = np.array(notes, dtype=np.int64).reshape(-1, 3)
-    meta = {"source": source, "declared_meter": meter is not None}
-    if tune is not None:
-        meta["tune"] = tune
-    if "T" in fields:
-        meta["title"] = fields["T"]
-    if "_ids" in fields:
-        meta["essen_id"] = fields["_ids"].split()[0] if fields["_ids"].split() else ""
-    tempo = _tempo(fields.get("Q", ""))
-    return Score(
-        arr[:, 0],
-        arr[:, 1],
-        arr[:, 2],
-        tpq=TPQ,
-        time_signatures=tss,
-        keys=[(0, tonic, mode)] if tonic else [],
-        pickup=pickup,
-        end=t,
-        tempo=tempo,
-        rests=np.array(rests, dtype=np.int64).reshape(-1, 2),
-        meta=meta,
-    )
+            if c == "[":
+                end = line.find("]", pos + 1)
+                if end < 0:
+                    raise self.fail("a chord that is never closed")
+                m = re.match(r"(\d*)(/*)(\d*)", line[end + 1 :])
+                v.chord(line[pos + 1 : end], m[0])
+                pos = end + 1 + m.end()
+                continue
+            m = _NOTE.match(line, pos)
+            if m and m.end() > pos:
+                v.note(m)
+                pos = m.end()
+                continue
+            if c in "^_=" and not (m and m.end() > pos):  # an accidental before no note (a slip): skip
+                pos += 1
+                continue
+            raise NeedsMusic21(
+                f"line {self.lineno}: " + ("voice overlay" if c == "&" else f"unexpected {c!r} in the music")
+            )
+
+    # --- the Score -----------------------------------------------------------------------------
+
+    def score(self, repeats: str) -> Score:
+        if not self.in_body:
+            raise ParseError(self.source, "tune has no K: (key) field", tune=self.tune)
+        voices = [v for v in self.voices.values() if v.notes or v.rests]
+        if not voices:
+            raise ParseError(self.source, "tune has no notes", tune=self.tune)
+        first = voices[0]
+        if repeats == "expand":
+            for v in voices:
+                v.expand_repeats()
+        notes = [n for v in voices for n in v.notes]
+        end = max([v.t for v in voices] + [o + d for o, d, _ in notes] + [o + d for o, d in first.rests])
+        tpq = _resolution(notes, first.rests, end)
+        tick = lambda t: int(t * tpq)  # noqa: E731  (exact: tpq holds every time of the tune)
+        note_ticks = [(tick(o), tick(d), p) for o, d, p in notes]
+        rest_ticks = [(tick(o), tick(d)) for o, d in first.rests]
+        meters = [(tick(t), *(m or (None, None))) for t, m in first.meters]
+        tss, pickup = declared_meter(meters, [tick(b) for b in first.bars], tick(end), tpq)
+        keys = [(tick(t), *key_name(k)) for t, k in first.keys]
+        keys = [k for k in keys if k[1] is not None]
+        arr = np.array(note_ticks, dtype=np.int64).reshape(-1, 3)
+        meta = {"source": self.source, "declared_meter": any(m[1] is not None for m in meters)}
+        if self.tune is not None:
+            meta["tune"] = self.tune
+        for field, key in (("T", "title"), ("R", "rhythm"), ("B", "book"), ("C", "composer")):
+            if field in self.fields:
+                meta[key] = self.fields[field]
+        if "_notes" in self.fields and self.fields["_notes"].split():
+            meta["essen_id"] = self.fields["_notes"].split()[0]
+        if first.chord_symbols:
+            meta["chords"] = [[tick(t), text] for t, text in first.chord_symbols]
+        if len(voices) > 1:
+            meta["voices"] = len(voices)
+        return Score(
+            arr[:, 0], arr[:, 1], arr[:, 2], tpq=tpq, time_signatures=tss, keys=keys, pickup=pickup,
+            end=tick(end), tempo=F.tempo(self.fields.get("Q", "")),
+            rests=np.array(rest_ticks, dtype=np.int64).reshape(-1, 2), meta=meta,
+        )  # fmt: skip
 
 
-def _fraction(value: str, source, tune, lineno) -> Fraction:
-    try:
-        f = Fraction(value.strip())
-    except (ValueError, ZeroDivisionError):
-        raise ParseError(
-            source, f"L: field {value!r} is not a fraction like 1/8", tune=tune, line=lineno
-        ) from None
-    if f <= 0:
-        raise ParseError(source, f"L: field {value!r} must be positive", tune=tune, line=lineno)
-    return f
+def _strip_comment(line: str) -> str:
+    """The line without its ``%`` comment (``\\%`` is a percent sign in text)."""
+    out, i = [], 0
+    while i < len(line):
+        if line[i] == "\\" and i + 1 < len(line) and line[i + 1] == "%":
+            out.append("%")
+            i += 2
+            continue
+        if line[i] == "%":
+            break
+        out.append(line[i])
+        i += 1
+    return "".join(out).rstrip()
 
 
-def _meter(value: str) -> tuple[int, int] | None:
-    v = value.strip()
-    if v == "C":
-        return 4, 4
-    if v == "C|":
-        return 2, 2
-    m = re.fullmatch(r"(\d+)/(\d+)", v)
-    if m and int(m[1]) > 0 and int(m[2]) > 0 and not int(m[2]) & (int(m[2]) - 1):
-        return int(m[1]), int(m[2])
-    if v.lower() in ("", "none") or v.upper().startswith("FREI"):
-        return None  # free or unknown meter: bars get their own lengths
-    raise NeedsMusic21  # compound forms like (2+3)/8
+def _resolution(notes, rests, end: Fraction) -> int:
+    """Ticks a quarter that hold every time of the tune exactly: 480, times what tuplets need
+    (a triplet of 16ths in a 6/8 tune needs 3 more); at most 480 x 2,520."""
+    from math import lcm
 
-
-def _default_unit(meter: str) -> Fraction:
-    """ABC 2.1, 3.1.7: 1/16 when the meter is below 3/4, else 1/8."""
-    m = _meter(meter)
-    return Fraction(1, 16) if m and Fraction(*m) < Fraction(3, 4) else Fraction(1, 8)
-
-
-def key_name(value: str) -> tuple[str | None, str | None]:
-    """(tonic, mode) of a K: field value; the mode is None when it names none (Essen style).
-
-    Raises NeedsMusic21 for keys this reader does not know (highland pipes, accidental lists).
-    """
-    m = re.match(r"\s*([A-G])([#b]?)\s*([A-Za-z]*)", value)
-    if not m:
-        if value.strip().lower() in ("", "none"):
-            return None, None
-        raise NeedsMusic21  # highland-pipe keys, explicit accidental lists
-    mode_word = m[3].lower()
-    if mode_word and mode_word[:3] not in _MODE_NAMES and mode_word not in _MODE_NAMES:
-        raise NeedsMusic21
-    mode = _MODE_NAMES.get(mode_word, _MODE_NAMES.get(mode_word[:3])) if mode_word else None
-    return m[1] + m[2], mode
-
-
-def _key_signature(value: str) -> dict[str, int]:
-    """Alteration by step letter that the K: field's key signature implies."""
-    tonic, mode = key_name(value)
-    if tonic is None:
-        return {}
-    major_sharps = _MAJOR_SHARPS.get(tonic)
-    if major_sharps is None:
-        raise NeedsMusic21
-    sharps = major_sharps + _MODE_SHIFT[mode or "major"]
-    if not -7 <= sharps <= 7:
-        raise NeedsMusic21
-    if sharps >= 0:
-        return {s: 1 for s in _SHARP_ORDER[:sharps]}
-    return {s: -1 for s in _FLAT_ORDER[:-sharps]}
-
-
-def _tempo(value: str) -> float | None:
-    m = re.search(r"(?:(\d+)/(\d+)\s*=\s*)?(\d+(?:\.\d+)?)\s*$", value)
-    if not value or not m:
-        return None
-    beat = Fraction(int(m[1]), int(m[2])) if m[1] else Fraction(1, 4)
-    return float(m[3]) * float(beat * 4)
+    denominators = {x.denominator for n in notes for x in n[:2]} | {x.denominator for r in rests for x in r}
+    need = lcm(TPQ, end.denominator, *denominators)
+    if need > TPQ * 2520:
+        raise NeedsMusic21(f"times finer than 1/{need} of a quarter")
+    return need

@@ -65,3 +65,25 @@ def _fit_meter(length: int, den: int, tpq: int) -> tuple[int, int] | None:
         if not rem and num > 0:
             return num, d
     return None
+
+
+def declared_meter(meters, bars, end: int, tpq: int) -> tuple[list, int]:
+    """The written meters as they are, and the pickup: a first bar shorter than its meter.
+
+    Nothing is invented: a short bar before a repeat, at the end of a part or of the piece stays
+    a bar of the written meter (played, it joins the upbeat after it into one full bar). Only
+    where no meter is written at all (``M:none``) do the barlines say what the bars are
+    (:func:`meter_from_barlines`).
+    """
+    if any(num is None for _, num, _ in meters):
+        return meter_from_barlines(meters, bars, end, tpq)
+    first_bar = min([b for b in bars if b > 0] + [end])
+    num, den = meters[0][1:]
+    full = tpq * 4 * num // den
+    pickup = (
+        first_bar
+        if 0 < first_bar < full and first_bar < end and (not meters[1:] or meters[1][0] >= first_bar)
+        else 0
+    )
+    out = [(t, n, d) for t, n, d in meters if t < end or t == 0]
+    return [(0, *out[0][1:]), *out[1:]], pickup

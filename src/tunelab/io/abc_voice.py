@@ -1,0 +1,237 @@
+"""One voice of an ABC tune as it is read: a time cursor (quarter notes, exact fractions), the
+notes, rests and barlines so far, and what the next note needs to know (key and bar
+accidentals, an open tie, a tuplet, a broken rhythm, pending grace notes)."""
+
+from __future__ import annotations
+
+import re
+from fractions import Fraction
+
+from tunelab.io import abc_fields as F
+
+_ACCIDENTAL = {"^": 1, "^^": 2, "_": -1, "__": -2, "=": 0}
+_CHORD_NOTE = re.compile(r"(\^{1,2}|_{1,2}|=)?([A-Ga-g])([,']*)(\d*)(/*)(\d*)")
+GRACE = Fraction(1, 8)  # a kept grace note: a 32nd
+
+
+def length(num: str, slashes: str, den: str) -> Fraction:
+    """A note's length in units: ``2``, ``/``, ``//``, ``/2``, ``3/2``, ``3/``."""
+    value = Fraction(int(num) if num else 1)
+    if slashes:
+        value /= int(den) if den else 2 ** len(slashes)
+    elif den:
+        raise ValueError(f"length {num}{den}")
+    return value
+
+
+class Voice:
+    def __init__(self, tune, key: str, meter, unit: Fraction):
+        self.tune, self.t = tune, Fraction(0)
+        self.unit, self.meter = unit, meter
+        self.key_alter = F.key_signature(key)
+        self.keys, self.meters = [(Fraction(0), key)], [(Fraction(0), meter)]
+        self.notes: list[list] = []  # [onset, duration, pitch], quarter notes
+        self.rests: list[list] = []
+        self.bars: list[Fraction] = []
+        self.events: list[tuple] = []  # (time, start repeat, end repeat, ending number)
+        self.chord_symbols: list[tuple] = []
+        self.tempo_changes: list = []
+        self.bar_alter: dict = {}
+        self.tie_from: dict[int, tuple] = {}  # pitch -> (note index, step, octave, alter) of open ties
+        self.tie_next = False
+        self.tuplet_left, self.tuplet_ratio = 0, Fraction(1)
+        self.broken_next = Fraction(1)  # the next element's factor from a broken rhythm
+        self.last: tuple | None = None  # ("notes", [indices], start) or ("rest", index, start)
+        self.graces: list = []
+        self.line_start_t = Fraction(0)
+
+    # --- fields --------------------------------------------------------------------------------
+
+    def set_meter(self, meter) -> None:
+        self.meter = meter
+        self.meters.append((self.t, meter))
+
+    def set_key(self, value: str) -> None:
+        self.key_alter = F.key_signature(value)
+        self.keys.append((self.t, value))
+        self.bar_alter.clear()
+
+    # --- bars ----------------------------------------------------------------------------------
+
+    def bar_length(self) -> Fraction | None:
+        return Fraction(4 * self.meter[0], self.meter[1]) if self.meter else None
+
+    def new_line(self) -> None:
+        """A line that ended without a barline after exactly one full bar ended that bar (Essen)."""
+        full = self.bar_length()
+        if (
+            self.tune.opts["implicit_bars"]
+            and self.t > 0
+            and full
+            and self.t - (self.bars[-1] if self.bars else 0) == full
+        ):
+            self._bar()
+
+    def _bar(self) -> None:
+        if not self.bars or self.bars[-1] != self.t:
+            self.bars.append(self.t)
+
+    def barline(self, text: str) -> None:
+        ending = (
+            re.search(r"\d+", text) if re.search(r"[\[|]\d|^\[\d|\|\d", text) or text[:1] == "[" else None
+        )
+        if not text.startswith("[") or "|" in text:
+            self._bar()
+            self.bar_alter.clear()
+        start, end = text.rstrip("0123456789,-[").endswith(":") or text == "::", text.startswith(":")
+        self.events.append((self.t, start, end, int(ending[0]) if ending else None))
+
+    def chord_symbol(self, text: str) -> None:
+        self.chord_symbols.append((self.t, text))
+
+    # --- rhythm modifiers ----------------------------------------------------------------------
+
+    def tie(self) -> None:
+        self.tie_next = True
+
+    def tuplet(self, p: int, q: int | None, r: int | None) -> None:
+        if q is None:
+            compound = self.meter and self.meter[0] % 3 == 0 and self.meter[0] > 3
+            q = {2: 3, 3: 2, 4: 3, 6: 2, 8: 3}.get(p, 3 if compound else 2)
+        self.tuplet_left, self.tuplet_ratio = r or p, Fraction(q, p)
+
+    def broken(self, n: int, direction: str) -> None:
+        """``>`` dots the element before and shortens the next; ``<`` the other way round."""
+        if self.last is None:
+            raise F.NeedsMusic21("a broken rhythm with nothing before it")
+        short = Fraction(1, 2**n)
+        before, after = (2 - short, short) if direction == ">" else (short, 2 - short)
+        kind, index, start = self.last
+        old = self.t - start
+        new = old * before
+        for i in index if kind == "notes" else [index]:
+            (self.notes if kind == "notes" else self.rests)[i][1] *= before
+        self.t = start + new
+        self.broken_next = after
+
+    def grace(self, text: str) -> None:
+        if self.tune.opts["grace"] == "keep":
+            for m in _CHORD_NOTE.finditer(text.lstrip("/")):
+                self.graces.append(m)
+
+    # --- notes, rests, chords ------------------------------------------------------------------
+
+    def _duration(self, units: Fraction) -> Fraction:
+        d = units * self.unit * 4 * self.broken_next
+        self.broken_next = Fraction(1)
+        if self.tuplet_left:
+            d *= self.tuplet_ratio
+            self.tuplet_left -= 1
+        if d <= 0:
+            raise F.NeedsMusic21("a zero-length note")
+        return d
+
+    def note(self, m) -> None:
+        acc, letter, octave, num, slashes, den = m.groups()
+        if letter in "ZX":  # multi-bar rest: that many bars of the meter
+            if not self.bar_length():
+                raise F.NeedsMusic21("a multi-bar rest without a meter")
+            self._rest(self.bar_length() * (int(num) if num else 1))
+            return
+        d = self._duration(length(num, slashes, den))
+        if letter in "zx":
+            if acc or octave:
+                raise self.tune.fail(f"a rest cannot have an accidental or octave: {m[0]!r}")
+            self._rest(d)
+            return
+        start, group = self.t, {}
+        self._graces(start + d)
+        index = self._sound(acc, letter, octave, self.t, start + d - self.t, group)
+        self._done(("notes", [index], start), start + d, group)
+
+    def chord(self, inner: str, outer: str) -> None:
+        mult = length(*re.match(r"(\d*)(/*)(\d*)", outer).groups()) if outer else Fraction(1)
+        found = list(_CHORD_NOTE.finditer(inner))
+        if not found or "".join(m[0] for m in found) != re.sub(r"[\s.~]|![^!]*!|\"[^\"]*\"", "", inner):
+            raise F.NeedsMusic21(f"chord [{inner}]")
+        first = length(*found[0].groups()[3:]) * mult
+        d = self._duration(first)
+        scale, start, group = d / first, self.t, {}
+        index = [
+            self._sound(m[1], m[2], m[3], start, length(*m.groups()[3:]) * mult * scale, group) for m in found
+        ]
+        self._done(("notes", index, start), start + d, group)
+
+    def _done(self, last: tuple, end: Fraction, group: dict) -> None:
+        self.last, self.t, self.tie_from, self.tie_next = last, end, group, False
+
+    def _graces(self, until: Fraction) -> None:
+        """Kept grace notes take a 32nd each from the start of the note that follows."""
+        graces, self.graces = self.graces, []
+        for g in graces:
+            if self.t + GRACE >= until:
+                break
+            self._sound(g[1], g[2], g[3], self.t, GRACE, {}, grace=True)
+            self.t += GRACE
+
+    def _rest(self, d: Fraction) -> None:
+        self.rests.append([self.t, d])
+        self._done(("rest", len(self.rests) - 1, self.t), self.t + d, {})
+
+    def _sound(self, acc, letter, octave, onset, d, group: dict, grace: bool = False) -> int:
+        """One sounding note, or the continuation of a tied one; its index in ``notes``. ``group``
+        collects the element's pitches, which a following tie continues."""
+        step = letter.upper()
+        octave_no = (5 if letter.islower() else 4) + octave.count("'") - octave.count(",")
+        where = (step, octave_no if self.tune.opts["propagate"] == "octave" else 0)
+        tied = [v for v in self.tie_from.values() if v[1:3] == (step, octave_no)] if self.tie_next else []
+        if acc:
+            alter = _ACCIDENTAL[acc]
+            if self.tune.opts["propagate"] != "not":
+                self.bar_alter[where] = alter
+        elif tied:
+            alter = tied[0][3]  # the continuation of a tie keeps its accidental, over the barline too
+        else:
+            alter = self.bar_alter.get(where, self.key_alter.get(step, 0))
+        pitch = 12 * (octave_no + 1) + F.STEP[step] + alter  # ABC "C" = C4 = 60
+        if not 0 <= pitch <= 127:
+            raise self.tune.fail(f"pitch {letter}{octave} is outside MIDI 0-127")
+        prev = self.tie_from.get(pitch) if self.tie_next and not grace else None
+        if prev is not None and self.tune.opts["ties"] == "merge":
+            n = self.notes[prev[0]]
+            if n[0] + n[1] == onset:
+                n[1] += d
+                group[pitch] = prev
+                return prev[0]
+        self.notes.append([onset, d, pitch])
+        if not grace:
+            group[pitch] = (len(self.notes) - 1, step, octave_no, alter)
+        return len(self.notes) - 1
+
+    # --- repeats -------------------------------------------------------------------------------
+
+    def expand_repeats(self) -> None:
+        """Rewrite the voice as played: each ``|: ... :|`` twice, first endings the first time
+        only, second endings after the repeat."""
+        ranges, pos, start, first_ending = [], Fraction(0), Fraction(0), None
+        for t, begin, end, ending in self.events:
+            if end and t > pos:
+                ranges += [(pos, t), (start, first_ending if first_ending is not None else t)]
+                pos, start, first_ending = t, t, None
+            if begin:
+                start = t
+            if ending == 1:
+                first_ending = t
+        if not ranges:
+            return
+        ranges.append((pos, self.t))
+        notes, rests, bars, out = [], [], [], Fraction(0)
+        for a, b in ranges:
+            notes += [[o - a + out, min(d, b - o), p] for o, d, p in self.notes if a <= o < b]
+            rests += [[o - a + out, min(d, b - o)] for o, d in self.rests if a <= o < b]
+            bars += [x - a + out for x in self.bars if a < x <= b]
+            out += b - a
+        self.notes, self.rests, self.bars, self.t = notes, rests, bars, out
+        self.meters = [(Fraction(0), self.meters[0][1])]  # changes inside repeats: the first meter stays
+        self.keys = [(Fraction(0), self.keys[0][1])]
+        self.chord_symbols = []
