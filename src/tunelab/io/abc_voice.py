@@ -151,6 +151,8 @@ class Voice:
 
     def chord(self, inner: str, outer: str) -> None:
         mult = length(*re.match(r"(\d*)(/*)(\d*)", outer).groups()) if outer else Fraction(1)
+        tied = "-" in inner  # a tie inside a chord ([d3-d'3-]) ties it to what follows
+        inner = inner.replace("-", "")
         found = list(_CHORD_NOTE.finditer(inner))
         if not found or "".join(m[0] for m in found) != re.sub(r"[\s.~]|![^!]*!|\"[^\"]*\"", "", inner):
             raise F.NeedsMusic21(f"chord [{inner}]")
@@ -161,6 +163,7 @@ class Voice:
             self._sound(m[1], m[2], m[3], start, length(*m.groups()[3:]) * mult * scale, group) for m in found
         ]
         self._done(("notes", index, start), start + d, group)
+        self.tie_next = tied
 
     def _done(self, last: tuple, end: Fraction, group: dict) -> None:
         self.last, self.t, self.tie_from, self.tie_next = last, end, group, False
