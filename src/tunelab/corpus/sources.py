@@ -42,8 +42,8 @@ class Source:
         return self.salt + files_fingerprint(self.files, self.root)
 
     def read(self, *, ties: str, jobs: int | None, progress: bool) -> list[tuple]:
-        if self.make_tasks is not None and not self.tasks:
-            self.tasks = self.make_tasks()
+        if self.make_tasks is not None:
+            self.tasks, self.make_tasks = self.make_tasks(), None
         tasks = [(kind, src, ident, payload, ties) for kind, src, ident, payload in self.tasks]
         return read_all(tasks, jobs=jobs, desc=f"reading {self.name}" if progress else "")
 
@@ -58,25 +58,43 @@ def _music21_corpus_dir() -> Path:
     return Path(next(iter(spec.submodule_search_locations))) / "corpus"
 
 
+def abc_tune_tasks(files, root: Path, propagate: str = "octave") -> list:
+    """One reading task per tune of each ABC file (a tunebook of 2,000 tunes is read in parallel,
+    tune by tune, and its progress counts tunes), ids ``path/without/suffix#X``."""
+    from tunelab.io.abc import read_text, split_tunebook
+
+    tasks, skip = [], len(str(root)) + 1
+    for f in files:
+        ident = os.path.splitext(str(f)[skip:])[0].replace(os.sep, "/")
+        try:
+            _, tunes = split_tunebook(read_text(f))
+        except Exception:
+            tunes = []
+        if not tunes:
+            tasks.append(("file", str(f), ident, None))
+            continue
+        if len(tunes) == 1:  # a one-tune file: the tune is the file (its id has no #X)
+            tasks.append(("abc-tune", str(f), ident, (tunes[0][0], tunes[0][1], propagate)))
+            continue
+        tasks += [("abc-tune", str(f), f"{ident}#{n}", (n, text, propagate)) for n, text in tunes]
+    return tasks
+
+
 def _deutschl() -> Source:
     folder = _music21_corpus_dir() / "essenFolksong"
     files = sorted(p for p in folder.glob("*.abc") if p.stem.rstrip("0123456789") in DEUTSCHL_BOOKS)
+    # Schlien's EsAC-to-ABC conversion lets an accidental reach every octave of its letter to the
+    # barline: against the kern edition, 5,075 of 5,228 tunes agree note for note this way, 5,049
+    # with ABC 2.1's same-octave rule (benchmarks/results).
+    return Source("deutschl", BUILTINS["deutschl"].description, [], files, folder, ESSEN_NOTICE,
+                  make_tasks=lambda: abc_tune_tasks(files, folder, "pitch"))  # fmt: skip
 
-    def make_tasks() -> list:
-        from tunelab.io.abc import split_tunebook
 
-        tasks = []
-        for f in files:
-            _, tunes = split_tunebook(f.read_text(encoding="latin-1"))
-            # Schlien's EsAC-to-ABC conversion lets an accidental reach every octave of its letter
-            # to the barline: against the kern edition, 5,075 of 5,228 tunes agree note for note
-            # this way, 5,049 with ABC 2.1's same-octave rule (benchmarks/results).
-            tasks += [("abc-tune", str(f), f"{f.stem}#{n}", (n, text, "pitch")) for n, text in tunes]
-        return tasks
-
-    return Source(
-        "deutschl", BUILTINS["deutschl"].description, [], files, folder, ESSEN_NOTICE, make_tasks=make_tasks
-    )
+def _music21_tunebook(name: str, folder_name: str) -> Source:
+    folder = _music21_corpus_dir() / folder_name
+    files = sorted(folder.glob("*.abc"))
+    return Source(name, BUILTINS[name].description, [], files, folder,
+                  make_tasks=lambda: abc_tune_tasks(files, folder))  # fmt: skip
 
 
 def _bach_chorales() -> Source:
@@ -114,6 +132,14 @@ BUILTINS = {
         "German Essen folk songs from music21's ABC (about 6,000 tunes; non-commercial)", _deutschl
     ),
     "bach-chorales": Builtin("J. S. Bach's 371 four-part chorales from music21 (polyphonic)", _bach_chorales),
+    "oneills": Builtin(
+        "O'Neill's Music of Ireland (1850 collection, 2,009 tunes transcribed in ABC) from music21",
+        lambda: _music21_tunebook("oneills", "oneills1850"),
+    ),
+    "ryans": Builtin(
+        "Ryan's Mammoth Collection of fiddle tunes (1883; 1,059 tunes in ABC) from music21",
+        lambda: _music21_tunebook("ryans", "ryansMammoth"),
+    ),
 }
 
 
@@ -135,7 +161,12 @@ def resolve(name_or_path) -> Source:
         raise ConfigError(f"{path}: no ABC, kern, MusicXML, MIDI or grid-text files in it")
     root = path if path.is_dir() else path.parent
     skip = len(str(root)) + 1
-    tasks = [("file", str(f), os.path.splitext(str(f)[skip:])[0].replace(os.sep, "/"), None) for f in files]
+    abc = [f for f in files if f.suffix.lower() == ".abc"]
+    tasks = [("file", str(f), os.path.splitext(str(f)[skip:])[0].replace(os.sep, "/"), None)
+             for f in files if f.suffix.lower() != ".abc"]  # fmt: skip
+    if abc:  # tunebooks tune by tune, built when the corpus is read (a cached one never pays)
+        return Source(path.name or str(path), f"files under {path}", [], files, root,
+                      make_tasks=lambda: tasks + abc_tune_tasks(abc, root))  # fmt: skip
     return Source(path.name or str(path), f"files under {path}", tasks, files, root)
 
 

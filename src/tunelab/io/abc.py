@@ -24,8 +24,8 @@ def split_tunebook(text: str) -> tuple[str, list[tuple[str, str]]]:
     tunes = []
     for a, b in zip(starts, starts[1:] + [len(text)]):
         chunk = text[a:b].strip("\n")
-        number = chunk.split("\n", 1)[0][2:].strip() or str(len(tunes) + 1)
-        tunes.append((number, chunk))
+        number = re.sub(r"[^0-9A-Za-z._-]", "", chunk.split("\n", 1)[0][2:].strip())[:20]
+        tunes.append((number or str(len(tunes) + 1), chunk))
     return header, tunes
 
 
@@ -44,47 +44,85 @@ def tune_key_mode(tune_text: str) -> tuple[str | None, str | None] | None:
 
 
 def read_abc_tune(
-    tune_text: str, *, source: str, tune, ties: str = "merge", native: bool = True, propagate: str = "octave"
-) -> Score:
-    """One ABC tune as a Score: the native reader when the tune is plain, else music21.
+    tune_text: str, *, source: str, tune, ties: str = "merge", native: bool = True, propagate: str = "octave",
+    repeats: str = "written", grace: str = "drop",
+) -> Score:  # fmt: skip
+    """One ABC tune as a Score: the native reader (:mod:`tunelab.io.abc_native`), else music21
+    for what is beyond it; ``meta["reader"]`` says which, and ``meta["music21_because"]`` why.
 
-    ``propagate``: how far an accidental reaches within its bar (see
-    ``tunelab.io.abc_native.parse_abc_tune``); music21 does not carry accidentals at all.
+    ``propagate``: how far an accidental reaches within its bar; ``repeats``: ``written`` or
+    ``expand``; ``grace``: ``drop`` or ``keep`` (see ``parse_abc_tune``).
     """
     from tunelab.io.abc_native import NeedsMusic21, parse_abc_tune
     from tunelab.io.m21 import parse_data_with_music21
 
     if not re.search(r"^K:", tune_text, re.MULTILINE):
         raise ParseError(source, "tune has no K: (key) field", tune=tune)
+    because = "the native reader is off"
     if native:
         try:
-            score = parse_abc_tune(tune_text, source=source, tune=tune, ties=ties, propagate=propagate)
+            score = parse_abc_tune(tune_text, source=source, tune=tune, ties=ties, propagate=propagate,
+                                   repeats=repeats, grace=grace)  # fmt: skip
             score.meta["id"] = f"{Path(source).stem}#{tune}"
+            score.meta["reader"] = "native"
             return score
-        except NeedsMusic21:
-            pass
+        except NeedsMusic21 as err:
+            because = str(err) or "beyond the native reader"
     score = parse_data_with_music21(tune_text, "abc", source=source, tune=tune, ties=ties)
     written = tune_key_mode(tune_text)
     if written and written[1] is None and score.keys and score.keys[0][0] == 0:
         score.keys[0] = (0, score.keys[0][1], None)
     score.meta["id"] = f"{Path(source).stem}#{tune}"
+    score.meta["reader"] = "music21"
+    score.meta["music21_because"] = because
     return score
 
 
-def read_abc(path, *, ties: str = "merge") -> tuple[list[Score], list[ParseError]]:
-    """Every tune of an ABC file: ``(scores, errors)``."""
+def read_text(path) -> str:
+    """An ABC file's text: UTF-8 (a byte-order mark, UTF-16 too), else Latin-1 (CP437 and
+    other single-byte files of old tunebooks); control characters removed. ParseError for a
+    file that is not text at all."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        text = path.read_text(encoding="latin-1")
+    raw = path.read_bytes()
+    if raw[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        text = raw.decode("utf-16")
+    elif raw[:3] == b"\xef\xbb\xbf":
+        text = raw[3:].decode("utf-8", errors="replace")
+    else:
+        if raw.count(b"\x00") > len(raw) // 100 or _binary(raw[:4096]):
+            raise ParseError(path, "not a text file (binary data)")
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:  # old tunebooks: bytes 0x80-0x9f are letters in DOS's CP437
+            text = raw.decode("cp437" if re.search(rb"[\x80-\x9f]", raw) else "latin-1")
+    # line ends: \r\n and \r; never str.splitlines, which also splits on NEL (U+0085) and
+    # other characters that occur inside text fields
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return _CONTROL.sub("", text)
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\x80-\x9f]")
+
+
+def _binary(head: bytes) -> bool:
+    """Mostly bytes no text file has (controls other than tab, newline, CR, form feed)."""
+    bad = sum(b < 9 or (13 < b < 32 and b != 27) for b in head)
+    return len(head) > 0 and bad > len(head) // 20
+
+
+def read_abc(path, *, ties: str = "merge", **options) -> tuple[list[Score], list[ParseError]]:
+    """Every tune of an ABC file: ``(scores, errors)``; one broken tune never sinks the book."""
+    path = Path(path)
+    text = read_text(path)
     _, tunes = split_tunebook(text)
     if not tunes:
         return [], [ParseError(path, "no tune (no X: line) in the file")]
     scores, errors = [], []
     for number, chunk in tunes:
         try:
-            scores.append(read_abc_tune(chunk, source=str(path), tune=number, ties=ties))
+            scores.append(read_abc_tune(chunk, source=str(path), tune=number, ties=ties, **options))
         except ParseError as e:
             errors.append(e)
+        except (ValueError, IndexError, KeyError, ZeroDivisionError) as e:  # music21 on broken ABC
+            errors.append(ParseError(path, f"unreadable: {e}", tune=number))
     return scores, errors

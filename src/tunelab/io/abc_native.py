@@ -279,6 +279,7 @@ class _Tune:
                 meta[key] = self.fields[field]
         if "_notes" in self.fields and self.fields["_notes"].split():
             meta["essen_id"] = self.fields["_notes"].split()[0]
+        meta["barlines"], meta["barlines_tpq"] = [tick(b) for b in first.bars], tpq  # as written
         if first.chord_symbols:
             meta["chords"] = [[tick(t), text] for t, text in first.chord_symbols]
         if len(voices) > 1:

@@ -108,10 +108,10 @@ class Voice:
         before, after = (2 - short, short) if direction == ">" else (short, 2 - short)
         kind, index, start = self.last
         old = self.t - start
-        new = old * before
+        grow = old * before - old  # what the element gains (a tied note keeps what it had before)
         for i in index if kind == "notes" else [index]:
-            (self.notes if kind == "notes" else self.rests)[i][1] *= before
-        self.t = start + new
+            (self.notes if kind == "notes" else self.rests)[i][1] += grow
+        self.t += grow
         self.broken_next = after
 
     def grace(self, text: str) -> None:

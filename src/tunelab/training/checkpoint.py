@@ -221,7 +221,11 @@ class Checkpointer:
                 save_weights(r.dir, r.model)  # the model holds the last weights now
                 r.p.best_epoch = len(r.p.log)
                 best = final
-            r.meta["status"] |= {"best_val_study": best, "last_val_study": final, "best_epoch": r.p.best_epoch}
+            r.meta["status"] |= {
+                "best_val_study": best,
+                "last_val_study": final,
+                "best_epoch": r.p.best_epoch,
+            }
             write_config(r.dir, r.meta)
         if r.ctx.main:
             print(

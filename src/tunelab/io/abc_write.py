@@ -1,0 +1,238 @@
+"""Writing ABC 2.1: a Score as one tune (``X:`` ... ), or many as a tunebook.
+
+Header: X, T, M (the first meter), L (1/16 below 3/4, else 1/8, as ABC's default), Q, K (tonic
+and mode as the Score has them: ``K:G`` for a tonic whose mode is not known). Bars follow the
+Score's meter and pickup; a note across a barline is split and tied; meter and key changes are
+inline fields at their bar; notes sounding together with the same length are a chord, other
+overlaps go to further voices (``V:``). Rests are the notated ones where the Score keeps them,
+else the gaps. Accidentals are written against the key signature and what the bar has said so
+far (ABC 2.1: an accidental lasts to the barline, same letter and octave). Lengths are whole or
+fractional multiples of L; three notes in the time of two are a triplet ``(3`` where their
+lengths need it. Reading the text back gives the same Score (tests/io/test_abc_write.py).
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from itertools import pairwise
+
+from tunelab.score import Score
+
+_NAMES_SHARP = ["C", "^C", "D", "^D", "E", "F", "^F", "G", "^G", "A", "^A", "B"]
+_NAMES_FLAT = ["C", "_D", "D", "_E", "E", "F", "_G", "G", "_A", "A", "_B", "B"]
+_MAJOR_SHARPS = {"C": 0, "G": 1, "D": 2, "A": 3, "E": 4, "B": 5, "F#": 6, "C#": 7,
+                 "F": -1, "Bb": -2, "Eb": -3, "Ab": -4, "Db": -5, "Gb": -6, "Cb": -7}  # fmt: skip
+_MODE_SHIFT = {
+    "major": 0,
+    "minor": -3,
+    "dorian": -2,
+    "phrygian": -4,
+    "lydian": 1,
+    "mixolydian": -1,
+    "locrian": -5,
+}
+_MODE_WORD = {"major": "", "minor": "m", "dorian": "dor", "phrygian": "phr", "lydian": "lyd",
+              "mixolydian": "mix", "locrian": "loc"}  # fmt: skip
+_STEP = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
+
+
+def write_abc(scores, path, *, titles=None) -> None:
+    """Write one Score, or several as a tunebook (X: 1, 2, ...), to ``path``."""
+    from tunelab.io.atomic import atomic_write_text
+
+    scores = [scores] if isinstance(scores, Score) else list(scores)
+    titles = titles or [None] * len(scores)
+    atomic_write_text(
+        path, "\n".join(abc_text(s, number=i + 1, title=t) for i, (s, t) in enumerate(zip(scores, titles)))
+    )
+
+
+def abc_text(score: Score, *, number: int = 1, title: str | None = None) -> str:
+    """One tune as ABC text."""
+    meter = score.meter_at(0)
+    unit = Fraction(1, 16) if Fraction(*meter) < Fraction(3, 4) else Fraction(1, 8)
+    key = score.keys[0] if score.keys and score.keys[0][0] == 0 else None
+    head = [f"X:{number}", f"T:{_one_line(title or score.meta.get('title') or f'tune {number}')}"]
+    head += [f"M:{meter[0]}/{meter[1]}" if score.time_signatures else "M:none", f"L:{unit}"]
+    if score.tempo:
+        head.append(f"Q:1/4={score.tempo:g}")
+    head.append(f"K:{_key_field(key)}")
+    voices = _voices(score)
+    body = []
+    for v, notes in enumerate(voices):
+        if len(voices) > 1:
+            body.append(f"V:{v + 1}")
+        rests = _rests(score, notes) if v == 0 else []
+        body += _Writer(score, unit).lines(notes, rests)
+    return "\n".join(head + body) + "\n"
+
+
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split())
+
+
+def _key_field(key) -> str:
+    if key is None:
+        return "none"
+    _, tonic, mode = key
+    return tonic + (_MODE_WORD.get(mode, "") if mode else "")
+
+
+def _signature(key) -> dict[str, int]:
+    """step letter -> alteration of the key signature (a tonic without mode: its major's)."""
+    if key is None or key[1] not in _MAJOR_SHARPS:
+        return {}
+    sharps = _MAJOR_SHARPS[key[1]] + _MODE_SHIFT.get(key[2] or "major", 0)
+    sharps = max(-7, min(7, sharps))
+    order = "FCGDAEB"[:sharps] if sharps >= 0 else "BEADGCF"[:-sharps]
+    return dict.fromkeys(order, 1 if sharps >= 0 else -1)
+
+
+def _voices(score: Score) -> list[list[tuple]]:
+    """Notes grouped into voices: each voice a sequence of (onset, duration, [pitches]) that
+    never overlap; notes starting together with the same length form one chord."""
+    chords: dict[tuple, list] = {}
+    for o, d, p, _ in score.notes():
+        chords.setdefault((o, d), []).append(p)
+    voices: list[list] = []
+    for (o, d), pitches in sorted(chords.items()):
+        for v in voices:
+            if v[-1][0] + v[-1][1] <= o:
+                v.append((o, d, sorted(pitches)))
+                break
+        else:
+            voices.append([(o, d, sorted(pitches))])
+    return voices or [[]]
+
+
+def _rests(score: Score, notes: list) -> list[tuple]:
+    """The notated rests where the Score keeps them, else the gaps between the voice's notes."""
+    if score.rests is not None and len(score.rests):
+        return [(int(o), int(d)) for o, d in score.rests]
+    out, t = [], 0
+    for o, d, _ in notes:
+        if o > t:
+            out.append((t, o - t))
+        t = max(t, o + d)
+    if score.end > t:
+        out.append((t, score.end - t))
+    return out
+
+
+class _Writer:
+    """One voice's body: events split at barlines, bars of ABC text, four bars a line."""
+
+    def __init__(self, score: Score, unit: Fraction):
+        self.score, self.unit = score, unit
+        self.key = next((k for k in score.keys if k[0] == 0), None)
+        self._set_key(self.key)
+
+    def _set_key(self, key) -> None:
+        self.signature, self.bar_alter = _signature(key), {}
+        shift = _MODE_SHIFT.get(key[2] or "major", 0) if key else 0
+        self.sharps = _MAJOR_SHARPS.get(key[1], 0) + shift >= 0 if key else True
+        self.tonic_pc = (_STEP.get(key[1][0], 0) + {"#": 1, "b": -1}.get(key[1][1:], 0)) % 12 if key else 0
+
+    def bars(self) -> list[int]:
+        """The source's barlines where the reader kept them (a bar the meter does not explain
+        stays as written), else the Score's bars."""
+        s = self.score
+        kept = s.meta.get("barlines")
+        if kept is not None and s.meta.get("barlines_tpq") == s.tpq:
+            return sorted({0, *[int(b) for b in kept if 0 < b < s.end]}) + [s.end]
+        return [int(b) for b in s.bar_starts()] + [s.end]
+
+    def lines(self, notes: list, rests: list) -> list[str]:
+        s = self.score
+        events = sorted([(o, d, ps) for o, d, ps in notes] + [(o, d, None) for o, d in rests])
+        bars = self.bars()
+        keys = [(t, k) for t, *k in s.keys if t > 0]
+        meters = {t: (n, d) for t, n, d in s.time_signatures if t > 0}
+        out, line = [], []
+        for i, (a, b) in enumerate(pairwise(bars)):
+            prefix = f"[M:{meters[a][0]}/{meters[a][1]}]" if a in meters else ""
+            self.bar_alter = {}
+            line.append(prefix + self._bar(events, a, b, [k for k in keys if a <= k[0] < b]))
+            last = i == len(bars) - 2
+            line.append("|]" if last else "|")
+            if len(line) == 8 and not last:  # four bars a line
+                out.append(" ".join(line))
+                line = []
+        if line:
+            out.append(" ".join(line))
+        return out
+
+    def _bar(self, events: list, a: int, b: int, keys: list) -> str:
+        """The events (and parts of events) inside [a, b), notes tied across the edges; a key
+        change inside the bar is written where it happens."""
+        parts = []
+        for o, d, ps in events:
+            lo, hi = max(o, a), min(o + d, b)
+            if lo < hi:
+                parts.append((lo, hi - lo, ps, ps is not None and o + d > b))
+        if not keys:
+            return self._group(parts)
+        text, rest = [], parts
+        for t, (tonic, mode) in keys:
+            before = [x for x in rest if x[0] < t]
+            rest = [x for x in rest if x[0] >= t]
+            text.append(self._group(before))
+            self.key = (t, tonic, mode)
+            self._set_key(self.key)
+            text.append(f"[K:{_key_field(self.key)}]")
+        text.append(self._group(rest))
+        return " ".join(x for x in text if x)
+
+    def _group(self, parts: list) -> str:
+        """Text of a bar's parts, with triplets where three parts need them."""
+        tpq = self.score.tpq
+        units = [Fraction(d, tpq * 4) / self.unit for _, d, _, _ in parts]
+        out, i = [], 0
+        while i < len(parts):
+            if units[i].denominator % 3 == 0 and i + 3 <= len(parts):
+                scaled = [u * Fraction(3, 2) for u in units[i : i + 3]]
+                if all(x.denominator % 3 for x in scaled):
+                    out.append("(3" + "".join(self._event(parts[j], scaled[j - i]) for j in range(i, i + 3)))
+                    i += 3
+                    continue
+            out.append(self._event(parts[i], units[i]))
+            i += 1
+        return " ".join(out)
+
+    def _event(self, part, units: Fraction) -> str:
+        _, _, pitches, tied = part
+        length = _length(units)
+        if pitches is None:
+            return "z" + length
+        names = [self._pitch(p) for p in pitches]
+        text = names[0] + length if len(names) == 1 else "[" + "".join(names) + "]" + length
+        return text + ("-" if tied else "")
+
+    def _pitch(self, pitch: int) -> str:
+        """The note's name with the accidental the key and the bar so far need."""
+        pc = pitch % 12
+        sharps = self.sharps or pc == (self.tonic_pc - 1) % 12  # a raised leading tone: F# in G minor
+        name = (_NAMES_SHARP if sharps else _NAMES_FLAT)[pc]
+        for letter, alter in self.signature.items():  # the key's own spelling first (F# in G, Bb in F)
+            if (_STEP[letter] + alter) % 12 == pc:
+                name = ("^" if alter > 0 else "_") + letter if alter else letter
+                break
+        letter, alter = name[-1], {"^": 1, "_": -1}.get(name[0], 0)
+        octave = (pitch - _STEP[letter] - alter) // 12 - 1  # B#3 is C4's pitch, Cb5 is B4's
+        state = self.bar_alter.get((letter, octave), self.signature.get(letter, 0))
+        acc = "" if state == alter else {1: "^", -1: "_", 0: "="}[alter]
+        self.bar_alter[(letter, octave)] = alter
+        if octave >= 5:
+            text = letter.lower() + "'" * (octave - 5)
+        else:
+            text = letter + "," * (4 - octave)
+        return acc + text
+
+
+def _length(units: Fraction) -> str:
+    """An ABC length suffix: '' for 1, '2', '/2', '3/2', '/4', '5/3'..."""
+    if units == 1:
+        return ""
+    if units.denominator == 1:
+        return str(units.numerator)
+    return (str(units.numerator) if units.numerator != 1 else "") + f"/{units.denominator}"
