@@ -109,7 +109,7 @@ class Voice:
         kind, index, start = self.last
         old = self.t - start
         grow = old * before - old  # what the element gains (a tied note keeps what it had before)
-        for i in index if kind == "notes" else [index]:
+        for i in {"notes": index, "rest": [index]}.get(kind, []):
             (self.notes if kind == "notes" else self.rests)[i][1] += grow
         self.t += grow
         self.broken_next = after
@@ -142,7 +142,7 @@ class Voice:
         if letter in "zx":
             if acc or octave:
                 raise self.tune.fail(f"a rest cannot have an accidental or octave: {m[0]!r}")
-            self._rest(d)
+            self._rest(d, notated=letter == "z")  # x: an invisible rest, a spacer
             return
         start, group = self.t, {}
         self._graces(start + d)
@@ -177,9 +177,12 @@ class Voice:
             self._sound(g[1], g[2], g[3], self.t, GRACE, {}, grace=True)
             self.t += GRACE
 
-    def _rest(self, d: Fraction) -> None:
-        self.rests.append([self.t, d])
-        self._done(("rest", len(self.rests) - 1, self.t), self.t + d, {})
+    def _rest(self, d: Fraction, notated: bool = True) -> None:
+        if notated:
+            self.rests.append([self.t, d])
+            self._done(("rest", len(self.rests) - 1, self.t), self.t + d, {})
+        else:
+            self._done(("spacer", 0, self.t), self.t + d, {})
 
     def _sound(self, acc, letter, octave, onset, d, group: dict, grace: bool = False) -> int:
         """One sounding note, or the continuation of a tied one; its index in ``notes``. ``group``

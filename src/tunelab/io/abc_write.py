@@ -62,7 +62,7 @@ def abc_text(score: Score, *, number: int = 1, title: str | None = None) -> str:
     for v, notes in enumerate(voices):
         if len(voices) > 1:
             body.append(f"V:{v + 1}")
-        rests = _rests(score, notes) if v == 0 else []
+        rests = _rests(score, notes) if v == 0 else [(o, d, "x") for o, d in _gaps(notes, score.end)]
         body += _Writer(score, unit).lines(notes, rests)
     return "\n".join(head + body) + "\n"
 
@@ -89,33 +89,42 @@ def _signature(key) -> dict[str, int]:
 
 
 def _voices(score: Score) -> list[list[tuple]]:
-    """Notes grouped into voices: each voice a sequence of (onset, duration, [pitches]) that
-    never overlap; notes starting together with the same length form one chord."""
-    chords: dict[tuple, list] = {}
+    """Notes grouped into voices: each voice a sequence of chords ``(onset, advance, [(pitch,
+    duration)])`` that never overlap; notes starting together are one chord (the longest first:
+    ABC takes a chord's length from its first note)."""
+    chords: dict[int, list] = {}
     for o, d, p, _ in score.notes():
-        chords.setdefault((o, d), []).append(p)
+        chords.setdefault(o, []).append((p, d))
     voices: list[list] = []
-    for (o, d), pitches in sorted(chords.items()):
+    for o, notes in sorted(chords.items()):
+        notes = sorted(notes, key=lambda x: (-x[1], x[0]))
+        advance = notes[0][1]
         for v in voices:
             if v[-1][0] + v[-1][1] <= o:
-                v.append((o, d, sorted(pitches)))
+                v.append((o, advance, notes))
                 break
         else:
-            voices.append([(o, d, sorted(pitches))])
+            voices.append([(o, advance, notes)])
     return voices or [[]]
 
 
 def _rests(score: Score, notes: list) -> list[tuple]:
     """The notated rests where the Score keeps them, else the gaps between the voice's notes."""
-    if score.rests is not None and len(score.rests):
-        return [(int(o), int(d)) for o, d in score.rests]
+    if score.rests is None:  # a format without notated rests: the gaps are rests
+        return [(o, d, "z") for o, d in _gaps(notes, score.end)]
+    written = [(int(o), int(d), "z") for o, d in score.rests]
+    filled = sorted(notes + [(o, d, None) for o, d, _ in written])
+    return written + [(o, d, "x") for o, d in _gaps(filled, score.end)]  # spacers, not rests
+
+
+def _gaps(notes: list, end: int) -> list[tuple]:
     out, t = [], 0
     for o, d, _ in notes:
         if o > t:
             out.append((t, o - t))
         t = max(t, o + d)
-    if score.end > t:
-        out.append((t, score.end - t))
+    if end > t:
+        out.append((t, end - t))
     return out
 
 
@@ -144,7 +153,10 @@ class _Writer:
 
     def lines(self, notes: list, rests: list) -> list[str]:
         s = self.score
-        events = sorted([(o, d, ps) for o, d, ps in notes] + [(o, d, None) for o, d in rests])
+        events = sorted(
+            [(o, d, ps) for o, d, ps in notes] + [(o, d, letter) for o, d, letter in rests],
+            key=lambda e: e[0],
+        )
         bars = self.bars()
         keys = [(t, k) for t, *k in s.keys if t > 0]
         meters = {t: (n, d) for t, n, d in s.time_signatures if t > 0}
@@ -169,7 +181,9 @@ class _Writer:
         for o, d, ps in events:
             lo, hi = max(o, a), min(o + d, b)
             if lo < hi:
-                parts.append((lo, hi - lo, ps, ps is not None and o + d > b))
+                if isinstance(ps, list):  # a chord: each note's own length, cut at the barline
+                    ps = [(p, min(o + n, b) - lo) for p, n in ps if o + n > lo]
+                parts.append((lo, hi - lo, ps, isinstance(ps, list) and o + d > b))
         if not keys:
             return self._group(parts)
         text, rest = [], parts
@@ -200,13 +214,14 @@ class _Writer:
         return " ".join(out)
 
     def _event(self, part, units: Fraction) -> str:
-        _, _, pitches, tied = part
-        length = _length(units)
-        if pitches is None:
-            return "z" + length
-        names = [self._pitch(p) for p in pitches]
-        text = names[0] + length if len(names) == 1 else "[" + "".join(names) + "]" + length
-        return text + ("-" if tied else "")
+        _, d, pitches, tied = part
+        if isinstance(pitches, str):  # a rest: z, or x (invisible) in a further voice
+            return pitches + _length(units)
+        if len(pitches) == 1:
+            return self._pitch(pitches[0][0]) + _length(units) + ("-" if tied else "")
+        scale = units / d  # a chord's notes keep their own lengths, the first the chord's
+        inner = "".join(self._pitch(p) + _length(n * scale) for p, n in pitches)
+        return "[" + inner + "]" + ("-" if tied else "")
 
     def _pitch(self, pitch: int) -> str:
         """The note's name with the accidental the key and the bar so far need."""
