@@ -104,6 +104,8 @@ class Score:
         for i, (tick, num, den) in enumerate(self.time_signatures):
             if num <= 0 or den <= 0 or den & (den - 1):
                 raise ValueError(f"time signature {num}/{den}: need num > 0 and den a power of two")
+            if self.tpq * 4 * num % den:  # bars of a fraction of a tick would never end
+                raise ValueError(f"time signature {num}/{den}: a bar is not whole ticks at tpq={self.tpq}")
             if i == 0 and tick != 0:
                 raise ValueError(f"the first time signature must be at tick 0, got {tick}")
             if i and tick <= self.time_signatures[i - 1][0]:

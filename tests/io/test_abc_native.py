@@ -1,12 +1,20 @@
+import time
+
 import pytest
 
 from tunelab.errors import ParseError
 from tunelab.io.abc import read_abc_tune
 from tunelab.io.abc_native import NeedsMusic21, parse_abc_tune
 
+HEAD = "X:1\nM:4/4\nL:1/8\nK:C\n"  # L:1/8: one unit is 240 ticks at tpq 480
 
-def tune(body, header="X:1\nM:4/4\nL:1/8\nK:C\n"):
-    return parse_abc_tune(header + body, source="t.abc", tune=1)
+
+def tune(body, header=HEAD, **options):
+    return parse_abc_tune(header + body, source="t.abc", tune=1, **options)
+
+
+def notes(s):
+    return list(zip(s.onset.tolist(), s.duration.tolist(), s.pitch.tolist()))
 
 
 def test_key_signature_and_accidentals_that_last_to_the_barline():
@@ -14,6 +22,18 @@ def test_key_signature_and_accidentals_that_last_to_the_barline():
     # K:D sharpens F and C; ^F lasts to the bar line, =F cancels it
     assert s.pitch.tolist() == [66, 66, 66, 65, 66, 73, 61, 49]
     assert s.keys == [(0, "D", None)]
+
+
+@pytest.mark.parametrize(
+    "field, key, c_pitch",
+    [("Hm", ("B", "minor"), 61), ("Esdor", ("Eb", "dorian"), 60), ("H", ("B", None), 61), ("Ador", ("A", "dorian"), 60),
+     ("D =c", ("D", None), 60), ("HP", None, 60), ("Hp", None, 61), ("none ^c", None, 61), ("Bbmix", ("Bb", "mixolydian"), 60)],
+)  # fmt: skip
+def test_key_fields(field, key, c_pitch):
+    # German names (Essen), modes, explicit accidentals; highland pipes: HP without signature, Hp
+    # with F and C sharp (ABC 2.1, 3.1.14)
+    s = tune("C8 |]", header=f"X:1\nM:4/4\nL:1/8\nK:{field}\n")
+    assert s.keys == ([(0, *key)] if key else []) and s.pitch.tolist() == [c_pitch]
 
 
 def test_lengths_default_unit_and_rests():
@@ -24,12 +44,77 @@ def test_lengths_default_unit_and_rests():
     assert s.pitch.tolist()[1] == 62 and s.pitch.tolist()[-1] == 67
 
 
+def test_spacers_and_multi_bar_rests():
+    s = tune("C2 x2 D2 z2 |]")  # x is invisible: time passes, no notated rest
+    assert notes(s) == [(0, 480, 60), (960, 480, 62)] and s.rests.tolist() == [[1440, 480]]
+    s = tune("Z2 | C8 |]")  # two bars of 4/4
+    assert notes(s) == [(3840, 1920, 60)] and s.rests.tolist() == [[0, 3840]]
+
+
 def test_ties_merge_or_keep_and_broken_rhythm():
     merged = tune("c4- | c4 d>e f<g |]", header="X:1\nM:2/4\nL:1/8\nK:C\n")
     assert merged.duration.tolist()[:1] == [1920]
     assert merged.duration.tolist()[1:] == [360, 120, 120, 360]
     kept = parse_abc_tune("X:1\nM:2/4\nL:1/8\nK:C\nc4- | c4 |]", source="t.abc", ties="keep")
     assert kept.duration.tolist() == [960, 960]
+    # doubled: 7/4 and 1/4 of the pair's time
+    assert notes(tune("a>>b a<b |]")) == [(0, 420, 81), (420, 60, 83), (480, 120, 81), (600, 360, 83)]
+    # a broken rhythm after a tie lengthens the whole tied note by what its last part gains
+    assert notes(tune("c2-c>d |]")) == [(0, 840, 72), (840, 120, 74)]
+
+
+def test_chords_take_the_first_notes_length():
+    assert notes(tune("[CEG]2 |]")) == [(0, 480, 60), (0, 480, 64), (0, 480, 67)]
+    # ABC 2.1: each note keeps its own length, the chord moves on by its first note's
+    assert notes(tune("[C2E4] D2 |]")) == [(0, 480, 60), (0, 960, 64), (480, 480, 62)]
+    assert notes(tune("[CE]3/2 [DF]/ |]")) == [(0, 360, 60), (0, 360, 64), (360, 120, 62), (360, 120, 65)]
+    # a tie inside the chord ties the chord
+    assert notes(tune("[c2-e2-] [ce]2 |]")) == [(0, 960, 72), (0, 960, 76)]
+
+
+def test_tuplets_and_the_resolution_they_need():
+    s = tune("(3CDE F2 |]")  # three in the time of two
+    assert notes(s) == [(0, 160, 60), (160, 160, 62), (320, 160, 64), (480, 480, 65)]
+    six_eight = tune("(3CDE F |]", header="X:1\nM:6/8\nL:1/8\nK:C\n")  # (3 is always 3:2
+    assert six_eight.duration.tolist() == [160, 160, 160, 240]
+    # (7 in simple meter: seven 16ths in the time of two: 1/14 of a quarter each, finer than 480
+    s = tune("(7CDEFGAB C2 |]", header="X:1\nM:4/4\nL:1/16\nK:C\n")
+    assert s.tpq == 3360 and s.duration.tolist() == [240] * 7 + [1680]
+    # (p:q:r: 3 in the time of 2 for the next 2 notes only
+    assert tune("(3:2:2C2D2 E2 |]").duration.tolist() == [320, 320, 480]
+
+
+def test_chord_symbols_grace_notes_and_decorations():
+    s = tune('"Am"A2 "G"B2 "^text"c2 |]')  # an annotation (^_<>@) is not a chord symbol
+    assert s.meta["chords"] == [[0, "Am"], [480, "G"]]
+    assert notes(tune("{g}A2 |]")) == [(0, 480, 69)]
+    assert notes(tune("{gf}A2 |]", grace="keep")) == [(0, 60, 79), (60, 60, 77), (120, 360, 69)]
+    plain = notes(tune("A2 B2 c2 d2 e2 f2 |]"))
+    assert notes(tune("!trill!A2 ~B2 .c2 Hd2 +fermata+e2 (f2) |]")) == plain
+
+
+def test_repeats_as_written_or_as_played():
+    assert tune("|: C D :| E F |]").pitch.tolist() == [60, 62, 64, 65]
+    played = tune("|: C D :| E F |]", repeats="expand")
+    assert notes(played) == [(i * 240, 240, p) for i, p in enumerate([60, 62, 60, 62, 64, 65])]
+    endings = tune("|: C D |1 E F :|2 G A |]", repeats="expand")
+    assert endings.pitch.tolist() == [60, 62, 64, 65, 60, 62, 67, 69]
+    assert tune("C2 |: D2 E2 F2 G2 | A4 B2 :|").meta["barlines"] == [480, 2400, 3840]
+
+
+def test_fields_inside_the_music():
+    s = tune("C D [K:G] F F | [M:3/4] F6 |]")
+    assert s.pitch.tolist() == [60, 62, 66, 66, 66] and s.keys == [(0, "C", None), (480, "G", None)]
+    assert s.time_signatures == [(0, 4, 4), (960, 3, 4)]
+    s = tune("C8 |\nM:3/4\nL:1/4\nF3 |]")
+    assert notes(s) == [(0, 1920, 60), (1920, 1440, 65)] and s.time_signatures == [(0, 4, 4), (1920, 3, 4)]
+    assert tune("C2 [L:1/4] C2 |]").duration.tolist() == [480, 960]
+
+
+def test_voices_sound_together():
+    s = tune("V:1\nC8 |\nV:2\nE4 G4 |\nV:1\nD8 |]")
+    assert sorted(notes(s)) == [(0, 960, 64), (0, 1920, 60), (960, 960, 67), (1920, 1920, 62)]
+    assert s.meta["voices"] == 2
 
 
 def test_pickup_and_free_meter():
@@ -39,18 +124,45 @@ def test_pickup_and_free_meter():
     assert free.time_signatures == [(0, 3, 4), (1440, 2, 4)] and not free.meta["declared_meter"]
 
 
-@pytest.mark.parametrize("body", ["[CEG]2 |]", "(3CDE F2 |]", '"Am"A2 |]', "{g}A2 |]", "!trill!A2 |]"])
-def test_beyond_the_native_reader_goes_to_music21(body):
-    with pytest.raises(NeedsMusic21):
+def test_meters_are_only_what_is_written():
+    # Essen ABC: one phrase a line, no barline at the line end
+    full = parse_abc_tune("X:1\nM:3/4\nL:1/4\nK:C\nC D E | F3\nG A B | c3 |]")
+    assert full.time_signatures == [(0, 3, 4)] and full.bar_starts().tolist() == [0, 1440, 2880, 4320]
+    # a bar that overruns its meter stays as written, nothing invented; the barlines keep it
+    long = parse_abc_tune("X:1\nM:4/2\nL:1/4\nK:C\nG2 | G2G2B2G2 | d4d4z2\nd2 | e2d2f2d2 | e8 |]")
+    assert long.time_signatures == [(0, 4, 2)] and long.pickup == 960
+    assert long.meta["barlines"] == [960, 4800, 10560, 14400, 18240]
+    # short bars before a repeat and at the end stay bars of 6/8
+    jig = tune("A | B2c d2e :| f3 e2 |]", header="X:1\nM:6/8\nL:1/8\nK:D\n")
+    assert jig.time_signatures == [(0, 6, 8)] and jig.pickup == 240
+
+
+@pytest.mark.parametrize(
+    "body, reason",
+    [("C D E & F |]", "voice overlay"), ("C D E \u00a3 |]", "unexpected"), ("[CEG |]", "chord"), ("[zz]2 C|]", "chord")],
+)  # fmt: skip
+def test_beyond_the_native_reader_goes_to_music21(body, reason):
+    with pytest.raises(NeedsMusic21, match=reason):
         tune(body)
-    text = "X:1\nT:x\nM:4/4\nL:1/8\nK:C\n" + body
-    assert len(read_abc_tune(text, source="t.abc", tune=1)) >= 1  # music21 reads it
+    if reason == "voice overlay":  # music21 reads it, and the Score says why it was needed
+        s = read_abc_tune("X:1\nT:x\nM:4/4\nL:1/8\nK:C\n" + body, source="t.abc", tune=1)
+        assert s.meta["reader"] == "music21" and "voice overlay" in s.meta["music21_because"]
+        assert 60 in s.pitch.tolist()
+
+
+def test_macros_go_to_music21():
+    with pytest.raises(NeedsMusic21, match="m: field"):
+        tune("C8|", header="X:1\nm:~n2=xx\nL:1/8\nK:C\n")
 
 
 def test_errors_name_the_tune_and_line():
     with pytest.raises(ParseError) as err:
         parse_abc_tune("X:7\nL:0\nK:C\nC|", source="b.abc", tune=7)
     assert str(err.value) == "b.abc (tune 7), line 2: L: field '0' must be positive"
+    with pytest.raises(ParseError, match=r"b.abc \(tune 3\), line 3: grace notes that are never closed"):
+        parse_abc_tune("X:3\nK:C\n{CEG|]", source="b.abc", tune=3)
+    with pytest.raises(ParseError, match=r"line 5: pitch C,,,,,,,,\.\.\. is outside MIDI 0-127"):
+        tune("C" + "," * 1000 + "|]")
 
 
 def test_accidental_reach_and_ties_over_the_barline():
@@ -65,10 +177,29 @@ def test_accidental_reach_and_ties_over_the_barline():
     assert parse_abc_tune("X:1\nL:1/4\nK:D\n^G g =G G |]", propagate="not").pitch.tolist() == [68, 79, 67, 67]
 
 
-def test_a_line_ending_on_a_full_bar_ends_the_bar():
-    # Essen ABC: one phrase a line, no barline at the line end.
-    full = parse_abc_tune("X:1\nM:3/4\nL:1/4\nK:C\nC D E | F3\nG A B | c3 |]")
-    assert full.time_signatures == [(0, 3, 4)] and full.bar_starts().tolist() == [0, 1440, 2880, 4320]
-    # a phrase that overruns its bar keeps one long bar, as the kern edition writes it (6/2)
-    long = parse_abc_tune("X:1\nM:4/2\nL:1/4\nK:C\nG2 | G2G2B2G2 | d4d4z2\nd2 | e2d2f2d2 | e8 |]")
-    assert long.time_signatures == [(0, 4, 2), (4800, 6, 2), (10560, 4, 2)] and long.pickup == 960
+ADVERSARIAL = {
+    "a length typo": HEAD + "C999999999 |]",
+    "a multi-bar rest typo": HEAD + "Z999999999 |]",
+    "a huge tuplet": HEAD + "(9:9999999:9CDEFGABcd |]",
+    "endless slashes": HEAD + "C" + "/" * 10_000 + " |]",
+    "endless broken rhythm": HEAD + "C" + ">" * 10_000 + "D |]",
+    "a tiny unit": "X:1\nM:4/4\nL:1/99999999\nK:C\nC |]",
+    "100,000 slurs": HEAD + "(" * 100_000 + "C |]",
+    "many short repeats": HEAD + "|: C :|" * 2_000,
+    "nested repeat signs": HEAD + "|:" * 2_000 + "C" + ":|" * 2_000,
+    "3,000 voices": HEAD + "".join(f"[V:{i}]C|" for i in range(3_000)),
+    "barlines only": HEAD + "|" * 100_000,
+    "a meter of 0": "X:1\nM:0/4\nL:1/8\nK:C\nC |]",
+}
+
+
+@pytest.mark.parametrize("name", ADVERSARIAL)
+@pytest.mark.parametrize("repeats", ["written", "expand"])
+def test_hostile_tunes_end_fast_with_a_clear_outcome(name, repeats):
+    start = time.perf_counter()
+    try:
+        s = parse_abc_tune(ADVERSARIAL[name], source="t.abc", tune=1, repeats=repeats)
+        s.bar_starts(), s.beat_starts()  # what every later stage walks
+    except (ParseError, NeedsMusic21) as err:
+        assert str(err)
+    assert time.perf_counter() - start < 2.0

@@ -36,7 +36,7 @@ def key_name(value: str) -> tuple[str | None, str | None]:
     body = value.split("%", 1)[0]
     if re.match(r"\s*(none\b|$|H[Pp]\b|clef=|[_^=])", body):
         return None, None
-    german = re.match(r"\s*(H|Es)\b(.*)", body)  # Essen: German note names (H = B, Es = E flat)
+    german = re.match(r"\s*(H|Es)(?![#b])(.*)", body)  # Essen: German note names (H = B, Es = E flat)
     if german:
         body = {"H": "B", "Es": "Eb"}[german[1]] + german[2]
     m = _KEY.match(body)
@@ -60,7 +60,7 @@ def key_signature(value: str) -> dict[str, int]:
         return {"F": 1, "C": 1}
     tonic, mode = key_name(body)
     alter: dict[str, int] = {}
-    body = re.sub(r"^\s*(H|Es)\b", lambda g: {"H": "B", "Es": "Eb"}[g[1]], body)
+    body = re.sub(r"^\s*(H|Es)(?![#b])", lambda g: {"H": "B", "Es": "Eb"}[g[1]], body)
     tail = body
     if tonic is not None:
         sharps = _MAJOR_SHARPS.get(tonic)

@@ -32,6 +32,7 @@ from tunelab.io.bars import declared_meter
 from tunelab.score import Score
 
 TPQ = 480
+MAX_QUARTERS = 2**16  # 16,384 bars of 4/4: far beyond any tune, short of what would exhaust memory
 _NOTE = re.compile(r"(\^{1,2}|_{1,2}|=)?([A-Ga-gzxZX])([,']*)(\d*)(/*)(\d*)")
 _BAR = re.compile(
     r"(:*)(\[\|\]|\[\||\|\]|\|\||\.\||\|)(:*)(\[?\d+(?:[,-]\d+)*)?|(::)|(\[\d+(?:[,-]\d+)*)|:+(?![|\]])"
@@ -262,6 +263,9 @@ class _Tune:
                 v.expand_repeats()
         notes = [n for v in voices for n in v.notes]
         end = max([v.t for v in voices] + [o + d for o, d, _ in notes] + [o + d for o, d in first.rests])
+        if end > MAX_QUARTERS:
+            raise ParseError(self.source, f"the music lasts {float(end):,.0f} quarter notes, more than the "
+                             f"{MAX_QUARTERS:,} a tune may (a length typo?)", tune=self.tune)  # fmt: skip
         tpq = _resolution(notes, first.rests, end)
         tick = lambda t: int(t * tpq)  # noqa: E731  (exact: tpq holds every time of the tune)
         note_ticks = [(tick(o), tick(d), p) for o, d, p in notes]
@@ -314,5 +318,5 @@ def _resolution(notes, rests, end: Fraction) -> int:
     denominators = {x.denominator for n in notes for x in n[:2]} | {x.denominator for r in rests for x in r}
     need = lcm(TPQ, end.denominator, *denominators)
     if need > TPQ * 2520:
-        raise NeedsMusic21(f"times finer than 1/{need} of a quarter")
+        raise NeedsMusic21(f"times finer than 1/{TPQ * 2520} of a quarter")
     return need

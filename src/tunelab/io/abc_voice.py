@@ -5,6 +5,7 @@ accidentals, an open tie, a tuplet, a broken rhythm, pending grace notes)."""
 from __future__ import annotations
 
 import re
+from bisect import bisect_left, bisect_right
 from fractions import Fraction
 
 from tunelab.io import abc_fields as F
@@ -201,7 +202,7 @@ class Voice:
             alter = self.bar_alter.get(where, self.key_alter.get(step, 0))
         pitch = 12 * (octave_no + 1) + F.STEP[step] + alter  # ABC "C" = C4 = 60
         if not 0 <= pitch <= 127:
-            raise self.tune.fail(f"pitch {letter}{octave} is outside MIDI 0-127")
+            raise self.tune.fail(f"pitch {letter}{octave[:8]}{'...' * (len(octave) > 8)} is outside MIDI 0-127")
         prev = self.tie_from.get(pitch) if self.tie_next and not grace else None
         if prev is not None and self.tune.opts["ties"] == "merge":
             n = self.notes[prev[0]]
@@ -232,10 +233,13 @@ class Voice:
             return
         ranges.append((pos, self.t))
         notes, rests, bars, out = [], [], [], Fraction(0)
-        for a, b in ranges:
-            notes += [[o - a + out, min(d, b - o), p] for o, d, p in self.notes if a <= o < b]
-            rests += [[o - a + out, min(d, b - o)] for o, d in self.rests if a <= o < b]
-            bars += [x - a + out for x in self.bars if a < x <= b]
+        note_at, rest_at = [n[0] for n in self.notes], [r[0] for r in self.rests]  # in time order
+        for a, b in ranges:  # bisect: a tune of many short repeats stays linear
+            span = self.notes[bisect_left(note_at, a) : bisect_left(note_at, b)]
+            notes += [[o - a + out, min(d, b - o), p] for o, d, p in span]
+            span = self.rests[bisect_left(rest_at, a) : bisect_left(rest_at, b)]
+            rests += [[o - a + out, min(d, b - o)] for o, d in span]
+            bars += [x - a + out for x in self.bars[bisect_right(self.bars, a) : bisect_right(self.bars, b)]]
             out += b - a
         self.notes, self.rests, self.bars, self.t = notes, rests, bars, out
         self.meters = [(Fraction(0), self.meters[0][1])]  # changes inside repeats: the first meter stays

@@ -1,14 +1,16 @@
 """Writing ABC 2.1: a Score as one tune (``X:`` ... ), or many as a tunebook.
 
 Header: X, T, M (the first meter), L (1/16 below 3/4, else 1/8, as ABC's default), Q, K (tonic
-and mode as the Score has them: ``K:G`` for a tonic whose mode is not known). Bars follow the
-Score's meter and pickup; a note across a barline is split and tied; meter and key changes are
-inline fields at their bar; notes sounding together with the same length are a chord, other
-overlaps go to further voices (``V:``). Rests are the notated ones where the Score keeps them,
-else the gaps. Accidentals are written against the key signature and what the bar has said so
-far (ABC 2.1: an accidental lasts to the barline, same letter and octave). Lengths are whole or
-fractional multiples of L; three notes in the time of two are a triplet ``(3`` where their
-lengths need it. Reading the text back gives the same Score (tests/io/test_abc_write.py).
+and mode as the Score has them: ``K:Gmaj``, ``K:Em``; ``K:G`` for a tonic whose mode is not
+known). Bars follow the Score's meter and pickup; a note across a barline is split and tied;
+meter changes are inline fields at their bar, key changes ``K:`` lines where they happen. Notes
+that start and end together are a chord, other overlaps go to further voices (``V:``). Rests are
+the notated ones where the Score keeps them, else the gaps. Accidentals are written wherever a
+note leaves the key signature (and where it returns to it after an accidental in the bar), so
+readers agree whether or not they carry an accidental to the barline as ABC 2.1 says. Lengths
+are whole or fractional multiples of L; three notes in the time of two are a triplet ``(3``
+where their lengths need it. Reading the text back gives the same Score, and music21 reads the
+same notes (tests/io/test_abc_write.py).
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ _MODE_SHIFT = {
     "mixolydian": -1,
     "locrian": -5,
 }
-_MODE_WORD = {"major": "", "minor": "m", "dorian": "dor", "phrygian": "phr", "lydian": "lyd",
+_MODE_WORD = {"major": "maj", "minor": "m", "dorian": "dor", "phrygian": "phr", "lydian": "lyd",
               "mixolydian": "mix", "locrian": "loc"}  # fmt: skip
 _STEP = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
 
@@ -62,7 +64,9 @@ def abc_text(score: Score, *, number: int = 1, title: str | None = None) -> str:
     for v, notes in enumerate(voices):
         if len(voices) > 1:
             body.append(f"V:{v + 1}")
-        rests = _rests(score, notes) if v == 0 else [(o, d, "x") for o, d in _gaps(notes, score.end)]
+        # further voices: their silences are plain rests (the reader keeps the first voice's rests
+        # only; music21 10.5 reads an invisible x rest as taking no time)
+        rests = _rests(score, notes) if v == 0 else [(o, d, "z") for o, d in _gaps(notes, score.end)]
         body += _Writer(score, unit).lines(notes, rests)
     return "\n".join(head + body) + "\n"
 
@@ -89,22 +93,21 @@ def _signature(key) -> dict[str, int]:
 
 
 def _voices(score: Score) -> list[list[tuple]]:
-    """Notes grouped into voices: each voice a sequence of chords ``(onset, advance, [(pitch,
-    duration)])`` that never overlap; notes starting together are one chord (the longest first:
-    ABC takes a chord's length from its first note)."""
-    chords: dict[int, list] = {}
+    """Notes grouped into voices: each voice a sequence of chords ``(onset, duration,
+    [(pitch, duration)])`` that never overlap. Notes that start and end together are one chord;
+    notes of other lengths sounding with them go to further voices (ABC 2.1 gives a chord the
+    length of its first note, and music21 and abc2midi sound all its notes that long)."""
+    chords: dict[tuple, list] = {}
     for o, d, p, _ in score.notes():
-        chords.setdefault(o, []).append((p, d))
+        chords.setdefault((o, d), []).append((p, d))
     voices: list[list] = []
-    for o, notes in sorted(chords.items()):
-        notes = sorted(notes, key=lambda x: (-x[1], x[0]))
-        advance = notes[0][1]
+    for (o, d), notes in sorted(chords.items(), key=lambda c: (c[0][0], -c[0][1])):
         for v in voices:
             if v[-1][0] + v[-1][1] <= o:
-                v.append((o, advance, notes))
+                v.append((o, d, sorted(notes)))
                 break
         else:
-            voices.append([(o, advance, notes)])
+            voices.append([(o, d, sorted(notes))])
     return voices or [[]]
 
 
@@ -172,7 +175,7 @@ class _Writer:
                 line = []
         if line:
             out.append(" ".join(line))
-        return out
+        return [x.strip() for text in out for x in text.split("\n") if x.strip()]
 
     def _bar(self, events: list, a: int, b: int, keys: list) -> str:
         """The events (and parts of events) inside [a, b), notes tied across the edges; a key
@@ -181,8 +184,6 @@ class _Writer:
         for o, d, ps in events:
             lo, hi = max(o, a), min(o + d, b)
             if lo < hi:
-                if isinstance(ps, list):  # a chord: each note's own length, cut at the barline
-                    ps = [(p, min(o + n, b) - lo) for p, n in ps if o + n > lo]
                 parts.append((lo, hi - lo, ps, isinstance(ps, list) and o + d > b))
         if not keys:
             return self._group(parts)
@@ -193,7 +194,7 @@ class _Writer:
             text.append(self._group(before))
             self.key = (t, tonic, mode)
             self._set_key(self.key)
-            text.append(f"[K:{_key_field(self.key)}]")
+            text.append(f"\nK:{_key_field(self.key)}\n")  # a field line: music21 ignores an inline [K:]
         text.append(self._group(rest))
         return " ".join(x for x in text if x)
 
@@ -219,9 +220,7 @@ class _Writer:
             return pitches + _length(units)
         if len(pitches) == 1:
             return self._pitch(pitches[0][0]) + _length(units) + ("-" if tied else "")
-        scale = units / d  # a chord's notes keep their own lengths, the first the chord's
-        inner = "".join(self._pitch(p) + _length(n * scale) for p, n in pitches)
-        return "[" + inner + "]" + ("-" if tied else "")
+        return "[" + "".join(self._pitch(p) for p, _ in pitches) + "]" + _length(units) + ("-" if tied else "")
 
     def _pitch(self, pitch: int) -> str:
         """The note's name with the accidental the key and the bar so far need."""
@@ -234,8 +233,12 @@ class _Writer:
                 break
         letter, alter = name[-1], {"^": 1, "_": -1}.get(name[0], 0)
         octave = (pitch - _STEP[letter] - alter) // 12 - 1  # B#3 is C4's pitch, Cb5 is B4's
-        state = self.bar_alter.get((letter, octave), self.signature.get(letter, 0))
-        acc = "" if state == alter else {1: "^", -1: "_", 0: "="}[alter]
+        # an accidental wherever the note leaves the key signature, or the bar has left it before:
+        # ABC 2.1 would carry ^F on to the next F of the bar, music21 10.5 would not; written out,
+        # every reader agrees
+        key = self.signature.get(letter, 0)
+        state = self.bar_alter.get((letter, octave), key)
+        acc = "" if alter == key == state else {1: "^", -1: "_", 0: "=", 2: "^^", -2: "__"}[alter]
         self.bar_alter[(letter, octave)] = alter
         if octave >= 5:
             text = letter.lower() + "'" * (octave - 5)
