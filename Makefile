@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench audio browser clean
+.PHONY: demo test lint bench audio browser abcmidi clean
 
 # torch is installed first and alone, pinned, so that no other package can pull another build.
 $(STAMP): requirements.lock pyproject.toml
@@ -28,7 +28,7 @@ audio:
 	    fluidsynth timgm6mb-soundfont >/dev/null || echo "make audio: install failed; numpy synthesizer in use"; \
 	else echo "make audio: FluidSynth not installed (needs root and apt); numpy synthesizer in use"; fi
 
-test: $(STAMP) browser
+test: $(STAMP) browser abcmidi
 	$(PY) -m pytest -q
 
 # Debian's Chromium for the listening test's browser test (Playwright drives it), where the machine
@@ -39,6 +39,15 @@ browser:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
 	    chromium fonts-dejavu-core >/dev/null || echo "make browser: install failed; the browser test will skip"; \
 	else echo "make browser: Chromium not installed (needs root and apt); the browser test will skip"; fi
+
+# Debian's abcmidi (abc2midi, the ABC reference folk musicians use) for the test that checks the
+# native ABC reader's notes against it, where the machine allows; without it that test skips.
+abcmidi:
+	@if command -v abc2midi >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+	    abcmidi >/dev/null || echo "make abcmidi: install failed; the abc2midi test will skip"; \
+	else echo "make abcmidi: abcmidi not installed (needs root and apt); the abc2midi test will skip"; fi
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests benchmarks

@@ -5,6 +5,7 @@ from tunelab.corpus.transforms import (
     STUDY_DURATIONS,
     duration_problem,
     estimate_key,
+    one_voice_problem,
     quantize,
     score_key,
     transpose_to_c_or_a,
@@ -74,3 +75,24 @@ def test_key_finder_agrees_with_music21(deutschl_kern):
             ref = music21.converter.parse(str(f)).analyze("key")
         tonic, mode = estimate_key(read_kern(f, ties="keep"))
         assert (tonic.replace("b", "-"), mode) == (ref.tonic.name, ref.mode), f
+
+
+def test_quantize_refuses_a_meter_the_grid_cannot_hold():
+    s = Score.from_notes([(0, 60, 60), (60, 60, 62), (120, 60, 64)], tpq=480, time_signatures=[(0, 15, 32)])
+    with pytest.raises(
+        ValueError, match="15/32 bar is not whole steps at 4 steps a quarter; use a multiple of 8"
+    ):
+        quantize(s, 4)
+    assert quantize(s, 8).time_signatures == [(0, 15, 32)]
+
+
+def test_a_melody_that_collides_only_on_the_grid_is_not_called_polyphonic():
+
+    thirty_seconds = Score.from_notes([(0, 60, 60), (60, 60, 62), (120, 360, 64)], tpq=480)
+    assert thirty_seconds.is_monophonic()
+    assert "collide when quantized to 4 steps" in one_voice_problem(
+        thirty_seconds, quantize(thirty_seconds, 4)
+    )
+    assert one_voice_problem(thirty_seconds, quantize(thirty_seconds, 8)) is None
+    chord = Score.from_notes([(0, 480, 60), (0, 480, 64)], tpq=480)
+    assert "overlapping notes" in one_voice_problem(chord, quantize(chord, 4))

@@ -42,4 +42,30 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(title="commands", metavar="COMMAND")
     for name in GROUPS:
         import_module(f"tunelab.cli.{name}").register(sub)
+    _every_parser(p, lambda parser: setattr(parser, "formatter_class", HelpFormatter))
     return p
+
+
+def _every_parser(parser: argparse.ArgumentParser, visit) -> None:
+    visit(parser)
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for child in dict.fromkeys(action.choices.values()):  # aliases share a parser
+                _every_parser(child, visit)
+
+
+class HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Descriptions as written; an option's default after its help where it has a real one (not
+    None, off or empty) and the help does not already say it."""
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        default = action.default
+        if (
+            "(default" in text
+            or default in (None, False, "", argparse.SUPPRESS)
+            or not action.option_strings
+            or isinstance(action, argparse.BooleanOptionalAction)
+        ):
+            return text
+        return f"{text} (default: %(default)s)"

@@ -28,12 +28,14 @@ def register(sub) -> None:
         ),
         (
             "export",
-            "write a prepared corpus (or one split) as grid text, MIDI or MusicXML",
+            "write a prepared corpus (or one split) as grid text, an ABC tunebook, MIDI or MusicXML",
             cmd_corpus_export,
         ),
     ):
         c = csub.add_parser(
-            name, help=helptext, description=helptext, formatter_class=argparse.ArgumentDefaultsHelpFormatter
+            name,
+            help=helptext,
+            description=helptext,
         )
         c.add_argument("corpus", help="deutschl, bach-chorales, or a file or folder")
         _prep_args(c)
@@ -42,13 +44,17 @@ def register(sub) -> None:
             c.add_argument("--errors", action="store_true", help="list every unreadable piece")
             c.add_argument("--duplicates", action="store_true", help="list every duplicate group")
         if name == "export":
-            c.add_argument("--split", default="all", choices=["train", "val", "test", "all"])
-            c.add_argument("--format", required=True, choices=["grid", "midi", "musicxml"])
+            c.add_argument(
+                "--split", default="all", choices=["train", "val", "test", "all"], help="which split to write"
+            )
+            c.add_argument(
+                "--format", required=True, choices=["grid", "abc", "midi", "musicxml"], help="what to write"
+            )
             c.add_argument(
                 "--out",
                 required=True,
                 type=Path,
-                help="a file for grid (one song per line), a folder for midi/musicxml",
+                help="a file for grid (one song per line) and abc (a tunebook), a folder for midi/musicxml",
             )
         c.set_defaults(func=func)
 
@@ -155,23 +161,48 @@ def cmd_corpus_info(args) -> int:
 
 
 def cmd_corpus_export(args) -> int:
+    """Write piece by piece: one that cannot be written in the format is one line naming it and
+    why, and the rest are written."""
+    from tunelab.io.atomic import atomic_write_text
+
     corpus = _load(args)
     _print_errors(corpus)
     entries = [e for e in corpus.kept if args.split == "all" or e.split == args.split]
-    if args.format == "grid":
-        from tunelab.io.gridtext import write_gridtext
+    written, skipped = 0, 0
 
-        write_gridtext([e.score for e in entries], args.out)
-        print(f"wrote {len(entries)} songs ({args.split}) as grid text to {args.out}")
-        return 0
-    from tunelab.io import save
+    def each(render):
+        nonlocal written, skipped
+        for e in entries:
+            try:
+                yield e, render(e)
+                written += 1
+            except (ValueError, OSError) as err:
+                skipped += 1
+                print(f"tunelab: skipped: {e.id} ({e.source}): {err}", file=sys.stderr)
 
-    suffix = {"midi": ".mid", "musicxml": ".musicxml"}[args.format]
-    args.out.mkdir(parents=True, exist_ok=True)
-    for e in entries:
-        save(e.score, args.out / (e.id.replace("/", "_").replace("#", "_") + suffix))
-    print(f"wrote {len(entries)} {args.format} files ({args.split}) to {args.out}/")
-    return 0
+    if args.format in ("grid", "abc"):
+        if args.format == "grid":
+            from tunelab.io.gridtext import format_score
+
+            text = "".join(line + "\n" for _, line in each(lambda e: format_score(e.score)))
+        else:
+            from tunelab.io.abc_write import abc_text
+
+            text = "\n".join(t for _, t in each(lambda e: abc_text(e.score, number=written + 1, title=e.id)))
+        atomic_write_text(args.out, text)
+        print(f"wrote {written} songs ({args.split}) as {args.format} to {args.out}", end="")
+    else:
+        from tunelab.io import save
+
+        suffix = {"midi": ".mid", "musicxml": ".musicxml"}[args.format]
+        args.out.mkdir(parents=True, exist_ok=True)
+        for _ in each(
+            lambda e: save(e.score, args.out / (e.id.replace("/", "_").replace("#", "_") + suffix))
+        ):
+            pass
+        print(f"wrote {written} {args.format} files ({args.split}) to {args.out}/", end="")
+    print(f"; {skipped} skipped (reasons above)" if skipped else "")
+    return 0 if written or not entries else 2
 
 
 def summary_text(info: dict) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
@@ -17,9 +16,8 @@ def register(sub) -> None:
         description="Evaluate sets of melodies (folders of MIDI/MusicXML/kern/ABC, or grid-text "
         "files with one melody per line) and write metrics.json, metrics.csv, "
         "per_item.csv and report.html.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    c.add_argument("sets", nargs="+", type=Path)
+    c.add_argument("sets", nargs="+", type=Path, help="one folder or grid-text file per set of melodies")
     c.add_argument(
         "--reference", default=None, help="deutschl (its study-preset test split) or a set to compare with"
     )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 from tunelab.cli.flags import add_flags, given
@@ -67,9 +66,7 @@ def register(sub) -> None:
     c.set_defaults(func=cmd_generate)
 
     c = sub.add_parser(
-        "render",
-        help="render MIDI / MusicXML / grid files (or a generation dir) as WAV, SVG, PNG",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        "render", help="render MIDI / MusicXML / grid files (or a generation dir) as WAV, SVG, PNG"
     )
     c.add_argument(
         "path", type=Path, help="a file, a folder of files, or a generation dir (rendered in place)"
@@ -115,7 +112,7 @@ def cmd_generate(args) -> int:
     lines = generate_dir(
         args.run or args.model, args.out, n=args.n, settings=settings_from(args), primer=args.primer,
         seeds=args.seeds, protocol=args.protocol, protocol_filters=_filters_given(args), meter=args.meter,
-        key=args.key, formats=formats, program=args.program, synth=args.synth, device=args.device,
+        key=args.key, formats=formats, program=args.program, synth=args.synth, device=args.device
     )  # fmt: skip
     for line in lines:
         print(line)

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import argparse
 import re
 import sys
 from pathlib import Path
@@ -25,24 +24,23 @@ def _serve_parser(sub) -> None:
         description="Serve the gallery of melody sets and the listening tests (FastAPI + uvicorn). State "
         "(a SQLite database and rendered media) lives under --data-dir. Prints the admin token, which "
         "the results page, test creation and export need.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     c.add_argument("--host", default="127.0.0.1", help="address to listen on (0.0.0.0 for a network)")
-    c.add_argument("--port", type=int, default=8000)
+    c.add_argument("--port", type=int, default=8000, help="TCP port")
     c.add_argument("--data-dir", default=DEFAULT_DIR, help="database and media folder")
     c.add_argument(
         "--gallery", nargs="*", default=[], metavar="SET",
-        help="generation dirs, folders of files or deutschl to show (NAME=PATH to name one)",
+        help="generation dirs, folders of files or deutschl to show (NAME=PATH to name one)"
     )  # fmt: skip
     c.add_argument("--admin-token-file", default=None, help="read the admin token from this file (chmod 600)")
     c.add_argument(
         "--admin-token", default=None,
         help="the admin token (visible in ps: prefer --admin-token-file or TUNELAB_ADMIN_TOKEN; "
-        "default: a new random one, printed)",
+        "default: a new random one, printed)"
     )  # fmt: skip
     c.add_argument(
         "--allowed-host", action="append", default=None, metavar="NAME",
-        help="a name listeners reach the server by (Host header; repeatable; default: --host and localhost)",
+        help="a name listeners reach the server by (Host header; repeatable; default: --host and localhost)"
     )  # fmt: skip
     c.add_argument(
         "--listeners-per-minute", type=int, default=120, help="new listeners a test takes a minute"
@@ -66,17 +64,16 @@ def _listen_parser(sub) -> None:
         description="Pick --n melodies from each set (seeded), optionally mix in real songs as a reference "
         "condition, render audio, sheet music and a piano roll for each, and store the test with its "
         "questions under --data-dir. Prints the test's id and page.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     c.add_argument(
         "--sets", nargs="+", required=True, help="generation dirs, folders of files or grid-text files"
     )
     c.add_argument("--reference", default=None, help="real songs as a condition: deutschl or a folder")
     c.add_argument("--n", type=int, default=10, help="melodies per set")
-    c.add_argument("--seed", type=int, default=0)
+    c.add_argument("--seed", type=int, default=0, help="seeds which melodies are drawn and their order")
     c.add_argument(
         "--scales", default="musicality,coherence,originality,naturalness,overall",
-        help="comma-separated rating scales (the study's five by default)",
+        help="comma-separated rating scales (the study's five by default)"
     )  # fmt: skip
     c.add_argument("--points", type=int, default=10, help="points on each scale (1 to this)")
     c.add_argument("--pairs", type=int, default=0, help="A/B preference questions per listener")
@@ -84,7 +81,7 @@ def _listen_parser(sub) -> None:
     c.add_argument("--max-seconds", type=float, default=30.0, help="each melody cut to this long")
     c.add_argument("--min-play", type=float, default=5.0, help="seconds a melody must play before rating")
     c.add_argument("--name", default=None, help="the test's title")
-    c.add_argument("--data-dir", default=DEFAULT_DIR)
+    c.add_argument("--data-dir", default=DEFAULT_DIR, help="database and media folder")
     c.set_defaults(func=cmd_create)
     for name, helptext, func in (
         ("export", "every rating and choice, every field, as CSV (formula-safe) or JSON", cmd_export),
@@ -96,10 +93,12 @@ def _listen_parser(sub) -> None:
         ("close", "close a test: no more listeners or answers", cmd_close),
     ):
         c = lsub.add_parser(
-            name, help=helptext, description=helptext, formatter_class=argparse.ArgumentDefaultsHelpFormatter
+            name,
+            help=helptext,
+            description=helptext,
         )
         c.add_argument("test", help="the test's id (tunelab listen create printed it)")
-        c.add_argument("--data-dir", default=DEFAULT_DIR)
+        c.add_argument("--data-dir", default=DEFAULT_DIR, help="database and media folder")
         if name != "close":
             c.add_argument(
                 "--out", type=Path, default=None, help="a file (export) or folder (report); default: print"
@@ -130,7 +129,7 @@ def cmd_create(args) -> int:
     test_id = create(
         args.data_dir, args.sets, reference=args.reference, n=args.n, seed=args.seed,
         scales=args.scales.split(","), points=args.points, pairs=args.pairs, name=args.name,
-        max_seconds=args.max_seconds, min_play_s=args.min_play, no_preference=args.no_preference,
+        max_seconds=args.max_seconds, min_play_s=args.min_play, no_preference=args.no_preference
     )  # fmt: skip
     print(
         f"test {test_id} in {Path(args.data_dir) / 'tunelab.db'}; listeners open /listen/{test_id} on `tunelab serve`"

@@ -18,8 +18,8 @@ def register(sub) -> None:
         description="Read one piece (kern, ABC, MusicXML, MIDI, grid) and write .mid, "
         ".musicxml or .txt (grid text).",
     )
-    c.add_argument("input", type=Path)
-    c.add_argument("output", type=Path)
+    c.add_argument("input", type=Path, help="a kern, ABC, MusicXML, MIDI or grid-text file with one piece")
+    c.add_argument("output", type=Path, help="the file to write: .abc, .mid, .musicxml or .txt (grid text)")
     c.set_defaults(func=cmd_convert)
 
     c = sub.add_parser(
@@ -27,10 +27,9 @@ def register(sub) -> None:
         help="encode pieces as token ids (grid, remi, cp, nb)",
         description="Encode every piece of the given files with one encoding. Writes "
         "JSON (the tokenizer's settings and each piece's ids) with --out.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    c.add_argument("files", nargs="+", type=Path)
-    c.add_argument("--encoding", required=True, choices=NAMES)
+    c.add_argument("files", nargs="+", type=Path, help="music files, tunebooks or folders")
+    c.add_argument("--encoding", required=True, choices=NAMES, help="the encoding (tunelab.tokenizers)")
     c.add_argument("--steps-per-quarter", type=int, default=4, help="grid resolution (4 = 16ths)")
     c.add_argument("--out", type=Path, default=None, help="a .json file for the ids")
     _show_args(c)
@@ -41,7 +40,6 @@ def register(sub) -> None:
         help="decode token ids back into music",
         description="Decode a JSON file written by `tunelab tokenize` (or by "
         "generation); ids the grammar forbids are skipped and counted.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     c.add_argument("tokens", type=Path, help="a .json file from `tunelab tokenize`")
     c.add_argument(
@@ -51,7 +49,10 @@ def register(sub) -> None:
         help="a file (.mid, .musicxml, .txt grid) for one piece, or a folder for several",
     )
     c.add_argument(
-        "--format", default="mid", choices=["mid", "musicxml", "txt"], help="file type when --out is a folder"
+        "--format",
+        default="mid",
+        choices=["abc", "mid", "musicxml", "txt"],
+        help="file type when --out is a folder",
     )
     _show_args(c)
     c.set_defaults(func=cmd_detokenize)
@@ -78,15 +79,24 @@ def cmd_tokenize(args) -> int:
     import tunelab.tokenizers as tt
     from tunelab.io import load
 
-    tok = tt.get(args.encoding, steps_per_quarter=args.steps_per_quarter)
+    try:
+        tok = tt.get(args.encoding, steps_per_quarter=args.steps_per_quarter)
+    except ValueError as e:
+        raise TunelabError(f"--steps-per-quarter: {e}") from None
     pieces, failed = [], 0
     for f in args.files:
         scores, errors = load(f)
         for e in errors:
             print(f"tunelab: skipped: {e}", file=sys.stderr)
             failed += 1
+        if not scores and not errors:
+            print(
+                f"tunelab: skipped: {f}: no music files (.abc, .krn, .mid, .musicxml, .txt) in it",
+                file=sys.stderr,
+            )
+            failed += 1
         for i, score in enumerate(scores):
-            name = str(f) if len(scores) == 1 else f"{f}#{score.meta.get('tune', i + 1)}"
+            name = piece_name(score, f, i, len(scores))
             try:
                 ids = tok.encode(score)
             except ValueError as e:
@@ -103,6 +113,23 @@ def cmd_tokenize(args) -> int:
         atomic_write_text(args.out, json.dumps({"tokenizer": tok.to_dict(), "pieces": pieces}) + "\n")
         print(f"wrote {len(pieces)} pieces to {args.out}")
     return 2 if failed and not pieces else 0
+
+
+def piece_name(score, given: Path, index: int, count: int) -> str:
+    """A piece's name: its own file (a folder holds many), with ``#tune`` (or ``#line``) where
+    a file holds several (a tunebook, grid text)."""
+    source = score.meta.get("source") or str(given)
+    tune = score.meta.get("tune") or score.meta.get("line")
+    if tune is None and count > 1 and source == str(given):
+        tune = index + 1
+    return source if tune is None else f"{source}#{tune}"
+
+
+def _file_stem(source: str, index: int) -> str:
+    """``0003-name_tune``: the order, then the source's file name and tune, safe in any folder."""
+    name = Path(source.split("#")[0]).stem + ("_" + source.split("#", 1)[1] if "#" in source else "")
+    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in name).strip("._")[:80]
+    return f"{index:04d}-{safe}" if safe else f"{index:04d}"
 
 
 def cmd_detokenize(args) -> int:
@@ -125,7 +152,8 @@ def cmd_detokenize(args) -> int:
         if args.show:
             print(tok.show(piece["ids"], args.limit))
         if args.out:
-            target = args.out if len(pieces) == 1 else args.out / f"{i:04d}.{args.format}"
+            name = _file_stem(str(piece.get("source", "")), i)
+            target = args.out if len(pieces) == 1 else args.out / f"{name}.{args.format}"
             try:
                 save(score, target)
             except ValueError as e:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
-
 
 def register(sub) -> None:
     _demo_parser(sub)
@@ -23,7 +21,6 @@ def _demo_parser(sub) -> None:
         "few minutes each, generate melodies from test-song openings, evaluate them against the test songs "
         "and write a report with audio, sheet music and plots. Ends by printing the report's path. "
         "Run it again with the same --out to reuse what is done.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     c.add_argument("--out", default="demo", help="output folder")
     c.add_argument("--minutes", type=float, default=2.0, help="training minutes per model")
@@ -41,7 +38,6 @@ def _reproduce_parser(ssub) -> None:
         "its sizes) for a time box each, generate melodies under its protocol, evaluate them against the "
         "real test songs and set every number beside the study's published one. Resumable: a second call "
         "with the same --out skips what is done and resumes an interrupted training run.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     c.add_argument("--out", default="study", help="output folder")
     c.add_argument(
@@ -91,7 +87,7 @@ def _reproduce_parser(ssub) -> None:
         "--temperature", type=float, default=None, help="generate at this temperature (the study's: 0.7)"
     )
     c.add_argument("--top-p", type=float, default=None, help="and with this nucleus (default: off)")
-    c.add_argument("--threads", type=int, default=None)
+    c.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
     c.set_defaults(func=cmd_reproduce)
 
 
@@ -103,7 +99,6 @@ def _efficiency_parser(ssub) -> None:
         "throughput and activation memory vs input length, (b) generation latency vs context length, (c) "
         "validation loss vs share of the training songs. Writes efficiency.csv, efficiency.md and PNG plots; "
         "a second call adds to what is there.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     c.add_argument("--out", default="efficiency", help="output folder")
     c.add_argument("--data", default="deutschl", help="corpus for part (c)")
@@ -119,7 +114,7 @@ def _efficiency_parser(ssub) -> None:
         "--fractions", type=float, nargs="+", default=[0.1, 0.25, 0.5, 1.0], help="(c) shares of the songs"
     )
     c.add_argument("--batch", type=int, default=16, help="(a) sequences per batch")
-    c.add_argument("--threads", type=int, default=None)
+    c.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
     c.set_defaults(func=cmd_efficiency)
 
 
@@ -130,7 +125,6 @@ def _ablation_parser(ssub) -> None:
         description="The study's Hybrid ablations (encoder layers, heads, dropout, LSTM layers and units, "
         "one-hot input, positional encoding, the L2 grid), each trained for --minutes and scored with the "
         "study's test accuracy beside the study's. Resumable: finished variants are skipped.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     c.add_argument("--out", default="ablation", help="output folder")
     c.add_argument("--data", default="deutschl", help="deutschl or a split folder")
@@ -140,7 +134,7 @@ def _ablation_parser(ssub) -> None:
     c.add_argument(
         "--score-subsample", type=int, default=16, help="study accuracy on one window in k, drawn at random"
     )
-    c.add_argument("--threads", type=int, default=None)
+    c.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
     c.set_defaults(func=cmd_ablation)
 
 
@@ -151,23 +145,27 @@ def _encodings_parser(ssub) -> None:
         description="Every encoding with every model family and loss, time-boxed: tokens per song, masked "
         "accuracy, NLL per token and per note, generation speed in notes/s, and closeness of the melodies to "
         "the test songs. Resumable: finished runs are skipped.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     c.add_argument("--out", default="encodings", help="output folder")
     c.add_argument("--data", default="deutschl", help="deutschl or a folder of songs")
     c.add_argument("--minutes", type=float, default=3.0, help="training minutes per run")
     c.add_argument("--n", type=int, default=200, help="melodies per run")
-    c.add_argument("--encodings", nargs="+", default=["grid", "remi", "cp", "nb"])
-    c.add_argument("--families", nargs="+", default=["gru", "lstm", "linear-transformer", "transformer"])
-    c.add_argument("--losses", nargs="+", default=["ce", "focal"])
+    c.add_argument("--encodings", nargs="+", default=["grid", "remi", "cp", "nb"], help="encodings compared")
+    c.add_argument(
+        "--families",
+        nargs="+",
+        default=["gru", "lstm", "linear-transformer", "transformer"],
+        help="model families compared",
+    )
+    c.add_argument("--losses", nargs="+", default=["ce", "focal"], help="training losses compared")
     c.add_argument(
         "--params", type=int, default=1_000_000,
-        help="every model widened or narrowed to about this many parameters (0: the small presets as they are)",
+        help="every model widened or narrowed to about this many parameters (0: the small presets as they are)"
     )  # fmt: skip
     c.add_argument(
         "--only", nargs="+", default=None, metavar="RUN", help="just these runs (encoding/family/loss)"
     )
-    c.add_argument("--threads", type=int, default=None)
+    c.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
     c.set_defaults(func=cmd_encodings)
 
 
@@ -185,7 +183,7 @@ def cmd_reproduce(args) -> int:
         args.out, data=args.data, minutes=args.minutes, quick=args.quick, faithful=args.faithful, n=args.n,
         seeds=args.seeds, score_subsample=args.score_subsample, threads=args.threads, models=args.models,
         pretrained=args.pretrained, recipe=args.recipe, seed=args.seed, budget=args.budget,
-        temperature=args.temperature, top_p=args.top_p,
+        temperature=args.temperature, top_p=args.top_p
     )  # fmt: skip
     return 0
 
@@ -195,7 +193,7 @@ def cmd_efficiency(args) -> int:
 
     page = run(
         args.out, data=args.data, minutes=args.minutes, lengths=args.lengths, contexts=args.contexts,
-        fractions=args.fractions, batch=args.batch, threads=args.threads, parts=args.parts,
+        fractions=args.fractions, batch=args.batch, threads=args.threads, parts=args.parts
     )  # fmt: skip
     print(page.resolve())
     return 0
@@ -206,7 +204,7 @@ def cmd_ablation(args) -> int:
 
     ablation(
         args.out, data=args.data, minutes=args.minutes, size=args.size, only=args.only,
-        score_subsample=args.score_subsample, threads=args.threads,
+        score_subsample=args.score_subsample, threads=args.threads
     )  # fmt: skip
     return 0
 
@@ -217,6 +215,6 @@ def cmd_encodings(args) -> int:
     encodings(
         args.out, data=args.data, minutes=args.minutes, n=args.n, encodings=args.encodings,
         families=args.families, losses=args.losses, threads=args.threads, params=args.params or None,
-        only=args.only,
+        only=args.only
     )  # fmt: skip
     return 0

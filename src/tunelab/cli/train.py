@@ -27,7 +27,7 @@ def register(sub) -> None:
     add_flags(c, TrainConfig)
     c.add_argument(
         "--l2", action="append", default=None, metavar="GLOB=COEF",
-        help="Keras-style L2 on matching parameters (repeatable); 'none' for no L2 (default: the model's own)",
+        help="Keras-style L2 on matching parameters (repeatable); 'none' for no L2 (default: the model's own)"
     )  # fmt: skip
     c.add_argument("--no-progress", action="store_true", help="no progress bar")
     c.add_argument("--preset", default=None, help=argparse.SUPPRESS)  # the old spelling of --size / --model

@@ -122,7 +122,10 @@ def apply_options(score: Score, opts: PrepOptions) -> tuple[Score | None, str]:
         except ValueError as e:
             return None, f"transpose: {e}"
     if opts.steps_per_quarter is not None:
-        score = quantize(score, opts.steps_per_quarter)
+        try:
+            score = quantize(score, opts.steps_per_quarter)
+        except ValueError as e:
+            return None, f"grid: {e}"
     return score, ""
 
 
@@ -240,8 +243,12 @@ def files_fingerprint(files: list[Path], root: Path | None = None) -> str:
     h = hashlib.sha256()
     skip = len(str(root)) + 1 if root else 0
     for f in map(str, files):
-        st = os.stat(f)
-        h.update(f"{f[skip:]}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+        try:
+            st = os.stat(f)
+            stamp = f"{st.st_size}\0{st.st_mtime_ns}"
+        except OSError:  # a broken link or a file gone: the reader reports it, the hash notes it
+            stamp = "missing"
+        h.update(f"{f[skip:]}\0{stamp}\n".encode())
     return h.hexdigest()
 
 

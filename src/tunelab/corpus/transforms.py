@@ -7,6 +7,7 @@ report what it dropped and why.
 
 from __future__ import annotations
 
+import math
 from fractions import Fraction
 from functools import lru_cache
 
@@ -165,13 +166,34 @@ def transpose_to_c_or_a(score: Score, rule: str = "first") -> Score:
     return score.replace(pitch=pitch, keys=[(0, "C" if mode == "major" else "A", mode), *later])
 
 
+def one_voice_problem(score: Score, quantized: Score) -> str | None:
+    """Why ``quantized`` (``score`` on a grid) is not one voice, or None: the notes overlapped
+    already, or only notes closer than a grid step (32nds, tuplets) collide on the grid."""
+    if quantized.is_monophonic():
+        return None
+    if not score.is_monophonic():
+        return "this score has overlapping notes (more than one voice)"
+    steps = quantized.tpq
+    return (
+        f"notes closer than the grid collide when quantized to {steps} steps a quarter "
+        "(32nds or tuplets); use a finer grid"
+    )
+
+
 def quantize(score: Score, steps_per_quarter: int = 4) -> Score:
     """Snap onsets and ends to a grid of ``steps_per_quarter`` steps per quarter note.
 
     Returns a Score at ``tpq = steps_per_quarter``. A note that would vanish keeps one step;
-    in a monophonic score a note is cut where the next one starts.
+    in a monophonic score a note is cut where the next one starts. ValueError for a meter whose
+    bar is not whole steps (15/32 on 16ths): the grid cannot hold its barlines.
     """
     tpq = steps_per_quarter
+    for _, num, den in score.time_signatures:
+        if tpq * 4 * num % den:
+            finest = den // math.gcd(4 * num, den)
+            raise ValueError(
+                f"a {num}/{den} bar is not whole steps at {tpq} steps a quarter; use a multiple of {finest}"
+            )
 
     def snap(x):
         return (np.asarray(x, dtype=np.int64) * tpq * 2 + score.tpq) // (2 * score.tpq)

@@ -27,6 +27,7 @@ READ_SUFFIXES = {
     ".grid": "grid",
 }
 WRITE_SUFFIXES = {
+    ".abc": "abc",
     ".mid": "midi",
     ".midi": "midi",
     ".musicxml": "musicxml",
@@ -131,9 +132,13 @@ def read(path, *, ties: str = "merge") -> Score:
 
 
 def save(score: Score, path) -> None:
-    """Write a Score; the format follows the suffix (.mid, .musicxml, .txt grid text)."""
+    """Write a Score; the format follows the suffix (.abc, .mid, .musicxml, .txt grid text)."""
     fmt = WRITE_SUFFIXES.get(Path(path).suffix.lower())
-    if fmt == "midi":
+    if fmt == "abc":
+        from tunelab.io.abc_write import write_abc
+
+        write_abc(score, path)
+    elif fmt == "midi":
         from tunelab.io.midi import write_midi
 
         write_midi(score, path)

@@ -202,7 +202,9 @@ class Voice:
             alter = self.bar_alter.get(where, self.key_alter.get(step, 0))
         pitch = 12 * (octave_no + 1) + F.STEP[step] + alter  # ABC "C" = C4 = 60
         if not 0 <= pitch <= 127:
-            raise self.tune.fail(f"pitch {letter}{octave[:8]}{'...' * (len(octave) > 8)} is outside MIDI 0-127")
+            raise self.tune.fail(
+                f"pitch {letter}{octave[:8]}{'...' * (len(octave) > 8)} is outside MIDI 0-127"
+            )
         prev = self.tie_from.get(pitch) if self.tie_next and not grace else None
         if prev is not None and self.tune.opts["ties"] == "merge":
             n = self.notes[prev[0]]

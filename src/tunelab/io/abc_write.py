@@ -215,12 +215,14 @@ class _Writer:
         return " ".join(out)
 
     def _event(self, part, units: Fraction) -> str:
-        _, d, pitches, tied = part
+        _, _, pitches, tied = part
         if isinstance(pitches, str):  # a rest: z, or x (invisible) in a further voice
             return pitches + _length(units)
         if len(pitches) == 1:
             return self._pitch(pitches[0][0]) + _length(units) + ("-" if tied else "")
-        return "[" + "".join(self._pitch(p) for p, _ in pitches) + "]" + _length(units) + ("-" if tied else "")
+        return (
+            "[" + "".join(self._pitch(p) for p, _ in pitches) + "]" + _length(units) + ("-" if tied else "")
+        )
 
     def _pitch(self, pitch: int) -> str:
         """The note's name with the accidental the key and the bar so far need."""

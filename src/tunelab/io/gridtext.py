@@ -8,6 +8,7 @@ starts a rest, ``_`` extends the previous event by one 16th. Leading ``_`` are i
 
 from __future__ import annotations
 
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
@@ -97,7 +98,11 @@ def format_score(score: Score) -> str:
     out: list[str] = []
     for onset, dur, pitch in score.events():
         if onset % g or dur % g:
-            raise ValueError(f"event at tick {onset} is off the 16th-note grid; quantize first")
+            at, length = Fraction(onset, score.tpq), Fraction(dur, score.tpq)
+            raise ValueError(
+                f"the {'rest' if pitch is None else 'note'} at quarter {at} lasting {length} quarters is off "
+                "the 16th-note grid; quantize first (--steps-per-quarter 4)"
+            )
         out.append("r" if pitch is None else str(pitch))
         out.extend("_" * (dur // g - 1))
     return " ".join(out)

@@ -22,7 +22,7 @@ import numpy as np
 
 from tunelab.errors import ParseError
 from tunelab.io.bars import meter_from_barlines
-from tunelab.score import Score
+from tunelab.score import MAJOR_BY_SHARPS, Score, signature_sharps
 
 TPQ = 480  # ticks per quarter: whole for triplets, quintuplets and 64ths
 
@@ -32,6 +32,7 @@ _PITCH_LETTERS = set("abcdefgABCDEFG")
 _IGNORED = set("{}()&;'\"`~^:|,<>/\\LJKkxXyYuUvVwWmMtTSsRO$IoNzZ@Hh?!")
 _KEY_RE = re.compile(r"^\*([A-Ga-g])([#-]*):([a-z]*)$")
 _METER_RE = re.compile(r"^\*M(\d+)/(\d+)$")
+_SIGNATURE_RE = re.compile(r"^\*k\[((?:[a-g][#-])*)\]$")
 _SPINE_OPS = {"*^", "*v", "*x", "*+"}
 _KNOWN = set("0123456789.%#-nr[]_qQP")
 _DURATION_RE = re.compile(r"[^0-9]*?(\d+)(%\d+)?(\.*)")
@@ -194,8 +195,15 @@ class _Parser:
             mode = m[3] or ("major" if m[1].isupper() else "minor")
             mode = _KERN_MODES.get(mode, mode)
             tonic = m[1].upper() + m[2].replace("-", "b")
+            if self.keys and self.keys[-1][0] == self.t and self.keys[-1][2] is None:
+                self.keys.pop()  # the signature just read belongs to this key
             if not self.keys or self.keys[-1][1:] != (tonic, mode):
                 self.keys.append((self.t, tonic, mode))
+        elif (m := _SIGNATURE_RE.match(tok)) and not (self.keys and self.keys[-1][0] == self.t):
+            # a signature with no key designation (yet): kept as its major's tonic, mode unknown
+            sharps = m[1].count("#") - m[1].count("-")
+            if -7 <= sharps <= 7 and (not self.keys or signature_sharps(*self.keys[-1][1:]) != sharps):
+                self.keys.append((self.t, MAJOR_BY_SHARPS[sharps], None))
 
     def _set_meter(self, meter) -> None:
         if self.meters and self.meters[-1][0] == meter[0]:

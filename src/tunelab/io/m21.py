@@ -17,7 +17,7 @@ import numpy as np
 
 from tunelab.errors import MissingDependency, ParseError
 from tunelab.io.bars import meter_from_barlines
-from tunelab.score import Score, normalize_changes
+from tunelab.score import MAJOR_BY_SHARPS, Score, normalize_changes
 
 TPQ = 480
 
@@ -88,9 +88,12 @@ def from_music21(stream, *, source: str = "", ties: str = "merge", tune=None) ->
         [(int(t * tpq), n, d) for t, n, d in meters], [int(b * tpq) for b in bars[1:]], int(end * tpq), tpq
     )
     keys = []
-    for k in first.recurse().getElementsByClass(m21.key.Key):
+    for k in first.recurse().getElementsByClass(m21.key.KeySignature):
         t = int(Fraction(k.getOffsetInHierarchy(first)).limit_denominator(10_000) * tpq)
-        keys.append((t, k.tonic.name.replace("-", "b"), k.mode))
+        if isinstance(k, m21.key.Key):
+            keys.append((t, k.tonic.name.replace("-", "b"), k.mode))
+        elif k.sharps in MAJOR_BY_SHARPS:  # a signature alone (no <mode>): kept, mode unknown
+            keys.append((t, MAJOR_BY_SHARPS[k.sharps], None))
     tempo = None
     marks = list(stream.recurse().getElementsByClass(m21.tempo.MetronomeMark))
     if marks and marks[0].getQuarterBPM():
@@ -173,10 +176,13 @@ def to_music21(score: Score):
                 measure.timeSignature = m21.meter.TimeSignature(f"{num}/{den}")
             for t, tonic, mode in score.keys:
                 if a <= t < b:
-                    measure.insert(
-                        (t - a) / score.tpq,
-                        m21.key.Key(tonic.replace("b", "-") if len(tonic) > 1 else tonic, mode or "major"),
+                    spelled = tonic.replace("b", "-") if len(tonic) > 1 else tonic
+                    sign = (
+                        m21.key.Key(spelled, mode)
+                        if mode
+                        else m21.key.KeySignature(m21.key.Key(spelled).sharps)
                     )
+                    measure.insert((t - a) / score.tpq, sign)  # a signature alone where the mode is unknown
             if i == 0 and score.pickup:
                 measure.paddingLeft = (score.bar_length(num, den) - (b - a)) / score.tpq
             _fill_measure(measure, voice, a, b, score.tpq, m21)

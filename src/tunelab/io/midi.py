@@ -14,28 +14,11 @@ from pathlib import Path
 import numpy as np
 
 from tunelab.errors import ParseError
-from tunelab.score import Score, normalize_changes, tonic_pitch_class
+from tunelab.score import MAJOR_BY_SHARPS, Score, normalize_changes, signature_sharps
 
 _PICKUP_MARKER = "tunelab:pickup="
 _SHORT_BAR = "short-bar"  # the writer added a time signature for the pickup's own short bar
 # Key signature in sharps (+) or flats (-) -> tonic, by mode (MIDI meta event 0x59).
-_MAJOR_BY_SHARPS = {
-    -7: "Cb",
-    -6: "Gb",
-    -5: "Db",
-    -4: "Ab",
-    -3: "Eb",
-    -2: "Bb",
-    -1: "F",
-    0: "C",
-    1: "G",
-    2: "D",
-    3: "A",
-    4: "E",
-    5: "B",
-    6: "F#",
-    7: "C#",
-}
 _MINOR_BY_SHARPS = {
     -7: "Ab",
     -6: "Eb",
@@ -93,7 +76,7 @@ def from_symusic(midi, source: str = "") -> Score:
             tss = [(0, *tss[1][1:])] + tss[2:]  # the short first bar the writer added
     keys = []
     for k in midi.key_signatures:
-        table = _MINOR_BY_SHARPS if k.tonality else _MAJOR_BY_SHARPS
+        table = _MINOR_BY_SHARPS if k.tonality else MAJOR_BY_SHARPS
         if int(k.key) in table:
             keys.append((int(k.time), table[int(k.key)], "minor" if k.tonality else "major"))
     tempo = float(midi.tempos[0].qpm) if len(midi.tempos) else None
@@ -142,8 +125,11 @@ def to_symusic(score: Score):
             raise ValueError(f"meter {n}/{d} at tick {t}: MIDI holds numerators and denominators up to 255")
         midi.time_signatures.append(symusic.TimeSignature(t, n, d))
     for t, tonic, mode in score.keys:
-        if mode in ("major", "minor"):
-            midi.key_signatures.append(symusic.KeySignature(t, _sharps(tonic, mode), int(mode == "minor")))
+        # MIDI knows major and minor only: another mode, or none known, is written as the
+        # signature it has on paper (tonality major), so no key signature is ever dropped
+        midi.key_signatures.append(
+            symusic.KeySignature(t, signature_sharps(tonic, mode), int(mode == "minor"))
+        )
     if score.tempo:
         midi.tempos.append(symusic.Tempo(0, qpm=float(score.tempo)))
     if score.end > (int(score.offset.max()) if len(score) else 0):
@@ -157,15 +143,6 @@ def write_midi(score: Score, path) -> None:
     from tunelab.io.atomic import atomic_write_bytes
 
     atomic_write_bytes(path, to_symusic(score).dumps_midi())
-
-
-def _sharps(tonic: str, mode: str) -> int:
-    pc = tonic_pitch_class(tonic)
-    table = _MINOR_BY_SHARPS if mode == "minor" else _MAJOR_BY_SHARPS
-    for sharps in sorted(table, key=abs):
-        if tonic_pitch_class(table[sharps]) == pc:
-            return sharps
-    raise AssertionError("every pitch class has a key signature")
 
 
 def _meter_of_length(ticks: int, tpq: int, den: int) -> tuple[int, int] | None:

@@ -116,7 +116,7 @@ def evaluate(
                 for suite in per_melody:
                     got |= suite(s)
             except ValueError as e:  # polyphonic for study17, say
-                errors.append(f"{set_name}/{ident}: skipped: {e}")
+                errors.append(f"{set_name}/{ident}: {e}")
                 continue
             names += [k for k in got if k not in names]
             rows.append([got[k] for k in names])

@@ -11,11 +11,15 @@ from tunelab.score import Score
 
 def study17_of(score: Score) -> dict[str, float]:
     """The study's 17 metrics of one melody, on its 16th-note grid (ValueError if polyphonic)."""
-    from tunelab.corpus.transforms import quantize
+    from tunelab.corpus.transforms import one_voice_problem, quantize
     from tunelab.io.gridtext import format_score
     from tunelab.metrics.study17 import NAMES, study17_many
 
-    return dict(zip(NAMES, study17_many([format_score(quantize(score, 4))])[0].tolist()))
+    q = quantize(score, 4)
+    problem = one_voice_problem(score, q)
+    if problem:
+        raise ValueError(f"the study's metrics need one voice: {problem}")
+    return dict(zip(NAMES, study17_many([format_score(q)])[0].tolist()))
 
 
 def structure_of(score: Score) -> dict[str, float]:

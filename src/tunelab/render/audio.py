@@ -49,7 +49,9 @@ def engine(prefer: str = "auto") -> str:
 
 def notice(name: str, program: int) -> str:
     if name == "fluidsynth":
-        return f"audio: FluidSynth with {soundfont().name}, General MIDI program {program + 1}"
+        return (
+            f"audio: FluidSynth with {soundfont().name}, --program {program} (General MIDI, counted from 0)"
+        )
     return "audio: numpy synthesizer (FluidSynth or a GM soundfont not found; `make audio` installs them)"
 
 

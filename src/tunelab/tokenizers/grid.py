@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from tunelab.corpus.transforms import quantize
+from tunelab.corpus.transforms import one_voice_problem, quantize
 from tunelab.score import Score
 from tunelab.tokenizers.base import PAD, Grammar, Tokenizer, mask_of
 
@@ -47,8 +47,9 @@ class GridTokenizer(Tokenizer):
 
     def _encode(self, score: Score) -> np.ndarray:
         q = quantize(score, self.steps_per_quarter) if score.tpq != self.steps_per_quarter else score
-        if not q.is_monophonic():
-            raise ValueError("grid holds one voice; this score has overlapping notes")
+        problem = one_voice_problem(score, q)
+        if problem:
+            raise ValueError(f"grid holds one voice: {problem}")
         ids = []
         for _, dur, pitch in q.events():
             if pitch is not None and pitch not in self._pitch_id:

@@ -153,7 +153,7 @@ def _render(score, key: str, media_dir: Path, max_seconds: float, synth: str) ->
     media_dir.mkdir(parents=True, exist_ok=True)
     write_wav(clip, media_dir / f"{key}.wav", prefer=synth)
     svg = svg_from_musicxml(anonymous_musicxml(musicxml_text(clip)), key)
-    atomic_write_bytes(media_dir / f"{key}.svg", svg.encode())
+    atomic_write_bytes(media_dir / f"{key}.svg", svg.encode(), mode=0o600)
     write_png(clip, media_dir / f"{key}.png")
     seconds = clip.end * 60.0 / (clip.tempo or 120.0) / clip.tpq
     return {"wav": f"{key}.wav", "svg": f"{key}.svg", "png": f"{key}.png", "seconds": round(seconds, 2),

@@ -204,7 +204,7 @@ class GallerySets:
                     write_wav(score, tmp)
                     tmp.replace(path)
                 elif ext == "svg":
-                    atomic_write_bytes(path, svg_from_musicxml(musicxml_text(score)).encode())
+                    atomic_write_bytes(path, svg_from_musicxml(musicxml_text(score)).encode(), mode=0o600)
                 else:
-                    atomic_write_bytes(path, png_bytes(score))
+                    atomic_write_bytes(path, png_bytes(score), mode=0o600)
         return path
