@@ -186,3 +186,43 @@ def test_the_studys_45_symbols_come_back_from_its_train_split():
     tok = tt.get("grid").fit(lines)
     assert len(tok.vocab) - 1 == 45  # without padding
     assert set(tok.vocab[1:4]) == {"/", "_", "r"} and len(tok.pitches) == 42
+
+
+@pytest.mark.parametrize("name", EVENT)
+def test_a_short_last_bar_keeps_its_end(name):
+    """A tune in 3/4 with a one-beat pickup ends after two beats of its last bar: decoding must
+    not pad that bar to three beats."""
+    tok = tt.get(name)
+    s = Score.from_notes([(0, 4, 67), (4, 12, 72), (16, 8, 71)], tpq=4, time_signatures=[(0, 3, 4)], pickup=4)
+    assert s.end == 24  # the pickup (4) + a full bar (12) + two beats (8)
+    back = tok.decode(tok.encode(s))
+    assert back.end == 24 and back.pickup == 4
+    rng = np.random.default_rng(11)
+    ended_early = 0
+    for i in range(120):
+        r = random_score(rng)
+        r = r.replace(rests=None, end=int(r.offset.max()))  # ends with its last note, often mid-bar
+        starts = r.bar_starts()
+        ended_early += (r.end - starts[-1]) < r.bar_length(*r.meter_at(int(starts[-1])))
+        problem = round_trip_problem(r, tok.decode(tok.encode(r)), 4)
+        assert problem is None, f"score {i}: {problem}"
+    assert ended_early > 20  # the case was exercised (27 of 120 with this seed)
+
+
+@pytest.mark.parametrize("name", EVENT)
+def test_meters_in_32nds_and_64ths_where_the_grid_holds_them(name):
+    s = Score.from_notes([(0, 2, 60), (2, 2, 62), (4, 2, 64), (6, 5, 65), (11, 5, 67)], tpq=16,
+                         time_signatures=[(0, 3, 32), (6, 5, 64)])  # fmt: skip
+    tok = tt.get(name, steps_per_quarter=16)
+    assert round_trip_problem(s, tok.decode(tok.encode(s)), 16) is None
+    with pytest.raises(
+        ValueError, match="3/32 bar is not whole steps at 4 steps a quarter; use a multiple of 8"
+    ):
+        tt.get(name).encode(s)
+
+
+@pytest.mark.parametrize("name", EVENT)
+def test_a_tokenizer_saved_before_32nd_meters_keeps_its_vocabulary(name):
+    old = {k: v for k, v in tt.get(name).to_dict().items() if k != "max_meter_denominator"}
+    assert tt.from_dict(old).vocab_size == tt.get(name, max_meter_denominator=16).vocab_size
+    assert tt.from_dict(old).vocab_size != tt.get(name).vocab_size

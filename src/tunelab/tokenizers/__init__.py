@@ -22,23 +22,30 @@ ENCODINGS = {
 NAMES = tuple(ENCODINGS)
 
 
-def get(name: str, **options) -> Tokenizer:
-    """A tokenizer by name with its options (e.g. ``steps_per_quarter=4``)."""
+def tokenizer_class(name: str) -> type[Tokenizer]:
     from importlib import import_module
 
     if name not in ENCODINGS:
         raise ConfigError(f"unknown encoding {name!r}; choose from {', '.join(NAMES)}")
     module, cls = ENCODINGS[name]
+    return getattr(import_module(module), cls)
+
+
+def get(name: str, **options) -> Tokenizer:
+    """A tokenizer by name with its options (e.g. ``steps_per_quarter=4``)."""
     try:
-        return getattr(import_module(module), cls)(**options)
+        return tokenizer_class(name)(**options)
     except TypeError as e:
         raise ConfigError(f"encoding {name!r}: {e}") from None
 
 
 def from_dict(d: dict) -> Tokenizer:
-    """Restore a tokenizer saved with ``to_dict`` (a checkpoint carries one)."""
+    """Restore a tokenizer saved with ``to_dict`` (a checkpoint carries one). An option the
+    dict lacks takes the value it had before the option existed (the class's ``saved_before``),
+    so an old checkpoint keeps its vocabulary."""
     d = dict(d)
-    return get(d.pop("name"), **d)
+    name = d.pop("name")
+    return get(name, **{**getattr(tokenizer_class(name), "saved_before", {}), **d})
 
 
 __all__ = ["CONTI", "ENCODINGS", "NAMES", "PAD", "Grammar", "Tokenizer", "from_dict", "get"]

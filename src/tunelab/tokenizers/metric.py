@@ -3,7 +3,8 @@
 A score on a grid of ``steps_per_quarter`` becomes bars (each with its time signature and
 length in steps) and notes placed by bar index and position inside the bar. A pickup is the
 tail of its first bar: the score starts at position ``start`` of bar 0, so a position always
-counts from the bar's downbeat, in pickup bars too. Decoding inverts this exactly.
+counts from the bar's downbeat, in pickup bars too. A score that ends before its last bar is full
+(a short final bar) keeps that end. Decoding inverts this exactly.
 """
 
 from __future__ import annotations
@@ -28,12 +29,14 @@ class MetricScore:
         start: position (steps) in bar 0 where the score begins: ``bar length - pickup``, or 0.
         notes: ``(N, 5)`` int array of ``[bar, position, pitch, duration, velocity]`` sorted by
             bar, position, pitch; durations in steps.
+        end: the position in the last bar where the score ends, or None at the bar's end.
     """
 
     steps_per_quarter: int
     bars: list
     start: int
     notes: np.ndarray
+    end: int | None = None
 
     def bar_length(self, i: int) -> int:
         num, den = self.bars[i]
@@ -41,7 +44,8 @@ class MetricScore:
 
 
 def to_metric(score: Score, steps_per_quarter: int) -> MetricScore:
-    """Quantize to the grid and place every note by bar and position."""
+    """Quantize to the grid and place every note by bar and position (ValueError for a meter
+    the grid cannot hold)."""
     q = quantize(score, steps_per_quarter) if score.tpq != steps_per_quarter else score
     starts = [int(b) for b in q.bar_starts()]
     bars = [q.meter_at(b) for b in starts]
@@ -55,7 +59,9 @@ def to_metric(score: Score, steps_per_quarter: int) -> MetricScore:
         if len(q)
         else np.zeros((0, 5), np.int64)
     )
-    return MetricScore(steps_per_quarter, bars, start, notes)
+    last = int(frame[-1])  # the last bar's downbeat
+    end = q.end - last if q.end < last + q.bar_length(*bars[-1]) else None
+    return MetricScore(steps_per_quarter, bars, start, notes, end)
 
 
 def from_metric(m: MetricScore) -> Score:
@@ -69,7 +75,7 @@ def from_metric(m: MetricScore) -> Score:
             prev = ts
     n = m.notes
     onset = downbeats[n[:, 0]] + n[:, 1] if len(n) else np.zeros(0, np.int64)
-    end = int(downbeats[-1] + lengths[-1]) if m.bars else 0
+    end = int(downbeats[-1] + (lengths[-1] if m.end is None else m.end)) if m.bars else 0
     if len(n):
         end = max(end, int((onset + n[:, 3]).max()))
     pickup = lengths[0] - m.start if m.start else 0
@@ -84,10 +90,10 @@ def round_trip_problem(
     """Why ``decoded`` is not a lossless decoding of ``original`` on the grid, or None.
 
     Compared: onsets, durations and pitches (velocities too where the encoding keeps them),
-    time signatures and pickup.
+    time signatures, pickup, and where the piece ends.
     """
     q = quantize(original, steps_per_quarter) if original.tpq != steps_per_quarter else original
-    keep = {"rests": None, "keys": [], "tempo": None, "meta": {}, "end": max(q.last_offset(), decoded.end)}
+    keep = {"rests": None, "keys": [], "tempo": None, "meta": {}}
     a = q.replace(**keep)
     b = decoded.replace(**keep)
     if not velocity:
@@ -101,11 +107,18 @@ class EventTokenizer(Tokenizer):
     """Base of the encodings built on the metric view (REMI, CP, NB): value ranges, options,
     and decoding through :func:`from_metric`."""
 
+    # what a tokenizer saved before an option existed was made with (see tunelab.tokenizers.from_dict)
+    saved_before = {"max_meter_denominator": 16}
+
     def __init__(
-        self, steps_per_quarter: int = 4, max_bar_quarters: int = 136, max_duration_quarters: int = 16
+        self,
+        steps_per_quarter: int = 4,
+        max_bar_quarters: int = 136,
+        max_duration_quarters: int = 16,
+        max_meter_denominator: int = 64,
     ):
         super().__init__(steps_per_quarter)
-        self.values = Values(steps_per_quarter, max_bar_quarters, max_duration_quarters)
+        self.values = Values(steps_per_quarter, max_bar_quarters, max_duration_quarters, max_meter_denominator)
         self.meters = self.values.meters
 
     def _options(self) -> dict:
@@ -113,6 +126,7 @@ class EventTokenizer(Tokenizer):
             **super()._options(),
             "max_bar_quarters": self.values.max_bar_quarters,
             "max_duration_quarters": self.values.max_duration_quarters,
+            "max_meter_denominator": self.values.max_meter_denominator,
         }
 
     def _to_score(self, m: MetricScore) -> Score:

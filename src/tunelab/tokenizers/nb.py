@@ -4,8 +4,9 @@ Fields: ``bar_state, time_sig, position, pitch, duration, velocity``. Bar states
 (the first word: the opening meter, and in ``position`` where the score starts in its first
 bar, which encodes a pickup), ``NewBar`` (the note opens the next bar), ``SameBar`` (a later
 position in this bar), ``SamePos`` (a chord tone at the same position), ``EmptyBar`` (a bar
-without onsets), ``EOS``. ``time_sig`` holds a meter where a bar changes it, else CONTI;
-``position`` is CONTI on ``SamePos``. Fields a word does not use hold 0 (ignore).
+without onsets), ``EOS`` (in ``position`` where the score ends if it ends inside its last bar,
+else ignore). ``time_sig`` holds a meter where a bar changes it, else CONTI; ``position`` is
+CONTI on ``SamePos``. Fields a word does not use hold 0 (ignore).
 
 Reference: the notes comparing CP and NB (../shared/reference/seeds/001_*): one word per note
 is shorter than CP's metrical + note words; accuracy leaves out ignore and CONTI fields.
@@ -68,7 +69,7 @@ class NBTokenizer(EventTokenizer):
         while bar < len(m.bars) - 1:  # bars after the last note (a closing rest)
             bar += 1
             words.append([EMPTY_BAR, self._change(m, bar), 0, 0, 0, 0])
-        words.append([EOS, 0, 0, 0, 0, 0])
+        words.append([EOS, 0, 0 if m.end is None else V0 + m.end, 0, 0, 0])
         return np.array(words, dtype=np.int64)
 
     def _meter(self, meter) -> int:
@@ -93,6 +94,7 @@ class _NBGrammar(Grammar):
         self.bars: list = [(4, 4)]
         self.start = 0
         self.pos: int | None = None  # last onset position in the current bar
+        self.end: int | None = None
         self.notes: list[list[int]] = []
 
     def _bar_len(self, meter_id: int) -> int:
@@ -103,6 +105,13 @@ class _NBGrammar(Grammar):
         if self.pos is not None:
             return self.pos + 1
         return self.start if len(self.bars) == 1 else None  # bar 0 may start empty; others not
+
+    def _lowest_end(self) -> int:
+        """The first position where the piece may end inside its last bar: after its last
+        onset, after the start of a pickup bar, never on the downbeat."""
+        if self.pos is not None:
+            return self.pos + 1
+        return max(1, self.start + 1) if len(self.bars) == 1 else 1
 
     def allowed(self, field: int | None = 0, chosen: tuple = ()) -> np.ndarray:
         size = self.sizes[field or 0]
@@ -119,6 +128,10 @@ class _NBGrammar(Grammar):
                 states.append(SAME_POS)
             return mask_of(size, states)
         state = chosen[0]
+        if state == EOS and field == 2:
+            allowed = mask_of(size, slice(V0 + self._lowest_end(), V0 + self._bar_len(CONTI)))
+            allowed[0] = True  # ignore: the piece ends with its bar
+            return allowed
         if (
             state in (PAD, EOS)
             or (state in (START, EMPTY_BAR) and field > 2)
@@ -154,8 +167,11 @@ class _NBGrammar(Grammar):
             )
         if self.phase == 2:
             return state == PAD and ts == pos == pitch == dur == vel == 0
-        if state in (PAD, EOS):
+        if state == PAD:
             return ts == pos == pitch == dur == vel == 0
+        if state == EOS:
+            ends = pos == 0 or V0 + self._lowest_end() <= pos < V0 + self._bar_len(CONTI)
+            return ts == pitch == dur == vel == 0 and ends
         if state == EMPTY_BAR:
             return ts >= CONTI and pos == pitch == dur == vel == 0
         if min(pitch, dur, vel) < V0:
@@ -174,6 +190,7 @@ class _NBGrammar(Grammar):
         state, ts, pos, pitch, dur, vel = word
         if state in (PAD, EOS):
             self.phase = 2
+            self.end = pos - V0 if state == EOS and pos else None
         elif state == START:
             self.phase, self.bars, self.start = 1, [self.tok.meters[ts - V0]], pos - V0
         else:
@@ -190,4 +207,4 @@ class _NBGrammar(Grammar):
 
     def result(self) -> MetricScore:
         notes = np.array(self.notes, dtype=np.int64).reshape(-1, 5)
-        return MetricScore(self.tok.steps_per_quarter, list(self.bars), self.start, notes)
+        return MetricScore(self.tok.steps_per_quarter, list(self.bars), self.start, notes, self.end)

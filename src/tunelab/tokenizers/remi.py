@@ -1,8 +1,9 @@
 """remi: Bar / Position / Pitch / Velocity / Duration events, with time signatures and pickups.
 
-Sequence: ``BOS (Bar TS? Start? (Pos (Pitch Vel Dur)+)*)* EOS``. Every bar opens with ``Bar``;
-``TS_n/d`` follows it in the first bar and wherever the meter changes; ``Start_k`` in the first
-bar says the score begins at position k of that bar (a pickup of ``bar length - k``).
+Sequence: ``BOS (Bar TS? Start? (Pos (Pitch Vel Dur)+)*)* Pos? EOS``. Every bar opens with
+``Bar``; ``TS_n/d`` follows it in the first bar and wherever the meter changes; ``Start_k`` in
+the first bar says the score begins at position k of that bar (a pickup of ``bar length - k``);
+a ``Pos_k`` right before ``EOS`` says it ends at position k of its last bar (a short final bar).
 Positions count grid steps from the downbeat. Reference: Huang & Yang 2020, "Pop Music
 Transformer" (REMI); MidiTok's REMI where it fits (here without tempo and chord events).
 """
@@ -79,6 +80,8 @@ class REMITokenizer(EventTokenizer):
                 dur = min(dur, self.values.max_duration_steps)
                 ids += [self.PITCH + pitch, self.VEL + velocity_index(vel), self.DUR + dur - 1]
                 k += 1
+        if m.end is not None:
+            ids.append(self.POS + m.end)
         ids.append(EOS)
         return np.array(ids, dtype=np.int64)
 
@@ -95,6 +98,7 @@ class REMIGrammar(Grammar):
         self.bars: list = []
         self.start = 0
         self.pos: int | None = None
+        self.end: int | None = None
         self.notes: list[list[int]] = []
         self._pending: list[int] = []
 
@@ -121,6 +125,7 @@ class REMIGrammar(Grammar):
             m[t.TS : t.START] = True
         elif s == "pos":
             m[t.PITCH : t.VEL] = True
+            m[EOS] = self.pos > 0  # the piece ends here, inside its last bar
         elif s == "pitch":
             m[t.VEL : t.DUR] = True
         elif s == "vel":
@@ -147,6 +152,8 @@ class REMIGrammar(Grammar):
         if not (0 <= token < t.SIZE) or not self.allowed()[token]:
             return False
         if token in (PAD, EOS):
+            if self.state == "pos":
+                self.end = self.pos
             self.state = "end"
         elif token == BOS:
             self.state = "bos"
@@ -174,4 +181,4 @@ class REMIGrammar(Grammar):
     def result(self) -> MetricScore:
         bars = [b for b in self.bars if b is not None] or [(4, 4)]
         notes = np.array(self.notes, dtype=np.int64).reshape(-1, 5)
-        return MetricScore(self.tok.steps_per_quarter, bars, self.start, notes)
+        return MetricScore(self.tok.steps_per_quarter, bars, self.start, notes, self.end)

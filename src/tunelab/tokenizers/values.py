@@ -18,18 +18,23 @@ class Values:
         steps_per_quarter: grid resolution.
         max_bar_quarters: the longest bar (Essen tunes without barlines reach 133 quarters).
         max_duration_quarters: the longest note; longer ones are clipped.
+        max_meter_denominator: the finest meter denominator (64: 3/32 and 5/64 exist where the
+            grid holds their bars; 16 was the limit before, and tokenizers saved then keep it).
     """
 
     steps_per_quarter: int = 4
     max_bar_quarters: int = 136
     max_duration_quarters: int = 16
+    max_meter_denominator: int = 64
 
     @property
     def meters(self) -> list[tuple[int, int]]:
-        """Every num/den with den in 1..16 whose bar fits ``max_bar_quarters`` and the grid
-        (at most 128 eighths or sixteenths)."""
+        """Every num/den (den a power of two up to ``max_meter_denominator``) whose bar fits
+        ``max_bar_quarters`` and is whole grid steps (at most 128 numerators below quarters)."""
         out = []
-        for den in (1, 2, 4, 8, 16):
+        for den in (1, 2, 4, 8, 16, 32, 64):
+            if den > self.max_meter_denominator:
+                break
             top = self.max_bar_quarters * den // 4
             for num in range(1, (top if den <= 4 else min(128, top)) + 1):
                 if (self.steps_per_quarter * 4 * num) % den == 0:  # whole steps per bar
