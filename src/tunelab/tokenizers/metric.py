@@ -10,6 +10,7 @@ counts from the bar's downbeat, in pickup bars too. A score that ends before its
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 
@@ -108,7 +109,7 @@ class EventTokenizer(Tokenizer):
     and decoding through :func:`from_metric`."""
 
     # what a tokenizer saved before an option existed was made with (see tunelab.tokenizers.from_dict)
-    saved_before = {"max_meter_denominator": 16}
+    saved_before: ClassVar[dict] = {"max_meter_denominator": 16}
 
     def __init__(
         self,
