@@ -267,7 +267,9 @@ class _Tune:
             raise ParseError(self.source, f"the music lasts {float(end):,.0f} quarter notes, more than the "
                              f"{MAX_QUARTERS:,} a tune may (a length typo?)", tune=self.tune)  # fmt: skip
         tpq = _resolution(notes, first.rests, end)
-        tick = lambda t: int(t * tpq)  # noqa: E731  (exact: tpq holds every time of the tune)
+        def tick(t: Fraction) -> int:  # exact: tpq holds every time of the tune
+            return t.numerator * tpq // t.denominator
+
         note_ticks = [(tick(o), tick(d), p) for o, d, p in notes]
         rest_ticks = [(tick(o), tick(d)) for o, d in first.rests]
         meters = [(tick(t), *(m or (None, None))) for t, m in first.meters]

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from bisect import bisect_left, bisect_right
 from fractions import Fraction
+from functools import lru_cache
 
 from tunelab.io import abc_fields as F
 
@@ -15,6 +16,7 @@ _CHORD_NOTE = re.compile(r"(\^{1,2}|_{1,2}|=)?([A-Ga-g])([,']*)(\d*)(/*)(\d*)")
 GRACE = Fraction(1, 8)  # a kept grace note: a 32nd
 
 
+@lru_cache(maxsize=512)
 def length(num: str, slashes: str, den: str) -> Fraction:
     """A note's length in units: ``2``, ``/``, ``//``, ``/2``, ``3/2``, ``3/``."""
     value = Fraction(int(num) if num else 1)
@@ -23,6 +25,14 @@ def length(num: str, slashes: str, den: str) -> Fraction:
     elif den:
         raise ValueError(f"length {num}{den}")
     return value
+
+
+_ONE = Fraction(1)
+
+
+@lru_cache(maxsize=1024)
+def _quarters(units: Fraction, unit: Fraction) -> Fraction:
+    return units * unit * 4
 
 
 class Voice:
@@ -123,8 +133,13 @@ class Voice:
     # --- notes, rests, chords ------------------------------------------------------------------
 
     def _duration(self, units: Fraction) -> Fraction:
+        if self.broken_next == 1 and not self.tuplet_left:  # the common case, cached: Fractions are slow
+            d = _quarters(units, self.unit)
+            if d <= 0:
+                raise F.NeedsMusic21("a zero-length note")
+            return d
         d = units * self.unit * 4 * self.broken_next
-        self.broken_next = Fraction(1)
+        self.broken_next = _ONE
         if self.tuplet_left:
             d *= self.tuplet_ratio
             self.tuplet_left -= 1

@@ -1,0 +1,373 @@
+"""Folk tunebooks read right and fast: O'Neill's, Ryan's and the German Essen ABC (deutschl).
+
+For every tune of each book, in one run:
+
+- parse it with tunelab's native reader and with music21 (both timed, ties merged);
+- count meters that are not in the source (a time signature no ``M:`` field writes);
+- compare the two readings (notes, bars, meters, keys) and name each disagreement;
+- write the native reading back as ABC and read it again (exact round trip?);
+- encode it with nb, remi and cp on the coarsest grid that holds it and decode (exact?), each
+  under a 20-second alarm so that a hang is counted, not waited for;
+- where Debian's abc2midi is installed, play the tune with it (repeats expanded, grace notes and
+  chord symbols off) and compare its notes with the native reading with repeats expanded.
+
+Writes benchmarks/results/abc_tunebooks.md and .json.
+
+    python benchmarks/abc_tunebooks.py [--books oneills ryans deutschl] [--every N] [--jobs 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+from collections import Counter
+from fractions import Fraction
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ENCODINGS = ("nb", "remi", "cp")
+_M_FIELD = re.compile(r"(?:^M:([^\n%]*))|(?:\[M:([^\]]*)\])", re.MULTILINE)
+
+
+class _Alarm(Exception):
+    pass
+
+
+def _on_alarm(signum, frame):
+    raise _Alarm
+
+
+def written_meters(text: str) -> set:
+    """Every meter an ``M:`` field or ``[M:]`` writes (None for a free meter)."""
+    from tunelab.io.abc_fields import NeedsMusic21, meter
+
+    out = set()
+    for m in _M_FIELD.finditer(text):
+        try:
+            out.add(meter(m[1] if m[1] is not None else m[2]))
+        except NeedsMusic21:
+            out.add("unknown")
+    return out
+
+
+def invented(score, written: set) -> bool:
+    """Whether the Score carries a meter the tune never writes (a free meter excepted)."""
+    if score is None or None in written or "unknown" in written:
+        return False
+    return any((n, d) not in written for _, n, d in score.time_signatures)
+
+
+def _notes(score, tpq=480):
+    s = score.resample(tpq) if score.tpq != tpq else score
+    return list(zip(s.onset.tolist(), s.duration.tolist(), s.pitch.tolist()))
+
+
+def compare_music21(native, ref) -> str:
+    """How music21's reading differs from the native one: the first aspect that differs."""
+    a, b = _notes(native), _notes(ref)
+    if len(a) != len(b):
+        return "note count"
+    if [x[2] for x in a] != [x[2] for x in b]:
+        return "pitches"
+    if a != b:
+        return "onsets or durations"
+    A, B = native.resample(480), ref.resample(480)
+    if A.time_signatures != B.time_signatures:
+        return "meters"
+    if A.pickup != B.pickup:
+        return "pickup"
+    if [(t, k, m) for t, k, m in A.keys] != [(t, k, m) for t, k, m in B.keys]:
+        return "keys"
+    return "same"
+
+
+def grid_for(score) -> int:
+    """The coarsest steps a quarter that hold every onset, length, bar and the end."""
+    ticks = [*score.onset.tolist(), *score.duration.tolist(), score.end, score.pickup]
+    ticks += [t for t, _, _ in score.time_signatures]
+    ticks += [score.bar_length(n, d) for _, n, d in score.time_signatures]
+    g = score.tpq
+    for t in ticks:
+        g = math.gcd(g, int(t))
+    return score.tpq // g
+
+
+def tokenizer_round_trips(score) -> dict:
+    import tunelab.tokenizers as tt
+    from tunelab.tokenizers.metric import round_trip_problem
+
+    spq = grid_for(score)
+    longest = max([Fraction(int(d), score.tpq) for d in score.duration] + [Fraction(1)])
+    bar = max(Fraction(4 * n, d) for _, n, d in score.time_signatures) if score.time_signatures else 4
+    out = {}
+    for name in ENCODINGS:
+        signal.alarm(20)
+        try:
+            tok = tt.get(name, steps_per_quarter=spq, max_bar_quarters=max(136, math.ceil(bar)),
+                         max_duration_quarters=max(16, math.ceil(longest)))  # fmt: skip
+            back = tok.decode(tok.encode(score))
+            problem = round_trip_problem(score, back, spq)
+            out[name] = "exact" if problem is None else f"differs: {problem.split(':')[0]}"
+        except _Alarm:
+            out[name] = "hang (over 20 s)"
+        except Exception as e:  # counted and named: the point is that there are none
+            out[name] = f"exception: {type(e).__name__}: {str(e)[:80]}"
+        finally:
+            signal.alarm(0)
+    return out
+
+
+def abc2midi_notes(text: str, workdir: str):
+    """abc2midi's notes for one tune as ``[(onset, pitch)]`` in quarters, or None if it wrote no file."""
+    import symusic
+
+    src, mid = os.path.join(workdir, "t.abc"), os.path.join(workdir, "t.mid")
+    if os.path.exists(mid):
+        os.remove(mid)
+    # R: (rhythm) only changes abc2midi's playback: it swings R:hornpipe tunes, pairs of eighths
+    # played long-short, where ABC 2.1 writes straight notes; so it does not see R:
+    text = re.sub(r"^R:.*\n?", "", text, flags=re.MULTILINE)
+    Path(src).write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
+    cmd = ["abc2midi", src, "-o", mid, "-silent", "-NGRA", "-NGUI", "-NFNP", "-NCOM"]
+    subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=20, check=False)
+    if not os.path.exists(mid):
+        return None
+    midi = symusic.Score(mid)
+    tpq = midi.ticks_per_quarter
+    notes = [
+        (Fraction(n.time, tpq), Fraction(n.duration, tpq), n.pitch) for tr in midi.tracks for n in tr.notes
+    ]
+    return sorted(notes)
+
+
+def compare_abc2midi(text: str, expanded, workdir: str) -> str:
+    played = abc2midi_notes(text, workdir)
+    if played is None:
+        return "abc2midi wrote nothing"
+    ours = sorted(
+        (Fraction(o, expanded.tpq), Fraction(d, expanded.tpq), p)
+        for o, d, p in _notes(expanded, expanded.tpq)
+    )
+    if played and ours and 0 < played[0][0] - ours[0][0] < Fraction(1, 8):
+        lead = played[0][0] - ours[0][0]  # abc2midi starts its first note a tick late
+        played = [(o - lead, d, p) for o, d, p in played]
+    # abc2midi staggers the notes of a chord by a few ticks: onsets within a 32nd of a quarter agree
+    if len(played) == len(ours):
+        played = [
+            (b[0], a[1], a[2]) if abs(a[0] - b[0]) < Fraction(1, 32) else a for a, b in zip(played, ours)
+        ]
+        played.sort()
+    if [(o, p) for o, _, p in played] == [(o, p) for o, _, p in ours]:
+        # abc2midi releases each note a tick early (a gap between notes): lengths within 2 ticks agree
+        close = all(abs(a[1] - b[1]) <= Fraction(2, 480) for a, b in zip(played, ours))
+        return "same" if close else "same notes, lengths differ"
+    if len(played) > len(ours) and re.search(
+        r"~|!(trill|roll|mordent|turn)[^!]*!|(?<![A-Za-z\"])T(?=[A-Ga-g=^_])", text
+    ):
+        return "abc2midi plays ornaments as notes"
+    if len(played) != len(ours):
+        return "note count"
+    if [o for o, _, _ in played] == [o for o, _, _ in ours]:
+        return "pitches"
+    return "onsets"
+
+
+def one_tune(task):
+    from tunelab.io.abc import read_abc_tune
+    from tunelab.io.abc_native import NeedsMusic21, parse_abc_tune
+    from tunelab.io.abc_write import abc_text
+
+    book, source, number, text, propagate = task
+    row = {"book": book, "id": f"{Path(source).stem}#{number}"}
+    written = written_meters(text)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        t0 = time.perf_counter()
+        try:
+            native = read_abc_tune(text, source=source, tune=number, propagate=propagate)
+            row["reader"] = native.meta["reader"]
+        except Exception as e:
+            native, row["reader"] = None, f"failed: {type(e).__name__}"
+        t1 = time.perf_counter()
+        try:
+            ref = read_abc_tune(text, source=source, tune=number, native=False)
+        except Exception:
+            ref = None
+        t2 = time.perf_counter()
+    row["native_ms"], row["music21_ms"] = 1000 * (t1 - t0), 1000 * (t2 - t1)
+    row["native_invented"], row["music21_invented"] = invented(native, written), invented(ref, written)
+    if native is None or ref is None:
+        row["vs_music21"] = "music21 failed" if ref is None else "native failed"
+    else:
+        row["vs_music21"] = compare_music21(native, ref)
+    if native is not None and row["reader"] == "native":
+        back = parse_abc_tune(abc_text(native), source="round-trip", tune=number, propagate=propagate)
+        row["abc_round_trip"] = "exact" if native.diff(back) is None else "differs"
+        row["tokenizers"] = tokenizer_round_trips(native)
+        if shutil.which("abc2midi"):
+            try:
+                expanded = parse_abc_tune(
+                    text, source=source, tune=number, propagate=propagate, repeats="expand"
+                )
+                with tempfile.TemporaryDirectory() as work:
+                    row["vs_abc2midi"] = compare_abc2midi(text, expanded, work)
+            except NeedsMusic21:
+                pass
+    return row
+
+
+def tasks_of(book: str) -> list:
+    from tunelab.corpus.sources import resolve
+
+    source = resolve(book)
+    out = []
+    for _, src, _, payload in source.make_tasks():
+        number, text, propagate = payload
+        out.append((book, src, number, text, propagate))
+    return out
+
+
+def summarise(rows: list[dict]) -> dict:
+    n = len(rows)
+    ok = [r for r in rows if not r["reader"].startswith("failed")]
+    native = [r for r in rows if r["reader"] == "native"]
+    both = [r for r in rows if r["vs_music21"] not in ("music21 failed", "native failed")]
+    native_ms = sum(r["native_ms"] for r in rows) / n
+    m21_ms = sum(r["music21_ms"] for r in rows) / n
+    tok = Counter((name, r["tokenizers"][name].split(":")[0]) for r in native for name in ENCODINGS)
+    return {
+        "tunes": n,
+        "parsed": len(ok),
+        "parse_rate": len(ok) / n,
+        "native": len(native),
+        "to_music21": len(ok) - len(native),
+        "native_ms_per_tune": native_ms,
+        "music21_ms_per_tune": m21_ms,
+        "speedup": m21_ms / native_ms,
+        "invented_meters_native": sum(r["native_invented"] for r in rows),
+        "invented_meters_music21": sum(r["music21_invented"] for r in rows),
+        "vs_music21": dict(Counter(r["vs_music21"] for r in both).most_common()),
+        "vs_music21_examples": {
+            k: [r["id"] for r in both if r["vs_music21"] == k][:4]
+            for k in {r["vs_music21"] for r in both} - {"same"}
+        },
+        "abc_round_trip_exact": sum(r.get("abc_round_trip") == "exact" for r in native),
+        "tokenizer_round_trips": {f"{a} {b}": c for (a, b), c in sorted(tok.items())},
+        "vs_abc2midi": dict(Counter(r["vs_abc2midi"] for r in native if "vs_abc2midi" in r).most_common()),
+        "vs_abc2midi_examples": {
+            k: [r["id"] for r in native if r.get("vs_abc2midi") == k][:4]
+            for k in {r.get("vs_abc2midi") for r in native} - {"same", None}
+        },
+        "fallback_reasons": dict(
+            Counter(r.get("because", "") for r in rows if r["reader"] == "music21").most_common(8)
+        ),
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--books", nargs="+", default=["oneills", "ryans", "deutschl"])
+    ap.add_argument("--every", type=int, default=1, help="every Nth tune only")
+    ap.add_argument("--jobs", type=int, default=os.cpu_count())
+    ap.add_argument("--out", type=Path, default=HERE / "results" / "abc_tunebooks")
+    ap.add_argument("--rows", type=Path, help="also write every tune's row here (JSON)")
+    args = ap.parse_args()
+    signal.signal(signal.SIGALRM, _on_alarm)
+    import multiprocessing as mp
+
+    results = {}
+    for book in args.books:
+        tasks = tasks_of(book)[:: args.every]
+        rows, t0 = [], time.perf_counter()
+        with mp.get_context("fork").Pool(
+            args.jobs, initializer=signal.signal, initargs=(signal.SIGALRM, _on_alarm)
+        ) as pool:
+            for i, row in enumerate(pool.imap_unordered(one_tune, tasks, chunksize=8), 1):
+                rows.append(row)
+                if i % 250 == 0 or i == len(tasks):
+                    print(
+                        f"{book}: {i}/{len(tasks)} tunes ({time.perf_counter() - t0:.0f} s)",
+                        file=sys.stderr,
+                        flush=True,
+                    )
+        results[book] = summarise(rows)
+        results[book]["rows"] = rows
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    slim = {b: {k: v for k, v in r.items() if k != "rows"} for b, r in results.items()}
+    if args.rows:
+        args.rows.write_text(json.dumps({b: r["rows"] for b, r in results.items()}))
+    args.out.with_suffix(".json").write_text(json.dumps(slim, indent=1) + "\n")
+    args.out.with_suffix(".md").write_text(report(slim, args))
+    print(report(slim, args))
+
+
+def report(res: dict, args) -> str:
+    books = list(res)
+    head = "| | " + " | ".join(books) + " |\n|---|" + "---:|" * len(books) + "\n"
+
+    def line(label, fn):
+        return f"| {label} | " + " | ".join(fn(res[b]) for b in books) + " |\n"
+
+    table = head
+    table += line("tunes", lambda r: f"{r['tunes']:,}")
+    table += line("parsed (rate)", lambda r: f"{r['parsed']:,} ({r['parse_rate']:.2%})")
+    table += line("read natively / sent to music21", lambda r: f"{r['native']:,} / {r['to_music21']}")
+    table += line(
+        "ms a tune: native path / music21",
+        lambda r: f"{r['native_ms_per_tune']:.2f} / {r['music21_ms_per_tune']:.1f}",
+    )
+    table += line("speed-up on the same tunes", lambda r: f"{r['speedup']:.0f}x")
+    table += line(
+        "tunes with invented meters: native / music21",
+        lambda r: f"{r['invented_meters_native']} / {r['invented_meters_music21']}",
+    )
+    table += line(
+        "ABC round trip exact (of native)", lambda r: f"{r['abc_round_trip_exact']:,} / {r['native']:,}"
+    )
+    for enc in ENCODINGS:
+        table += line(
+            f"{enc} round trip exact (of native)",
+            lambda r, e=enc: f"{r['tokenizer_round_trips'].get(e + ' exact', 0):,} / {r['native']:,}",
+        )
+    out = "# Folk tunebooks: tunelab's native ABC reader vs music21 and abc2midi\n\n"
+    out += (
+        f"Produced by `python benchmarks/abc_tunebooks.py` (every {args.every} tune(s), {args.jobs} processes).\n\n"
+        + table
+    )
+    for b in books:
+        r = res[b]
+        out += (
+            f"\n## {b}\n\nAgainst music21 (tunes both read): "
+            + ", ".join(f"{k} {v}" for k, v in r["vs_music21"].items())
+            + "\n\n"
+        )
+        for k, ex in r["vs_music21_examples"].items():
+            out += f"- {k}: {', '.join(ex)}\n"
+        out += (
+            "\nTokenizer round trips: "
+            + ", ".join(f"{k} {v}" for k, v in r["tokenizer_round_trips"].items())
+            + "\n\n"
+        )
+        if r["vs_abc2midi"]:
+            out += (
+                "Against abc2midi (repeats expanded): "
+                + ", ".join(f"{k} {v}" for k, v in r["vs_abc2midi"].items())
+                + "\n\n"
+            )
+            for k, ex in r["vs_abc2midi_examples"].items():
+                out += f"- {k}: {', '.join(ex)}\n"
+    return out
+
+
+if __name__ == "__main__":
+    main()
