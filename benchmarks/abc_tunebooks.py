@@ -67,9 +67,12 @@ def invented(score, written: set) -> bool:
     return any((n, d) not in written for _, n, d in score.time_signatures)
 
 
-def _notes(score, tpq=480):
-    s = score.resample(tpq) if score.tpq != tpq else score
-    return list(zip(s.onset.tolist(), s.duration.tolist(), s.pitch.tolist()))
+def _notes(score) -> list[tuple[Fraction, Fraction, int]]:
+    q = score.tpq
+    return [
+        (Fraction(o, q), Fraction(d, q), p)
+        for o, d, p in zip(score.onset.tolist(), score.duration.tolist(), score.pitch.tolist())
+    ]
 
 
 def compare_music21(native, ref) -> str:
@@ -81,12 +84,16 @@ def compare_music21(native, ref) -> str:
         return "pitches"
     if a != b:
         return "onsets or durations"
-    A, B = native.resample(480), ref.resample(480)
-    if A.time_signatures != B.time_signatures:
+
+    def bars(s):
+        return [(Fraction(t, s.tpq), n, d) for t, n, d in s.time_signatures], Fraction(s.pickup, s.tpq)
+
+    if bars(native)[0] != bars(ref)[0]:
         return "meters"
-    if A.pickup != B.pickup:
+    if bars(native)[1] != bars(ref)[1]:
         return "pickup"
-    if [(t, k, m) for t, k, m in A.keys] != [(t, k, m) for t, k, m in B.keys]:
+    keys = [[(Fraction(t, s.tpq), k, m) for t, k, m in s.keys] for s in (native, ref)]
+    if keys[0] != keys[1]:
         return "keys"
     return "same"
 
@@ -154,10 +161,7 @@ def compare_abc2midi(text: str, expanded, workdir: str) -> str:
     played = abc2midi_notes(text, workdir)
     if played is None:
         return "abc2midi wrote nothing"
-    ours = sorted(
-        (Fraction(o, expanded.tpq), Fraction(d, expanded.tpq), p)
-        for o, d, p in _notes(expanded, expanded.tpq)
-    )
+    ours = sorted(_notes(expanded))
     if played and ours and 0 < played[0][0] - ours[0][0] < Fraction(1, 8):
         lead = played[0][0] - ours[0][0]  # abc2midi starts its first note a tick late
         played = [(o - lead, d, p) for o, d, p in played]
@@ -209,10 +213,16 @@ def one_tune(task):
     if native is None or ref is None:
         row["vs_music21"] = "music21 failed" if ref is None else "native failed"
     else:
-        row["vs_music21"] = compare_music21(native, ref)
+        try:
+            row["vs_music21"] = compare_music21(native, ref)
+        except Exception as e:  # counted and named, never a stop
+            row["vs_music21"] = f"comparison error: {type(e).__name__}"
     if native is not None and row["reader"] == "native":
-        back = parse_abc_tune(abc_text(native), source="round-trip", tune=number, propagate=propagate)
-        row["abc_round_trip"] = "exact" if native.diff(back) is None else "differs"
+        try:
+            back = parse_abc_tune(abc_text(native), source="round-trip", tune=number, propagate=propagate)
+            row["abc_round_trip"] = "exact" if native.diff(back) is None else "differs"
+        except Exception as e:
+            row["abc_round_trip"] = f"error: {type(e).__name__}: {str(e)[:80]}"
         row["tokenizers"] = tokenizer_round_trips(native)
         if shutil.which("abc2midi"):
             try:
@@ -223,6 +233,8 @@ def one_tune(task):
                     row["vs_abc2midi"] = compare_abc2midi(text, expanded, work)
             except NeedsMusic21:
                 pass
+            except Exception as e:
+                row["vs_abc2midi"] = f"error: {type(e).__name__}"
     return row
 
 

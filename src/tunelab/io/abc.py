@@ -24,7 +24,9 @@ def split_tunebook(text: str) -> tuple[str, list[tuple[str, str]]]:
     tunes = []
     for a, b in zip(starts, starts[1:] + [len(text)]):
         chunk = text[a:b].strip("\n")
-        number = re.sub(r"[^0-9A-Za-z._-]", "", chunk.split("\n", 1)[0][2:].strip())[:20]
+        field = chunk.split("\n", 1)[0][2:].strip()
+        digits = re.match(r"\d+", field)  # X: is a reference number; anything after it is noise
+        number = digits[0][:20] if digits else re.sub(r"[^0-9A-Za-z._-]", "", field)[:20]
         tunes.append((number or str(len(tunes) + 1), chunk))
     return header, tunes
 
@@ -113,7 +115,12 @@ def _binary(head: bytes) -> bool:
 def read_abc(path, *, ties: str = "merge", **options) -> tuple[list[Score], list[ParseError]]:
     """Every tune of an ABC file: ``(scores, errors)``; one broken tune never sinks the book."""
     path = Path(path)
-    text = read_text(path)
+    try:
+        text = read_text(path)
+    except ParseError as e:
+        return [], [e]
+    except OSError as e:
+        return [], [ParseError(path, f"cannot read: {e.strerror or e}")]
     _, tunes = split_tunebook(text)
     if not tunes:
         return [], [ParseError(path, "no tune (no X: line) in the file")]

@@ -267,6 +267,7 @@ class _Tune:
             raise ParseError(self.source, f"the music lasts {float(end):,.0f} quarter notes, more than the "
                              f"{MAX_QUARTERS:,} a tune may (a length typo?)", tune=self.tune)  # fmt: skip
         tpq = _resolution(notes, first.rests, end)
+
         def tick(t: Fraction) -> int:  # exact: tpq holds every time of the tune
             return t.numerator * tpq // t.denominator
 

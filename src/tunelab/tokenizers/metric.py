@@ -119,7 +119,9 @@ class EventTokenizer(Tokenizer):
         max_meter_denominator: int = 64,
     ):
         super().__init__(steps_per_quarter)
-        self.values = Values(steps_per_quarter, max_bar_quarters, max_duration_quarters, max_meter_denominator)
+        self.values = Values(
+            steps_per_quarter, max_bar_quarters, max_duration_quarters, max_meter_denominator
+        )
         self.meters = self.values.meters
 
     def _options(self) -> dict:
