@@ -129,12 +129,14 @@ def test_generate_then_evaluate_and_render_end_to_end(run_dir, tmp_path, capsys)
         for fmt, suffix in (
             ("mid", "mid"),
             ("musicxml", "musicxml"),
+            ("abc", "abc"),
             ("wav", "wav"),
             ("svg", "svg"),
             ("png", "png"),
         ):
             assert (out / fmt / f"{r['name']}.{suffix}").stat().st_size > 0
         assert r["score"]["meter"] == [3, 4]
+    _abc_tunebook_reads_everywhere(out / "abc" / "tunebook.abc", 3)
     page = (out / "index.html").read_text()
     links = re.findall(r"(?:src|href)='([^']+)'", page)
     assert links and not any(link.startswith(("http:", "https:", "//")) for link in links)
@@ -149,6 +151,26 @@ def test_generate_then_evaluate_and_render_end_to_end(run_dir, tmp_path, capsys)
     (out / "png" / "0002.png").unlink()
     assert main(["render", str(out), "--formats", "png"]) == 0  # a generation dir, in place
     assert (out / "png" / "0002.png").exists() and "0002" in (out / "index.html").read_text()
+
+
+def _abc_tunebook_reads_everywhere(path, n):
+    """The generated tunes as one ABC file: tunelab, music21 and verovio read every tune."""
+    import music21
+    import verovio
+
+    from tunelab.io import load
+    from tunelab.io.abc import split_tunebook
+
+    scores, errors = load(path)
+    assert not errors and len(scores) == n and all(s.meta["reader"] == "native" for s in scores)
+    book = music21.converter.parse(path, format="abc")
+    assert len(book.scores) == n
+    assert [len(sc.stripTies().flatten().notes) for sc in book.scores] == [len(s) for s in scores]
+    for _, tune in split_tunebook(path.read_text())[1]:
+        toolkit = verovio.toolkit()
+        toolkit.setOptions({"inputFrom": "abc"})
+        assert toolkit.loadData(tune), tune
+        assert "<svg" in toolkit.renderToSVG(1)
 
 
 def test_generate_refuses_what_it_cannot_do(run_dir, tmp_path, capsys):

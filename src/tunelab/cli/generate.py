@@ -7,7 +7,7 @@ from pathlib import Path
 from tunelab.cli.flags import add_flags, given
 from tunelab.errors import ConfigError
 
-DEFAULT_FORMATS = "mid,musicxml,grid,wav,svg,png"
+DEFAULT_FORMATS = "mid,musicxml,abc,grid,wav,svg,png"
 
 
 def _filters_given(args) -> bool:
@@ -71,7 +71,9 @@ def register(sub) -> None:
     c.add_argument(
         "path", type=Path, help="a file, a folder of files, or a generation dir (rendered in place)"
     )
-    c.add_argument("--formats", default="wav,svg,png", help="comma-separated: mid, musicxml, wav, svg, png")
+    c.add_argument(
+        "--formats", default="wav,svg,png", help="comma-separated: mid, musicxml, abc, wav, svg, png"
+    )
     c.add_argument("--out", type=Path, help="output folder (default: beside the input)")
     c.add_argument("--program", type=int, default=None, help="General MIDI program 0-127 (default 73, flute)")
     c.add_argument("--synth", default="auto", help="auto, fluidsynth or numpy")
@@ -123,7 +125,7 @@ def cmd_render(args) -> int:
     from tunelab.render import parse_formats
     from tunelab.render.generation import render_path
 
-    formats = parse_formats(args.formats, ("mid", "musicxml", "wav", "svg", "png"))
+    formats = parse_formats(args.formats, ("mid", "musicxml", "abc", "wav", "svg", "png"))
     for path in render_path(args.path, formats, args.out, program=args.program, synth=args.synth):
         print(f"wrote {path}")
     return 0

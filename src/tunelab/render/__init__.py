@@ -1,4 +1,4 @@
-"""Rendering: Scores as files people open, hear and read: MIDI, MusicXML, grid text, WAV, SVG
+"""Rendering: Scores as files people open, hear and read: MIDI, MusicXML, ABC, grid text, WAV, SVG
 sheet music and PNG piano rolls, laid out as a generation dir (DESIGN.md section 6) with an
 ``index.html`` that shows every melody with its score, a player and its piano roll.
 
@@ -12,8 +12,8 @@ from pathlib import Path
 from tunelab.errors import ConfigError
 from tunelab.score import Score
 
-FORMATS = ("mid", "musicxml", "grid", "wav", "svg", "png")
-SUFFIX = {"mid": ".mid", "musicxml": ".musicxml", "wav": ".wav", "svg": ".svg", "png": ".png"}
+FORMATS = ("mid", "musicxml", "abc", "grid", "wav", "svg", "png")
+SUFFIX = {"mid": ".mid", "musicxml": ".musicxml", "abc": ".abc", "wav": ".wav", "svg": ".svg", "png": ".png"}
 
 
 def parse_formats(text: str, allowed=FORMATS) -> list[str]:
@@ -44,6 +44,10 @@ def render_score(
             from tunelab.io.midi import write_midi
 
             write_midi(score.replace(meta={**score.meta, "program": program}), path)
+        elif fmt == "abc":
+            from tunelab.io.abc_write import write_abc
+
+            write_abc(score, path, titles=[score.meta.get("title") or name])
         elif fmt in ("musicxml", "svg"):
             from tunelab.render.sheet import musicxml_text, write_svg
 

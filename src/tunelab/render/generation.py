@@ -135,7 +135,7 @@ def generate_dir(
     protocol_filters: bool = False,
     meter: str | None = None,
     key: str | None = None,
-    formats=("mid", "musicxml", "grid", "wav", "svg", "png"),
+    formats=("mid", "musicxml", "abc", "grid", "wav", "svg", "png"),
     program: int | None = None,
     synth: str = "auto",
     device: str = "cpu",
@@ -310,4 +310,9 @@ def _render_all(out: Path, scores, names, formats, program, synth, progress, inf
         items.append({"name": name, "title": score.meta.get("title", name), "info": info, "files": files})
         bar.update()
     bar.close()
+    if "abc" in per_item:  # and every melody in one tunebook, as folk musicians pass tunes around
+        from tunelab.io.abc_write import write_abc
+
+        kept = [(s, i["name"]) for s, i in zip(scores, items) if "abc" in i["files"]]
+        write_abc([s for s, _ in kept], out / "abc" / "tunebook.abc", titles=[n for _, n in kept])
     return items

@@ -38,7 +38,9 @@ def index_html(title: str, summary: list[str], items: list[dict]) -> str:
         if "png" in f:
             parts.append(f"<img class='roll' loading='lazy' alt='piano roll' src='{e(f['png'])}'>")
         links = [
-            f"<a href='{e(p)}'>{e(k)}</a>" for k, p in f.items() if k in ("mid", "musicxml", "wav", "svg")
+            f"<a href='{e(p)}'>{e(k)}</a>"
+            for k, p in f.items()
+            if k in ("mid", "musicxml", "abc", "wav", "svg")
         ]
         if links:
             parts.append(f"<p class='files'>{''.join(links)}</p>")
