@@ -224,8 +224,23 @@ def summary_text(info: dict) -> str:
         f"  duplicates: {d['groups']} groups of identical pieces, {d['groups_across_splits']} "
         f"spanning splits {d['groups_by_split_pair'] or ''}".rstrip()
     )
+    if info.get("readers"):
+        why = "; ".join(f"{k} ({v})" for k, v in info["music21_because"].items())
+        lines.append(
+            "  read by: "
+            + ", ".join(f"{k} {v}" for k, v in info["readers"].items())
+            + (f"; music21 for: {why}" if why else "")
+        )
     lines.append("  meters: " + ", ".join(f"{k} {v}" for k, v in info["meters"].items()))
-    lines.append("  keys: " + ", ".join(f"{k} {v}" for k, v in info["keys"].items()))
+    lines.append(
+        "  keys: "
+        + ", ".join(f"{k} {v}" for k, v in info["keys"].items())
+        + (
+            "  (* mode from the notes: the file names only the tonic)"
+            if any("*" in k for k in info["keys"])
+            else ""
+        )
+    )
     if info["pitch_range"]:
         lo, hi = info["pitch_range"]
         n, q = info["notes_per_piece"], info["quarters_per_piece"]

@@ -133,6 +133,11 @@ class Corpus:
             "meters": dict(Counter(_meter_name(s) for s in kept).most_common(12)),
             "keys": dict(Counter(_key_name(s) for s in kept).most_common(12)),
             "pickups": sum(s.pickup > 0 for s in kept),
+            # ABC: how many tunes the native reader read, how many went to music21 and why
+            "readers": dict(Counter(s.meta["reader"] for s in kept if "reader" in s.meta).most_common()),
+            "music21_because": dict(
+                Counter(s.meta["music21_because"] for s in kept if "music21_because" in s.meta).most_common(5)
+            ),
             "pitch_range": [int(pitches.min()), int(pitches.max())] if kept else [],
             "notes_per_piece": _stats(n_notes),
             "quarters_per_piece": _stats(quarters),
@@ -253,7 +258,11 @@ def _key_name(s: Score) -> str:
     if not s.keys:
         return "none"
     _, tonic, mode = s.keys[0]
-    return f"{tonic} {mode or '?'}"
+    if mode is None:  # the file names the tonic only (ABC K:G): the mode the notes give, marked *
+        from tunelab.corpus.transforms import estimate_key
+
+        return f"{tonic} {estimate_key(s, tonic)[1]}*"
+    return f"{tonic} {mode}"
 
 
 def _stats(x: np.ndarray) -> dict:
