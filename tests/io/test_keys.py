@@ -4,7 +4,8 @@ import pytest
 
 from tunelab.io import read, save
 from tunelab.io.kern import parse_kern
-from tunelab.score import Score, signature_sharps
+from tunelab.io.keys import signature_sharps
+from tunelab.score import Score
 
 
 def _tune(key):

@@ -164,90 +164,73 @@ class _Tune:
         self.voice = self.voices[name]
 
     def body(self, line: str) -> None:
-        v = self.current()
-        v.new_line()
+        self.current().new_line()
         pos, n = 0, len(line)
         while pos < n:
-            c = line[pos]
-            if c in " \t\\":
+            if line[pos] in " \t\\":
                 pos += 1
                 continue
             m = _INLINE.match(line, pos)
             if m:
                 self.field(m[1], m[2].strip(), inline=True)
-                v = self.current()
                 pos = m.end()
                 continue
-            m = _BAR.match(line, pos)
-            if m and m.end() > pos:
-                v.barline(m[0])
-                pos = m.end()
-                continue
-            if c == '"':
-                end = line.find('"', pos + 1)
-                if end < 0:
-                    raise self.fail("a chord symbol or annotation that is never closed")
-                text = line[pos + 1 : end]
-                if text and text[0] not in "^_<>@":
-                    v.chord_symbol(text)
-                pos = end + 1
-                continue
-            m = _DECORATION.match(line, pos)
-            if m:
-                pos = m.end()
-                continue
-            if c == "!":  # an old-style line break
-                pos += 1
-                continue
-            if c in _SINGLE_DECORATIONS:
-                pos += 1
-                continue
-            if c == "{":
-                end = line.find("}", pos + 1)
-                if end < 0:
-                    raise self.fail("grace notes that are never closed")
-                v.grace(line[pos + 1 : end])
-                pos = end + 1
-                continue
-            if c == "(":
-                m = _TUPLET.match(line, pos)
-                if m:
-                    v.tuplet(int(m[1]), int(m[2]) if m[2] else None, int(m[3]) if m[3] else None)
-                    pos = m.end()
-                else:
-                    pos += 1  # a slur
-                continue
-            if c == ")":
-                pos += 1
-                continue
-            if c == "-":
-                v.tie()
-                pos += 1
-                continue
-            if c in "<>":
-                run = re.match(r"<+|>+", line[pos:])[0]
-                v.broken(len(run), c)
-                pos += len(run)
-                continue
+            pos = self._element(line, pos, self.current())
+
+    def _element(self, line: str, pos: int, v) -> int:
+        """Read the element at ``pos`` into voice ``v``; the position after it."""
+        c = line[pos]
+        m = _BAR.match(line, pos)
+        if m and m.end() > pos:
+            v.barline(m[0])
+            return m.end()
+        if c in '"{[':  # a chord symbol or annotation, grace notes, a chord
+            close = {'"': '"', "{": "}", "[": "]"}[c]
+            end = line.find(close, pos + 1)
+            if end < 0:
+                what = {
+                    '"': "a chord symbol or annotation that is",
+                    "{": "grace notes that are",
+                    "[": "a chord that is",
+                }
+                raise self.fail(f"{what[c]} never closed")
+            inner = line[pos + 1 : end]
             if c == "[":
-                end = line.find("]", pos + 1)
-                if end < 0:
-                    raise self.fail("a chord that is never closed")
                 m = re.match(r"(\d*)(/*)(\d*)", line[end + 1 :])
-                v.chord(line[pos + 1 : end], m[0])
-                pos = end + 1 + m.end()
-                continue
-            m = _NOTE.match(line, pos)
-            if m and m.end() > pos:
-                v.note(m)
-                pos = m.end()
-                continue
-            if c in "^_=" and not (m and m.end() > pos):  # an accidental before no note (a slip): skip
-                pos += 1
-                continue
-            raise NeedsMusic21(
-                f"line {self.lineno}: " + ("voice overlay" if c == "&" else f"unexpected {c!r} in the music")
-            )
+                v.chord(inner, m[0])
+                return end + 1 + m.end()
+            if c == "{":
+                v.grace(inner)
+            elif inner and inner[0] not in "^_<>@":  # an annotation ("^text") is not a chord symbol
+                v.chord_symbol(inner)
+            return end + 1
+        m = _DECORATION.match(line, pos)
+        if m:
+            return m.end()
+        if c in _SINGLE_DECORATIONS or c in "!)":  # !: an old-style line break; ): a slur's end
+            return pos + 1
+        if c == "(":
+            m = _TUPLET.match(line, pos)
+            if not m:
+                return pos + 1  # a slur
+            v.tuplet(int(m[1]), int(m[2]) if m[2] else None, int(m[3]) if m[3] else None)
+            return m.end()
+        if c == "-":
+            v.tie()
+            return pos + 1
+        if c in "<>":
+            run = re.match(r"<+|>+", line[pos:])[0]
+            v.broken(len(run), c)
+            return pos + len(run)
+        m = _NOTE.match(line, pos)
+        if m and m.end() > pos:
+            v.note(m)
+            return m.end()
+        if c in "^_=":  # an accidental before no note (a slip): skip it
+            return pos + 1
+        raise NeedsMusic21(
+            f"line {self.lineno}: " + ("voice overlay" if c == "&" else f"unexpected {c!r} in the music")
+        )
 
     # --- the Score -----------------------------------------------------------------------------
 

@@ -22,7 +22,8 @@ import numpy as np
 
 from tunelab.errors import ParseError
 from tunelab.io.bars import meter_from_barlines
-from tunelab.score import MAJOR_BY_SHARPS, Score, signature_sharps
+from tunelab.io.keys import MAJOR_BY_SHARPS, signature_sharps
+from tunelab.score import Score
 
 TPQ = 480  # ticks per quarter: whole for triplets, quintuplets and 64ths
 

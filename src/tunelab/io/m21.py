@@ -17,7 +17,8 @@ import numpy as np
 
 from tunelab.errors import MissingDependency, ParseError
 from tunelab.io.bars import meter_from_barlines
-from tunelab.score import MAJOR_BY_SHARPS, Score, normalize_changes
+from tunelab.io.keys import MAJOR_BY_SHARPS
+from tunelab.score import Score, normalize_changes
 
 TPQ = 480
 

@@ -14,7 +14,8 @@ from pathlib import Path
 import numpy as np
 
 from tunelab.errors import ParseError
-from tunelab.score import MAJOR_BY_SHARPS, Score, normalize_changes, signature_sharps
+from tunelab.io.keys import MAJOR_BY_SHARPS, signature_sharps
+from tunelab.score import Score, normalize_changes
 
 _PICKUP_MARKER = "tunelab:pickup="
 _SHORT_BAR = "short-bar"  # the writer added a time signature for the pickup's own short bar

@@ -45,7 +45,7 @@ def from_dict(d: dict) -> Tokenizer:
     so an old checkpoint keeps its vocabulary."""
     d = dict(d)
     name = d.pop("name")
-    return get(name, **{**getattr(tokenizer_class(name), "saved_before", {}), **d})
+    return get(name, **{**tokenizer_class(name).saved_before, **d})
 
 
 __all__ = ["CONTI", "ENCODINGS", "NAMES", "PAD", "Grammar", "Tokenizer", "from_dict", "get"]

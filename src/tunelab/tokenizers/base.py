@@ -10,6 +10,7 @@ on model output, and ``syntax_errors`` and ``decode`` always agree.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from typing import ClassVar
 
 import numpy as np
 
@@ -43,6 +44,8 @@ class Tokenizer(ABC):
     fields: tuple[str, ...] = ()  # empty for flat encodings
     end_id: int = -1  # the id (flat) or first-field value (compound) that ends a song
     separator_id: int | None = None  # what goes between songs in a training stream (grid: `/`)
+    # options a tokenizer saved before they existed was made with (tunelab.tokenizers.from_dict)
+    saved_before: ClassVar[dict] = {}
 
     def __init__(self, steps_per_quarter: int = 4):
         if steps_per_quarter <= 0:
