@@ -203,3 +203,40 @@ def test_hostile_tunes_end_fast_with_a_clear_outcome(name, repeats):
     except (ParseError, NeedsMusic21) as err:
         assert str(err)
     assert time.perf_counter() - start < 2.0
+
+
+ONE_32ND_TOO_LONG = "X:1\nT:long bar\nM:2/4\nL:1/16\nK:G\nGABc dBcA B/|G8|B4 A4|G8|]\n"
+
+
+def test_a_bar_one_32nd_too_long_is_read_tokenized_and_evaluated_without_hanging(tmp_path):
+    """It once became a 1/32 meter change, a bar of length 0 on the 16th grid, and bar_starts
+    looped for ever; tokenize and evaluate spun at 100% CPU. A subprocess with a deadline."""
+    import subprocess
+    import sys
+
+    (tmp_path / "long.abc").write_text(ONE_32ND_TOO_LONG)
+    code = (
+        "import tunelab.tokenizers as tt\n"
+        "from tunelab.io import read\n"
+        "from tunelab.metrics.suites import study17_of\n"
+        f"s = read({str(tmp_path / 'long.abc')!r})\n"
+        "assert s.time_signatures == [(0, 2, 4)], s.time_signatures\n"
+        "for name in ('nb', 'remi', 'cp'):\n"
+        "    tok = tt.get(name, steps_per_quarter=8)\n"
+        "    assert len(tok.decode(tok.encode(s))) == len(s)\n"
+        "    tt.get(name).encode(s)\n"
+        "try:\n"
+        "    study17_of(s)\n"
+        "except ValueError as e:\n"
+        "    assert 'collide when quantized' in str(e), e\n"
+        "print('ok')\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr[-2000:]
+
+
+def test_a_meter_a_score_cannot_hold_is_refused_not_looped_over():
+    from tunelab.score import Score
+
+    with pytest.raises(ValueError, match="1/32: a bar is not whole ticks at tpq=4"):
+        Score.from_notes([(0, 4, 60)], tpq=4, time_signatures=[(0, 1, 32)])
