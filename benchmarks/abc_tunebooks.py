@@ -36,7 +36,6 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ENCODINGS = ("nb", "remi", "cp")
-_M_FIELD = re.compile(r"(?:^M:([^\n%]*))|(?:\[M:([^\]]*)\])", re.MULTILINE)
 
 
 class _Alarm(Exception):
@@ -45,19 +44,6 @@ class _Alarm(Exception):
 
 def _on_alarm(signum, frame):
     raise _Alarm
-
-
-def written_meters(text: str) -> set:
-    """Every meter an ``M:`` field or ``[M:]`` writes (None for a free meter)."""
-    from tunelab.io.abc_fields import NeedsMusic21, meter
-
-    out = set()
-    for m in _M_FIELD.finditer(text):
-        try:
-            out.add(meter(m[1] if m[1] is not None else m[2]))
-        except NeedsMusic21:
-            out.add("unknown")
-    return out
 
 
 def invented(score, written: set) -> bool:
@@ -187,7 +173,7 @@ def compare_abc2midi(text: str, expanded, workdir: str) -> str:
 
 
 def one_tune(task):
-    from tunelab.io.abc import read_abc_tune
+    from tunelab.io.abc import read_abc_tune, written_meters
     from tunelab.io.abc_native import NeedsMusic21, parse_abc_tune
     from tunelab.io.abc_write import abc_text
 

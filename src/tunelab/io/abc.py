@@ -45,6 +45,23 @@ def tune_key_mode(tune_text: str) -> tuple[str | None, str | None] | None:
         return None
 
 
+_M_FIELD = re.compile(r"(?:^M:([^\n%]*))|(?:\[M:([^\]]*)\])", re.MULTILINE)
+
+
+def written_meters(tune_text: str) -> set:
+    """Every meter a tune's ``M:`` fields and ``[M:]`` write: ``(num, den)``, None for a free
+    meter, ``"unknown"`` for one the native reader cannot spell."""
+    from tunelab.io.abc_fields import NeedsMusic21, meter
+
+    out = set()
+    for m in _M_FIELD.finditer(tune_text):
+        try:
+            out.add(meter(m[1] if m[1] is not None else m[2]))
+        except NeedsMusic21:
+            out.add("unknown")
+    return out
+
+
 def read_abc_tune(
     tune_text: str, *, source: str, tune, ties: str = "merge", native: bool = True, propagate: str = "octave",
     repeats: str = "written", grace: str = "drop",
@@ -70,7 +87,11 @@ def read_abc_tune(
             return score
         except NeedsMusic21 as err:
             because = str(err) or "beyond the native reader"
-    score = parse_data_with_music21(tune_text, "abc", source=source, tune=tune, ties=ties)
+    score = parse_data_with_music21(tune_text, "abc", source=source, tune=tune, ties=ties, meters="declared")
+    written = written_meters(tune_text)
+    if written and written <= {m for m in written if isinstance(m, tuple)}:  # music21 may add some
+        kept = [ts for ts in score.time_signatures if ts[1:] in written] or [(0, *sorted(written)[0])]
+        score = score.replace(time_signatures=[(0, *kept[0][1:]), *kept[1:]])
     written = tune_key_mode(tune_text)
     if written and written[1] is None and score.keys and score.keys[0][0] == 0:
         score.keys[0] = (0, score.keys[0][1], None)

@@ -238,10 +238,14 @@ class _Writer:
         # an accidental wherever the note leaves the key signature, or the bar has left it before:
         # ABC 2.1 would carry ^F on to the next F of the bar, music21 10.5 would not; written out,
         # every reader agrees
+        # (also where the bar altered the letter in another octave: readers that carry an
+        # accidental to every octave, as Essen ABC wants, then agree too)
         key = self.signature.get(letter, 0)
         state = self.bar_alter.get((letter, octave), key)
-        acc = "" if alter == key == state else {1: "^", -1: "_", 0: "=", 2: "^^", -2: "__"}[alter]
-        self.bar_alter[(letter, octave)] = alter
+        other = self.bar_alter.get(letter, key)  # the letter's last alteration in any octave
+        plain = alter == key == state == other
+        acc = "" if plain else {1: "^", -1: "_", 0: "=", 2: "^^", -2: "__"}[alter]
+        self.bar_alter[(letter, octave)] = self.bar_alter[letter] = alter
         if octave >= 5:
             text = letter.lower() + "'" * (octave - 5)
         else:

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from tunelab.errors import MissingDependency, ParseError
-from tunelab.io.bars import meter_from_barlines
+from tunelab.io.bars import declared_meter, meter_from_barlines
 from tunelab.io.keys import MAJOR_BY_SHARPS
 from tunelab.score import Score, normalize_changes
 
@@ -42,18 +42,27 @@ def parse_with_music21(path, *, ties: str = "merge", fmt: str | None = None) -> 
     return from_music21(stream, source=str(path), ties=ties)
 
 
-def parse_data_with_music21(text: str, fmt: str, *, source: str, tune=None, ties: str = "merge") -> Score:
-    """Parse text (one ABC tune, say) with music21 and convert it."""
+def parse_data_with_music21(
+    text: str, fmt: str, *, source: str, tune=None, ties: str = "merge", meters: str = "barlines"
+) -> Score:
+    """Parse text (one ABC tune, say) with music21 and convert it (``meters`` as in
+    :func:`from_music21`)."""
     m21 = music21()
     try:
         stream = m21.converter.parseData(text, format=fmt)
     except Exception as e:
         raise ParseError(source, f"music21 could not parse it ({_one_line(e)})", tune=tune) from None
-    return from_music21(stream, source=source, ties=ties, tune=tune)
+    return from_music21(stream, source=source, ties=ties, tune=tune, meters=meters)
 
 
-def from_music21(stream, *, source: str = "", ties: str = "merge", tune=None) -> Score:
-    """Convert a music21 Score/Part/Stream into a Score (all parts merged; rests kept for one part)."""
+def from_music21(
+    stream, *, source: str = "", ties: str = "merge", tune=None, meters: str = "barlines"
+) -> Score:
+    """Convert a music21 Score/Part/Stream into a Score (all parts merged; rests kept for one part).
+
+    ``meters``: ``"barlines"`` reads a bar's meter off its barlines where the written meter does
+    not fit it (kern and MusicXML, as the native kern reader); ``"declared"`` keeps the written
+    meters only (ABC, whose short bars before a repeat are bars, not meter changes)."""
     m21 = music21()
     if isinstance(stream, m21.stream.Opus):
         if not stream.scores:
@@ -69,14 +78,14 @@ def from_music21(stream, *, source: str = "", ties: str = "merge", tune=None) ->
         raise ParseError(source, "no notes", tune=tune)
     first = parts[0]
     end = Fraction(stream.highestTime).limit_denominator(10_000)
-    meters, bars = [], []
+    meter_rule, meters, bars = meters, [], []
     for m in first.getElementsByClass(m21.stream.Measure):
         bars.append(Fraction(m.offset).limit_denominator(10_000))
     for ts in first.recurse().getElementsByClass(m21.meter.TimeSignature):
         t = Fraction(ts.getOffsetInHierarchy(first)).limit_denominator(10_000)
         den_ok = ts.denominator > 0 and not ts.denominator & (ts.denominator - 1)
         meters.append((t, ts.numerator, ts.denominator) if den_ok else (t, None, None))
-    declared_meter = bool(meters) and meters[0][0] == 0
+    has_meter = bool(meters) and meters[0][0] == 0
     if not meters:
         meters = [(Fraction(0), None, None)]
     times = [x for n in notes for x in n[:2]] + [x for r in rests for x in r] + [end] + bars
@@ -85,8 +94,10 @@ def from_music21(stream, *, source: str = "", ties: str = "merge", tune=None) ->
         tpq = math.lcm(tpq, Fraction(t).denominator)
     if tpq > TPQ * 64:
         raise ParseError(source, "durations finer than the tick grid", tune=tune)
-    tss, pickup = meter_from_barlines(
-        [(int(t * tpq), n, d) for t, n, d in meters], [int(b * tpq) for b in bars[1:]], int(end * tpq), tpq
+    written = meters
+    bar_rule = declared_meter if meter_rule == "declared" else meter_from_barlines
+    tss, pickup = bar_rule(
+        [(int(t * tpq), n, d) for t, n, d in written], [int(b * tpq) for b in bars[1:]], int(end * tpq), tpq
     )
     keys = []
     for k in first.recurse().getElementsByClass(m21.key.KeySignature):
@@ -109,7 +120,7 @@ def from_music21(stream, *, source: str = "", ties: str = "merge", tune=None) ->
     md = stream.metadata
     if md is not None and md.title:
         meta["title"] = md.title
-    meta["declared_meter"] = declared_meter
+    meta["declared_meter"] = has_meter
     return Score(
         arr[:, 0],
         arr[:, 1],
