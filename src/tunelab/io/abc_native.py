@@ -27,7 +27,7 @@ import numpy as np
 from tunelab.errors import ParseError
 from tunelab.io import abc_fields as F
 from tunelab.io.abc_fields import NeedsMusic21, key_name
-from tunelab.io.abc_voice import Voice
+from tunelab.io.abc_voice import TICKS, Voice
 from tunelab.io.bars import declared_meter
 from tunelab.score import Score
 
@@ -246,13 +246,13 @@ class _Tune:
                 v.expand_repeats()
         notes = [n for v in voices for n in v.notes]
         end = max([v.t for v in voices] + [o + d for o, d, _ in notes] + [o + d for o, d in first.rests])
-        if end > MAX_QUARTERS:
-            raise ParseError(self.source, f"the music lasts {float(end):,.0f} quarter notes, more than the "
+        if end > MAX_QUARTERS * TICKS:
+            raise ParseError(self.source, f"the music lasts {end / TICKS:,.0f} quarter notes, more than the "
                              f"{MAX_QUARTERS:,} a tune may (a length typo?)", tune=self.tune)  # fmt: skip
         tpq = _resolution(notes, first.rests, end)
 
-        def tick(t: Fraction) -> int:  # exact: tpq holds every time of the tune
-            return t.numerator * tpq // t.denominator
+        def tick(t: int) -> int:  # exact: tpq holds every time of the tune
+            return t * tpq // TICKS
 
         note_ticks = [(tick(o), tick(d), p) for o, d, p in notes]
         rest_ticks = [(tick(o), tick(d)) for o, d in first.rests]
@@ -296,13 +296,10 @@ def _strip_comment(line: str) -> str:
     return "".join(out).rstrip()
 
 
-def _resolution(notes, rests, end: Fraction) -> int:
+def _resolution(notes, rests, end: int) -> int:
     """Ticks a quarter that hold every time of the tune exactly: 480, times what tuplets need
-    (a triplet of 16ths in a 6/8 tune needs 3 more); at most 480 x 2,520."""
-    from math import lcm
+    (a triplet of 16ths in a 6/8 tune needs 3 more); at most ``TICKS`` (480 x 2,520)."""
+    from math import gcd, lcm
 
-    denominators = {x.denominator for n in notes for x in n[:2]} | {x.denominator for r in rests for x in r}
-    need = lcm(TPQ, end.denominator, *denominators)
-    if need > TPQ * 2520:
-        raise NeedsMusic21(f"times finer than 1/{TPQ * 2520} of a quarter")
-    return need
+    common = gcd(TICKS, end, *(x for n in notes for x in n[:2]), *(x for r in rests for x in r))
+    return lcm(TPQ, TICKS // common)

@@ -1,5 +1,6 @@
-"""One voice of an ABC tune as it is read: a time cursor (quarter notes, exact fractions), the
-notes, rests and barlines so far, and what the next note needs to know (key and bar
+"""One voice of an ABC tune as it is read: a time cursor (integer ticks, ``TICKS`` a quarter:
+exact for every length up to 256th notes in tuplets of 3, 5, 7 and 9, and fast, where Python's
+Fractions took half the reading time), the notes, rests and barlines so far, and what the next note needs to know (key and bar
 accidentals, an open tie, a tuplet, a broken rhythm, pending grace notes)."""
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ from tunelab.io import abc_fields as F
 
 _ACCIDENTAL = {"^": 1, "^^": 2, "_": -1, "__": -2, "=": 0}
 _CHORD_NOTE = re.compile(r"(\^{1,2}|_{1,2}|=)?([A-Ga-g])([,']*)(\d*)(/*)(\d*)")
-GRACE = Fraction(1, 8)  # a kept grace note: a 32nd
+TICKS = 480 * 2520  # ticks a quarter while reading; the Score gets the coarsest that holds the tune
+GRACE = TICKS // 8  # a kept grace note: a 32nd
 
 
 @lru_cache(maxsize=512)
@@ -30,20 +32,27 @@ def length(num: str, slashes: str, den: str) -> Fraction:
 _ONE = Fraction(1)
 
 
+def exact(x) -> int:
+    """A time in ticks, which must be whole (NeedsMusic21 for finer times)."""
+    if x.denominator != 1:
+        raise F.NeedsMusic21(f"times finer than 1/{TICKS} of a quarter")
+    return int(x.numerator)
+
+
 @lru_cache(maxsize=1024)
-def _quarters(units: Fraction, unit: Fraction) -> Fraction:
-    return units * unit * 4
+def _ticks(units: Fraction, unit: Fraction) -> int:
+    return exact(units * unit * 4 * TICKS)
 
 
 class Voice:
     def __init__(self, tune, key: str, meter, unit: Fraction):
-        self.tune, self.t = tune, Fraction(0)
+        self.tune, self.t = tune, 0
         self.unit, self.meter = unit, meter
         self.key_alter = F.key_signature(key)
-        self.keys, self.meters = [(Fraction(0), key)], [(Fraction(0), meter)]
+        self.keys, self.meters = [(0, key)], [(0, meter)]
         self.notes: list[list] = []  # [onset, duration, pitch], quarter notes
         self.rests: list[list] = []
-        self.bars: list[Fraction] = []
+        self.bars: list[int] = []
         self.events: list[tuple] = []  # (time, start repeat, end repeat, ending number)
         self.chord_symbols: list[tuple] = []
         self.tempo_changes: list = []
@@ -51,10 +60,12 @@ class Voice:
         self.tie_from: dict[int, tuple] = {}  # pitch -> (note index, step, octave, alter) of open ties
         self.tie_next = False
         self.tuplet_left, self.tuplet_ratio = 0, Fraction(1)
-        self.broken_next = Fraction(1)  # the next element's factor from a broken rhythm
+        self.broken_next = _ONE  # the next element's factor from a broken rhythm
         self.last: tuple | None = None  # ("notes", [indices], start) or ("rest", index, start)
         self.graces: list = []
-        self.line_start_t = Fraction(0)
+        self.line_start_t = 0
+        self._lengths: dict = {}  # (num, slashes, den) -> ticks at ``_lengths_unit``
+        self._lengths_unit = None
 
     # --- fields --------------------------------------------------------------------------------
 
@@ -69,8 +80,8 @@ class Voice:
 
     # --- bars ----------------------------------------------------------------------------------
 
-    def bar_length(self) -> Fraction | None:
-        return Fraction(4 * self.meter[0], self.meter[1]) if self.meter else None
+    def bar_length(self) -> int | None:
+        return exact(Fraction(4 * TICKS * self.meter[0], self.meter[1])) if self.meter else None
 
     def new_line(self) -> None:
         """A line that ended without a barline after exactly one full bar ended that bar (Essen)."""
@@ -119,7 +130,7 @@ class Voice:
         before, after = (2 - short, short) if direction == ">" else (short, 2 - short)
         kind, index, start = self.last
         old = self.t - start
-        grow = old * before - old  # what the element gains (a tied note keeps what it had before)
+        grow = exact(old * before - old)  # what the element gains (a tied note keeps what it had before)
         for i in {"notes": index, "rest": [index]}.get(kind, []):
             (self.notes if kind == "notes" else self.rests)[i][1] += grow
         self.t += grow
@@ -132,17 +143,18 @@ class Voice:
 
     # --- notes, rests, chords ------------------------------------------------------------------
 
-    def _duration(self, units: Fraction) -> Fraction:
-        if self.broken_next == 1 and not self.tuplet_left:  # the common case, cached: Fractions are slow
-            d = _quarters(units, self.unit)
+    def _duration(self, units: Fraction) -> int:
+        if self.broken_next is _ONE and not self.tuplet_left:  # the common case, cached
+            d = _ticks(units, self.unit)
             if d <= 0:
                 raise F.NeedsMusic21("a zero-length note")
             return d
-        d = units * self.unit * 4 * self.broken_next
+        d = _ticks(units, self.unit) * self.broken_next
         self.broken_next = _ONE
         if self.tuplet_left:
             d *= self.tuplet_ratio
             self.tuplet_left -= 1
+        d = exact(d)
         if d <= 0:
             raise F.NeedsMusic21("a zero-length note")
         return d
@@ -154,7 +166,14 @@ class Voice:
                 raise F.NeedsMusic21("a multi-bar rest without a meter")
             self._rest(self.bar_length() * (int(num) if num else 1))
             return
-        d = self._duration(length(num, slashes, den))
+        if self.broken_next is _ONE and not self.tuplet_left:  # the common case: a plain length
+            if self._lengths_unit is not self.unit:  # ticks of each written length, per L:
+                self._lengths, self._lengths_unit = {}, self.unit
+            d = self._lengths.get((num, slashes, den))
+            if d is None:
+                d = self._lengths[num, slashes, den] = self._duration(length(num, slashes, den))
+        else:
+            d = self._duration(length(num, slashes, den))
         if letter in "zx":
             if acc or octave:
                 raise self.tune.fail(f"a rest cannot have an accidental or octave: {m[0]!r}")
@@ -176,7 +195,8 @@ class Voice:
         d = self._duration(first)
         scale, start, group = d / first, self.t, {}
         index = [
-            self._sound(m[1], m[2], m[3], start, length(*m.groups()[3:]) * mult * scale, group) for m in found
+            self._sound(m[1], m[2], m[3], start, exact(length(*m.groups()[3:]) * mult * scale), group)
+            for m in found
         ]
         self._done(("notes", index, start), start + d, group)
         self.tie_next = tied
@@ -237,7 +257,7 @@ class Voice:
     def expand_repeats(self) -> None:
         """Rewrite the voice as played: each ``|: ... :|`` twice, first endings the first time
         only, second endings after the repeat."""
-        ranges, pos, start, first_ending = [], Fraction(0), Fraction(0), None
+        ranges, pos, start, first_ending = [], 0, 0, None
         for t, begin, end, ending in self.events:
             if end and t > pos:
                 ranges += [(pos, t), (start, first_ending if first_ending is not None else t)]
@@ -249,7 +269,7 @@ class Voice:
         if not ranges:
             return
         ranges.append((pos, self.t))
-        notes, rests, bars, out = [], [], [], Fraction(0)
+        notes, rests, bars, out = [], [], [], 0
         note_at, rest_at = [n[0] for n in self.notes], [r[0] for r in self.rests]  # in time order
         for a, b in ranges:  # bisect: a tune of many short repeats stays linear
             span = self.notes[bisect_left(note_at, a) : bisect_left(note_at, b)]
@@ -259,6 +279,6 @@ class Voice:
             bars += [x - a + out for x in self.bars[bisect_right(self.bars, a) : bisect_right(self.bars, b)]]
             out += b - a
         self.notes, self.rests, self.bars, self.t = notes, rests, bars, out
-        self.meters = [(Fraction(0), self.meters[0][1])]  # changes inside repeats: the first meter stays
-        self.keys = [(Fraction(0), self.keys[0][1])]
+        self.meters = [(0, self.meters[0][1])]  # changes inside repeats: the first meter stays
+        self.keys = [(0, self.keys[0][1])]
         self.chord_symbols = []
