@@ -58,6 +58,7 @@ def _abc2midi(text: str, tmp_path) -> list[tuple[Fraction, int]]:
             "-NGRA",
             "-NGUI",
             "-NFNP",
+            "-NFER",
         ],
         capture_output=True,
         timeout=30,

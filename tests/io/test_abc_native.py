@@ -100,6 +100,20 @@ def test_repeats_as_written_or_as_played():
     endings = tune("|: C D |1 E F :|2 G A |]", repeats="expand")
     assert endings.pitch.tolist() == [60, 62, 64, 65, 60, 62, 67, 69]
     assert tune("C2 |: D2 E2 F2 G2 | A4 B2 :|").meta["barlines"] == [480, 2400, 3840]
+    # a :| with no |: goes back to the last double bar (as abc2midi plays it), else to the start
+    assert tune("C D :| E F || G A :|", repeats="expand").pitch.tolist() == [
+        60,
+        62,
+        60,
+        62,
+        64,
+        65,
+        67,
+        69,
+        67,
+        69,
+    ]
+    assert tune("C D E F | G A :|", repeats="expand").pitch.tolist() == [60, 62, 64, 65, 67, 69] * 2
 
 
 def test_fields_inside_the_music():

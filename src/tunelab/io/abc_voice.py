@@ -106,6 +106,8 @@ class Voice:
             self._bar()
             self.bar_alter.clear()
         start, end = text.rstrip("0123456789,-[").endswith(":") or text == "::", text.startswith(":")
+        # a :| with no |: before it goes back to the last double bar (or the start): || and [| start a section
+        start = start or text.strip(" 0123456789,-") in ("||", "[|")
         self.events.append((self.t, start, end, int(ending[0]) if ending else None))
 
     def chord_symbol(self, text: str) -> None:
