@@ -43,6 +43,7 @@ _TUPLET = re.compile(r"\((\d)(?::(\d*))?(?::(\d*))?")
 _DECORATION = re.compile(r"![^!\n]*!|\+[^+\n]*\+")
 # ABC 2.1, 4.14: . ~ and the letters H-W, h-w (user-definable; those no U: field defines, as
 # these tunebooks' bowing marks k, U, V, are ignored by other readers too); y is a spacer
+_NOTE_START = set("ABCDEFGabcdefgzxZX^_=")
 _SINGLE_DECORATIONS = set(".~yJ`$*") | set("HIJKLMNOPQRSTUVW") | set("hijklmnopqrstuvw")
 _BODY_FIELDS = set("KLMPQTVWwNRImUrs")  # the fields a line inside the music may set (ABC 2.1, 3.3)
 
@@ -180,6 +181,11 @@ class _Tune:
     def _element(self, line: str, pos: int, v) -> int:
         """Read the element at ``pos`` into voice ``v``; the position after it."""
         c = line[pos]
+        if c in _NOTE_START:  # most elements are notes: tried first
+            m = _NOTE.match(line, pos)
+            if m and m.end() > pos:
+                v.note(m)
+                return m.end()
         m = _BAR.match(line, pos)
         if m and m.end() > pos:
             v.barline(m[0])
@@ -283,6 +289,8 @@ class _Tune:
 
 def _strip_comment(line: str) -> str:
     """The line without its ``%`` comment (``\\%`` is a percent sign in text)."""
+    if "%" not in line:
+        return line.rstrip()
     out, i = [], 0
     while i < len(line):
         if line[i] == "\\" and i + 1 < len(line) and line[i + 1] == "%":

@@ -32,6 +32,12 @@ def length(num: str, slashes: str, den: str) -> Fraction:
 _ONE = Fraction(1)
 
 
+@lru_cache(maxsize=512)
+def _where(letter: str, octave: str) -> tuple[str, int]:
+    """(step, octave number) of a note letter and its octave marks: ``c'`` -> ("C", 6)."""
+    return letter.upper(), (5 if letter.islower() else 4) + octave.count("'") - octave.count(",")
+
+
 def exact(x) -> int:
     """A time in ticks, which must be whole (NeedsMusic21 for finer times)."""
     if x.denominator != 1:
@@ -225,8 +231,7 @@ class Voice:
     def _sound(self, acc, letter, octave, onset, d, group: dict, grace: bool = False) -> int:
         """One sounding note, or the continuation of a tied one; its index in ``notes``. ``group``
         collects the element's pitches, which a following tie continues."""
-        step = letter.upper()
-        octave_no = (5 if letter.islower() else 4) + octave.count("'") - octave.count(",")
+        step, octave_no = _where(letter, octave)
         where = (step, octave_no if self.tune.opts["propagate"] == "octave" else 0)
         tied = [v for v in self.tie_from.values() if v[1:3] == (step, octave_no)] if self.tie_next else []
         if acc:
