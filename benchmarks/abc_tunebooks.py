@@ -359,6 +359,44 @@ def main() -> None:
     print(report(slim, args))
 
 
+CLASSES = """
+## The disagreements, explained
+
+Against **music21** (both read the tune as written):
+
+- *pitches*: music21 resets an accidental at the next note of the same letter; ABC 2.1 (4.2)
+  says it lasts to the end of the bar, as the native reader reads it (O'Neill's 120: `=f2 d c>AF`).
+  On Essen the kern edition of the same songs confirms the native reading
+  (benchmarks/results/abc_native_vs_music21.md: 5,075 tunes note-equal against 4,344).
+- *note count*: music21 drops a note that carries a single-letter decoration such as `H`
+  (fermata: O'Neill's 53, `HA2`) or reads a chord or tuplet otherwise; ABC 2.1 (4.14) makes `H`
+  a decoration of the note, which still sounds.
+- *onsets or durations*: music21 drops a broken rhythm when a decoration, slur or tie stands
+  next to it (`(f>.e)`, `G-<E`); ABC 2.1 (4.4, 4.20) puts decorations with the note that
+  follows, so the `>` still joins the two notes, as the native reader has it.
+- *keys*: a mid-tune `K:D` is D with no mode written: the native reader keeps the mode unknown
+  (the Score's mode None), music21 makes it D major; or music21 drops a mid-tune key change
+  (Ryan's MollInTheWadJig: `K:Bb` in the second part).
+- *meters*: a written meter change inside a bar (the bars before it do not add up in the
+  source): both keep the written meters, at different places.
+
+Against **abc2midi** (repeats expanded; grace notes, chord symbols, dynamics and fermatas off):
+
+- *lengths: staccato played short*, *note count: ornaments played as notes*: playback
+  conventions of abc2midi (a staccato note sounds half its length, `~` and `T` become groups
+  of notes); the written notes agree.
+- *pitches: an accidental carried to every octave of the bar*: abc2midi's default
+  (`%%propagate-accidentals pitch`); the native reader follows the octave (settable:
+  `propagate="pitch"`, which the Essen ABC needs and `deutschl` uses).
+- *onsets: broken rhythm next to a slur, decoration or tie dropped*: as music21 above.
+- *onsets: 3/4 counted compound for (5 (7 (9*: ABC 2.1 (4.13) makes n = 3 only in compound
+  meters (6/8, 9/8, 12/8), 2 otherwise.
+- the rest (*note count*, *pitches*, *onsets* without a named class) are counted and listed
+  above; the ones looked at are source slips (a `:|` whose repeat start is unclear, a bar that
+  does not add up).
+"""
+
+
 def report(res: dict, args) -> str:
     books = list(res)
     head = "| | " + " | ".join(books) + " |\n|---|" + "---:|" * len(books) + "\n"
@@ -421,7 +459,7 @@ def report(res: dict, args) -> str:
             )
             for k, ex in r["vs_abc2midi_examples"].items():
                 out += f"- {k}: {', '.join(ex)}\n"
-    return out
+    return out + CLASSES
 
 
 if __name__ == "__main__":
