@@ -266,7 +266,10 @@ class Score:
         return np.array([s for s in starts if s < self.end] or [0], dtype=np.int64)
 
     def beat_length(self, num: int, den: int) -> int:
-        """Ticks in one beat: a dotted beat in compound meters (6/8, 9/8, 12/8), else 1/den."""
+        """Ticks in one beat: a dotted beat in compound meters (6/8, 9/8, 12/8), else 1/den; the
+        whole bar where a beat is not whole ticks (a 32nd at 4 ticks a quarter)."""
+        if self.tpq * 4 % den:
+            return self.bar_length(num, den)
         unit = self.tpq * 4 // den
         return unit * 3 if num % 3 == 0 and num > 3 and den >= 8 else unit
 

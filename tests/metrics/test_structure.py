@@ -52,3 +52,12 @@ def test_coherence_and_beat_alignment_by_hand():
     assert coherence(s) == {"pitch_deviation": 1.5, "mean_interval": 8 / 3}  # mean pitch 61.5
     assert beat_alignment(s) == 0.75  # onsets 0, 4, 8 on beats; 10 not
     assert set(structure(s)) >= {"ssm_mean_offdiag", "syncopation_lhl", "beat_alignment", "pitch_deviation"}
+
+
+def test_meters_in_32nds_on_the_16th_grid_are_measured_not_divided_by_zero():
+    """Event tokenizers now allow 4/32 (two 16ths a bar); a generated melody may use it."""
+    assert metrical_weights(4, 32).tolist() == [0, -1]
+    s = Score.from_notes([(i, 1, 60 + i % 5) for i in range(16)], tpq=4, time_signatures=[(0, 4, 32)])
+    assert s.beat_length(4, 32) == 2  # a 32nd beat is half a tick here: the bar is the beat
+    got = structure(s)
+    assert got["beat_alignment"] == 0.5 and got["syncopation_lhl"] == 0.0  # every 16th on a bar line or beat

@@ -103,7 +103,7 @@ def metrical_weights(num: int, den: int) -> np.ndarray:
     """
     bar = STEPS * 4 * num // den
     compound = num % 3 == 0 and num > 3 and den >= 8
-    beat = STEPS * 4 // den * (3 if compound else 1)
+    beat = max(1, STEPS * 4 // den) * (3 if compound else 1)  # a 32nd or 64th beat: one grid step
     beats = max(1, bar // beat)
     units = [bar]
     if beats % 2 == 0 and beats > 2:
