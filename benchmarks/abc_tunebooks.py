@@ -250,8 +250,9 @@ def one_tune(task):
                 expanded = parse_abc_tune(
                     text, source=source, tune=number, propagate=propagate, repeats="expand"
                 )
+                free = parse_abc_tune(text, source=source, tune=number, propagate="pitch", repeats="expand")
                 with tempfile.TemporaryDirectory() as work:
-                    row["vs_abc2midi"] = compare_abc2midi(text, expanded, work)
+                    row["vs_abc2midi"] = compare_abc2midi(text, expanded, work, free)
             except NeedsMusic21:
                 pass
             except Exception as e:
