@@ -18,21 +18,11 @@ from __future__ import annotations
 from fractions import Fraction
 from itertools import pairwise
 
+from tunelab.io.keys import signature_sharps
 from tunelab.score import Score
 
 _NAMES_SHARP = ["C", "^C", "D", "^D", "E", "F", "^F", "G", "^G", "A", "^A", "B"]
 _NAMES_FLAT = ["C", "_D", "D", "_E", "E", "F", "_G", "G", "_A", "A", "_B", "B"]
-_MAJOR_SHARPS = {"C": 0, "G": 1, "D": 2, "A": 3, "E": 4, "B": 5, "F#": 6, "C#": 7,
-                 "F": -1, "Bb": -2, "Eb": -3, "Ab": -4, "Db": -5, "Gb": -6, "Cb": -7}  # fmt: skip
-_MODE_SHIFT = {
-    "major": 0,
-    "minor": -3,
-    "dorian": -2,
-    "phrygian": -4,
-    "lydian": 1,
-    "mixolydian": -1,
-    "locrian": -5,
-}
 _MODE_WORD = {"major": "maj", "minor": "m", "dorian": "dor", "phrygian": "phr", "lydian": "lyd",
               "mixolydian": "mix", "locrian": "loc"}  # fmt: skip
 _STEP = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
@@ -84,10 +74,9 @@ def _key_field(key) -> str:
 
 def _signature(key) -> dict[str, int]:
     """step letter -> alteration of the key signature (a tonic without mode: its major's)."""
-    if key is None or key[1] not in _MAJOR_SHARPS:
+    if key is None:
         return {}
-    sharps = _MAJOR_SHARPS[key[1]] + _MODE_SHIFT.get(key[2] or "major", 0)
-    sharps = max(-7, min(7, sharps))
+    sharps = signature_sharps(key[1], key[2])
     order = "FCGDAEB"[:sharps] if sharps >= 0 else "BEADGCF"[:-sharps]
     return dict.fromkeys(order, 1 if sharps >= 0 else -1)
 
@@ -141,8 +130,7 @@ class _Writer:
 
     def _set_key(self, key) -> None:
         self.signature, self.bar_alter = _signature(key), {}
-        shift = _MODE_SHIFT.get(key[2] or "major", 0) if key else 0
-        self.sharps = _MAJOR_SHARPS.get(key[1], 0) + shift >= 0 if key else True
+        self.sharps = signature_sharps(key[1], key[2]) >= 0 if key else True
         self.tonic_pc = (_STEP.get(key[1][0], 0) + {"#": 1, "b": -1}.get(key[1][1:], 0)) % 12 if key else 0
 
     def bars(self) -> list[int]:
