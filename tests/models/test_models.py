@@ -214,3 +214,15 @@ def test_a_onehot_embedding_is_the_frozen_identity_and_steps_like_the_whole():
     torch.testing.assert_close(torch.cat(steps, 1), whole[:, 5:], atol=1e-5, rtol=0)
     with pytest.raises(ConfigError, match="onehot"):
         ModelConfig(family="hybrid", vocab_size=12, d_model=16, embedding="onehot")
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_a_family_that_carries_state_defines_how_to_select_it(family):
+    from tunelab.models.base import SequenceModel
+    from tunelab.models.registry import family_class
+
+    cls = family_class(family)
+    if cls.carries_state:
+        assert cls.select_state is not SequenceModel.select_state, family
+    else:
+        assert cls.select_state(cls.__new__(cls), None, None) is None

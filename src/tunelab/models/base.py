@@ -29,14 +29,16 @@ index)`` (the state of some batch rows). Optional, with their defaults here:
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from typing import ClassVar
 
 import torch
 from torch import nn
 
 
-class SequenceModel(nn.Module):
-    """Base class of every family: ids in, next-token logits out, with a carried state."""
+class SequenceModel(nn.Module, ABC):
+    """Base class of every family: ids in, next-token logits out, with a carried state. A family
+    that leaves out ``forward`` cannot be built (an abstract method)."""
 
     recurrent: ClassVar[bool] = False  # a recurrent body (its embedding and state widths go together)
     carries_state: ClassVar[bool] = True  # generation can step with a carried state
@@ -46,11 +48,17 @@ class SequenceModel(nn.Module):
     first_field: int = 0  # compound: the field predicted first
     l2_default: ClassVar[dict] = {}  # parameter-name glob -> Keras-style L2 coefficient
 
-    def forward(self, ids: torch.Tensor, state=None):  # pragma: no cover - every family defines it
-        raise NotImplementedError
+    @abstractmethod
+    def forward(self, ids: torch.Tensor, state=None):
+        """``(logits [B, T, V] (or per field), state)`` for ``ids`` [B, T], carrying ``state``."""
 
-    def select_state(self, state, index: torch.Tensor):  # pragma: no cover
-        raise NotImplementedError
+    def select_state(self, state, index: torch.Tensor):
+        """The state of the batch rows ``index`` (sampling drops finished sequences). A family
+        that carries state defines it (the shared model tests check that it does); a family
+        that does not (``carries_state = False``) has none to select."""
+        if self.carries_state:
+            raise TypeError(f"{type(self).__name__} carries state but does not define select_state")
+        return state
 
     def stream(self, ids: torch.Tensor, state=None):
         """The carried-state form: logits at every position, the state carried."""
