@@ -12,24 +12,14 @@ GOOD = "X:1\nT:good\nM:2/4\nL:1/8\nK:G\nGABc|d4|]\n"
 TRIPLET = "X:2\nT:triplets\nM:2/4\nL:1/8\nK:G\n(3GAB c2|d4|]\n"  # off the 16th grid
 
 
+def _export(book, fmt, out) -> int:
+    return main(["corpus", "export", str(book), "--format", fmt, "--out", str(out), "--no-cache"])
+
+
 def test_export_writes_every_piece_it_can_and_names_the_others(tmp_path, capsys):
     (tmp_path / "book.abc").write_text(GOOD + "\n" + TRIPLET)
     out = tmp_path / "out.txt"
-    assert (
-        main(
-            [
-                "corpus",
-                "export",
-                str(tmp_path / "book.abc"),
-                "--format",
-                "grid",
-                "--out",
-                str(out),
-                "--no-cache",
-            ]
-        )
-        == 0
-    )
+    assert _export(tmp_path / "book.abc", "grid", out) == 0
     err = capsys.readouterr().err
     lines = [x for x in err.splitlines() if x.startswith("tunelab: skipped:")]
     assert (
@@ -44,21 +34,7 @@ def test_export_writes_every_piece_it_can_and_names_the_others(tmp_path, capsys)
 def test_export_abc_tunebook_reads_back(tmp_path):
     (tmp_path / "book.abc").write_text(GOOD + "\n" + TRIPLET)
     out = tmp_path / "out.abc"
-    assert (
-        main(
-            [
-                "corpus",
-                "export",
-                str(tmp_path / "book.abc"),
-                "--format",
-                "abc",
-                "--out",
-                str(out),
-                "--no-cache",
-            ]
-        )
-        == 0
-    )
+    assert _export(tmp_path / "book.abc", "abc", out) == 0
     from tunelab.io import load
 
     back, errors = load(out)

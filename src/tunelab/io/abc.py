@@ -89,7 +89,7 @@ def read_abc_tune(
             because = str(err) or "beyond the native reader"
     score = parse_data_with_music21(tune_text, "abc", source=source, tune=tune, ties=ties, meters="declared")
     written = written_meters(tune_text)
-    if written and written <= {m for m in written if isinstance(m, tuple)}:  # music21 may add some
+    if written and all(isinstance(m, tuple) for m in written):  # music21 may add meters; keep these
         kept = [ts for ts in score.time_signatures if ts[1:] in written] or [(0, *sorted(written)[0])]
         score = score.replace(time_signatures=[(0, *kept[0][1:]), *kept[1:]])
     written = tune_key_mode(tune_text)
