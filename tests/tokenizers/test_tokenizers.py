@@ -6,7 +6,7 @@ import pytest
 import tunelab.tokenizers as tt
 from tunelab import Score
 from tunelab.io.kern import parse_kern
-from tunelab.tokenizers.metric import round_trip_problem
+from tunelab.tokenizers.metric import round_trip_problem, to_metric
 
 from ..conftest import shared
 from ..fixtures import IRREGULAR, PICKUP_3_4, TRIPLETS_AND_TIES
@@ -122,10 +122,54 @@ def test_sampling_under_the_grammar_gives_no_syntax_errors(name):
         tok.decode(ids)  # and it decodes
 
 
-def test_nb_scalar_check_agrees_with_masks():
+def cut_bar_score(rng: np.random.Generator) -> tuple[Score, int]:
+    """A random melody whose meter changes inside a bar (as some ABC tunebooks write it), so that
+    bar ends early; and that bar's index."""
+    s = random_score(rng)
+    starts = s.bar_starts().tolist()
+    i = int(rng.integers(1 if s.pickup else 0, len(starts) - 1))  # a pickup bar is short already
+    length = starts[i + 1] - starts[i]
+    cut = starts[i] + int(rng.integers(1, length))  # inside bar i, never on its downbeat
+    new = [m for m in [(3, 4), (2, 4), (5, 8), (4, 4)] if m != s.meter_at(cut)][int(rng.integers(3))]
+    tss = [(t, n, d) for t, n, d in s.time_signatures if t < cut] + [(cut, *new)]
+    end = cut + s.bar_length(*new) * int(rng.integers(1, 3))
+    notes = [(int(o), int(min(d, end - o)), int(p)) for o, d, p in zip(s.onset, s.duration, s.pitch) if o < end]
+    notes += [(end - 2, 2, 72)] if not notes or notes[-1][0] < end - 2 else []
+    return Score.from_notes(notes, tpq=4, time_signatures=tss, pickup=s.pickup, end=end), i
+
+
+@pytest.mark.parametrize("name", EVENT)
+def test_a_meter_change_inside_a_bar_keeps_the_bar_short(name):
+    """O'Neill's 1850 writes M:3/4 in the middle of a 2/4 bar: the bar before the change is short,
+    and decoding must not pad it to its meter's length (which shifts every later note)."""
+    rng = np.random.default_rng(21)
+    tok = tt.get(name)
+    for k in range(80):
+        s, i = cut_bar_score(rng)
+        m = to_metric(s, 4)
+        assert list(m.cuts) == [i], k  # the case is exercised: bar i, and only it, ends early
+        ids = tok.encode(s)
+        assert tok.syntax_errors(ids) == 0, k
+        assert round_trip_problem(s, tok.decode(ids), 4) is None, k
+
+
+def test_nb_saved_before_bar_ends_keeps_seven_states_and_refuses_a_cut_bar():
+    old = tt.from_dict({k: v for k, v in tt.get("nb").to_dict().items() if k != "bar_ends"})
+    assert old.vocab[0] == ["<pad>", "Start", "NewBar", "SameBar", "SamePos", "EmptyBar", "EOS"]
+    assert tt.get("nb").vocab[0][-1] == "BarEnd"
+    s, i = cut_bar_score(np.random.default_rng(2))
+    with pytest.raises(ValueError, match=f"bar {i + 1} ends early .* predates BarEnd"):
+        old.encode(s)
+    plain = random_score(np.random.default_rng(2))  # no cut bar: the old vocabulary still round-trips
+    assert round_trip_problem(plain, old.decode(old.encode(plain)), 4) is None
+
+
+@pytest.mark.parametrize("cut", [False, True], ids=["pickup", "cut-bar"])
+def test_nb_scalar_check_agrees_with_masks(cut):
     tok = tt.get("nb")
     rng = np.random.default_rng(5)
-    words = tok.encode(parse_kern(PICKUP_3_4))
+    words = tok.encode(cut_bar_score(rng)[0] if cut else parse_kern(PICKUP_3_4))
+    assert (words[:, 0] == tok.vocab[0].index("BarEnd")).any() == cut
     g = tok.grammar()
     for w in words:
         for _ in range(30):

@@ -4,12 +4,13 @@ A score on a grid of ``steps_per_quarter`` becomes bars (each with its time sign
 length in steps) and notes placed by bar index and position inside the bar. A pickup is the
 tail of its first bar: the score starts at position ``start`` of bar 0, so a position always
 counts from the bar's downbeat, in pickup bars too. A score that ends before its last bar is full
-(a short final bar) keeps that end. Decoding inverts this exactly.
+(a short final bar) keeps that end, and a bar that a meter change cuts short (a written meter
+change inside a bar, as in some ABC tunebooks) keeps its length. Decoding inverts this exactly.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import ClassVar
 
 import numpy as np
@@ -31,6 +32,8 @@ class MetricScore:
         notes: ``(N, 5)`` int array of ``[bar, position, pitch, duration, velocity]`` sorted by
             bar, position, pitch; durations in steps.
         end: the position in the last bar where the score ends, or None at the bar's end.
+        cuts: ``{bar: length}`` for the bars before the last that end before their meter's
+            length, because the next bar changes the meter early.
     """
 
     steps_per_quarter: int
@@ -38,8 +41,11 @@ class MetricScore:
     start: int
     notes: np.ndarray
     end: int | None = None
+    cuts: dict = field(default_factory=dict)
 
     def bar_length(self, i: int) -> int:
+        if i in self.cuts:
+            return self.cuts[i]
         num, den = self.bars[i]
         return self.steps_per_quarter * 4 * num // den
 
@@ -62,7 +68,9 @@ def to_metric(score: Score, steps_per_quarter: int) -> MetricScore:
     )
     last = int(frame[-1])  # the last bar's downbeat
     end = q.end - last if q.end < last + q.bar_length(*bars[-1]) else None
-    return MetricScore(steps_per_quarter, bars, start, notes, end)
+    actual = np.diff(frame).tolist()  # bar lengths, the last excepted
+    cuts = {i: n for i, n in enumerate(actual) if n != q.bar_length(*bars[i])}
+    return MetricScore(steps_per_quarter, bars, start, notes, end, cuts)
 
 
 def from_metric(m: MetricScore) -> Score:

@@ -5,8 +5,10 @@ Fields: ``bar_state, time_sig, position, pitch, duration, velocity``. Bar states
 bar, which encodes a pickup), ``NewBar`` (the note opens the next bar), ``SameBar`` (a later
 position in this bar), ``SamePos`` (a chord tone at the same position), ``EmptyBar`` (a bar
 without onsets), ``EOS`` (in ``position`` where the score ends if it ends inside its last bar,
-else ignore). ``time_sig`` holds a meter where a bar changes it, else CONTI; ``position`` is
-CONTI on ``SamePos``. Fields a word does not use hold 0 (ignore).
+else ignore), ``BarEnd`` (in ``position`` where a bar that a meter change cuts short ends; the
+next word opens a bar). ``time_sig`` holds a meter where a bar changes it, else CONTI;
+``position`` is CONTI on ``SamePos``. Fields a word does not use hold 0 (ignore). A tokenizer
+saved before ``BarEnd`` existed (``bar_ends=False``) keeps its seven states and refuses such bars.
 
 Reference: the notes comparing CP and NB (../shared/reference/seeds/001_*): one word per note
 is shorter than CP's metrical + note words; accuracy leaves out ignore and CONTI fields.
@@ -21,7 +23,7 @@ from tunelab.tokenizers.base import CONTI, PAD, Grammar, mask_of
 from tunelab.tokenizers.metric import EventTokenizer, MetricScore, to_metric
 from tunelab.tokenizers.values import VELOCITIES, velocity_index
 
-START, NEW_BAR, SAME_BAR, SAME_POS, EMPTY_BAR, EOS = 1, 2, 3, 4, 5, 6
+START, NEW_BAR, SAME_BAR, SAME_POS, EMPTY_BAR, EOS, BAR_END = 1, 2, 3, 4, 5, 6, 7
 V0 = 2  # first value id in fields 1-5 (0 ignore, 1 CONTI)
 
 
@@ -29,10 +31,15 @@ class NBTokenizer(EventTokenizer):
     name = "nb"
     end_id = EOS
     fields = ("bar_state", "time_sig", "position", "pitch", "duration", "velocity")
+    saved_before = {**EventTokenizer.saved_before, "bar_ends": False}
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, bar_ends: bool = True, **kwargs):
         super().__init__(*args, **kwargs)
+        self.bar_ends = bar_ends
         self._meter_id = {m: V0 + i for i, m in enumerate(self.meters)}
+
+    def _options(self) -> dict:
+        return {**super()._options(), "bar_ends": self.bar_ends}
 
     def opens_bar(self, tokens) -> np.ndarray:
         return np.isin(np.asarray(tokens)[..., 0], (NEW_BAR, EMPTY_BAR))
@@ -42,7 +49,7 @@ class NBTokenizer(EventTokenizer):
         v = self.values
         head = ["<ignore>", "<conti>"]
         return [
-            ["<pad>", "Start", "NewBar", "SameBar", "SamePos", "EmptyBar", "EOS"],
+            ["<pad>", "Start", "NewBar", "SameBar", "SamePos", "EmptyBar", "EOS"] + ["BarEnd"] * self.bar_ends,
             head + [f"TS_{n}/{d}" for n, d in self.meters],
             head + [f"Pos_{i}" for i in range(v.max_bar_steps)],
             head + [f"Pitch_{p}" for p in range(128)],
@@ -56,9 +63,11 @@ class NBTokenizer(EventTokenizer):
         bar, pos = 0, None
         for b, p, pitch, dur, vel in m.notes.tolist():
             while bar < b - 1:  # empty bars between notes
+                self._cut(m, bar, words)
                 bar += 1
                 words.append([EMPTY_BAR, self._change(m, bar), 0, 0, 0, 0])
             if b > bar:
+                self._cut(m, bar, words)
                 bar, state, ts, pos_id = b, NEW_BAR, self._change(m, b), V0 + p
             elif pos is not None and p == pos:
                 state, ts, pos_id = SAME_POS, CONTI, CONTI
@@ -67,6 +76,7 @@ class NBTokenizer(EventTokenizer):
             pos = p
             words.append([state, ts, pos_id, V0 + pitch, self._duration(dur), V0 + velocity_index(vel)])
         while bar < len(m.bars) - 1:  # bars after the last note (a closing rest)
+            self._cut(m, bar, words)
             bar += 1
             words.append([EMPTY_BAR, self._change(m, bar), 0, 0, 0, 0])
         words.append([EOS, 0, 0 if m.end is None else V0 + m.end, 0, 0, 0])
@@ -76,6 +86,15 @@ class NBTokenizer(EventTokenizer):
         if meter not in self._meter_id:
             raise ValueError(f"meter {meter[0]}/{meter[1]} is outside this tokenizer's range")
         return self._meter_id[meter]
+
+    def _cut(self, m: MetricScore, bar: int, words: list) -> None:
+        """A BarEnd word where BAR ends before its meter's length."""
+        if bar in m.cuts:
+            if not self.bar_ends:
+                raise ValueError(
+                    f"bar {bar + 1} ends early (a meter change inside it); this tokenizer predates BarEnd"
+                )
+            words.append([BAR_END, 0, V0 + m.cuts[bar], 0, 0, 0])
 
     def _change(self, m: MetricScore, bar: int) -> int:
         return self._meter(m.bars[bar]) if m.bars[bar] != m.bars[bar - 1] else CONTI
@@ -95,6 +114,8 @@ class _NBGrammar(Grammar):
         self.start = 0
         self.pos: int | None = None  # last onset position in the current bar
         self.end: int | None = None
+        self.cuts: dict[int, int] = {}  # bars that a BarEnd ended early
+        self.cut = False  # a BarEnd was the last word: the next opens a bar
         self.notes: list[list[int]] = []
 
     def _bar_len(self, meter_id: int) -> int:
@@ -120,7 +141,11 @@ class _NBGrammar(Grammar):
                 return mask_of(size, [START])
             if self.phase == 2:
                 return mask_of(size, [PAD])
+            if self.cut:
+                return mask_of(size, [NEW_BAR, EMPTY_BAR])
             states = [PAD, NEW_BAR, EMPTY_BAR, EOS]
+            if self.tok.bar_ends and self._lowest_end() < self._bar_len(CONTI):
+                states.append(BAR_END)
             lo = self._lowest_free()
             if lo is not None and lo < self._bar_len(CONTI):
                 states.append(SAME_BAR)
@@ -128,12 +153,12 @@ class _NBGrammar(Grammar):
                 states.append(SAME_POS)
             return mask_of(size, states)
         state = chosen[0]
-        if state == EOS and field == 2:
+        if state in (EOS, BAR_END) and field == 2:
             allowed = mask_of(size, slice(V0 + self._lowest_end(), V0 + self._bar_len(CONTI)))
-            allowed[0] = True  # ignore: the piece ends with its bar
+            allowed[0] = state == EOS  # ignore: the piece ends with its bar
             return allowed
         if (
-            state in (PAD, EOS)
+            state in (PAD, EOS, BAR_END)
             or (state in (START, EMPTY_BAR) and field > 2)
             or (state == EMPTY_BAR and field == 2)
         ):
@@ -167,6 +192,11 @@ class _NBGrammar(Grammar):
             )
         if self.phase == 2:
             return state == PAD and ts == pos == pitch == dur == vel == 0
+        if self.cut and state not in (NEW_BAR, EMPTY_BAR):
+            return False
+        if state == BAR_END:
+            ends = V0 + self._lowest_end() <= pos < V0 + self._bar_len(CONTI)
+            return self.tok.bar_ends and ts == pitch == dur == vel == 0 and ends
         if state == PAD:
             return ts == pos == pitch == dur == vel == 0
         if state == EOS:
@@ -193,7 +223,10 @@ class _NBGrammar(Grammar):
             self.end = pos - V0 if state == EOS and pos else None
         elif state == START:
             self.phase, self.bars, self.start = 1, [self.tok.meters[ts - V0]], pos - V0
+        elif state == BAR_END:
+            self.cuts[len(self.bars) - 1], self.cut = pos - V0, True
         else:
+            self.cut = False
             if state in (NEW_BAR, EMPTY_BAR):
                 self.bars.append(self.bars[-1] if ts == CONTI else self.tok.meters[ts - V0])
                 self.pos = None
@@ -207,4 +240,6 @@ class _NBGrammar(Grammar):
 
     def result(self) -> MetricScore:
         notes = np.array(self.notes, dtype=np.int64).reshape(-1, 5)
-        return MetricScore(self.tok.steps_per_quarter, list(self.bars), self.start, notes, self.end)
+        return MetricScore(
+            self.tok.steps_per_quarter, list(self.bars), self.start, notes, self.end, dict(self.cuts)
+        )

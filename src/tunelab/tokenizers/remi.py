@@ -1,9 +1,10 @@
 """remi: Bar / Position / Pitch / Velocity / Duration events, with time signatures and pickups.
 
-Sequence: ``BOS (Bar TS? Start? (Pos (Pitch Vel Dur)+)*)* Pos? EOS``. Every bar opens with
+Sequence: ``BOS (Bar TS? Start? (Pos (Pitch Vel Dur)+)* Pos?)* EOS``. Every bar opens with
 ``Bar``; ``TS_n/d`` follows it in the first bar and wherever the meter changes; ``Start_k`` in
 the first bar says the score begins at position k of that bar (a pickup of ``bar length - k``);
-a ``Pos_k`` right before ``EOS`` says it ends at position k of its last bar (a short final bar).
+a ``Pos_k`` with no note, right before ``EOS`` or the next ``Bar``, says the bar ends at position
+k (a short final bar; a bar cut short by a meter change).
 Positions count grid steps from the downbeat. Reference: Huang & Yang 2020, "Pop Music
 Transformer" (REMI); MidiTok's REMI where it fits (here without tempo and chord events).
 """
@@ -80,6 +81,8 @@ class REMITokenizer(EventTokenizer):
                 dur = min(dur, self.values.max_duration_steps)
                 ids += [self.PITCH + pitch, self.VEL + velocity_index(vel), self.DUR + dur - 1]
                 k += 1
+            if bar in m.cuts:
+                ids.append(self.POS + m.cuts[bar])
         if m.end is not None:
             ids.append(self.POS + m.end)
         ids.append(EOS)
@@ -99,14 +102,15 @@ class REMIGrammar(Grammar):
         self.start = 0
         self.pos: int | None = None
         self.end: int | None = None
+        self.cuts: dict[int, int] = {}  # bars that a Pos without notes ended early
         self.notes: list[list[int]] = []
         self._pending: list[int] = []
 
     def probe(self) -> REMIGrammar:
-        """A copy to try events on. Grammar decisions never read the notes collected so far,
-        so the probe starts with none (this keeps decoding linear in the sequence length)."""
+        """A copy to try events on. Grammar decisions never read the notes or cuts collected so
+        far, so the probe starts with none (this keeps decoding linear in the sequence length)."""
         new = copy.copy(self)
-        new.bars, new.notes, new._pending = list(self.bars), [], list(self._pending)
+        new.bars, new.notes, new.cuts, new._pending = list(self.bars), [], {}, list(self._pending)
         return new
 
     def _bar_len(self) -> int:
@@ -125,7 +129,8 @@ class REMIGrammar(Grammar):
             m[t.TS : t.START] = True
         elif s == "pos":
             m[t.PITCH : t.VEL] = True
-            m[EOS] = self.pos > 0  # the piece ends here, inside its last bar
+            # the piece or the bar ends here, before the bar is full, after where the piece starts
+            m[[EOS, BAR]] = self.pos > (self.start if len(self.bars) == 1 else 0)
         elif s == "pitch":
             m[t.VEL : t.DUR] = True
         elif s == "vel":
@@ -158,6 +163,8 @@ class REMIGrammar(Grammar):
         elif token == BOS:
             self.state = "bos"
         elif token == BAR:
+            if self.state == "pos":
+                self.cuts[len(self.bars) - 1] = self.pos
             self.bars.append(self.bars[-1] if self.bars else None)
             self.pos, self.state = None, "bar"
         elif token < t.START:
@@ -181,4 +188,4 @@ class REMIGrammar(Grammar):
     def result(self) -> MetricScore:
         bars = [b for b in self.bars if b is not None] or [(4, 4)]
         notes = np.array(self.notes, dtype=np.int64).reshape(-1, 5)
-        return MetricScore(self.tok.steps_per_quarter, bars, self.start, notes, self.end)
+        return MetricScore(self.tok.steps_per_quarter, bars, self.start, notes, self.end, dict(self.cuts))
