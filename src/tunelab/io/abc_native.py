@@ -165,18 +165,20 @@ class _Tune:
         self.voice = self.voices[name]
 
     def body(self, line: str) -> None:
-        self.current().new_line()
+        voice = self.current()
+        voice.new_line()
         pos, n = 0, len(line)
         while pos < n:
-            if line[pos] in " \t\\":
+            c = line[pos]
+            if c in " \t\\":
                 pos += 1
                 continue
-            m = _INLINE.match(line, pos)
-            if m:
+            if c == "[" and (m := _INLINE.match(line, pos)):
                 self.field(m[1], m[2].strip(), inline=True)
+                voice = self.current()  # [V:] switches the voice
                 pos = m.end()
                 continue
-            pos = self._element(line, pos, self.current())
+            pos = self._element(line, pos, voice)
 
     def _element(self, line: str, pos: int, v) -> int:
         """Read the element at ``pos`` into voice ``v``; the position after it."""
@@ -255,18 +257,19 @@ class _Tune:
         if end > MAX_QUARTERS * TICKS:
             raise ParseError(self.source, f"the music lasts {end / TICKS:,.0f} quarter notes, more than the "
                              f"{MAX_QUARTERS:,} a tune may (a length typo?)", tune=self.tune)  # fmt: skip
-        tpq = _resolution(notes, first.rests, end)
+        arr = np.array(notes, dtype=np.int64).reshape(-1, 3)
+        rests = np.array(first.rests, dtype=np.int64).reshape(-1, 2)
+        tpq = _resolution(arr, rests, end)
 
         def tick(t: int) -> int:  # exact: tpq holds every time of the tune
             return t * tpq // TICKS
 
-        note_ticks = [(tick(o), tick(d), p) for o, d, p in notes]
-        rest_ticks = [(tick(o), tick(d)) for o, d in first.rests]
+        arr[:, :2] = arr[:, :2] * tpq // TICKS  # below 2**63: times < 2**16 quarters, tpq <= TICKS
+        rests = rests * tpq // TICKS
         meters = [(tick(t), *(m or (None, None))) for t, m in first.meters]
         tss, pickup = declared_meter(meters, [tick(b) for b in first.bars], tick(end), tpq)
         keys = [(tick(t), *key_name(k)) for t, k in first.keys]
         keys = [k for k in keys if k[1] is not None]
-        arr = np.array(note_ticks, dtype=np.int64).reshape(-1, 3)
         meta = {"source": self.source, "declared_meter": any(m[1] is not None for m in meters)}
         if self.tune is not None:
             meta["tune"] = self.tune
@@ -283,7 +286,7 @@ class _Tune:
         return Score(
             arr[:, 0], arr[:, 1], arr[:, 2], tpq=tpq, time_signatures=tss, keys=keys, pickup=pickup,
             end=tick(end), tempo=F.tempo(self.fields.get("Q", "")),
-            rests=np.array(rest_ticks, dtype=np.int64).reshape(-1, 2), meta=meta,
+            rests=rests, meta=meta,
         )  # fmt: skip
 
 
@@ -304,10 +307,10 @@ def _strip_comment(line: str) -> str:
     return "".join(out).rstrip()
 
 
-def _resolution(notes, rests, end: int) -> int:
+def _resolution(notes: np.ndarray, rests: np.ndarray, end: int) -> int:
     """Ticks a quarter that hold every time of the tune exactly: 480, times what tuplets need
     (a triplet of 16ths in a 6/8 tune needs 3 more); at most ``TICKS`` (480 x 2,520)."""
     from math import gcd, lcm
 
-    common = gcd(TICKS, end, *(x for n in notes for x in n[:2]), *(x for r in rests for x in r))
+    common = gcd(TICKS, end, int(np.gcd.reduce(notes[:, :2], axis=None)), int(np.gcd.reduce(rests, axis=None)))
     return lcm(TPQ, TICKS // common)

@@ -29,9 +29,6 @@ def length(num: str, slashes: str, den: str) -> Fraction:
     return value
 
 
-_ONE = Fraction(1)
-
-
 @lru_cache(maxsize=512)
 def _where(letter: str, octave: str) -> tuple[str, int]:
     """(step, octave number) of a note letter and its octave marks: ``c'`` -> ("C", 6)."""
@@ -50,6 +47,32 @@ def _ticks(units: Fraction, unit: Fraction) -> int:
     return exact(units * unit * 4 * TICKS)
 
 
+def _plain_ticks(units: Fraction, unit: Fraction) -> int:
+    d = _ticks(units, unit)
+    if d <= 0:
+        raise F.NeedsMusic21("a zero-length note")
+    return d
+
+
+def _scaled(ticks: int, num: int, den: int) -> int:
+    """``ticks * num / den``, which must be whole ticks (NeedsMusic21 for finer times)."""
+    if ticks * num % den:
+        raise F.NeedsMusic21(f"times finer than 1/{TICKS} of a quarter")
+    return ticks * num // den
+
+
+@lru_cache(maxsize=256)
+def _barline(text: str) -> tuple[bool, bool, bool, int | None]:
+    """What a barline's text says: whether it ends a bar (``[2`` alone does not), whether it
+    starts and ends a repeat, and the ending it opens."""
+    ending = re.search(r"\d+", text) if re.search(r"[\[|]\d|^\[\d|\|\d", text) or text[:1] == "[" else None
+    start = text.rstrip("0123456789,-[").endswith(":") or text == "::"
+    # a :| with no |: before it goes back to the last double bar (or the start): || and [| start a section
+    start = start or text.strip(" 0123456789,-") in ("||", "[|")
+    is_bar = not text.startswith("[") or "|" in text
+    return is_bar, start, text.startswith(":"), int(ending[0]) if ending else None
+
+
 class Voice:
     def __init__(self, tune, key: str, meter, unit: Fraction):
         self.tune, self.t = tune, 0
@@ -65,13 +88,14 @@ class Voice:
         self.bar_alter: dict = {}
         self.tie_from: dict[int, tuple] = {}  # pitch -> (note index, step, octave, alter) of open ties
         self.tie_next = False
-        self.tuplet_left, self.tuplet_ratio = 0, Fraction(1)
-        self.broken_next = _ONE  # the next element's factor from a broken rhythm
+        self.tuplet_left, self.tuplet_ratio = 0, (1, 1)  # notes left in a tuplet, and its (q, p)
+        self.broken_next: tuple | None = None  # the next element's (num, den) from a broken rhythm
         self.last: tuple | None = None  # ("notes", [indices], start) or ("rest", index, start)
         self.graces: list = []
         self.line_start_t = 0
         self._lengths: dict = {}  # (num, slashes, den) -> ticks at ``_lengths_unit``
         self._lengths_unit = None
+        self._propagate, self._merge = tune.opts["propagate"], tune.opts["ties"] == "merge"
 
     # --- fields --------------------------------------------------------------------------------
 
@@ -105,16 +129,11 @@ class Voice:
             self.bars.append(self.t)
 
     def barline(self, text: str) -> None:
-        ending = (
-            re.search(r"\d+", text) if re.search(r"[\[|]\d|^\[\d|\|\d", text) or text[:1] == "[" else None
-        )
-        if not text.startswith("[") or "|" in text:
+        is_bar, start, end, ending = _barline(text)
+        if is_bar:
             self._bar()
             self.bar_alter.clear()
-        start, end = text.rstrip("0123456789,-[").endswith(":") or text == "::", text.startswith(":")
-        # a :| with no |: before it goes back to the last double bar (or the start): || and [| start a section
-        start = start or text.strip(" 0123456789,-") in ("||", "[|")
-        self.events.append((self.t, start, end, int(ending[0]) if ending else None))
+        self.events.append((self.t, start, end, ending))
 
     def chord_symbol(self, text: str) -> None:
         self.chord_symbols.append((self.t, text))
@@ -128,17 +147,17 @@ class Voice:
         if q is None:
             compound = self.meter and self.meter[0] % 3 == 0 and self.meter[0] > 3
             q = {2: 3, 3: 2, 4: 3, 6: 2, 8: 3}.get(p, 3 if compound else 2)
-        self.tuplet_left, self.tuplet_ratio = r or p, Fraction(q, p)
+        self.tuplet_left, self.tuplet_ratio = r or p, (q, p)
 
     def broken(self, n: int, direction: str) -> None:
         """``>`` dots the element before and shortens the next; ``<`` the other way round."""
         if self.last is None:
             raise F.NeedsMusic21("a broken rhythm with nothing before it")
-        short = Fraction(1, 2**n)
-        before, after = (2 - short, short) if direction == ">" else (short, 2 - short)
+        long, short = (2 ** (n + 1) - 1, 2**n), (1, 2**n)  # 2 - 1/2^n and 1/2^n
+        before, after = (long, short) if direction == ">" else (short, long)
         kind, index, start = self.last
         old = self.t - start
-        grow = exact(old * before - old)  # what the element gains (a tied note keeps what it had before)
+        grow = _scaled(old, *before) - old  # what the element gains (a tied note keeps what it had before)
         for i in {"notes": index, "rest": [index]}.get(kind, []):
             (self.notes if kind == "notes" else self.rests)[i][1] += grow
         self.t += grow
@@ -152,20 +171,18 @@ class Voice:
     # --- notes, rests, chords ------------------------------------------------------------------
 
     def _duration(self, units: Fraction) -> int:
-        if self.broken_next is _ONE and not self.tuplet_left:  # the common case, cached
-            d = _ticks(units, self.unit)
-            if d <= 0:
-                raise F.NeedsMusic21("a zero-length note")
-            return d
-        d = _ticks(units, self.unit) * self.broken_next
-        self.broken_next = _ONE
+        """Ticks of an element of ``units`` unit lengths, after a pending broken rhythm and tuplet."""
+        d = _plain_ticks(units, self.unit)
+        return self._modified(d) if self.broken_next or self.tuplet_left else d
+
+    def _modified(self, d: int) -> int:
+        """``d`` ticks times the pending broken rhythm and tuplet ratios, which it uses up."""
+        num, den = self.broken_next or (1, 1)
+        self.broken_next = None
         if self.tuplet_left:
-            d *= self.tuplet_ratio
+            num, den = num * self.tuplet_ratio[0], den * self.tuplet_ratio[1]
             self.tuplet_left -= 1
-        d = exact(d)
-        if d <= 0:
-            raise F.NeedsMusic21("a zero-length note")
-        return d
+        return _scaled(d, num, den)
 
     def note(self, m) -> None:
         acc, letter, octave, num, slashes, den = m.groups()
@@ -174,23 +191,23 @@ class Voice:
                 raise F.NeedsMusic21("a multi-bar rest without a meter")
             self._rest(self.bar_length() * (int(num) if num else 1))
             return
-        if self.broken_next is _ONE and not self.tuplet_left:  # the common case: a plain length
-            if self._lengths_unit is not self.unit:  # ticks of each written length, per L:
-                self._lengths, self._lengths_unit = {}, self.unit
-            d = self._lengths.get((num, slashes, den))
-            if d is None:
-                d = self._lengths[num, slashes, den] = self._duration(length(num, slashes, den))
-        else:
-            d = self._duration(length(num, slashes, den))
+        if self._lengths_unit is not self.unit:  # ticks of each written length, per L:
+            self._lengths, self._lengths_unit = {}, self.unit
+        d = self._lengths.get((num, slashes, den))
+        if d is None:
+            d = self._lengths[num, slashes, den] = _plain_ticks(length(num, slashes, den), self.unit)
+        if self.broken_next or self.tuplet_left:
+            d = self._modified(d)
         if letter in "zx":
             if acc or octave:
                 raise self.tune.fail(f"a rest cannot have an accidental or octave: {m[0]!r}")
             self._rest(d, notated=letter == "z")  # x: an invisible rest, a spacer
             return
         start, group = self.t, {}
-        self._graces(start + d)
+        if self.graces:
+            self._graces(start + d)
         index = self._sound(acc, letter, octave, self.t, start + d - self.t, group)
-        self._done(("notes", [index], start), start + d, group)
+        self.last, self.t, self.tie_from, self.tie_next = ("notes", [index], start), start + d, group, False
 
     def chord(self, inner: str, outer: str) -> None:
         mult = length(*re.match(r"(\d*)(/*)(\d*)", outer).groups()) if outer else Fraction(1)
@@ -232,11 +249,11 @@ class Voice:
         """One sounding note, or the continuation of a tied one; its index in ``notes``. ``group``
         collects the element's pitches, which a following tie continues."""
         step, octave_no = _where(letter, octave)
-        where = (step, octave_no if self.tune.opts["propagate"] == "octave" else 0)
+        where = (step, octave_no if self._propagate == "octave" else 0)
         tied = [v for v in self.tie_from.values() if v[1:3] == (step, octave_no)] if self.tie_next else []
         if acc:
             alter = _ACCIDENTAL[acc]
-            if self.tune.opts["propagate"] != "not":
+            if self._propagate != "not":
                 self.bar_alter[where] = alter
         elif tied:
             alter = tied[0][3]  # the continuation of a tie keeps its accidental, over the barline too
@@ -248,7 +265,7 @@ class Voice:
                 f"pitch {letter}{octave[:8]}{'...' * (len(octave) > 8)} is outside MIDI 0-127"
             )
         prev = self.tie_from.get(pitch) if self.tie_next and not grace else None
-        if prev is not None and self.tune.opts["ties"] == "merge":
+        if prev is not None and self._merge:
             n = self.notes[prev[0]]
             if n[0] + n[1] == onset:
                 n[1] += d
