@@ -475,9 +475,7 @@ def report(res: dict, args) -> str:
     out = "# Folk tunebooks: tunelab's native ABC reader vs music21 and abc2midi\n\n"
     out += (
         f"Produced by `python benchmarks/abc_tunebooks.py` (every {args.every} tune(s), {args.jobs} processes, "
-        f"{args.note}).\n\n"
-        + table
-        + TIMING
+        f"{args.note}).\n\n" + table + TIMING
     )
     for b in books:
         r = res[b]

@@ -133,7 +133,9 @@ def cut_bar_score(rng: np.random.Generator) -> tuple[Score, int]:
     new = [m for m in [(3, 4), (2, 4), (5, 8), (4, 4)] if m != s.meter_at(cut)][int(rng.integers(3))]
     tss = [(t, n, d) for t, n, d in s.time_signatures if t < cut] + [(cut, *new)]
     end = cut + s.bar_length(*new) * int(rng.integers(1, 3))
-    notes = [(int(o), int(min(d, end - o)), int(p)) for o, d, p in zip(s.onset, s.duration, s.pitch) if o < end]
+    notes = [
+        (int(o), int(min(d, end - o)), int(p)) for o, d, p in zip(s.onset, s.duration, s.pitch) if o < end
+    ]
     notes += [(end - 2, 2, 72)] if not notes or notes[-1][0] < end - 2 else []
     return Score.from_notes(notes, tpq=4, time_signatures=tss, pickup=s.pickup, end=end), i
 

@@ -312,5 +312,7 @@ def _resolution(notes: np.ndarray, rests: np.ndarray, end: int) -> int:
     (a triplet of 16ths in a 6/8 tune needs 3 more); at most ``TICKS`` (480 x 2,520)."""
     from math import gcd, lcm
 
-    common = gcd(TICKS, end, int(np.gcd.reduce(notes[:, :2], axis=None)), int(np.gcd.reduce(rests, axis=None)))
+    common = gcd(
+        TICKS, end, int(np.gcd.reduce(notes[:, :2], axis=None)), int(np.gcd.reduce(rests, axis=None))
+    )
     return lcm(TPQ, TICKS // common)

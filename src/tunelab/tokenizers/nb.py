@@ -16,6 +16,8 @@ is shorter than CP's metrical + note words; accuracy leaves out ignore and CONTI
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import numpy as np
 
 from tunelab.score import Score
@@ -31,7 +33,7 @@ class NBTokenizer(EventTokenizer):
     name = "nb"
     end_id = EOS
     fields = ("bar_state", "time_sig", "position", "pitch", "duration", "velocity")
-    saved_before = {**EventTokenizer.saved_before, "bar_ends": False}
+    saved_before: ClassVar[dict] = {**EventTokenizer.saved_before, "bar_ends": False}
 
     def __init__(self, *args, bar_ends: bool = True, **kwargs):
         super().__init__(*args, **kwargs)
@@ -49,7 +51,8 @@ class NBTokenizer(EventTokenizer):
         v = self.values
         head = ["<ignore>", "<conti>"]
         return [
-            ["<pad>", "Start", "NewBar", "SameBar", "SamePos", "EmptyBar", "EOS"] + ["BarEnd"] * self.bar_ends,
+            ["<pad>", "Start", "NewBar", "SameBar", "SamePos", "EmptyBar", "EOS"]
+            + ["BarEnd"] * self.bar_ends,
             head + [f"TS_{n}/{d}" for n, d in self.meters],
             head + [f"Pos_{i}" for i in range(v.max_bar_steps)],
             head + [f"Pitch_{p}" for p in range(128)],
