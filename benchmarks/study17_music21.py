@@ -36,26 +36,32 @@ def to_stream(line: str) -> m21.stream.Stream:
 
 
 def segment(stream, size=4.0):
-    segs, cur, filled = [], [], 0.0
+    """The study's segment_stream: an element that fits joins the segment; one that does not
+    closes it with the part that fits (``remaining``, if positive) and opens the next with
+    ``quarterLength - remaining``. After a remainder longer than a segment, the running length
+    is above ``size``, so ``remaining`` is negative: no part is added, and the next element
+    opens its segment with its length plus that excess (issue 19)."""
+    segs, cur, current_length = [], [], 0.0
     for el in stream.notesAndRests:
         pitch = None if el.isRest else el.pitch.midi
         d = float(el.quarterLength)
-        if filled + d <= size:
+        if current_length + d <= size:
             cur.append((pitch, d))
-            filled += d
+            current_length += d
             continue
-        fit = size - filled
-        if fit > 0:
-            cur.append((pitch, fit))
+        remaining = size - current_length
+        if remaining > 0:
+            cur.append((pitch, remaining))
         segs.append(cur)
-        rest = d - fit if fit > 0 else d
-        cur, filled = [(pitch, rest)], rest
+        cur, current_length = [(pitch, d - remaining)], d - remaining
     if cur:
         segs.append(cur)
     return segs
 
 
-def metrics(line: str) -> list[float]:
+def metrics(line: str, tonal: bool = True) -> list[float]:
+    """The 17 values of one grid line; ``tonal=False`` leaves tonal drift (most of the time:
+    a key analysis per bar) as NaN."""
     stream = to_stream(line)
     P = [n.pitch.midi for n in stream.notes]
     G = {p: c / len(P) for p, c in Counter(P).items()} if P else {}
@@ -115,7 +121,7 @@ def metrics(line: str) -> list[float]:
         out.append(100 * sum(1 for a, b in itertools.pairwise(dp) if a * b < 0) / (n - 1))
     else:
         out += [0.0, 0.0]
-    out.append(tonal_drift(stream))
+    out.append(tonal_drift(stream) if tonal else math.nan)
     return out
 
 

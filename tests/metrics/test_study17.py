@@ -53,8 +53,13 @@ def test_a_crossing_event_is_split_once_and_its_remainder_is_one_element():
     segs = segments(pitch, steps)
     assert [s.tolist() for _, s in segs] == [[4, 12], [12, 4]]
     assert [p.tolist() for p, _ in segs] == [[60, 62], [62, 64]]
-    long = segments(*events_of("60 " + "_ " * 39 + "62 _"))  # 10 quarters from the start
-    assert [s.tolist() for _, s in long] == [[16], [24], [2]]  # the 6-quarter remainder stays whole
+    long = segments(*events_of("60 " + "_ " * 39 + "62 _ 64"))  # 10 quarters from the start
+    # the 6-quarter remainder stays whole; the study's segment_stream then finds the running
+    # length (24 steps) above the segment's 16, so remaining = 16 - 24 = -8: no part of the next
+    # note closes the segment, and that 2-step note opens the next one as 2 + 8 = 10 steps, the
+    # excess it inherits (issue 19); the 1-step note after it fits (10 + 1 <= 16)
+    assert [s.tolist() for _, s in long] == [[16], [24], [10, 1]]
+    assert [p.tolist() for p, _ in long] == [[60], [60], [62, 64]]
 
 
 def test_counts_not_ratios_and_zero_for_undefined():
@@ -74,6 +79,27 @@ def test_a_note_counts_whole_in_the_bar_where_it_starts():
     assert measure_keys(np.array([60, 64, 67, 72]), np.array([4, 4, 4, 4]))[0] == (0, "major")
     held = measure_histograms(np.array([60, 62]), np.array([40, 4]), 16)  # bar 2 only holds C
     assert held.sum(axis=1).tolist() == [10.0, 0.0, 1.0]
+
+
+def test_keys_that_tie_exactly_break_as_music21_breaks_them():
+    """Two pitch classes of equal weight a tritone apart correlate equally, in exact arithmetic,
+    with two keys (D + G#: G major and C# major; C + F#: F# and C major); music21's summation
+    order decides, and so must ours: every such pair and a few weights, against music21."""
+    import warnings
+
+    import music21
+
+    for low in range(12):
+        for weight in (1, 2, 3):
+            pitch = np.array([60 + low, 66 + low])
+            steps = np.array([weight, weight])
+            stream = music21.stream.Stream()
+            for p, d in zip(pitch.tolist(), steps.tolist()):
+                stream.append(music21.note.Note(p, quarterLength=d / 4))
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                ref = stream.analyze("key")
+            assert measure_keys(pitch, steps) == [(ref.tonic.pitchClass, ref.mode)], (low, weight)
 
 
 @pytest.mark.shared_data
@@ -125,3 +151,48 @@ def test_metrics_evaluate_is_a_function_over_a_registry_of_suites(monkeypatch):
     assert report.values["a"][0, : len(M.STUDY17_NAMES)].tolist() == [by_name[n] for n in M.STUDY17_NAMES]
     with pytest.raises(ConfigError, match="unknown nope"):
         M.evaluate({"a": songs}, suites=("nope",))
+
+
+def _study_reference():
+    """benchmarks/study17_music21.py: the study's algorithm on music21 streams."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[2] / "benchmarks" / "study17_music21.py"
+    spec = importlib.util.spec_from_file_location("study17_music21", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_agrees_with_the_studys_algorithm_on_1000_long_degenerate_melodies():
+    """Long notes and rests (up to 16 quarters, past a segment), melodies up to 1,500 steps,
+    rests on segment edges, endings mid-segment: every metric within 1e-9 of the study's
+    algorithm on music21 streams. Tonal drift (a key analysis per bar, 0.4 s a melody there) on
+    every 25th melody; its key finder has its own test above."""
+    import warnings
+
+    from tunelab.metrics.study17 import SEGMENT
+
+    reference = _study_reference()
+    rng = np.random.default_rng(19)
+    lines = []
+    for _ in range(1000):
+        n, tokens = int(rng.choice([24, 300, 1500])), []
+        while len(tokens) < n:
+            steps = int(rng.choice([1, 2, 3, 4, 6, 12, 16, 24, 40, 64]))
+            if rng.random() < 0.15:  # up to the next segment edge
+                steps = SEGMENT - len(tokens) % SEGMENT
+            tokens += ["r" if rng.random() < 0.2 else str(int(rng.integers(50, 80)))]
+            tokens += ["_"] * (min(steps, n - len(tokens) + 1) - 1)
+        lines.append(" ".join(tokens))
+    ours = study17_many(lines)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        theirs = np.array([reference.metrics(line, tonal=i % 25 == 0) for i, line in enumerate(lines)])
+    inherited = sum(any(s.sum() > SEGMENT for _, s in segments(*events_of(line))[:-1]) for line in lines)
+    assert inherited > 300  # the case that made a third of long melodies differ is exercised
+    checked = ~np.isnan(theirs)
+    assert checked[:, -1].sum() == 40
+    worst = np.abs(ours - np.where(checked, theirs, ours)).max(axis=0)
+    assert worst.max() <= 1e-9, dict(zip(STUDY17_NAMES, worst.tolist()))

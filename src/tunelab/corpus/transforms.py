@@ -53,14 +53,23 @@ _AARDEN_MINOR = np.array(
         1.75623,
     ]
 )
-# Each profile rotated to every tonic: row t is the profile for tonic pitch class t.
-_PROFILES_MAJOR = np.stack([np.roll(_AARDEN_MAJOR, t) for t in range(12)])
-_PROFILES_MINOR = np.stack([np.roll(_AARDEN_MINOR, t) for t in range(12)])
-_CENTERED_MAJOR = _PROFILES_MAJOR - _PROFILES_MAJOR.mean(axis=1, keepdims=True)
-_CENTERED_MINOR = _PROFILES_MINOR - _PROFILES_MINOR.mean(axis=1, keepdims=True)
-_NORMS = np.stack(
-    [np.sqrt((_CENTERED_MAJOR**2).sum(axis=1)), np.sqrt((_CENTERED_MINOR**2).sum(axis=1))], axis=1
-)
+
+
+def _profile_terms(profile: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For one key profile, as music21's ``_getDifference`` computes them: ``(12 tonics, 12
+    pitch classes)`` weights minus the profile's mean (row t: the profile for tonic t), and each
+    tonic's sum of their squares, added pitch class by pitch class."""
+    w = profile.tolist()
+    mean = sum(w) / len(w)
+    dev = np.array([[w[(j - t) % 12] - mean for j in range(12)] for t in range(12)])
+    squares = np.zeros(12)
+    for j in range(12):
+        squares = squares + dev[:, j] ** 2
+    return dev, squares
+
+
+_TERMS = (_profile_terms(_AARDEN_MAJOR), _profile_terms(_AARDEN_MINOR))
+
 # Tonic spelling by pitch class, as music21's key finder spells it.
 _FOUND_MAJOR = ["C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B"]
 _FOUND_MINOR = ["C", "C#", "D", "Eb", "E", "F", "F#", "G", "G#", "A", "Bb", "B"]
@@ -120,13 +129,25 @@ def best_keys(hists: np.ndarray) -> list[tuple[int, str]]:
 
 def _key_correlations(hists) -> np.ndarray:
     """(12 tonics, 2 modes, M) Pearson correlations of each histogram row with every key's
-    profile (0 where a histogram is flat)."""
+    profile (0 where a histogram is flat), with music21's arithmetic in music21's order (sums
+    pitch class by pitch class, ``pow(x, 0.5)``): where two keys tie in exact arithmetic (a bar
+    of D and G#: G major and C# major), the rounding that breaks the tie is music21's."""
     h = np.asarray(hists, dtype=np.float64)
-    h = h - h.mean(axis=1, keepdims=True)
-    hn = np.sqrt((h * h).sum(axis=1))
-    r = np.stack([_CENTERED_MAJOR @ h.T, _CENTERED_MINOR @ h.T], axis=1)
-    den = _NORMS[:, :, None] * hn[None, None, :]
-    return np.divide(r, den, out=np.zeros_like(r), where=den > 0)
+    total, left = np.zeros(len(h)), np.zeros(len(h))
+    for j in range(12):
+        total = total + h[:, j]
+    dev_h = h - (total / 12)[:, None]
+    for j in range(12):
+        left = left + dev_h[:, j] ** 2
+    out = np.zeros((12, 2, len(h)))
+    for mode, (dev, right) in enumerate(_TERMS):
+        top = np.zeros((12, len(h)))
+        for j in range(12):
+            top = top + dev[:, j, None] * dev_h[None, :, j]
+        product = right[:, None] * left[None, :]
+        root = np.array([x**0.5 for x in product.ravel().tolist()]).reshape(product.shape)
+        out[:, mode] = np.divide(top, root, out=np.zeros_like(top), where=(right[:, None] != 0) & (left != 0))
+    return out
 
 
 def score_key(score: Score, rule: str = "first") -> tuple[str, str]:

@@ -4,7 +4,8 @@ Reference: Ghoshal et al., "Fusing Memory and Attention" (arXiv 2603.21282, 2026
 implementation; definitions and a worked example in ../shared/reference/study-metrics.md.
 Quirks kept on purpose, so numbers sit beside the study's table: segments are 4 quarter notes
 whatever the meter (an event crossing a boundary is split once, its remainder one element of
-the next segment however long); Contour Stability and Syncopation are counts, not ratios;
+the next segment however long, and the event after a remainder longer than a segment opens its
+own segment with its length plus that excess); Contour Stability and Syncopation are counts, not ratios;
 an undefined value is 0, not NaN; KL Divergence fills a missing probability with 1e-10.
 
 Pure numpy on grid steps (a step is a 16th note, 0.25 quarter notes); no music21.
@@ -83,7 +84,10 @@ def segments(
             cur_p.append(p)
             cur_s.append(fit)
         out.append((cur_p, cur_s))
-        cur_p, cur_s, filled = [p], [d - fit if fit > 0 else d], d - fit if fit > 0 else d
+        # what the event has left opens the next segment: d - fit. After a remainder longer
+        # than a segment, fit is negative and the event inherits the excess (the study's
+        # segment_stream does this, and its published numbers were computed with it)
+        cur_p, cur_s, filled = [p], [d - fit], d - fit
     if cur_p:
         out.append((cur_p, cur_s))
     return [(np.array(p, dtype=np.int64), np.array(s, dtype=np.int64)) for p, s in out]
