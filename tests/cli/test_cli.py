@@ -126,6 +126,30 @@ def test_evaluate_writes_every_report_file_and_skips_bad_input(tmp_path, capsys)
     assert page.count("data:image/png;base64,") >= 2 and "http" not in page.split("<body>")[1]
 
 
+def test_evaluate_novelty_measures_copying_of_the_training_set(tmp_path, capsys):
+    import csv
+
+    train, gen = tmp_path / "train.txt", tmp_path / "gen.txt"
+    song = "60 _ _ _ 62 _ 64 _ 65 _ _ _ 67 _ _ _ 69 _ 71 _ 72 _ _ _ 71 _ _ _ 69 _ _ _"
+    train.write_text(song + "\n55 _ 57 _ 59 _ _ _ 60 _ _ _\n")
+    copy_up_a_tone = " ".join(str(int(t) + 2) if t.isdigit() else t for t in song.split())
+    gen.write_text(copy_up_a_tone + "\n" + "72 _ _ _ 60 _ _ _ 79 _ _ _ 55 _ _ _\n")
+    out = tmp_path / "novelty"
+    assert main(["evaluate", str(gen), "--suite", "novelty", "--train", str(train), "--out", str(out)]) == 0
+    rows = list(csv.DictReader((out / "per_item.csv").read_text().splitlines()))
+    copied, fresh = rows
+    assert float(copied["longest_shared_run"]) == 10 and float(copied["similarity_to_nearest"]) == 1.0
+    assert float(copied["longest_shared_quarters"]) == 7.0  # onsets 0 .. 7 quarters, under 2 bars
+    assert (copied["shares_2_bars"], copied["near_copy"], copied["covered_by_shared_bars"]) == (
+        "0.0",
+        "1.0",
+        "1.0",
+    )
+    assert float(fresh["longest_shared_run"]) == 1 and fresh["near_copy"] == "0.0"
+    assert main(["evaluate", str(gen), "--suite", "novelty", "--out", str(out)]) == 2
+    assert "--suite novelty compares with training songs: give --train CORPUS" in capsys.readouterr().err
+
+
 def test_a_generation_dir_is_read_once_from_its_grid_text(tmp_path):
     from tunelab.io import save
     from tunelab.io.gridtext import parse_line

@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 from tunelab.errors import TunelabError
-from tunelab.metrics.suites import SUITES
+from tunelab.metrics.suites import DEFAULT, SUITES
 
 
 def register(sub) -> None:
@@ -22,9 +22,16 @@ def register(sub) -> None:
         "--reference", default=None, help="deutschl (its study-preset test split) or a set to compare with"
     )
     c.add_argument(
+        "--train",
+        default=None,
+        help="the training songs (deutschl: its study-preset train split; or a set): adds the novelty "
+        "suite, copying of the training set",
+    )
+    c.add_argument(
         "--suite",
-        default=",".join(SUITES),
-        help=f"comma-separated, of: {', '.join(SUITES)} (tunelab.metrics.suites)",
+        default=None,
+        help=f"comma-separated, of: {', '.join(SUITES)} (tunelab.metrics.suites); default "
+        f"{','.join(DEFAULT)}, and novelty with --train",
     )
     c.add_argument("--out", required=True, type=Path, help="output folder")
     c.set_defaults(func=cmd_evaluate)
@@ -33,8 +40,8 @@ def register(sub) -> None:
 def cmd_evaluate(args) -> int:
     from tunelab.metrics.evaluation import evaluate, write
 
-    suites = tuple(x.strip() for x in args.suite.split(",") if x.strip())
-    report = evaluate(args.sets, reference=args.reference, suites=suites)
+    suites = tuple(x.strip() for x in args.suite.split(",") if x.strip()) if args.suite else None
+    report = evaluate(args.sets, reference=args.reference, suites=suites, train=args.train)
     for e in report.errors:
         print(f"tunelab: skipped: {e}", file=sys.stderr)
     if not any(len(v) for v in report.values.values()):

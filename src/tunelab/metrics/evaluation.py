@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tunelab.metrics.suites import PER_MELODY, SET_LEVEL, SUITES
+from tunelab.metrics.suites import DEFAULT, PER_MELODY, SET_LEVEL, WITH_TRAIN
 from tunelab.score import Score
 
 
@@ -78,19 +78,33 @@ def load_set(path) -> tuple[str, list[Score], list[str], list[str]]:
 
 
 def evaluate(
-    sets, reference=None, suites=SUITES, *, jobs: int | None = 1, reference_name: str | None = None
+    sets,
+    reference=None,
+    suites=None,
+    *,
+    train=None,
+    jobs: int | None = 1,
+    reference_name: str | None = None,
 ) -> Report:
     """Evaluate ``sets`` (paths or ``{name: [Score]}``) against an optional ``reference``
     (a path, ``"deutschl"`` for its study-preset test split, or a list of Scores), shown
-    under ``reference_name`` if given."""
+    under ``reference_name`` if given. ``train`` (the same kinds; ``"deutschl"``: its train
+    split) enables the suites that compare with the training songs (novelty); ``suites``
+    defaults to every suite the inputs allow."""
+    from tunelab.errors import ConfigError
     from tunelab.metrics.stats import compare
 
-    known = (*PER_MELODY, *SET_LEVEL)  # read now: a suite registered after import counts too
+    if suites is None:
+        suites = (*DEFAULT, *(WITH_TRAIN if train is not None else ()))
+    known = (*PER_MELODY, *WITH_TRAIN, *SET_LEVEL)  # read now: a suite registered after import counts too
     unknown = [s for s in suites if s not in known]
     if unknown:
-        from tunelab.errors import ConfigError
-
         raise ConfigError(f"--suite: unknown {', '.join(unknown)}; choose from {', '.join(known)}")
+    needs_train = [s for s in suites if s in WITH_TRAIN]
+    if needs_train and train is None:
+        raise ConfigError(
+            f"--suite {', '.join(needs_train)} compares with training songs: give --train CORPUS"
+        )
     loaded, errors = {}, []
     if isinstance(sets, dict):
         loaded = {k: (list(v), [str(i) for i in range(len(v))]) for k, v in sets.items()}
@@ -106,6 +120,11 @@ def evaluate(
         loaded[unique_name(ref_name, loaded)] = (ref_scores, ref_ids)
 
     per_melody = [PER_MELODY[s] for s in suites if s in PER_MELODY]
+    if needs_train:
+        train_scores, _, _ = reference_scores(train, errors, split="train")
+        if not train_scores:
+            raise ConfigError(f"--train {train}: no training songs could be read")
+        per_melody += [WITH_TRAIN[s](train_scores) for s in needs_train]
     names: list[str] = []  # the metric columns, in the order the suites first give them
     values, items, kept_scores = {}, {}, {}
     for set_name, (scores, ids) in loaded.items():
@@ -150,17 +169,17 @@ def unique_name(name: str, taken) -> str:
     return name
 
 
-def reference_scores(reference, errors: list[str]) -> tuple[list[Score], list[str], str]:
-    """(scores, ids, name) of a reference: a list of Scores, ``"deutschl"`` (its study-preset
-    test split) or a path; problems are appended to ``errors``."""
+def reference_scores(reference, errors: list[str], split: str = "test") -> tuple[list[Score], list[str], str]:
+    """(scores, ids, name) of a reference: a list of Scores, ``"deutschl"`` (that split of its
+    study preset) or a path; problems are appended to ``errors``."""
     if isinstance(reference, (list, tuple)) and (not reference or isinstance(reference[0], Score)):
         return list(reference), [str(i) for i in range(len(reference))], "reference"
     if str(reference) == "deutschl":
         import tunelab.corpus as tc
 
         corpus = tc.load("deutschl", "study", verbose=False)
-        kept = [e for e in corpus.kept if e.split == "test"]
-        return [e.score for e in kept], [e.id for e in kept], "deutschl-test"
+        kept = [e for e in corpus.kept if e.split == split]
+        return [e.score for e in kept], [e.id for e in kept], f"deutschl-{split}"
     name, scores, ids, errs = load_set(reference)
     errors += errs
     return scores, ids, f"reference-{name}"

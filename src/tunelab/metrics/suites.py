@@ -29,6 +29,33 @@ def structure_of(score: Score) -> dict[str, float]:
     return structure(score)
 
 
+def novelty_suite(train: list[Score]):
+    """Copy detection against ``train`` (tunelab.metrics.novelty): the index is built once, and
+    the returned function measures one melody. The 0/1 columns average to the share of a set's
+    melodies past each threshold: a shared run of 2 bars, of 4 bars (8 and 16 quarters), half
+    the notes inside shared runs of a bar, the longest shared run 95% of the melody."""
+    from tunelab.metrics.novelty import TrainingIndex
+
+    index = TrainingIndex(train)
+
+    def novelty_of(score: Score) -> dict[str, float]:
+        c = index.match(score)
+        return {
+            "longest_shared_run": float(c.longest_run),
+            "longest_shared_quarters": c.longest_run_quarters,
+            "similarity_to_nearest": c.similarity,
+            "covered_by_shared_bars": c.covered,
+            "shares_2_bars": float(c.longest_run_quarters >= 8),
+            "shares_4_bars": float(c.longest_run_quarters >= 16),
+            "half_covered": float(c.covered >= 0.5),
+            "near_copy": float(c.similarity >= 0.95),
+        }
+
+    return novelty_of
+
+
 PER_MELODY = {"study17": study17_of, "structure": structure_of}
+WITH_TRAIN = {"novelty": novelty_suite}  # per melody, built from the training songs (--train)
 SET_LEVEL = ("distribution",)  # each set against the reference (tunelab.metrics.distribution)
-SUITES = (*PER_MELODY, *SET_LEVEL)
+SUITES = (*PER_MELODY, *WITH_TRAIN, *SET_LEVEL)
+DEFAULT = (*PER_MELODY, *SET_LEVEL)  # and WITH_TRAIN's when training songs are given
