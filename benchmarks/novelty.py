@@ -20,6 +20,7 @@ import numpy as np
 
 HERE = Path(__file__).resolve().parent
 SPLIT = HERE.parents[1] / "shared" / "data" / "study-split"
+FLAGS = ("shares_2_bars", "shares_4_bars", "half_covered", "near_copy")  # tunelab Copying.flags
 SETS = {
     "study-lstm T=0.7": Path("runs/nov/t07/grid.txt"),
     "study-lstm T=1.0 top-p 0.95": Path("runs/nov/t10/grid.txt"),
@@ -52,12 +53,11 @@ def main() -> None:
         t = time.perf_counter()
         got = [index.match(m) for m in melodies]
         seconds = time.perf_counter() - t
-        q = np.array([c.longest_run_quarters for c in got])
-        cov = np.array([c.covered for c in got])
-        sim = np.array([c.similarity for c in got])
+        share = {k: np.mean([c.flags()[k] for c in got]) for k in FLAGS}
         rows.append(
             f"| {name} | {len(got):,} | {seconds:.2f} | {np.median([c.longest_run for c in got]):.0f} | "
-            f"{(q >= 8).mean():.3f} | {(q >= 16).mean():.3f} | {(cov >= 0.5).mean():.3f} | {(sim >= 0.95).mean():.3f} |\n"
+            + " | ".join(f"{share[k]:.3f}" for k in FLAGS)
+            + " |\n"
         )
     md = (
         "# Copying of the training set (tunelab.metrics.novelty)\n\n"

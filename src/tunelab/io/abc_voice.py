@@ -207,7 +207,7 @@ class Voice:
         if self.graces:
             self._graces(start + d)
         index = self._sound(acc, letter, octave, self.t, start + d - self.t, group)
-        self.last, self.t, self.tie_from, self.tie_next = ("notes", [index], start), start + d, group, False
+        self._done(("notes", [index], start), start + d, group)
 
     def chord(self, inner: str, outer: str) -> None:
         mult = length(*re.match(r"(\d*)(/*)(\d*)", outer).groups()) if outer else Fraction(1)

@@ -39,6 +39,17 @@ class Copying:
     similarity: float  # longest_run / notes, in [0, 1]
     covered: float  # share of notes inside shared runs of at least one bar
 
+    def flags(self) -> dict[str, bool]:
+        """Past each copying threshold of Sturm's challenges and NotaGen's filter, as tunelab
+        counts them: a shared run of 2 bars, of 4 bars, half the notes inside shared runs of a
+        bar, the longest shared run 95% of the melody (a near copy)."""
+        return {
+            "shares_2_bars": self.longest_run_quarters >= 2 * BAR_QUARTERS,
+            "shares_4_bars": self.longest_run_quarters >= 4 * BAR_QUARTERS,
+            "half_covered": self.covered >= 0.5,
+            "near_copy": self.similarity >= 0.95,
+        }
+
 
 def symbols(score: Score) -> tuple[list[tuple[int, Fraction]], list[Fraction]]:
     """``(symbols, onsets)``: one symbol per note after the first, onsets in quarters. Chords
@@ -57,7 +68,6 @@ class TrainingIndex:
     """The training songs in one suffix automaton; :meth:`match` measures one melody."""
 
     def __init__(self, songs: list[Score]):
-        self.size = len(songs)
         self._ids: dict = {}
         # the automaton: per state, transitions, suffix link, longest length, and a song that
         # contains the state's strings (where it was first seen)

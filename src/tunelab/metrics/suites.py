@@ -31,9 +31,8 @@ def structure_of(score: Score) -> dict[str, float]:
 
 def novelty_suite(train: list[Score]):
     """Copy detection against ``train`` (tunelab.metrics.novelty): the index is built once, and
-    the returned function measures one melody. The 0/1 columns average to the share of a set's
-    melodies past each threshold: a shared run of 2 bars, of 4 bars (8 and 16 quarters), half
-    the notes inside shared runs of a bar, the longest shared run 95% of the melody."""
+    the returned function measures one melody. The 0/1 columns (``Copying.flags``) average to
+    the share of a set's melodies past each threshold."""
     from tunelab.metrics.novelty import TrainingIndex
 
     index = TrainingIndex(train)
@@ -45,10 +44,7 @@ def novelty_suite(train: list[Score]):
             "longest_shared_quarters": c.longest_run_quarters,
             "similarity_to_nearest": c.similarity,
             "covered_by_shared_bars": c.covered,
-            "shares_2_bars": float(c.longest_run_quarters >= 8),
-            "shares_4_bars": float(c.longest_run_quarters >= 16),
-            "half_covered": float(c.covered >= 0.5),
-            "near_copy": float(c.similarity >= 0.95),
+            **{name: float(past) for name, past in c.flags().items()},
         }
 
     return novelty_of
