@@ -146,6 +146,11 @@ def test_evaluate_novelty_measures_copying_of_the_training_set(tmp_path, capsys)
         "1.0",
     )
     assert float(fresh["longest_shared_run"]) == 1 and fresh["near_copy"] == "0.0"
+    assert (copied["nearest_training_song"], fresh["nearest_training_song"]) == ("train.txt#1", "")
+    # the report draws the copy beside its training song; the fresh melody shares no bar, so not it
+    page = (out / "report.html").read_text().split("Worst copies of the training set")[1]
+    assert "gen.txt#1 shares 10 notes (7 quarters, 100% of it) with train.txt#1" in page
+    assert "gen.txt#2" not in page and page.count("data:image/png;base64,") == 1
     assert main(["evaluate", str(gen), "--suite", "novelty", "--out", str(out)]) == 2
     assert "--suite novelty compares with training songs: give --train CORPUS" in capsys.readouterr().err
 

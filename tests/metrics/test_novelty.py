@@ -3,7 +3,7 @@
 import numpy as np
 
 from tunelab import Score
-from tunelab.metrics.novelty import BAR_QUARTERS, TrainingIndex, symbols
+from tunelab.metrics.novelty import BAR_QUARTERS, TrainingIndex, find_run, symbols
 
 
 def melody(notes, tpq=4) -> Score:
@@ -93,6 +93,10 @@ def test_agrees_with_brute_force_and_finds_planted_copies():
         assert got.longest_run == best + 1, k
         assert (got.nearest in holders) if best else got.nearest is None, k
         assert abs(got.covered - covered) < 1e-12, k
+        if best:  # the run drawn in the report: where it starts in the melody and in its song
+            run = seq[got.start : got.start + best]
+            at_song = find_run(m, got, scores[got.nearest])
+            assert songs_seq[got.nearest][at_song : at_song + best] == run, k
         if k % 2 == 0:
             planted = len(symbols(melody(span))[0])  # a rest at the span's edge is not a note
             planted_found += got.longest_run >= planted + 1 and j in holders

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 
 from tunelab.cli.flags import add_flags, given
 from tunelab.errors import ConfigError
@@ -70,6 +71,8 @@ def register(sub) -> None:
     c.add_argument("--precision", choices=["fp32", "bf16"],
                    help=f"bf16: autocast, faster on AVX-512 BF16 (default: {default['precision']})")  # fmt: skip
     c.add_argument("--threads", type=int, help="CPU threads (default: torch's)")
+    c.add_argument("--surprise", type=Path, dest="surprise_csv", metavar="CSV",
+                   help="write each target's information content in bits (for plots of surprise along a melody)")  # fmt: skip
     c.add_argument("--subsample", type=int,
                    help=f"the study's accuracy on one window in k, at random (default: {default['subsample']}, all)")  # fmt: skip
     c.set_defaults(func=cmd_score)
@@ -151,7 +154,8 @@ def cmd_score(args) -> int:
         )
     run, data = (args.model, args.paths[0]) if args.model else args.paths
     options = {
-        k: getattr(args, k) for k in ("split", "protocol", "device", "batch_size", "subsample", "precision")
+        k: getattr(args, k)
+        for k in ("split", "protocol", "device", "batch_size", "subsample", "precision", "surprise_csv")
     }
     result = score(run, data, unseen=args.unseen, **{k: v for k, v in options.items() if v is not None})
     print(json.dumps(result, indent=2))

@@ -31,6 +31,8 @@ class Report:
     items: dict[str, list[str]]  # set -> item ids, in input order
     scores: dict[str, list[Score]]
     reference: str | None = None
+    labels: dict[str, list[dict[str, str]]] = field(default_factory=dict)  # set -> per item, text columns
+    copies: dict[str, list] = field(default_factory=dict)  # set -> the worst copies (novelty.CopyExample)
     stats: dict = field(default_factory=dict)
     distribution: dict = field(default_factory=dict)  # set -> {feature: {oa, kld}}
     errors: list[str] = field(default_factory=list)
@@ -120,23 +122,26 @@ def evaluate(
         loaded[unique_name(ref_name, loaded)] = (ref_scores, ref_ids)
 
     per_melody = [PER_MELODY[s] for s in suites if s in PER_MELODY]
+    against_train = []
     if needs_train:
-        train_scores, _, _ = reference_scores(train, errors, split="train")
+        train_scores, train_ids, _ = reference_scores(train, errors, split="train")
         if not train_scores:
             raise ConfigError(f"--train {train}: no training songs could be read")
-        per_melody += [WITH_TRAIN[s](train_scores) for s in needs_train]
+        against_train = [WITH_TRAIN[s](train_scores, train_ids) for s in needs_train]
     names: list[str] = []  # the metric columns, in the order the suites first give them
-    values, items, kept_scores = {}, {}, {}
+    values, items, kept_scores, labels = {}, {}, {}, {}
     for set_name, (scores, ids) in loaded.items():
-        rows, keep_ids, keep = [], [], []
+        rows, keep_ids, keep, texts = [], [], [], []
         for s, ident in zip(scores, ids):
             got = {}
             try:
-                for suite in per_melody:
+                for suite in (*per_melody, *against_train):
                     got |= suite(s)
             except ValueError as e:  # polyphonic for study17, say
                 errors.append(f"{set_name}/{ident}: {e}")
                 continue
+            texts.append({k: v for k, v in got.items() if isinstance(v, str)})
+            got = {k: v for k, v in got.items() if not isinstance(v, str)}
             names += [k for k in got if k not in names]
             rows.append([got[k] for k in names])
             keep_ids.append(ident)
@@ -144,8 +149,11 @@ def evaluate(
         values[set_name] = (
             np.array(rows, dtype=float).reshape(-1, len(names)) if rows else np.zeros((0, len(names)))
         )
-        items[set_name], kept_scores[set_name] = keep_ids, keep
-    report = Report(names, values, items, kept_scores, reference=ref_name, errors=errors)
+        items[set_name], kept_scores[set_name], labels[set_name] = keep_ids, keep, texts
+    report = Report(names, values, items, kept_scores, reference=ref_name, labels=labels, errors=errors)
+    for suite in against_train:
+        for set_name, scores in kept_scores.items():
+            report.copies.setdefault(set_name, []).extend(suite.examples(list(zip(items[set_name], scores))))
     usable = {k: v for k, v in values.items() if len(v)}
     if len(usable) >= 2:
         report.stats = compare(usable, names, n_boot=1000)
@@ -210,10 +218,12 @@ def write(report: Report, out_dir) -> list[Path]:
     atomic_write_text(out / "metrics.csv", buf.getvalue())
     buf = io.StringIO()
     w = csv.writer(buf)
-    w.writerow(["set", "item", *report.names])
+    texts = list(dict.fromkeys(k for rows in report.labels.values() for row in rows for k in row))
+    w.writerow(["set", "item", *report.names, *texts])
     for set_name, v in report.values.items():
-        for ident, row in zip(report.items[set_name], v):
-            w.writerow([set_name, ident, *(repr(float(x)) for x in row)])
+        rows = report.labels.get(set_name) or [{}] * len(v)
+        for ident, row, text in zip(report.items[set_name], v, rows):
+            w.writerow([set_name, ident, *(repr(float(x)) for x in row), *(text.get(k, "") for k in texts)])
     atomic_write_text(out / "per_item.csv", buf.getvalue())
     atomic_write_text(out / "report.html", html(report))
     return [out / n for n in ("metrics.json", "metrics.csv", "per_item.csv", "report.html")]

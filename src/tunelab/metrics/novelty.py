@@ -34,6 +34,7 @@ class Copying:
 
     notes: int  # notes in the melody
     longest_run: int  # notes in the longest run shared with a training song (1: none)
+    start: int  # the melody's note where that run starts
     longest_run_quarters: float  # onset of its last note minus onset of its first
     nearest: int | None  # index of the training song that run comes from
     similarity: float  # longest_run / notes, in [0, 1]
@@ -137,8 +138,32 @@ class TrainingIndex:
         return Copying(
             notes=n,
             longest_run=run,
+            start=best_end - best if best else 0,
             longest_run_quarters=float(quarters[best_end] - quarters[best_end - best]) if best else 0.0,
             nearest=best_song if best else None,
             similarity=run / n if n and best else 0.0,
             covered=float(covered.mean()) if n else 0.0,
         )
+
+
+@dataclass(frozen=True)
+class CopyExample:
+    """One melody and the training song it shares its longest run with, for drawing."""
+
+    item: str
+    melody: Score
+    song_id: str
+    song: Score
+    copy: Copying
+    song_start: int | None  # the song's note where the shared run starts (find_run)
+
+
+def find_run(melody: Score, copy: Copying, song: Score) -> int | None:
+    """The note of ``song`` where ``copy``'s longest shared run starts (its first occurrence;
+    None if ``song`` does not hold it): for drawing the copy, not for measuring it."""
+    seq, song_seq = symbols(melody)[0], symbols(song)[0]
+    run = seq[copy.start : copy.start + copy.longest_run - 1]
+    for k in range(len(song_seq) - len(run) + 1):
+        if song_seq[k : k + len(run)] == run:
+            return k
+    return None

@@ -50,6 +50,19 @@ def html(report) -> str:
     for s in sets:
         for ident, score in list(zip(report.items[s], report.scores[s]))[:MAX_EXAMPLES]:
             parts += [f"<h3>{_e(s)}: {_e(ident)}</h3>", _img(_example(score))]
+    if any(report.copies.values()):
+        parts += [
+            "<h2>Worst copies of the training set</h2><p>Per set, the melodies with the longest run of "
+            "notes (intervals and rhythm, any transposition) found in a training song, beside that song; "
+            "the shared run in orange.</p>"
+        ]
+        for s, copies in report.copies.items():
+            for c in copies:
+                parts += [
+                    f"<h3>{_e(s)}: {_e(c.item)} shares {c.copy.longest_run} notes "
+                    f"({c.copy.longest_run_quarters:g} quarters, {c.copy.similarity:.0%} of it) with {_e(c.song_id)}</h3>",
+                    _img(_copy(c)),
+                ]
     if report.errors:
         parts += ["<h2>Skipped</h2><ul>"] + [f"<li>{_e(e)}</li>" for e in report.errors] + ["</ul>"]
     parts.append("</body></html>")
@@ -148,6 +161,39 @@ def _boxplots(report):
     return plt, fig
 
 
+def _copy(c):
+    """A melody and the training song it copies from, side by side, the shared run in orange."""
+    from tunelab.metrics.novelty import symbols
+
+    plt, fig = _figure(12, 2.6)
+    panels = ((c.melody, c.copy.start, c.item), (c.song, c.song_start, f"training song {c.song_id}"))
+    for k, (score, start, title) in enumerate(panels):
+        ax = fig.add_subplot(1, 2, k + 1)
+        onsets = symbols(score)[1]
+        lo, hi = (onsets[start], onsets[start + c.copy.longest_run - 1]) if start is not None else (1, 0)
+        _roll(plt, ax, score, lambda q: lo <= q <= hi)
+        ax.set_title(str(title)[:60], fontsize=9)
+    fig.tight_layout()
+    return plt, fig
+
+
+def _roll(plt, ax, score, shared=lambda onset: False):
+    """A piano roll on ``ax``; notes whose onset (in quarters) is ``shared`` in orange."""
+    from fractions import Fraction
+
+    q = score.tpq
+    for o, d, p, _ in score.notes():
+        color = "#e07b00" if shared(Fraction(o, q)) else "#2a6fb0"
+        ax.add_patch(plt.Rectangle((o / q, p - 0.4), d / q, 0.8, color=color))
+    for b in score.bar_starts():
+        ax.axvline(b / q, color="#ccc", lw=0.6, zorder=0)
+    ax.set_xlim(0, max(score.end, 1) / q)
+    if len(score):
+        ax.set_ylim(score.pitch.min() - 2, score.pitch.max() + 2)
+    ax.set_xlabel("quarter notes", fontsize=8)
+    ax.set_ylabel("MIDI pitch", fontsize=8)
+
+
 def _example(score):
     from tunelab.metrics.structure import ssm
 
@@ -157,15 +203,5 @@ def _example(score):
     ax.imshow(S, cmap="magma", vmin=0, vmax=1, origin="lower")
     ax.set_title("bar self-similarity", fontsize=9)
     ax.set_xlabel("bar", fontsize=8)
-    roll = fig.add_axes([0.28, 0.15, 0.72, 0.75])
-    q = score.tpq
-    for o, d, p, _ in score.notes():
-        roll.add_patch(plt.Rectangle((o / q, p - 0.4), d / q, 0.8, color="#2a6fb0"))
-    for b in score.bar_starts():
-        roll.axvline(b / q, color="#ccc", lw=0.6, zorder=0)
-    roll.set_xlim(0, max(score.end, 1) / q)
-    if len(score):
-        roll.set_ylim(score.pitch.min() - 2, score.pitch.max() + 2)
-    roll.set_xlabel("quarter notes", fontsize=8)
-    roll.set_ylabel("MIDI pitch", fontsize=8)
+    _roll(plt, fig.add_axes([0.28, 0.15, 0.72, 0.75]), score)
     return plt, fig

@@ -29,29 +29,63 @@ def structure_of(score: Score) -> dict[str, float]:
     return structure(score)
 
 
-def novelty_suite(train: list[Score]):
-    """Copy detection against ``train`` (tunelab.metrics.novelty): the index is built once, and
-    the returned function measures one melody. The 0/1 columns (``Copying.flags``) average to
-    the share of a set's melodies past each threshold."""
-    from tunelab.metrics.novelty import TrainingIndex
+class TrainSuite:
+    """A per-melody suite measured against the training songs (``WITH_TRAIN``): built once from
+    them, then called on each melody like a ``PER_MELODY`` suite. Its values are numbers
+    (metrics) or strings (labels, such as a song's id: per_item.csv only); :meth:`examples`
+    gives what report.html draws for one set."""
 
-    index = TrainingIndex(train)
+    def __init__(self, train: list[Score], ids: list[str]):
+        self.train, self.ids = train, ids
 
-    def novelty_of(score: Score) -> dict[str, float]:
-        c = index.match(score)
+    def __call__(self, score: Score) -> dict[str, float | str]:
+        raise NotImplementedError
+
+    def examples(self, items: list[tuple[str, Score]]) -> list:
+        return []
+
+
+class Novelty(TrainSuite):
+    """Copy detection (tunelab.metrics.novelty): the index is built once. The 0/1 columns
+    (``Copying.flags``) average to the share of a set's melodies past each threshold."""
+
+    SHOWN = 3  # the worst copies of each set drawn in the report
+
+    def __init__(self, train: list[Score], ids: list[str]):
+        from tunelab.metrics.novelty import TrainingIndex
+
+        super().__init__(train, ids)
+        self.index = TrainingIndex(train)
+
+    def __call__(self, score: Score) -> dict[str, float | str]:
+        c = self.index.match(score)
         return {
             "longest_shared_run": float(c.longest_run),
             "longest_shared_quarters": c.longest_run_quarters,
             "similarity_to_nearest": c.similarity,
             "covered_by_shared_bars": c.covered,
             **{name: float(past) for name, past in c.flags().items()},
+            "nearest_training_song": self.ids[c.nearest] if c.nearest is not None else "",
         }
 
-    return novelty_of
+    def examples(self, items: list[tuple[str, Score]]) -> list:
+        """The melodies with the longest shared runs (in quarters; a bar at least), each beside
+        the training song it shares that run with."""
+        from tunelab.metrics.novelty import BAR_QUARTERS, CopyExample, find_run
+
+        matched = [(self.index.match(score), ident, score) for ident, score in items]
+        matched.sort(key=lambda m: (-m[0].longest_run_quarters, -m[0].similarity))
+        out = []
+        for copy, ident, score in matched[: self.SHOWN]:
+            if copy.nearest is None or copy.longest_run_quarters < BAR_QUARTERS:
+                break
+            song = self.train[copy.nearest]
+            out.append(CopyExample(ident, score, self.ids[copy.nearest], song, copy, find_run(score, copy, song)))
+        return out
 
 
 PER_MELODY = {"study17": study17_of, "structure": structure_of}
-WITH_TRAIN = {"novelty": novelty_suite}  # per melody, built from the training songs (--train)
+WITH_TRAIN: dict[str, type[TrainSuite]] = {"novelty": Novelty}  # per melody, against the training songs (--train)
 SET_LEVEL = ("distribution",)  # each set against the reference (tunelab.metrics.distribution)
 SUITES = (*PER_MELODY, *WITH_TRAIN, *SET_LEVEL)
 DEFAULT = (*PER_MELODY, *SET_LEVEL)  # and WITH_TRAIN's when training songs are given

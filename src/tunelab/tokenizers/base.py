@@ -128,6 +128,17 @@ class Tokenizer(ABC):
             ids = ids[:-1]
         return ids
 
+    # ---- what information content asks (tunelab.training.surprise) -----------------------------
+    def pitch_ids(self) -> np.ndarray:
+        """Flat encodings: the ids that name a pitch, so that a note's surprise splits into
+        "a note starts here" and "this pitch" (empty: the encoding does not separate them)."""
+        return np.zeros(0, dtype=np.int64)
+
+    @property
+    def pitch_field(self) -> int | None:
+        """Compound encodings: the field that holds the pitch (None: no such field)."""
+        return self.fields.index("pitch") if "pitch" in self.fields else None
+
     # ---- accuracy ------------------------------------------------------------------------------
     def accuracy_mask(self, targets) -> np.ndarray:
         """Which target positions (flat ``[..., T]``) or fields (compound ``[..., T, F]``) count for

@@ -45,6 +45,9 @@ class GridTokenizer(Tokenizer):
     def _options(self) -> dict:
         return {**super()._options(), "pitches": self.pitches}
 
+    def pitch_ids(self) -> np.ndarray:
+        return np.arange(4, 4 + len(self.pitches), dtype=np.int64)
+
     def _encode(self, score: Score) -> np.ndarray:
         q = quantize(score, self.steps_per_quarter) if score.tpq != self.steps_per_quarter else score
         problem = one_voice_problem(score, q)

@@ -56,6 +56,9 @@ class REMITokenizer(EventTokenizer):
     def opens_bar(self, tokens) -> np.ndarray:
         return np.asarray(tokens) == BAR
 
+    def pitch_ids(self) -> np.ndarray:
+        return np.arange(self.PITCH, self.VEL, dtype=np.int64)
+
     def meter_id(self, meter) -> int:
         if meter not in self._meter_id:
             raise ValueError(f"meter {meter[0]}/{meter[1]} is outside this tokenizer's range")

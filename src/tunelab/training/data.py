@@ -23,15 +23,21 @@ from dataclasses import dataclass
 import numpy as np
 
 
-def encode_songs(scores, tokenizer) -> tuple[list[np.ndarray], list[str]]:
-    """Token arrays of the scores that encode, and a reason for each that does not."""
-    seqs, skipped = [], []
+def encode_each(scores, tokenizer) -> list[np.ndarray | str]:
+    """Each score's token array, or why it does not encode (``"ID: reason"``)."""
+    out = []
     for i, score in enumerate(scores):
         try:
-            seqs.append(tokenizer.encode(score))
+            out.append(tokenizer.encode(score))
         except ValueError as err:
-            skipped.append(f"{score.meta.get('id', i)}: {err}")
-    return seqs, skipped
+            out.append(f"{score.meta.get('id', i)}: {err}")
+    return out
+
+
+def encode_songs(scores, tokenizer) -> tuple[list[np.ndarray], list[str]]:
+    """Token arrays of the scores that encode, and a reason for each that does not."""
+    each = encode_each(scores, tokenizer)
+    return [x for x in each if not isinstance(x, str)], [x for x in each if isinstance(x, str)]
 
 
 def song_stream(seqs: list[np.ndarray], gap_id: int | None = None, gap: int = 0) -> np.ndarray:

@@ -9,7 +9,7 @@ import numpy as np
 
 from tunelab.errors import ConfigError, TunelabError
 from tunelab.training.checkpoint import load_run
-from tunelab.training.data import Examples, encode_songs, song_stream
+from tunelab.training.data import Examples, encode_each, encode_songs, song_stream
 from tunelab.training.distributed import choose_device
 from tunelab.training.evaluate import evaluate, study_windows
 from tunelab.training.evaluate import subsample as pick_windows
@@ -27,6 +27,7 @@ def score(
     batch_size: int = 256,
     subsample: int = 1,
     precision: str = "fp32",
+    surprise_csv=None,
 ) -> dict:
     """Scores of the run's best weights on ``data``.
 
@@ -46,13 +47,17 @@ def score(
         precision: ``fp32``, or ``bf16`` (forward passes under bfloat16 autocast: 3-5x faster
             for the attention models on a CPU with AVX-512 BF16; argmax decisions can differ
             on near ties).
+        surprise_csv: a path: write every target's information content there (song, target,
+            token, bits, pitch_bits; one row per target, for plots of surprise along a melody).
 
     Returns:
         ``nll_per_token``, ``perplexity``, ``masked_accuracy`` (and ``study_accuracy`` with
         ``study_nll``, the same windows' mean NLL in nats, and with ``unseen`` the same over
         all songs as ``study_accuracy_all`` / ``study_nll_all``), with
-        the songs, notes and targets scored and the songs left out and why. ``nll_per_token``
-        x ``targets`` / ``notes`` is the NLL per note, comparable across encodings.
+        the songs, notes and targets scored and the songs left out and why; and
+        ``bits_per_note`` with its ``pitch`` and ``rhythm`` parts (tunelab.training.surprise:
+        each target read with at least half the run's ``seq_len`` before it; with ``unseen``
+        also over all songs, ``..._all``), comparable across encodings and with IDyOM's.
     """
     from tunelab.corpus.sources import resolve
 
@@ -75,10 +80,10 @@ def score(
     sep = tokenizer.separator_id
     examples = Examples(song_stream(kept, sep, info["gap"]), train_cfg["seq_len"], train_cfg["mode"])
     first = model.first_field if tokenizer.is_compound else 0
-    notes = sum(len(song) for song, k in zip(songs, keep) if k) if not skipped else None
+    notes = sum(len(song) for song, k in zip(songs, keep) if k)
     out = {
         "run": str(run),
-        "notes": notes,  # in the songs scored (None where some did not encode)
+        "notes": notes,  # in the songs scored
         "data": str(data),
         "split": split,
         "songs": len(kept),
@@ -87,6 +92,8 @@ def score(
             model, examples, tokenizer, batch_size=batch_size, device=dev, first_field=first, autocast=amp
         ),
     }
+    out |= _bits(model, tokenizer, songs, seqs, keep, meta, unseen, surprise_csv,
+                 batch_size=batch_size, device=dev, autocast=amp)  # fmt: skip
     if protocol == "study":
         if tokenizer.is_compound or sep is None:
             raise ConfigError(f"--protocol study needs the grid encoding; {Path(run)} uses {tokenizer.name}")
@@ -97,20 +104,55 @@ def score(
 
 
 def _songs(data, split: str, tokenizer, meta: dict, unseen: bool):
-    """(songs, their token arrays, songs that do not encode, which to keep) of one split; with
-    ``unseen`` the songs that also occur in the run's training split are not kept."""
+    """(the songs that encode, their token arrays, why the others do not, which to keep) of one
+    split; with ``unseen`` the songs that also occur in the run's training split are not kept."""
     import tunelab.corpus
 
     info = meta["data"]
     corpus = tunelab.corpus.load(data, info.get("corpus_preset"), verbose=False)
-    songs = corpus.split(split)
-    seqs, skipped = encode_songs(songs, tokenizer)
+    scores = corpus.split(split)
+    each = encode_each(scores, tokenizer)
+    songs = [song for song, x in zip(scores, each) if not isinstance(x, str)]
+    seqs = [x for x in each if not isinstance(x, str)]
+    skipped = [x for x in each if isinstance(x, str)]
     keep = [True] * len(seqs)
     if unseen:
         trained = _training_corpus(corpus, meta["train"], info)
         seen = {s.tobytes() for s in encode_songs(trained.split("train"), tokenizer)[0]}
         keep = [s.tobytes() not in seen for s in seqs]
     return songs, seqs, skipped, keep
+
+
+def _bits(model, tokenizer, songs, seqs, keep, meta: dict, unseen: bool, csv_path, **kw) -> dict:
+    """Bits per note of the kept songs (and of all with ``unseen``); every target to ``csv_path``."""
+    from tunelab.training.surprise import bits_per_note, surprise
+
+    train_cfg = meta["train"]
+    each = surprise(model, tokenizer, seqs, [len(s) for s in songs], gap=meta["data"]["gap"],
+                    seq_len=train_cfg["seq_len"], window_mode=train_cfg["mode"] == "window", **kw)  # fmt: skip
+    out = bits_per_note([s for s, k in zip(each, keep) if k])
+    if unseen:
+        out |= {f"{k}_all": v for k, v in bits_per_note(each).items()}
+    if csv_path is not None:
+        _write_surprise(csv_path, tokenizer, songs, each, keep)
+    return out
+
+
+def _write_surprise(path, tokenizer, songs, each, keep) -> None:
+    import csv
+    import io
+
+    from tunelab.io.atomic import atomic_write_text
+
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    w.writerow(["song", "target", "token", "bits", "pitch_bits"])
+    for i, (song, s, k) in enumerate(zip(songs, each, keep)):
+        if k:
+            names = tokenizer.show(s.tokens).splitlines()
+            for j, (name, b, p) in enumerate(zip(names, s.bits, s.pitch_bits)):
+                w.writerow([song.meta.get("id", i), j, name, f"{b:.4f}", f"{p:.4f}"])
+    atomic_write_text(path, buf.getvalue())
 
 
 def _study_protocol(model, seqs, keep, sep: int, subsample: int, unseen: bool, **kw) -> dict:
