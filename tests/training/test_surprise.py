@@ -23,7 +23,7 @@ def test_windows_count_every_target_once_with_enough_context():
                 plan, seen = windows(n, length, keep), []
                 L = min(length, n - 1)
                 for k, (s, lo) in enumerate(plan):
-                    assert 0 <= s and s + L <= n - 1
+                    assert s >= 0 and s + L <= n - 1
                     counted = list(range(lo, s + L + 1))
                     seen += counted
                     if k:
@@ -103,11 +103,15 @@ def test_compound_words_sum_their_fields_as_the_training_loss_does(encoding):
     got = surprise(model, tok, seqs, [len(p) for p in pieces], gap=0, seq_len=1000)
     stream, _ = stream_of(seqs, None, 0)
     x, y = torch.as_tensor(stream[None, :-1]), torch.as_tensor(stream[None, 1:])
-    loss = batch_stats(model, x, y, torch.ones_like(y, dtype=torch.bool), compound=True, first_field=model.first_field)[0]
+    loss = batch_stats(
+        model, x, y, torch.ones_like(y, dtype=torch.bool), compound=True, first_field=model.first_field
+    )[0]
     assert sum(s.total for s in got) * LN2 == pytest.approx(float(loss), rel=1e-5)
     field = tok.pitch_field
     fields, _ = model(x, first=y[..., model.first_field])
-    by_hand = -(fields[field].log_softmax(-1).gather(-1, y[..., field, None]).squeeze(-1) * (y[..., field] != 0)).sum()
+    by_hand = -(
+        fields[field].log_softmax(-1).gather(-1, y[..., field, None]).squeeze(-1) * (y[..., field] != 0)
+    ).sum()
     assert sum(float(s.pitch_bits.sum()) for s in got) * LN2 == pytest.approx(float(by_hand), rel=1e-5)
 
 

@@ -171,7 +171,7 @@ def _copy(c):
         ax = fig.add_subplot(1, 2, k + 1)
         onsets = symbols(score)[1]
         lo, hi = (onsets[start], onsets[start + c.copy.longest_run - 1]) if start is not None else (1, 0)
-        _roll(plt, ax, score, lambda q: lo <= q <= hi)
+        _roll(plt, ax, score, lambda q, lo=lo, hi=hi: lo <= q <= hi)
         ax.set_title(str(title)[:60], fontsize=9)
     fig.tight_layout()
     return plt, fig

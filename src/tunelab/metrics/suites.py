@@ -80,12 +80,16 @@ class Novelty(TrainSuite):
             if copy.nearest is None or copy.longest_run_quarters < BAR_QUARTERS:
                 break
             song = self.train[copy.nearest]
-            out.append(CopyExample(ident, score, self.ids[copy.nearest], song, copy, find_run(score, copy, song)))
+            out.append(
+                CopyExample(ident, score, self.ids[copy.nearest], song, copy, find_run(score, copy, song))
+            )
         return out
 
 
 PER_MELODY = {"study17": study17_of, "structure": structure_of}
-WITH_TRAIN: dict[str, type[TrainSuite]] = {"novelty": Novelty}  # per melody, against the training songs (--train)
+WITH_TRAIN: dict[str, type[TrainSuite]] = {
+    "novelty": Novelty
+}  # per melody, against the training songs (--train)
 SET_LEVEL = ("distribution",)  # each set against the reference (tunelab.metrics.distribution)
 SUITES = (*PER_MELODY, *WITH_TRAIN, *SET_LEVEL)
 DEFAULT = (*PER_MELODY, *SET_LEVEL)  # and WITH_TRAIN's when training songs are given

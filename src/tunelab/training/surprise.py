@@ -145,7 +145,9 @@ def _nll(model, tokenizer, x, y, pitch_ids) -> tuple[torch.Tensor, torch.Tensor]
     return nll, pitch
 
 
-def surprise(model, tokenizer, seqs: list[np.ndarray], notes: list[int], *, gap: int, **kwargs) -> list[Surprise]:
+def surprise(
+    model, tokenizer, seqs: list[np.ndarray], notes: list[int], *, gap: int, **kwargs
+) -> list[Surprise]:
     """Each song's :class:`Surprise` (``notes``: each song's notes; ``kwargs``: as for
     :func:`target_bits`)."""
     stream, spans = stream_of(seqs, tokenizer.separator_id, gap)
