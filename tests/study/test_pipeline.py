@@ -46,6 +46,11 @@ def test_the_pipeline_trains_generates_evaluates_reports_and_reuses_its_steps(co
     for name, r in results["models"].items():
         assert r["epochs"] == 2 and r["parameters"] > 0
         assert 0 < r["test"]["study_accuracy_all"] <= 1 and r["test"]["songs"] == 5
+        t = r["test"]
+        assert t["bits_per_note_all"] == pytest.approx(
+            t["pitch_bits_per_note_all"] + t["rhythm_bits_per_note_all"]
+        )
+        assert 0 < t["pitch_bits_per_note_all"] < t["bits_per_note_all"]
         g = r["generation"]
         assert g["melodies"] == 6 and g["syntax_errors"] == 0
         lines = (plan.out / "generations" / name / "grid.txt").read_text().splitlines()
@@ -57,6 +62,9 @@ def test_the_pipeline_trains_generates_evaluates_reports_and_reuses_its_steps(co
     paths = report.write(results, plan.out)
     md = paths[0].read_text()
     assert "### The study's 17 metrics" in md and "closer than the study's" in md
+    copying = md.split("### Copying of the training songs")[1]
+    assert all(f"| {name} |" in copying for name in ("test songs", "lstm", "transformer"))
+    assert 0 <= means["lstm"]["near_copy"] <= 1 and "bits/note (pitch + rest)" in md
     page = paths[1].read_text()
     links = re.findall(r"(?:src|href)='([^':]+)'", page)
     assert links and all((plan.out / link).exists() for link in links), links

@@ -181,7 +181,7 @@ def reference_scores(reference, errors: list[str], split: str = "test") -> tuple
     """(scores, ids, name) of a reference: a list of Scores, ``"deutschl"`` (that split of its
     study preset) or a path; problems are appended to ``errors``."""
     if isinstance(reference, (list, tuple)) and (not reference or isinstance(reference[0], Score)):
-        return list(reference), [str(i) for i in range(len(reference))], "reference"
+        return list(reference), [str(s.meta.get("id", f"#{i}")) for i, s in enumerate(reference)], "reference"
     if str(reference) == "deutschl":
         import tunelab.corpus as tc
 

@@ -5,9 +5,11 @@ widened or narrowed to one parameter count (``params``, default 1 M, within a fe
 
 Per run: tokens per song, masked accuracy (padding, ignore and CONTI left out), NLL per token
 and per note (the whole test split's NLL divided by its notes, so that encodings of different
-lengths compare fairly), generation speed in notes per second (melodies from scratch at the
-study's temperature), and how close those melodies come to the test songs (mean overlapping
-area of the 17 metrics' distributions, and of the distribution features).
+lengths compare fairly), bits per note split into pitch and the rest (each target read with at
+least half a training chunk before it; tunelab.training.surprise), generation speed in notes per second (melodies from scratch at the
+study's temperature), how close those melodies come to the test songs (mean overlapping
+area of the 17 metrics' distributions, and of the distribution features), and how much of them
+is copied from the training songs (tunelab.metrics.novelty).
 """
 
 from __future__ import annotations
@@ -139,15 +141,19 @@ def table(results: dict, minutes: float) -> str:
         "# Encodings compared (tunelab study encodings)",
         "",
         f"Each run trained for {minutes:g} minutes (dropout 0; params: the model's parameter count), best validation "
-        "loss kept, scored on "
-        "the test split. NLL per note = the split's total NLL / its notes. Melodies from scratch (temperature "
-        "0.7, stop at the end of a song, at most 600 steps). OA: mean overlapping area with the test songs "
-        "(1 = as close as real songs are to each other), over the 17 metrics and over the distribution features.",
+        "loss kept, scored on the test songs not also in the training split (masked accuracy, NLL per token "
+        "and per note: that split's total NLL / its notes) and on all test songs (bits per note: information "
+        "content / notes, each target read with at least half a training chunk before it, as pitch + the rest). "
+        "Melodies from scratch (temperature 0.7, stop at the end of a song, at most 600 steps). OA: mean "
+        "overlapping area with the test songs (1 = as close as real songs are to each other), over the 17 "
+        "metrics and over the distribution features. Copied: the melodies sharing a run of 4 bars with a "
+        "training song, and near copies (95% of the melody in one shared run).",
         "",
-        "| encoding | model | loss | params | tokens / song | masked acc | NLL / token | NLL / note | notes/s "
-        "generated | OA, 17 metrics | OA, features |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "| encoding | model | loss | params | tokens / song | masked acc | NLL / token | NLL / note | bits / note "
+        "(pitch + rest) | notes/s generated | OA, 17 metrics | OA, features | copied 4 bars / near |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
+    means = ev.get("means", {})
     for name, r in results["models"].items():
         enc, fam, loss = name.split("/")
         t, g = r.get("test", {}), r.get("generation", {})
@@ -157,8 +163,18 @@ def table(results: dict, minutes: float) -> str:
         lines.append(
             f"| {enc} | {fam} | {loss} | {r['parameters']:,} | {r.get('tokens_per_song', float('nan')):.1f} | "
             f"{t.get('masked_accuracy', float('nan')):.4f} | {t.get('nll_per_token', float('nan')):.4f} | "
-            f"{t.get('nll_per_note', float('nan')):.4f} | {g.get('notes_per_s', 0):,} | "
+            f"{t.get('nll_per_note', float('nan')):.4f} | {_bits(t)} | {g.get('notes_per_s', 0):,} | "
             f"{np.mean(metric_oa) if metric_oa else float('nan'):.3f} | "
-            f"{np.mean(feature_oa) if feature_oa else float('nan'):.3f} |"
+            f"{np.mean(feature_oa) if feature_oa else float('nan'):.3f} | {_copied(means.get(name, {}))} |"
         )
     return "\n".join(lines) + "\n"
+
+
+def _bits(t: dict) -> str:
+    if "bits_per_note_all" not in t:
+        return "–"
+    return f"{t['bits_per_note_all']:.3f} ({t['pitch_bits_per_note_all']:.3f} + {t['rhythm_bits_per_note_all']:.3f})"
+
+
+def _copied(m: dict) -> str:
+    return f"{m['shares_4_bars']:.1%} / {m['near_copy']:.1%}" if "near_copy" in m else "–"

@@ -86,7 +86,7 @@ def run(plan: Plan) -> dict:
         results["models"][name] = r
         _write(out, results)
     if sets:
-        results["evaluation"] = evaluate_sets(plan, sets, test)
+        results["evaluation"] = evaluate_sets(plan, sets, test, corpus.split("train"))
     _write(out, results)
     return results
 
@@ -178,9 +178,9 @@ def _log(run_dir: Path) -> list[dict]:
 
 
 def score_model(plan: Plan, run_dir: Path) -> dict:
-    """Test scores: masked accuracy, NLL per token and per note, and (grid) the study's window
-    accuracy on all test songs and on those not also in the training split (cached in the run
-    dir)."""
+    """Test scores on the test songs not also in the training split and on all of them: masked
+    accuracy, NLL per token and per note, bits per note (pitch and the rest), and (grid) the
+    study's window accuracy (cached in the run dir)."""
     from tunelab.training.checkpoint import read_config
     from tunelab.training.score import score
 
@@ -194,11 +194,12 @@ def score_model(plan: Plan, run_dir: Path) -> dict:
         plan.data,
         split="test",
         protocol="study" if grid else None,
-        unseen=grid,
+        unseen=True,
         subsample=plan.score_subsample,
     )
+    bits = [f"{part}bits_per_note{every}" for part in ("", "pitch_", "rhythm_") for every in ("", "_all")]
     keep = ("study_accuracy", "study_accuracy_all", "study_windows", "masked_accuracy", "nll_per_token",
-            "targets", "notes", "songs", "left_out")  # fmt: skip
+            "targets", "notes", "songs", "left_out", *bits)  # fmt: skip
     result = {k: s[k] for k in keep if k in s}
     if s.get("notes"):
         result["nll_per_note"] = s["nll_per_token"] * s["targets"] / s["notes"]
@@ -208,7 +209,10 @@ def score_model(plan: Plan, run_dir: Path) -> dict:
         if grid
         else ""
     )
-    say(f"[{run_dir.name}] test: {study}masked accuracy {result['masked_accuracy']:.4f}")
+    say(
+        f"[{run_dir.name}] test: {study}masked accuracy {result['masked_accuracy']:.4f}, "
+        f"{result['bits_per_note']:.3f} bits per note on unseen songs"
+    )
     atomic_write_text(cache, json.dumps(result, indent=1) + "\n")
     return result
 
@@ -303,13 +307,14 @@ def generate_set(plan: Plan, name: str, run_dir: Path, test) -> dict:
     return {"summary": summary, "scores": scores}
 
 
-def evaluate_sets(plan: Plan, sets: dict, test) -> dict:
-    """Every suite for every set with the real test songs as the reference; writes evaluation/."""
+def evaluate_sets(plan: Plan, sets: dict, test, train) -> dict:
+    """Every suite for every set with the real test songs as the reference, and copying of the
+    training songs (the test songs' own is the reference row); writes evaluation/."""
     from tunelab.metrics.evaluation import evaluate, write
 
     t0 = time.perf_counter()
-    say(f"evaluating {', '.join(sets)} against {len(test)} test songs")
-    report = evaluate(sets, reference=list(test), reference_name="test songs")
+    say(f"evaluating {', '.join(sets)} against {len(test)} test songs and {len(train)} training songs")
+    report = evaluate(sets, reference=list(test), reference_name="test songs", train=list(train))
     write(report, Path(plan.out) / "evaluation")
     summary = report.summary()
     return {

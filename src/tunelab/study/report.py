@@ -60,6 +60,8 @@ def tables(results: dict, per_item: dict | None = None) -> list[Table]:
     ev = results.get("evaluation")
     if ev:
         out += [_generation(models), _metrics(models, ev), _closeness(models, ev)]
+        if "near_copy" in ev["means"].get(REAL, {}):
+            out.append(_copying(models, ev))
         if per_item and published.CHALLENGER in models and len(models) > 1:
             out.append(_headline(models, ev, coherence_tests(per_item)))
     return out
@@ -83,6 +85,8 @@ def _training(models: dict) -> Table:
                 r.get("val_loss"),
                 t.get("study_accuracy_all"),
                 t.get("study_accuracy"),
+                _bits(t, "_all"),
+                _bits(t, ""),
                 published.TEST_ACCURACY.get(s) if s else None,
                 published.TRAINING.get(s, "") if s else "",
             ]
@@ -91,13 +95,57 @@ def _training(models: dict) -> Table:
     return Table(
         "Training and test accuracy",
         ["model", "params", "minutes", "epochs (best)", "tokens/s", "val loss", "test acc",
-         "test acc, unseen songs", "study's test acc", "study's training"],
+         "test acc, unseen songs", "bits/note (pitch + rest)", "bits/note, unseen", "study's test acc",
+         "study's training"],
         rows,
         "Test accuracy: the study's protocol (argmax next token after every 64-token window of the test "
         "stream, 64 `/` after each song, every target counts)"
         + (f", estimated on {windows:,} windows drawn at random" if windows else "")
-        + ". Unseen songs: the test songs not also in the training split.",
+        + ". Unseen songs: the test songs not also in the training split. Bits per note: the test songs' "
+        "information content under the model, total / notes, split into pitch and the rest (when a note "
+        "starts, holds, rests, the song's end) by the chain rule (tunelab.training.surprise).",
     )  # fmt: skip
+
+
+def _bits(t: dict, every: str) -> str | None:
+    if f"bits_per_note{every}" not in t:
+        return None
+    return (
+        f"{t[f'bits_per_note{every}']:.3f} ({t[f'pitch_bits_per_note{every}']:.3f} + "
+        f"{t[f'rhythm_bits_per_note{every}']:.3f})"
+    )
+
+
+COPYING = {  # the novelty suite's columns (tunelab.metrics.suites.Novelty), as the table names them
+    "shares_2_bars": "run of 2 bars",
+    "shares_4_bars": "run of 4 bars",
+    "half_covered": "half in shared bars",
+    "near_copy": "near copy (95%)",
+    "similarity_to_nearest": "mean similarity",
+    "longest_shared_quarters": "mean longest run (quarters)",
+}
+
+
+COPYING_SHARES = ("shares_2_bars", "shares_4_bars", "half_covered", "near_copy")
+
+
+def _copying(models: dict, ev: dict) -> Table:
+    means = ev["means"]
+    rows = [
+        [
+            name,
+            *(f"{means[name][k]:.1%}" if k in COPYING_SHARES else f"{means[name][k]:.2f}" for k in COPYING),
+        ]
+        for name in (REAL, *models)
+    ]
+    return Table(
+        "Copying of the training songs (the test songs' own overlap is the reference row)",
+        ["set", *COPYING.values()],
+        rows,
+        "Per melody the longest run of notes (intervals and rhythm, in any transposition) found in a "
+        "training song (tunelab.metrics.novelty); shares of melodies past each threshold. Folk songs share "
+        "formulas, so real songs are not 0.",
+    )
 
 
 def _generation(models: dict) -> Table:
@@ -226,17 +274,22 @@ def coherence_tests(
 
 
 def read_per_item(path: Path) -> dict[str, dict[str, np.ndarray]]:
-    """evaluation/per_item.csv -> set -> metric -> values."""
+    """evaluation/per_item.csv -> set -> metric -> values (the text columns, such as the nearest
+    training song, left out)."""
     import csv
 
     out: dict[str, dict[str, list]] = {}
+    text: set[str] = set()
     with open(path) as f:
         for r in csv.DictReader(f):
             d = out.setdefault(r.pop("set"), {})
             r.pop("item")
             for k, v in r.items():
-                d.setdefault(k, []).append(float(v))
-    return {k: {m: np.array(v) for m, v in d.items()} for k, d in out.items()}
+                try:
+                    d.setdefault(k, []).append(float(v))
+                except ValueError:
+                    text.add(k)
+    return {k: {m: np.array(v) for m, v in d.items() if m not in text} for k, d in out.items()}
 
 
 def _headline(models: dict, ev: dict, tests: list[dict] | None) -> Table:
