@@ -71,6 +71,7 @@ def register(sub) -> None:
     c.add_argument("--precision", choices=["fp32", "bf16"],
                    help=f"bf16: autocast, faster on AVX-512 BF16 (default: {default['precision']})")  # fmt: skip
     c.add_argument("--threads", type=int, help="CPU threads (default: torch's)")
+    c.add_argument("--preset", help="prepare DATA so (study...); default: as the run's corpus was")
     c.add_argument("--surprise", type=Path, dest="surprise_csv", metavar="CSV",
                    help="write each target's information content in bits (for plots of surprise along a melody)")  # fmt: skip
     c.add_argument("--subsample", type=int,
@@ -155,7 +156,16 @@ def cmd_score(args) -> int:
     run, data = (args.model, args.paths[0]) if args.model else args.paths
     options = {
         k: getattr(args, k)
-        for k in ("split", "protocol", "device", "batch_size", "subsample", "precision", "surprise_csv")
+        for k in (
+            "split",
+            "protocol",
+            "device",
+            "batch_size",
+            "subsample",
+            "precision",
+            "preset",
+            "surprise_csv",
+        )
     }
     result = score(run, data, unseen=args.unseen, **{k: v for k, v in options.items() if v is not None})
     print(json.dumps(result, indent=2))

@@ -27,13 +27,14 @@ def score(
     batch_size: int = 256,
     subsample: int = 1,
     precision: str = "fp32",
+    preset: str | None = None,
     surprise_csv=None,
 ) -> dict:
     """Scores of the run's best weights on ``data``.
 
     Args:
         run: a run directory.
-        data: a corpus name or path, prepared as the run's training corpus was.
+        data: a corpus name or path, prepared as the run's training corpus was (or with ``preset``).
         split: ``train``, ``val``, ``test`` or ``all``; None: ``test`` for data with its own
             split (a split folder such as ../shared/data/study-split), else ``all``.
         protocol: ``study`` adds ``study_accuracy`` (flat encodings only).
@@ -47,6 +48,9 @@ def score(
         precision: ``fp32``, or ``bf16`` (forward passes under bfloat16 autocast: 3-5x faster
             for the attention models on a CPU with AVX-512 BF16; argmax decisions can differ
             on near ties).
+        preset: the preparation of ``data`` (``study``...); None: the run's own (a run trained on
+            a split folder, whose songs were prepared before, has none: give ``study`` to read
+            deutschl as the study's split was made).
         surprise_csv: a path: write every target's information content there (song, target,
             token, bits, pitch_bits; one row per target, for plots of surprise along a melody).
 
@@ -73,7 +77,7 @@ def score(
     train_cfg, info = meta["train"], meta["data"]
     if split is None:
         split = "test" if resolve(data).explicit_split else "all"
-    songs, seqs, skipped, keep = _songs(data, split, tokenizer, meta, unseen)
+    songs, seqs, skipped, keep = _songs(data, split, tokenizer, meta, unseen, preset)
     kept = [s for s, k in zip(seqs, keep) if k]
     if not kept:
         raise ConfigError(f"{data}: no songs to score in split {split!r}")
@@ -103,13 +107,13 @@ def score(
     return out
 
 
-def _songs(data, split: str, tokenizer, meta: dict, unseen: bool):
+def _songs(data, split: str, tokenizer, meta: dict, unseen: bool, preset: str | None):
     """(the songs that encode, their token arrays, why the others do not, which to keep) of one
     split; with ``unseen`` the songs that also occur in the run's training split are not kept."""
     import tunelab.corpus
 
     info = meta["data"]
-    corpus = tunelab.corpus.load(data, info.get("corpus_preset"), verbose=False)
+    corpus = tunelab.corpus.load(data, preset or info.get("corpus_preset"), verbose=False)
     scores = corpus.split(split)
     each = encode_each(scores, tokenizer)
     songs = [song for song, x in zip(scores, each) if not isinstance(x, str)]
