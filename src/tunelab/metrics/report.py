@@ -9,6 +9,7 @@ import io
 import numpy as np
 
 MAX_EXAMPLES = 3  # melodies per set shown with their SSM and piano roll
+CONTEXT_QUARTERS = 8  # shown before and after a copied run
 
 
 def html(report) -> str:
@@ -167,11 +168,13 @@ def _copy(c):
 
     plt, fig = _figure(12, 2.6)
     panels = ((c.melody, c.copy.start, c.item), (c.song, c.song_start, f"training song {c.song_id}"))
+    width = c.copy.longest_run_quarters + 2 * CONTEXT_QUARTERS  # both panels at one scale
     for k, (score, start, title) in enumerate(panels):
         ax = fig.add_subplot(1, 2, k + 1)
         onsets = symbols(score)[1]
         lo, hi = (onsets[start], onsets[start + c.copy.longest_run - 1]) if start is not None else (1, 0)
         _roll(plt, ax, score, lambda q, lo=lo, hi=hi: lo <= q <= hi)
+        ax.set_xlim(float(lo) - CONTEXT_QUARTERS, float(lo) - CONTEXT_QUARTERS + width)
         ax.set_title(str(title)[:60], fontsize=9)
     fig.tight_layout()
     return plt, fig
@@ -184,7 +187,7 @@ def _roll(plt, ax, score, shared=lambda onset: False):
     q = score.tpq
     for o, d, p, _ in score.notes():
         color = "#e07b00" if shared(Fraction(o, q)) else "#2a6fb0"
-        ax.add_patch(plt.Rectangle((o / q, p - 0.4), d / q, 0.8, color=color))
+        ax.add_patch(plt.Rectangle((o / q, p - 0.4), d / q, 0.8, facecolor=color, edgecolor="white", lw=0.8))
     for b in score.bar_starts():
         ax.axvline(b / q, color="#ccc", lw=0.6, zorder=0)
     ax.set_xlim(0, max(score.end, 1) / q)
