@@ -6,6 +6,7 @@ from pathlib import Path
 
 from tunelab.cli.flags import add_flags, given
 from tunelab.errors import ConfigError
+from tunelab.threads import HELP as THREADS_HELP
 
 DEFAULT_FORMATS = "mid,musicxml,abc,grid,wav,svg,png"
 
@@ -62,6 +63,7 @@ def register(sub) -> None:
     c.add_argument("--program", type=int, default=None, help="General MIDI program 0-127 (default 73, flute)")
     c.add_argument("--synth", default="auto", help="auto, fluidsynth or numpy")
     c.add_argument("--formats", default=DEFAULT_FORMATS, help="comma-separated: " + DEFAULT_FORMATS)
+    c.add_argument("--threads", type=int, help=THREADS_HELP)
     c.add_argument("--device", default="cpu", help="cpu, cuda, auto")
     c.set_defaults(func=cmd_generate)
 
@@ -107,10 +109,12 @@ def settings_from(args):
 def cmd_generate(args) -> int:
     from tunelab.render import parse_formats
     from tunelab.render.generation import generate_dir
+    from tunelab.threads import use
 
     if (args.run is None) == (args.model is None):
         raise ConfigError("give a run directory or --model NAME (one of the two)")
     formats = parse_formats(args.formats)
+    use(args.threads)
     lines = generate_dir(
         args.run or args.model, args.out, n=args.n, settings=settings_from(args), primer=args.primer,
         seeds=args.seeds, protocol=args.protocol, protocol_filters=_filters_given(args), meter=args.meter,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from tunelab.threads import HELP as THREADS_HELP
+
 
 def register(sub) -> None:
     _demo_parser(sub)
@@ -26,7 +28,7 @@ def _demo_parser(sub) -> None:
     c.add_argument("--minutes", type=float, default=2.0, help="training minutes per model")
     c.add_argument("--n", type=int, default=32, help="melodies per model")
     c.add_argument("--pretrained", action="store_true", help="use the shipped models instead of training")
-    c.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
+    c.add_argument("--threads", type=int, default=None, help=THREADS_HELP)
     c.set_defaults(func=cmd_demo)
 
 
@@ -87,7 +89,7 @@ def _reproduce_parser(ssub) -> None:
         "--temperature", type=float, default=None, help="generate at this temperature (the study's: 0.7)"
     )
     c.add_argument("--top-p", type=float, default=None, help="and with this nucleus (default: off)")
-    c.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
+    c.add_argument("--threads", type=int, default=None, help=THREADS_HELP)
     c.set_defaults(func=cmd_reproduce)
 
 
@@ -114,7 +116,7 @@ def _efficiency_parser(ssub) -> None:
         "--fractions", type=float, nargs="+", default=[0.1, 0.25, 0.5, 1.0], help="(c) shares of the songs"
     )
     c.add_argument("--batch", type=int, default=16, help="(a) sequences per batch")
-    c.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
+    c.add_argument("--threads", type=int, default=None, help=THREADS_HELP)
     c.set_defaults(func=cmd_efficiency)
 
 
@@ -134,7 +136,7 @@ def _ablation_parser(ssub) -> None:
     c.add_argument(
         "--score-subsample", type=int, default=16, help="study accuracy on one window in k, drawn at random"
     )
-    c.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
+    c.add_argument("--threads", type=int, default=None, help=THREADS_HELP)
     c.set_defaults(func=cmd_ablation)
 
 
@@ -165,7 +167,7 @@ def _encodings_parser(ssub) -> None:
     c.add_argument(
         "--only", nargs="+", default=None, metavar="RUN", help="just these runs (encoding/family/loss)"
     )
-    c.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
+    c.add_argument("--threads", type=int, default=None, help=THREADS_HELP)
     c.set_defaults(func=cmd_encodings)
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from tunelab.cli.flags import add_flags, given
 from tunelab.errors import ConfigError
+from tunelab.threads import HELP as THREADS_HELP
 
 
 def register(sub) -> None:
@@ -70,7 +71,7 @@ def register(sub) -> None:
     )
     c.add_argument("--precision", choices=["fp32", "bf16"],
                    help=f"bf16: autocast, faster on AVX-512 BF16 (default: {default['precision']})")  # fmt: skip
-    c.add_argument("--threads", type=int, help="CPU threads (default: torch's)")
+    c.add_argument("--threads", type=int, help=THREADS_HELP)
     c.add_argument("--preset", help="prepare DATA so (study...); default: as the run's corpus was")
     c.add_argument("--surprise", type=Path, dest="surprise_csv", metavar="CSV",
                    help="write each target's information content in bits (for plots of surprise along a melody)")  # fmt: skip
@@ -139,10 +140,9 @@ def cmd_train(args) -> int:
 def cmd_score(args) -> int:
     from tunelab.training.score import score
 
-    if args.threads:
-        import torch
+    from tunelab.threads import use
 
-        torch.set_num_threads(args.threads)
+    use(args.threads)
     want = 1 if args.model else 2
     if len(args.paths) != want:
         raise ConfigError(

@@ -55,8 +55,9 @@ def run(
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    if threads:
-        torch.set_num_threads(threads)
+    from tunelab.threads import use
+
+    use(threads)
     vocab = 46  # the study's 45 grid symbols and padding
     rows = _read(out / "efficiency.csv")
     for label, family in FAMILIES.items():

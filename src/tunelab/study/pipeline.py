@@ -65,7 +65,9 @@ def say(*parts) -> None:
 def run(plan: Plan) -> dict:
     """Run the plan (or what is left of it); returns and writes ``results.json``."""
     import tunelab.corpus
+    from tunelab.threads import use
 
+    use(plan.threads)
     out = Path(plan.out)
     out.mkdir(parents=True, exist_ok=True)
     corpus = tunelab.corpus.load(plan.data, plan.corpus_preset, verbose=False)

@@ -10,6 +10,7 @@ from dataclasses import asdict, dataclass, fields
 
 from tunelab.errors import ConfigError
 from tunelab.settings import setting
+from tunelab.threads import HELP as THREADS_HELP
 
 MODES = ("sequence", "window")
 OPTIMIZERS = ("adam", "adamw")
@@ -95,7 +96,7 @@ class TrainConfig:
     seed: int = setting(0, "seeds Python, NumPy and torch; an epoch's data order depends on (seed, epoch)")
     device: str = setting("auto", "auto (a GPU if there is one), cpu, cuda, cuda:1...")
     study_eval: bool = setting(False, "also the study's window metric on validation each epoch")
-    threads: int | None = setting(None, "torch CPU threads (default: torch's)")
+    threads: int | None = setting(None, THREADS_HELP)
     progress: bool = setting(True, "a progress bar", cli=False)
 
     def __post_init__(self):

@@ -109,8 +109,10 @@ def build_run(config: TrainConfig, run: Path, payload: dict | None, ctx: Context
     """Data, model, optimizer, schedules and progress of a new or resumed run."""
     if config.batch_size % ctx.world:
         raise ConfigError(f"--batch-size {config.batch_size} must divide among {ctx.world} processes")
-    if config.threads:
-        torch.set_num_threads(config.threads)
+    from tunelab import threads
+
+    # several processes on one machine's CPUs share them (torchrun on CPU)
+    threads.use(config.threads or (max(threads.choose()[0] // ctx.world, 1) if ctx.world > 1 else None))
     B.seed_everything(config.seed)
     data = B.build_data(config, ctx, ckpt.read_config(run)["tokenizer"] if payload else None)
     model, spec = B.build_model(config, data.tokenizer)
