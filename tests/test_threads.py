@@ -9,7 +9,16 @@ from tunelab import threads
 
 @pytest.mark.parametrize(
     ("usable", "busy", "want"),
-    [(2, 0.0, 2), (2, 0.4, 2), (2, 0.6, 1), (2, 1.0, 1), (2, 2.0, 1), (2, 3.5, 1), (16, 3.4, 13), (1, 0.0, 1)],
+    [
+        (2, 0.0, 2),
+        (2, 0.4, 2),
+        (2, 0.6, 1),
+        (2, 1.0, 1),
+        (2, 2.0, 1),
+        (2, 3.5, 1),
+        (16, 3.4, 13),
+        (1, 0.0, 1),
+    ],
 )
 def test_threads_are_the_usable_cpus_less_the_busy_ones(monkeypatch, usable, busy, want):
     monkeypatch.delenv("OMP_NUM_THREADS", raising=False)

@@ -75,5 +75,8 @@ def use(requested: int | None = None, *, quiet: bool = False) -> int:
     torch.set_num_threads(threads)
     _chosen = threads
     if not quiet:
-        print(f"tunelab: {threads} CPU thread{'s' * (threads > 1)} ({why}; --threads N to choose)", file=sys.stderr)
+        print(
+            f"tunelab: {threads} CPU thread{'s' * (threads > 1)} ({why}; --threads N to choose)",
+            file=sys.stderr,
+        )
     return threads

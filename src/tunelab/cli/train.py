@@ -138,9 +138,8 @@ def cmd_train(args) -> int:
 
 
 def cmd_score(args) -> int:
-    from tunelab.training.score import score
-
     from tunelab.threads import use
+    from tunelab.training.score import score
 
     use(args.threads)
     want = 1 if args.model else 2
