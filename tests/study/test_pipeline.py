@@ -1,6 +1,7 @@
 """The study pipeline (train -> score -> generate -> evaluate -> report) on a tiny split
 folder, its reuse of finished steps, and the report's comparisons computed by hand."""
 
+import csv
 import json
 import re
 
@@ -132,9 +133,42 @@ def test_a_recipe_box_is_a_budget_in_tokens_and_filters_replace_the_study_temper
     first = json.loads((plan.out / "generations" / "lstm" / "melodies.jsonl").read_text().splitlines()[0])
     assert (first["settings"]["temperature"], first["settings"]["top_p"]) == (1.0, 0.95)
     assert first["settings"]["max_steps"] == 1500 and results["plan"]["filters"]["top_p"] == 0.95
+    # a token budget draws a curve: plan.curve_points validation points, not one per epoch
+    with open(plan.out / "runs" / "lstm" / "curve.csv") as f:
+        assert [int(r["step"]) for r in csv.DictReader(f)] == [
+            1,
+            2,
+            3,
+            4,
+            5,
+            6,
+            7,
+            8,
+        ]  # 8 updates / 20 -> every 1
+    assert results["models"]["lstm"]["tokens_seen"] == 8 * 128
 
 
-def test_every_box_recipe_has_a_rate_and_a_reason():
+def test_the_corpus_cap_is_the_longest_training_song_and_stops_melodies(corpus, tmp_path):
+    plan = Plan(
+        data=str(corpus), corpus_preset=None, out=tmp_path / "cap", minutes=0.5, n=4, formats=("grid",),
+        gallery=0, score=False, threads=1, max_steps="corpus", filters={"temperature": 5.0},
+        models={"lstm": {"model": "lstm", **TINY, "epochs": 1000, "tokens_per_minute": 2000}},
+    )  # fmt: skip
+    results = run(plan)
+    meta = json.loads((plan.out / "runs" / "lstm" / "config.json").read_text())
+    longest = max(len(line.split()) + 1 for line in (corpus / "train.txt").read_text().splitlines() if line)
+    assert meta["data"]["longest_song"] == longest  # its tokens and the end of the song
+    g = results["models"]["lstm"]["generation"]
+    assert g["max_steps"] == longest
+    rows = [
+        json.loads(x) for x in (plan.out / "generations" / "lstm" / "melodies.jsonl").read_text().splitlines()
+    ]
+    for r in rows:  # at temperature 5 an untrained model rarely ends a song: the cap stops it
+        assert len(r["tokens"]) - r["prompt_length"] <= longest
+    assert g["at_cap"] == sum(r["stop"] == "max_steps" for r in rows)
+
+
+def test_every_boxed_recipe_has_a_rate_and_every_recipe_a_reason():
     from tunelab.models import build
     from tunelab.study.recipes import RECIPES, STUDY_SIZE
     from tunelab.training import TrainConfig
@@ -142,7 +176,9 @@ def test_every_box_recipe_has_a_rate_and_a_reason():
     assert set(STUDY_SIZE) == {"lstm", "transformer", "hybrid"}
     for name, recipe in RECIPES.items():
         assert recipe.why, name
-        assert (recipe.tokens_per_minute is not None) == name.startswith("box-"), name
+        assert (recipe.tokens_per_minute is not None) == name.startswith(("box-", "small-")), (
+            name
+        )  # boxed in tokens
         fields = dict(recipe.fields)
         TrainConfig(corpus="x", out="y", **fields)  # every recipe is a valid config
         if "study-size" in recipe.tags:

@@ -387,3 +387,30 @@ def test_the_loop_trains_exactly_as_a_plain_loop_would(corpus, tmp_path):
     assert trained.keys() == plain.keys()
     for k in plain:
         assert torch.equal(trained[k], plain[k]), k
+
+
+def test_curves_every_n_updates_leave_training_untouched(corpus, tmp_path):
+    from tunelab.training import build as B
+    from tunelab.training.checkpoint import load_resume, load_weights
+    from tunelab.training.distributed import setup
+    from tunelab.training.evaluate import evaluate
+
+    plain = train(config(corpus, tmp_path / "plain", epochs=2))
+    cfg = config(corpus, tmp_path / "curved", epochs=2, eval_every=1)
+    curved = train(cfg)
+    assert log_rows(curved) == log_rows(plain)  # evaluating between updates changes nothing
+    a, b = load_weights(plain / "model.safetensors"), load_weights(curved / "model.safetensors")
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    with open(curved / "curve.csv") as f:
+        rows = list(csv.DictReader(f))
+    steps = int(log_rows(curved)[-1][1])
+    assert [int(r["step"]) for r in rows] == list(range(1, steps + 1))
+    assert all(int(r["tokens_seen"]) == int(r["step"]) * 8 * 16 for r in rows)
+    # the last point: the final weights on the sample (the tiny split has fewer chunks than it
+    # holds, so every validation chunk), computed again by hand
+    model, tokenizer, _ = load_run(curved)
+    model.load_state_dict(load_resume(curved)["model"])
+    val = B.build_data(cfg, setup("cpu"), None).val
+    got = evaluate(model, val, tokenizer, starts=val.starts(0, 0, shuffle=False))
+    assert float(rows[-1]["val_loss"]) == pytest.approx(got["nll_per_token"], rel=1e-6)
+    assert float(rows[-1]["val_accuracy"]) == pytest.approx(got["masked_accuracy"])

@@ -19,15 +19,22 @@ def _demo_parser(sub) -> None:
     c = sub.add_parser(
         "demo",
         help="the README's main job: train three small models, generate, evaluate, report",
-        description="Prepare the bundled deutschl corpus, train a small LSTM, Transformer and Hybrid for a "
-        "few minutes each, generate melodies from test-song openings, evaluate them against the test songs "
-        "and write a report with audio, sheet music and plots. Ends by printing the report's path. "
-        "Run it again with the same --out to reuse what is done.",
+        description="Prepare the bundled deutschl corpus, train a small LSTM, Transformer and Hybrid for "
+        "--minutes each of a free 2-core machine (a budget in tokens, so a busy machine takes longer, not "
+        "worse), set the shipped converged models beside them, generate melodies from test-song openings, "
+        "evaluate them against the test songs and write a report with audio, sheet music and plots. Ends by "
+        "printing the report's path. Run it again with the same --out to reuse what is done.",
     )
-    c.add_argument("--out", default="demo", help="output folder")
-    c.add_argument("--minutes", type=float, default=2.0, help="training minutes per model")
-    c.add_argument("--n", type=int, default=32, help="melodies per model")
-    c.add_argument("--pretrained", action="store_true", help="use the shipped models instead of training")
+    from inspect import signature
+
+    from tunelab.study import demo
+
+    default = {k: v.default for k, v in signature(demo).parameters.items()}  # declared once, there
+    c.add_argument("--out", default=default["out"], help="output folder")
+    c.add_argument("--minutes", type=float, default=default["minutes"],
+                   help="training per model, in minutes of a free 2-core machine (its recipe's tokens a minute)")  # fmt: skip
+    c.add_argument("--n", type=int, default=default["n"], help="melodies per model")
+    c.add_argument("--pretrained", action="store_true", help="only the shipped models, no training")
     c.add_argument("--threads", type=int, default=None, help=THREADS_HELP)
     c.set_defaults(func=cmd_demo)
 
@@ -74,9 +81,7 @@ def _reproduce_parser(ssub) -> None:
         action="store_true",
         help="the shipped converged models (study-lstm...) instead of training",
     )
-    c.add_argument(
-        "--recipe", default="box", help="box (the 20-minute recipes) or converged (tunelab.study.recipes)"
-    )
+    c.add_argument("--recipe", default="box", help="box: the 20-minute recipes (tunelab.study.recipes)")
     c.add_argument("--seed", type=int, default=0, help="training seed")
     c.add_argument(
         "--budget",

@@ -16,16 +16,20 @@ import numpy as np
 
 from tunelab.errors import ConfigError
 from tunelab.sampling.filters import Filters, draw, probabilities
-from tunelab.sampling.sampler import Sample, Settings, boundary, sample
+from tunelab.sampling.sampler import FALLBACK_STEPS, Sample, Settings, boundary, sample
 
 STUDY = {"temperature": 0.7, "max_steps": 1500, "context": 64}  # reference/study-setup.md, Generation
 
 
 def study_settings(settings: Settings | None = None) -> Settings:
-    """The study's generation protocol: temperature 0.7, up to 1,500 steps, stop at ``/``."""
+    """The study's generation protocol: temperature 0.7, up to 1,500 steps (unless the settings
+    give a cap), stop at ``/``."""
     s = settings or Settings()
     return replace(
-        s, filters=Filters(temperature=STUDY["temperature"]), max_steps=STUDY["max_steps"], stop_at_end=True
+        s,
+        filters=Filters(temperature=STUDY["temperature"]),
+        max_steps=STUDY["max_steps"] if s.max_steps is None else s.max_steps,  # a cap given is kept
+        stop_at_end=True,
     )
 
 
@@ -84,8 +88,16 @@ def generate(
         raise ConfigError(f"--protocol: unknown {protocol!r}; the one protocol is 'study'")
     elif tokenizer.name == "grid":
         gap = int(meta.get("train", {}).get("gap") or 64)
+    if s.max_steps is None:  # a melody longer than every training song has run away
+        s = replace(s, max_steps=corpus_cap(meta))
     prompts = expand(prompts, n)
     return sample(model, tokenizer, prompts, s, context=boundary(tokenizer, gap), progress=progress)
+
+
+def corpus_cap(meta: dict | None) -> int:
+    """The default step cap of a run: its longest training song in tokens (runs trained before
+    tunelab recorded it: :data:`FALLBACK_STEPS`)."""
+    return int((meta or {}).get("data", {}).get("longest_song") or FALLBACK_STEPS)
 
 
 def expand(prompts, n: int | None) -> list[np.ndarray]:
@@ -103,6 +115,7 @@ __all__ = [
     "Sample",
     "Settings",
     "boundary",
+    "corpus_cap",
     "draw",
     "expand",
     "generate",

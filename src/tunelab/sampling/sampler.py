@@ -7,7 +7,9 @@ the prompt's next token), so every row sits at the same position and one call ad
 At each sampled step the tokenizer's grammar masks the ids that cannot come next (on by
 default; with ``grammar=False`` the raw draws are kept and counted as syntax errors where the
 grammar rejects them). Rows stop at the end of a song, after ``bars`` new bars, or after
-``max_steps`` tokens; finished rows leave the batch once an eighth of it has finished.
+``max_steps`` tokens (unset: :data:`FALLBACK_STEPS`; :func:`tunelab.sampling.generate` sets
+it to the run's longest training song, beyond which a melody has run away); finished rows
+leave the batch once an eighth of it has finished.
 Compound encodings sample one field at a time: the model's first field (family / bar state, or
 pitch) first, then the others given it, each under its own :class:`Filters`.
 Shapes: B batch, T time, F fields, V vocabulary.
@@ -15,7 +17,7 @@ Shapes: B batch, T time, F fields, V vocabulary.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import torch
@@ -24,6 +26,8 @@ from tunelab.sampling.filters import Filters, draw
 from tunelab.sampling.steppers import stepper
 from tunelab.settings import setting
 from tunelab.tokenizers import PAD
+
+FALLBACK_STEPS = 512  # the step cap when neither the settings nor the run give one
 
 
 @dataclass
@@ -35,7 +39,11 @@ class Settings:
     grammar: bool = setting(
         True, "mask every step to the encoding's grammar (off: raw output, errors counted)"
     )
-    max_steps: int = setting(512, "most tokens sampled per melody")
+    max_steps: int | None = setting(
+        None,
+        "most tokens sampled per melody (default: the run's longest training song in tokens; the study's "
+        "protocol: 1,500)",
+    )
     min_steps: int = setting(0, "no end of song before this many sampled tokens (1 after an empty prompt)")
     bars: int | None = setting(None, "stop after this many new bars")
     bar_steps: int = setting(16, "grid: a bar's length in steps (from the meter)", cli=False)
@@ -88,6 +96,8 @@ def sample(model, tokenizer, prompts, settings: Settings | None = None, context=
         progress: called with the number of melodies finished so far.
     """
     s = settings or Settings()
+    if s.max_steps is None:
+        s = replace(s, max_steps=FALLBACK_STEPS)
     prompts = [np.asarray(p, dtype=np.int64) for p in prompts]
     if context is None or not isinstance(context, list):
         context = [boundary(tokenizer, 1) if context is None else np.asarray(context)] * len(prompts)

@@ -25,33 +25,47 @@ QUICK = {"minutes": 2.0, "n": 100, "score_subsample": 256}
 # the study's own (non-causal) window models: generating recomputes the 64-token window every
 # step, ~2 s a melody for each on 2 cores (benchmarks/results/generate_speed.md)
 FAITHFUL_SECONDS_PER_MELODY = {"transformer": 2.0, "hybrid": 1.9, "lstm": 0.005}
+# the demo: the shipped converged models set beside the ones it trains, and what it takes besides
+# training (scoring, generating, evaluating, rendering) on a free 2-core machine
+SHIPPED = ("study-lstm", "study-transformer", "study-hybrid")
+DEMO_OVERHEAD_MINUTES = 2.0
 
 
 def demo(
     out="demo", *, minutes: float = 2.0, n: int = 32, threads: int | None = None, pretrained: bool = False
 ) -> Path:
-    """Prepare deutschl, train the small LSTM, Transformer and Hybrid for ``minutes`` each (or
-    take the shipped study-size models with ``pretrained``), generate ``n`` melodies each from
-    test-song openings, evaluate against the test songs, write the report. Returns the path of
-    report.html."""
-    if pretrained:
-        from tunelab.pretrained import names
+    """Prepare deutschl, train the small LSTM, Transformer and Hybrid for ``minutes`` each of a
+    free 2-core machine (a budget in tokens: a busy machine takes longer, not worse), set the
+    shipped converged models beside them (``shipped-study-*``, trained for hours on the study's
+    split: scored on the test songs they never saw), generate ``n`` melodies each from test-song
+    openings (capped at the longest training song), evaluate against the test songs, write the
+    report. ``pretrained``: the shipped models alone, no training. Returns report.html's path."""
+    from tunelab.pretrained import names
 
-        missing = [f"deutschl-{k}" for k in SMALL if f"deutschl-{k}" not in names()]
-        if missing:
-            raise ConfigError(f"--pretrained: {', '.join(missing)} not shipped in this installation")
+    shipped = {f"shipped-{k}": {"pretrained": k} for k in SHIPPED if k in names()}
+    if pretrained and not shipped:
+        raise ConfigError(f"--pretrained: none of {', '.join(SHIPPED)} is shipped in this installation")
+    models = shipped if pretrained else {**SMALL, **shipped}
     plan = Plan(
         data="deutschl",
         out=Path(out),
-        models={k: {"pretrained": f"deutschl-{k}"} for k in SMALL} if pretrained else SMALL,
-        score=not pretrained,  # trained on the study's split, which overlaps deutschl's test songs
+        models=models,
         minutes=minutes,
         n=n,
         formats=("grid", "mid", "musicxml"),
         score_subsample=8,
         threads=threads,
+        max_steps="corpus",  # a melody longer than every training song has run away
         title="tunelab demo",
         extra={"command": _command()},
+    )
+    trained = [k for k in models if "pretrained" not in models[k]]
+    tokens = ", ".join(f"{k} {models[k]['tokens_per_minute'] * minutes / 1e6:.1f} M" for k in trained)
+    expected = minutes * len(trained) + DEMO_OVERHEAD_MINUTES
+    say(
+        f"demo: about {expected:.0f} minutes on a free 2-core machine ({len(trained)} models x {minutes:g} "
+        f"minutes of training tokens: {tokens or 'none'}; then {len(models)} models scored, {n} melodies each, "
+        f"evaluated); a busy machine takes longer and trains the same"
     )
     return _report(run(plan), plan.out)
 
@@ -84,7 +98,7 @@ def reproduce(
     ../shared/data/study-split (its seeds.txt is used when present). ``faithful``: the study's
     own window models instead of the causal forms at its sizes (hours on 2 cores).
     ``pretrained``: the shipped converged models (``study-lstm``...) instead of training.
-    ``recipe``: the :mod:`tunelab.study.recipes` family, ``box`` (default) or ``converged``.
+    ``recipe``: the :mod:`tunelab.study.recipes` family (``box``).
     ``seed``: the training seed. ``budget``: ``tokens`` (a box is minutes x the recipe's
     tokens a minute on 2 free cores) or ``minutes`` (wall clock). ``temperature`` / ``top_p``:
     generate with these instead of the study's temperature 0.7 (its context and stops kept)."""
@@ -146,7 +160,7 @@ def _specs(names, *, pretrained: bool, faithful: bool, recipe: str, seed: int) -
         return {name: faithful_spec(name) for name in names}
     family = family_recipes(recipe)
     if not family:
-        raise ConfigError(f"--recipe must be box or converged, got {recipe!r}")
+        raise ConfigError(f"--recipe: no recipes named {recipe}-* (tunelab.study.recipes); use box")
     return {name: {**family[name], "seed": seed} for name in names}
 
 

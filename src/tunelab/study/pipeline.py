@@ -45,9 +45,11 @@ class Plan:
     generate: bool = True  # False: train and score only (no melodies, no evaluation)
     protocol: str | None = "study"  # grid models: the study's seeds; None: from scratch, temperature 0.7
     threads: int | None = None
+    curve_points: int = 20  # validation points a token-budgeted run logs (curve.csv), besides each epoch
     batch_size: int = 1000
     title: str = "tunelab"
-    max_steps: int | None = None  # a lower step cap for melodies from scratch (the study's: 1,500)
+    # the step cap: None the study's 1,500; "corpus" each run's longest training song (in tokens)
+    max_steps: int | str | None = None
     filters: dict | None = None  # sampling filters replacing the protocol's temperature (Filters fields)
     extra: dict = field(default_factory=dict)  # recorded in results.json as given
 
@@ -136,6 +138,9 @@ def train_model(plan: Plan, name: str, fields: dict) -> Path:
         threads=plan.threads,
         **{"epochs": 1000, "patience": 10, **budget, **fields},
     )
+    if plan.curve_points and config.max_tokens and not config.eval_every:  # a curve, not one dot an epoch
+        updates = config.max_tokens // (config.batch_size * config.seq_len)
+        config = replace(config, eval_every=max(updates // plan.curve_points, 1))
     train(config)
     return run_dir
 
@@ -162,6 +167,7 @@ def _training_summary(run_dir: Path) -> dict:
         ),
         "best_epoch": status.get("best_epoch"),
         "training_minutes": round(status.get("training_seconds", 0) / 60, 2),
+        "tokens_seen": int(float(log[-1]["tokens_seen"])) if log and log[-1].get("tokens_seen") else None,
         "tokens_per_s": round(np.mean([float(r["tokens_per_s"]) for r in log])) if log else None,
         "tokens_per_song": meta["data"].get("train_tokens", 0) / max(meta["data"].get("train_songs", 1), 1),
         "val_loss": float(best_row["val_loss"]) if best_row else None,
@@ -239,7 +245,7 @@ def generate_set(plan: Plan, name: str, run_dir: Path, test) -> dict:
 
     from tunelab.metrics.evaluation import load_set
     from tunelab.render.generation import save_samples
-    from tunelab.sampling import Filters, Settings, generate, study_settings
+    from tunelab.sampling import Filters, Settings, corpus_cap, generate, study_settings
     from tunelab.training.checkpoint import load_run
 
     gen_dir = Path(plan.out) / "generations" / name
@@ -251,10 +257,9 @@ def generate_set(plan: Plan, name: str, run_dir: Path, test) -> dict:
     protocol = plan.protocol if tokenizer.name == "grid" else None
     prompts = seeds(plan, tokenizer, test) if protocol == "study" else None
     # the study's context and stops for grid models (its seeds), its temperature and step cap from
-    # scratch for the others; plan.filters replace the temperature in both
-    settings = study_settings(Settings(batch_size=plan.batch_size))
-    if protocol is None and plan.max_steps:
-        settings = replace(settings, max_steps=plan.max_steps)
+    # scratch for the others; plan.filters replace the temperature in both, plan.max_steps the cap
+    cap = corpus_cap(loaded[2]) if plan.max_steps == "corpus" else plan.max_steps
+    settings = study_settings(Settings(batch_size=plan.batch_size, max_steps=cap))
     if plan.filters:
         settings = replace(settings, filters=Filters(**plan.filters))
     bar = tqdm(total=plan.n, desc=f"[{name}] generating", unit="melody", file=sys.stderr)
@@ -299,6 +304,7 @@ def generate_set(plan: Plan, name: str, run_dir: Path, test) -> dict:
         "tokens_per_s": round(sum(s.steps for s in samples) / max(seconds, 1e-9)),
         "mean_length": round(float(lengths.mean()), 1),
         "median_length": float(np.median(lengths)),
+        "max_steps": settings.max_steps,
         "at_cap": int(sum(s.stop == "max_steps" for s in samples)),
         "syntax_errors": int(sum(s.syntax_errors for s in samples)),
         "notes_per_s": round(sum(len(x) for x in scores) / max(seconds, 1e-9)),

@@ -7,8 +7,9 @@ budget of M x tokens_per_minute tokens (``--max-tokens``), so a busy machine mak
 not different, and three seeds of one recipe see the same data.
 
 - ``box-*``: the study's three models at its sizes for a 20-minute box (``tunelab study
-  reproduce``); ``converged-*``: the same models trained to convergence (the shipped
-  ``study-lstm``, ``study-transformer``, ``study-hybrid``); ``small-*``: the demo's models.
+  reproduce``); the shipped ``study-*`` models are these recipes trained for longer budgets
+  (benchmarks/recipes.py, sweeps ``lstm-box-seeds`` and ``attention-converged``);
+  ``small-*``: the demo's models, boxed in tokens as well.
 - The causal forms (reference/study-setup.md): the LSTM's two 256-unit layers (a 48-wide
   embedding stands in for its one-hot input: 853,710 parameters against 846,637), the
   Transformer's 4 blocks of 8 heads 256 wide with feed-forward 1024 (10,544,686 against
@@ -109,18 +110,21 @@ RECIPES: dict[str, Recipe] = {
     "small-lstm": Recipe(
         {**_SEQ, "model": "lstm", "size": "small", "lr": 3e-3, "schedule": "plateau", "batch_size": 64,
          "model_options": {"d_model": 160, "hidden_size": 160, "dropout": 0.0}},
+        tokens_per_minute=1.6e6,  # 26,730 tokens/s on 2 free threads (benchmarks/results/train_study.md)
         why="benchmarks/results/train_study.md: the best of the 20-minute benchmark (0.8372)",
         tags=("small",),
     ),
     "small-transformer": Recipe(
         {**_SEQ, "model": "transformer", "size": "small", "lr": 1e-3, "schedule": "plateau", "batch_size": 64,
          "model_options": {"d_model": 128, "n_layers": 3, "d_ff": 512, "dropout": 0.0}},
+        tokens_per_minute=1.1e6,  # 18,459 tokens/s on 2 free threads (benchmarks/results/train_study.md)
         why="benchmarks/results/train_study.md (0.8361)",
         tags=("small",),
     ),
     "small-hybrid": Recipe(
         {**_SEQ, "model": "hybrid", "size": "small", "lr": 2e-3, "schedule": "plateau", "batch_size": 64,
          "model_options": {"d_model": 128, "hidden_size": 160, "encoder_layers": 1, "d_ff": 512, "dropout": 0.0}},
+        tokens_per_minute=1.2e6,  # 20,358 tokens/s on 2 free threads (benchmarks/results/train_study.md)
         why="benchmarks/results/train_study.md (0.8363)",
         tags=("small",),
     ),

@@ -80,6 +80,7 @@ def _training(models: dict) -> Table:
                 name,
                 f"{r['parameters']:,}",
                 f"{r['training_minutes']:.1f}",
+                f"{r['tokens_seen'] / 1e6:.1f} M" if r.get("tokens_seen") else None,
                 f"{r.get('epochs_seen', r['epochs'])} ({r['best_epoch']})",
                 f"{r['tokens_per_s']:,}" if r.get("tokens_per_s") else None,
                 r.get("val_loss"),
@@ -94,7 +95,7 @@ def _training(models: dict) -> Table:
     windows = next((r["test"].get("study_windows") for r in models.values() if r.get("test")), None)
     return Table(
         "Training and test accuracy",
-        ["model", "params", "minutes", "epochs (best)", "tokens/s", "val loss", "test acc",
+        ["model", "params", "minutes", "tokens seen", "epochs (best)", "tokens/s", "val loss", "test acc",
          "test acc, unseen songs", "bits/note (pitch + rest)", "bits/note, unseen", "study's test acc",
          "study's training"],
         rows,
@@ -155,13 +156,14 @@ def _generation(models: dict) -> Table:
         study = published.LENGTHS.get(s) if s else None
         rows.append(
             [name, g["melodies"], f"{g['seconds']:.1f}", f"{g['tokens_per_s']:,}", f"{g['mean_length']:.0f}",
-             f"{g['median_length']:.0f}",
-             g["at_cap"], g["syntax_errors"], f"{study[0]} / {study[1]} / {study[2]}" if study else ""]
+             f"{g['median_length']:.0f}", f"{g['at_cap']} (cap {g.get('max_steps', 1500):,})",
+             g["syntax_errors"], f"{study[0]} / {study[1]} / {study[2]}" if study else ""]
         )  # fmt: skip
     return Table(
-        "Generation (the study's protocol: 64 `/` + seed, temperature 0.7, stop at `/`, at most 1,500 steps)",
-        ["model", "melodies", "seconds", "tokens/s", "mean length", "median length", "at 1,500 cap",
-         "syntax errors", "study's mean / median / at cap"],
+        "Generation (the study's protocol: 64 `/` + seed, temperature 0.7, stop at `/` or at the step cap: "
+        "the study's 1,500, or the longest training song)",
+        ["model", "melodies", "seconds", "tokens/s", "mean length", "median length", "stopped at the cap",
+         "syntax errors", "study's mean / median / at cap (1,500)"],
         rows,
     )  # fmt: skip
 
@@ -388,25 +390,29 @@ def _page(results: dict, ts: list[Table], out: Path) -> str:
 
 
 def _curves(results: dict, out: Path):
+    """Validation loss and accuracy against tokens seen: the run's curve.csv (every N updates)
+    where it has one, else its epochs."""
     import csv
 
     from tunelab.metrics.report import _figure
 
     logs = {}
     for name, r in results["models"].items():
-        path = out / r["run"] / "train_log.csv"
-        if path.exists():
-            with open(path) as f:
-                logs[name] = [row for row in csv.DictReader(f) if row.get("val_loss")]
+        for file in ("curve.csv", "train_log.csv"):
+            path = out / r["run"] / file
+            if path.exists():
+                with open(path) as f:
+                    logs[name] = [row for row in csv.DictReader(f) if row.get("val_loss")]
+                break
     if not any(logs.values()):
         return None
     plt, fig = _figure(10, 3.2)
     for j, key in enumerate(("val_loss", "val_accuracy")):
         ax = fig.add_subplot(1, 2, j + 1)
         for name, rows in logs.items():
-            minutes = [float(r["elapsed_seconds"]) / 60 for r in rows]
-            ax.plot(minutes, [float(r.get(key) or np.nan) for r in rows], marker="o", label=name)
-        ax.set_xlabel("training minutes")
+            tokens = [float(r["tokens_seen"]) / 1e6 for r in rows]
+            ax.plot(tokens, [float(r.get(key) or np.nan) for r in rows], marker=".", label=name)
+        ax.set_xlabel("training tokens seen (millions)")
         ax.set_title(key.replace("_", " "))
         ax.legend(fontsize=8)
     fig.tight_layout()

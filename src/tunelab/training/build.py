@@ -77,6 +77,7 @@ def build_data(config: TrainConfig, ctx: Context, saved_tokenizer: dict | None) 
         "corpus_preset": config.corpus_preset,
         "manifest": corpus.fingerprint,
         "train_songs": len(train_seqs),
+        "longest_song": max(len(x) for x in train_seqs),  # tokens: generation's default step cap
         "val_songs": len(val_seqs),
         "left_out": skipped + val_skipped,
         "gap": gap,

@@ -6,6 +6,8 @@ A run directory holds
 - ``model.safetensors``: the weights with the best validation loss so far (the model to use;
   a shipped checkpoint has ``model.int8.safetensors`` instead, see :func:`quantize`);
 - ``train_log.csv``: one row per epoch (losses, accuracies, learning rate, tokens/s, time);
+- ``curve.csv`` (with ``--eval-every N``): every N updates, the validation loss and accuracy on
+  a fixed sample of chunks, against updates, tokens seen and training time;
 - ``resume.pt``: the latest weights, optimizer, schedule, random states and position in the
   data, for ``--resume``.
 :class:`Checkpointer` writes them as a run trains. Every file is replaced atomically (temp file + rename), so a kill leaves each one whole:
@@ -28,6 +30,7 @@ from tunelab.errors import CheckpointError
 from tunelab.io.atomic import atomic_write_bytes, atomic_write_text
 
 WEIGHTS, CONFIG, LOG, RESUME = "model.safetensors", "config.json", "train_log.csv", "resume.pt"
+CURVE = "curve.csv"
 WEIGHTS_INT8 = "model.int8.safetensors"  # shipped checkpoints: 8-bit matrices (see quantize)
 _SCALE = ".int8_scale"
 
@@ -105,7 +108,7 @@ def read_config(run: Path) -> dict:
         raise CheckpointError(f"{path}: not valid JSON ({err})") from None
 
 
-def write_log(run: Path, rows: list[dict]) -> None:
+def write_log(run: Path, rows: list[dict], name: str = LOG) -> None:
     if not rows:
         return
     columns = list(dict.fromkeys(k for row in rows for k in row))
@@ -113,7 +116,7 @@ def write_log(run: Path, rows: list[dict]) -> None:
     writer = csv.DictWriter(buf, columns, lineterminator="\n")
     writer.writeheader()
     writer.writerows(rows)
-    atomic_write_text(Path(run) / LOG, buf.getvalue())
+    atomic_write_text(Path(run) / name, buf.getvalue())
 
 
 def save_resume(run: Path, payload: dict) -> None:
@@ -189,6 +192,7 @@ class Checkpointer:
             },
         )
         write_log(r.dir, p.log)
+        write_log(r.dir, p.curve, CURVE)
         r.meta["status"] = {
             "state": status,
             "epochs_done": p.epoch,

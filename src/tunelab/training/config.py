@@ -96,6 +96,8 @@ class TrainConfig:
     seed: int = setting(0, "seeds Python, NumPy and torch; an epoch's data order depends on (seed, epoch)")
     device: str = setting("auto", "auto (a GPU if there is one), cpu, cuda, cuda:1...")
     study_eval: bool = setting(False, "also the study's window metric on validation each epoch")
+    eval_every: int = setting(0, "also every N updates: loss and accuracy on a fixed sample of validation "
+                              "chunks, to curve.csv (learning curves of short runs; 0: per epoch only)")  # fmt: skip
     threads: int | None = setting(None, THREADS_HELP)
     progress: bool = setting(True, "a progress bar", cli=False)
 
@@ -122,6 +124,8 @@ class TrainConfig:
             problems.append(f"--max-minutes must be positive, got {self.max_minutes}")
         if self.max_tokens is not None and self.max_tokens <= 0:
             problems.append(f"--max-tokens must be positive, got {self.max_tokens}")
+        if self.eval_every < 0:
+            problems.append(f"--eval-every must be 0 or more, got {self.eval_every}")
         if self.select_subsample < 1:
             problems.append(f"--select-subsample must be at least 1, got {self.select_subsample}")
         if not 0 <= self.loss_from < self.seq_len:

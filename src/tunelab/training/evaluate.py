@@ -96,18 +96,22 @@ def evaluate(
     device="cpu",
     first_field: int = 0,
     autocast=None,
+    starts: np.ndarray | None = None,
 ) -> dict:
     """Loss, perplexity and masked accuracy over every target of ``examples``' stream once
-    (sequence mode: chunks from offset 0 plus the tail; window mode: every window).
-    ``autocast``: as for :func:`study_windows`."""
+    (sequence mode: chunks from offset 0 plus the tail; window mode: every window), or over the
+    examples at ``starts`` only. ``autocast``: as for :func:`study_windows`."""
     was_training = model.training
     model.eval()
     tally = Tally()
     compound = tokenizer.is_compound
-    batches = [examples.batch(starts) for starts in examples.batches(0, 0, batch_size, shuffle=False)]
-    rest = tail_chunk(examples.stream, examples.seq_len) if examples.mode == "sequence" else None
-    if rest is not None:
-        batches.append((rest[None, :-1], rest[None, 1:]))
+    if starts is not None:
+        batches = [examples.batch(starts[i : i + batch_size]) for i in range(0, len(starts), batch_size)]
+    else:
+        batches = [examples.batch(s) for s in examples.batches(0, 0, batch_size, shuffle=False)]
+        rest = tail_chunk(examples.stream, examples.seq_len) if examples.mode == "sequence" else None
+        if rest is not None:
+            batches.append((rest[None, :-1], rest[None, 1:]))
     for x, y in batches:
         with autocast() if autocast else nullcontext():
             stats = batch_stats(

@@ -18,6 +18,7 @@ from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from tunelab.errors import ConfigError, TunelabError
@@ -49,6 +50,7 @@ class Progress:
     seconds: float = 0.0  # this epoch's training seconds so far
     elapsed: float = 0.0  # training seconds in all
     log: list = field(default_factory=list)
+    curve: list = field(default_factory=list)  # --eval-every rows
     stopped: str | None = None
 
 
@@ -216,6 +218,8 @@ def _loop(r: Run, on_step=None) -> None:
                 bar.set_postfix(loss=f"{p.tally[0] / max(p.tally[1], 1):.4f}",
                                 tok_s=f"{p.tokens / max(p.seconds, 1e-9):,.0f}")  # fmt: skip
             bar.update(1)
+            if c.eval_every and p.step % c.eval_every == 0:
+                p.curve.append(curve_point(r))
             if on_step:
                 on_step(p.step, loss.item())
             stop = _budget_spent(r)
@@ -278,6 +282,26 @@ def validate(r: Run) -> dict:
     if r.study:
         out |= study_metrics(r.model, r.data.val_study, r.config.select_subsample, device=dev, autocast=r.amp)
     return out
+
+
+CURVE_CHUNKS = 256  # validation examples a curve point reads (fixed, seeded): about 16 k tokens
+
+
+def curve_point(r: Run) -> dict:
+    """Validation loss and accuracy on a fixed sample of the validation examples, now."""
+    p = r.p
+    per_epoch = r.data.train.n_batches(r.config.batch_size, r.config.steps_per_epoch)
+    row = {"step": p.step, "epoch": p.epoch + p.batch / max(per_epoch, 1),
+           "tokens_seen": p.seen, "elapsed_seconds": p.elapsed,
+           "train_loss": p.tally[0] / max(p.tally[1], 1)}  # fmt: skip
+    if r.data.val is None:
+        return row
+    val = r.data.val
+    every = val.starts(0, 0, shuffle=False)
+    sample = np.random.default_rng(0).choice(every, size=min(CURVE_CHUNKS, len(every)), replace=False)
+    got = evaluate(r.model, val, r.data.tokenizer, device=r.ctx.device, first_field=r.first,
+                   autocast=r.amp, starts=np.sort(sample))  # fmt: skip
+    return row | {"val_loss": got["nll_per_token"], "val_accuracy": got["masked_accuracy"]}
 
 
 def _selection(row: dict, select: str) -> float:
