@@ -351,6 +351,11 @@ def test_learning_curves_put_a_run_beside_the_study(corpus, tmp_path):
     assert len(study) == 21 and int(study[15]["updates"]) == 16 * 15580
     assert float(study[15]["val_accuracy"]) == 0.8524
     assert figure.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # a second run written later keeps the first's curve (its run directory may be gone) once
+    write({"tiny again": run}, tmp_path / "curves")
+    with open(table) as f:
+        again = [r for r in csv.DictReader(f) if r["source"] == "tunelab"]
+    assert [r for r in again if r["model"] == "tiny"] == mine and len(again) == 2 * len(mine)
 
 
 def test_the_loop_trains_exactly_as_a_plain_loop_would(corpus, tmp_path):

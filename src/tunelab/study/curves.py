@@ -83,12 +83,13 @@ def write(
     runs: dict, out, *, hardware: dict | None = None, title: str = "Learning curves"
 ) -> tuple[Path, Path]:
     """``learning-curves.csv`` and ``learning-curves.png`` in ``out`` for ``runs`` (name -> run
-    directory) beside the study's curves. Returns their paths."""
+    directory) beside the study's curves; tunelab curves already in ``out``'s CSV under other
+    names are kept (their runs may be on another machine). Returns their paths."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     hardware = hardware or {}
     rows = [row for name, run in runs.items() for row in run_rows(name, run, hardware.get(name, ""))]
-    rows += study_rows()
+    rows = _kept(out / "learning-curves.csv", set(runs)) + rows + study_rows()
     buf = io.StringIO()
     writer = csv.DictWriter(buf, COLUMNS, lineterminator="\n")
     writer.writeheader()
@@ -98,6 +99,17 @@ def write(
     figure = out / "learning-curves.png"
     atomic_write_bytes(figure, _plot(rows, title))
     return table, figure
+
+
+def _kept(path: Path, replaced: set) -> list[dict]:
+    """The tunelab rows of an earlier CSV whose models are not being written again."""
+    if not path.exists():
+        return []
+    with open(path) as f:
+        rows = [r for r in csv.DictReader(f) if r["source"] == "tunelab" and r["model"] not in replaced]
+    numbers = ("epoch", "updates", "targets")
+    return [{**r, **{k: int(r[k]) for k in numbers}, **{k: float(r[k]) for k in ("minutes", "val_accuracy", "val_nll")}}
+            for r in rows]  # fmt: skip
 
 
 def _plot(rows: list[dict], title: str) -> bytes:

@@ -208,7 +208,9 @@ def score_model(plan: Plan, run_dir: Path) -> dict:
             subsample=plan.score_subsample,
         )
     except ConfigError as err:  # a shipped model whose training split is not on this machine
-        say(f"[{run_dir.name}] not scored: its test songs cannot be told from its training songs here ({err})")
+        say(
+            f"[{run_dir.name}] not scored: its test songs cannot be told from its training songs here ({err})"
+        )
         return {}
     bits = [f"{part}bits_per_note{every}" for part in ("", "pitch_", "rhythm_") for every in ("", "_all")]
     keep = ("study_accuracy", "study_accuracy_all", "study_windows", "masked_accuracy", "nll_per_token",
