@@ -41,6 +41,12 @@ def test_a_packed_run_loads_generates_and_scores_like_its_source(corpus, tmp_pat
     assert main(["pretrained", "list"]) == 0
     assert capsys.readouterr().out.splitlines() == ["tiny-best -> tiny-lstm", "tiny-lstm"]
     assert not (out / "model.safetensors").exists() and (out / "model.int8.safetensors").exists()
+    # a run trained before tunelab recorded its longest song gets it when packed
+    meta = json.loads((run / "config.json").read_text())
+    longest = meta["data"].pop("longest_song")
+    (run / "config.json").write_text(json.dumps(meta))
+    pretrained.pack(run, "tiny-lstm")
+    assert json.loads((out / "config.json").read_text())["data"]["longest_song"] == longest
     a, tok, _ = load_run(run)
     b, _, _ = load_run(out)
     ids = torch.as_tensor(np.arange(2, 30) % tok.vocab_size)[None]

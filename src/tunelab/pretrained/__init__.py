@@ -46,6 +46,22 @@ def resolve(run_or_name) -> Path:
     raise ConfigError(f"{run_or_name}: neither a run directory nor a shipped model (shipped: {shipped})")
 
 
+def _longest_song(meta: dict) -> int | None:
+    """The longest training song of a run in tokens (generation's default step cap), from its
+    corpus if it is on this machine."""
+    import tunelab.corpus
+    import tunelab.tokenizers
+    from tunelab.errors import TunelabError
+    from tunelab.training.data import encode_songs
+
+    try:
+        corpus = tunelab.corpus.load(meta["train"]["corpus"], meta["data"].get("corpus_preset"), verbose=False)
+    except TunelabError:
+        return None
+    seqs, _ = encode_songs(corpus.split("train"), tunelab.tokenizers.from_dict(meta["tokenizer"]))
+    return max((len(s) for s in seqs), default=None)
+
+
 def pack(run, name: str) -> Path:
     """Copy a finished run into the package as ``name``, its weights in 8 bits."""
     from tunelab.training import checkpoint as ckpt
@@ -55,6 +71,8 @@ def pack(run, name: str) -> Path:
     state = ckpt.load_weights(run / ckpt.WEIGHTS)
     out.mkdir(parents=True, exist_ok=True)
     meta["train"] = {**meta["train"], "out": f"(packed from {run.name})"}
+    if "longest_song" not in meta["data"]:  # runs trained before tunelab recorded it
+        meta["data"]["longest_song"] = _longest_song(meta)
     ckpt.write_config(out, {**meta, "packed_from": str(run)})
     shutil.copyfile(run / ckpt.LOG, out / ckpt.LOG)
     ckpt.save_int8(out, state)

@@ -234,7 +234,7 @@ class Checkpointer:
         if r.ctx.main:
             print(
                 f"wrote {r.dir}: best epoch {r.p.best_epoch} (selection {r.config.select} {r.p.best:.4f}); "
-                f"{r.p.stopped}",
+                f"{r.p.seen:,} training tokens in {r.p.elapsed / 60:.1f} minutes; {r.p.stopped}",
                 file=sys.stderr,
             )
 
