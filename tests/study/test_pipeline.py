@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from tunelab.metrics.study17 import NAMES
-from tunelab.study import published, report
+from tunelab.study import claim, published, report
 from tunelab.study.pipeline import SEED_TOKENS, Plan, run
 
 from ..helpers import song as _song
@@ -109,7 +109,7 @@ def test_the_coherence_tests_find_a_known_effect_and_no_false_one():
         "hybrid": {"pitch_variance": rng.normal(0, 1, 300), "tonal_drift": rng.normal(0, 1, 300)},
         "lstm": {"pitch_variance": rng.normal(3, 1, 300), "tonal_drift": rng.normal(0, 1, 300)},
     }
-    rows = {r["metric"]: r for r in report.coherence_tests(values)}
+    rows = {r["metric"]: r for r in claim.coherence_tests(values)}
     assert set(rows) == {"pitch_variance", "tonal_drift"}  # metrics absent from the data are skipped
     shifted, same = rows["pitch_variance"], rows["tonal_drift"]
     assert shifted["lstm"]["delta"] < -0.8 and shifted["lstm"]["p_holm"] < 1e-6

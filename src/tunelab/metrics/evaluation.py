@@ -128,6 +128,32 @@ def evaluate(
         if not train_scores:
             raise ConfigError(f"--train {train}: no training songs could be read")
         against_train = [WITH_TRAIN[s](train_scores, train_ids) for s in needs_train]
+    report = _measure(loaded, [*per_melody, *against_train], errors)
+    report.reference = ref_name
+    names, values, kept = report.names, report.values, report.scores
+    for suite in against_train:
+        for set_name, scores in kept.items():
+            report.copies.setdefault(set_name, []).extend(
+                suite.examples(list(zip(report.items[set_name], scores)))
+            )
+    usable = {k: v for k, v in values.items() if len(v)}
+    if len(usable) >= 2:
+        report.stats = compare(usable, names, n_boot=1000)
+    if "distribution" in suites and ref_name and kept.get(ref_name):
+        from tunelab.metrics.distribution import compare_sets, compare_values
+
+        for set_name, scores in kept.items():
+            if set_name != ref_name and scores:
+                report.distribution[set_name] = compare_sets(scores, kept[ref_name])
+                # and the overlap of each metric's per-melody distribution with the reference's
+                for metric, oa in compare_values(values[set_name], values[ref_name], names).items():
+                    report.distribution[set_name][f"metric:{metric}"] = {"oa": oa, "kld": float("nan")}
+    return report
+
+
+def _measure(loaded: dict, suites: list, errors: list[str]) -> Report:
+    """Every per-melody suite on every melody of every set; a melody a suite refuses (a
+    ValueError: polyphonic for study17, say) is reported in ``errors`` and left out."""
     names: list[str] = []  # the metric columns, in the order the suites first give them
     values, items, kept_scores, labels = {}, {}, {}, {}
     for set_name, (scores, ids) in loaded.items():
@@ -135,9 +161,9 @@ def evaluate(
         for s, ident in zip(scores, ids):
             got = {}
             try:
-                for suite in (*per_melody, *against_train):
+                for suite in suites:
                     got |= suite(s)
-            except ValueError as e:  # polyphonic for study17, say
+            except ValueError as e:
                 errors.append(f"{set_name}/{ident}: {e}")
                 continue
             texts.append({k: v for k, v in got.items() if isinstance(v, str)})
@@ -150,23 +176,7 @@ def evaluate(
             np.array(rows, dtype=float).reshape(-1, len(names)) if rows else np.zeros((0, len(names)))
         )
         items[set_name], kept_scores[set_name], labels[set_name] = keep_ids, keep, texts
-    report = Report(names, values, items, kept_scores, reference=ref_name, labels=labels, errors=errors)
-    for suite in against_train:
-        for set_name, scores in kept_scores.items():
-            report.copies.setdefault(set_name, []).extend(suite.examples(list(zip(items[set_name], scores))))
-    usable = {k: v for k, v in values.items() if len(v)}
-    if len(usable) >= 2:
-        report.stats = compare(usable, names, n_boot=1000)
-    if "distribution" in suites and ref_name and kept_scores.get(ref_name):
-        from tunelab.metrics.distribution import compare_sets, compare_values
-
-        for set_name, scores in kept_scores.items():
-            if set_name != ref_name and scores:
-                report.distribution[set_name] = compare_sets(scores, kept_scores[ref_name])
-                # and the overlap of each metric's per-melody distribution with the reference's
-                for metric, oa in compare_values(values[set_name], values[ref_name], names).items():
-                    report.distribution[set_name][f"metric:{metric}"] = {"oa": oa, "kld": float("nan")}
-    return report
+    return Report(names, values, items, kept_scores, labels=labels, errors=errors)
 
 
 def unique_name(name: str, taken) -> str:

@@ -55,7 +55,9 @@ def _longest_song(meta: dict) -> int | None:
     from tunelab.training.data import encode_songs
 
     try:
-        corpus = tunelab.corpus.load(meta["train"]["corpus"], meta["data"].get("corpus_preset"), verbose=False)
+        corpus = tunelab.corpus.load(
+            meta["train"]["corpus"], meta["data"].get("corpus_preset"), verbose=False
+        )
     except TunelabError:
         return None
     seqs, _ = encode_songs(corpus.split("train"), tunelab.tokenizers.from_dict(meta["tokenizer"]))

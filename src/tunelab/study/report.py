@@ -2,8 +2,9 @@
 
 Tables are built once as rows and written both ways: training and test accuracy beside the
 study's, generation, the 17 metrics beside the study's published means and the real test
-songs', closeness to the test songs (overlap of distributions), and the headline question (does
-the Hybrid come closest to real songs on the local and the global metrics?). The HTML page adds
+songs', closeness to the test songs (overlap of distributions), copying of the training songs,
+and the headline question (:mod:`tunelab.study.claim`: does the Hybrid come closest to real
+songs on the local and the global metrics?). The HTML page adds
 training curves, a metric chart and a gallery with audio, sheet music and piano rolls.
 """
 
@@ -15,11 +16,9 @@ from pathlib import Path
 import numpy as np
 
 from tunelab.io.atomic import atomic_write_text
-from tunelab.metrics.study17 import GLOBAL, LOCAL, NAMES
-from tunelab.study import published
-
-REAL = "test songs"
-STRUCTURE = ("ssm_structureness", "ssm_repetition", "pitch_deviation", "mean_interval", "beat_alignment")
+from tunelab.metrics.study17 import NAMES
+from tunelab.study import claim, published
+from tunelab.study.claim import REAL
 
 
 class Table:
@@ -62,8 +61,10 @@ def tables(results: dict, per_item: dict | None = None) -> list[Table]:
         out += [_generation(models), _metrics(models, ev), _closeness(models, ev)]
         if "near_copy" in ev["means"].get(REAL, {}):
             out.append(_copying(models, ev))
-        if per_item and published.CHALLENGER in models and len(models) > 1:
-            out.append(_headline(models, ev, coherence_tests(per_item)))
+        peers = claim.peers(results)
+        if per_item and published.CHALLENGER in peers and len(peers) > 1:
+            mine = {k: v for k, v in per_item.items() if k in (REAL, *peers)}
+            out.append(claim.headline(peers, ev, claim.coherence_tests(mine)))
     return out
 
 
@@ -222,117 +223,11 @@ def _best(dist: dict, models, key: str) -> str | None:
     return max(vals, key=vals.get) if vals else None
 
 
-def coherence_tests(
-    values: dict[str, dict[str, np.ndarray]], challenger: str = published.CHALLENGER
-) -> list[dict]:
-    """Is ``challenger`` closer to the real songs than each other model, metric by metric?
-
-    ``values``: set -> metric -> per-melody values, the real songs under :data:`REAL`. Each
-    melody's distance from the real songs is its absolute deviation from their median; the
-    challenger's distances are compared with each baseline's by a two-sided Mann-Whitney U
-    test, Holm-corrected over all metrics and baselines, with Cliff's delta (negative: the
-    challenger's melodies lie closer to the real songs' median)."""
-    from scipy.stats import mannwhitneyu
-
-    from tunelab.metrics.stats import cliffs_delta, holm
-
-    baselines = [k for k in values if k not in (REAL, challenger)]
-    rows, pvalues = [], []
-    for group, names in (
-        ("local (study 1-11)", LOCAL),
-        ("global (study 12-17)", GLOBAL),
-        ("structure", STRUCTURE),
-    ):
-        for m in names:
-            if m not in values[REAL]:
-                continue
-            med = np.median(values[REAL][m])
-            dev = {k: np.abs(values[k][m] - med) for k in (challenger, *baselines)}
-            row = {
-                "group": group,
-                "metric": m,
-                "median_deviation": {k: float(np.median(v)) for k, v in dev.items()},
-            }
-            for b in baselines:
-                same = np.ptp(np.concatenate([dev[challenger], dev[b]])) == 0
-                p = 1.0 if same else float(mannwhitneyu(dev[challenger], dev[b]).pvalue)
-                row[b] = {"delta": cliffs_delta(dev[challenger], dev[b]), "p": p}
-                pvalues.append(p)
-            rows.append(row)
-    adjusted = iter(holm(pvalues)) if pvalues else iter(())
-    for row in rows:
-        for b in baselines:
-            row[b]["p_holm"] = float(next(adjusted))
-        closer = [row[b]["delta"] < 0 and row[b]["p_holm"] < 0.05 for b in baselines]
-        farther = [row[b]["delta"] > 0 and row[b]["p_holm"] < 0.05 for b in baselines]
-        row["verdict"] = (
-            f"{challenger} closer than all"
-            if all(closer)
-            else "a baseline closer"
-            if any(farther)
-            else "no clear difference"
-        )
-    return rows
-
-
-def read_per_item(path: Path) -> dict[str, dict[str, np.ndarray]]:
-    """evaluation/per_item.csv -> set -> metric -> values (the text columns, such as the nearest
-    training song, left out)."""
-    import csv
-
-    out: dict[str, dict[str, list]] = {}
-    text: set[str] = set()
-    with open(path) as f:
-        for r in csv.DictReader(f):
-            d = out.setdefault(r.pop("set"), {})
-            r.pop("item")
-            for k, v in r.items():
-                try:
-                    d.setdefault(k, []).append(float(v))
-                except ValueError:
-                    text.add(k)
-    return {k: {m: np.array(v) for m, v in d.items() if m not in text} for k, d in out.items()}
-
-
-def _headline(models: dict, ev: dict, tests: list[dict] | None) -> Table:
-    """The study's claim re-tested: OA with the real songs per metric, and the deviation tests."""
-    dist = ev.get("distribution", {})
-    baselines = [k for k in models if k != published.CHALLENGER]
-    rows, verdicts = [], {}
-    for t in tests or []:
-        key = f"metric:{t['metric']}"
-        oas = [dist.get(n, {}).get(key, {}).get("oa") for n in models]
-        tests_cells = [f"{t[b]['delta']:+.3f} ({_p(t[b]['p_holm'])})" for b in baselines]
-        rows.append([t["group"], t["metric"], *oas, *tests_cells, t["verdict"]])
-        verdicts.setdefault(t["group"], {}).setdefault(t["verdict"], 0)
-        verdicts[t["group"]][t["verdict"]] += 1
-    note = "; ".join(f"{g}: " + ", ".join(f"{k} {v}" for k, v in c.items()) for g, c in verdicts.items())
-    return Table(
-        "Does the Hybrid come closer to the real songs than both baselines?",
-        [
-            "group",
-            "metric",
-            *(f"OA {n}" for n in models),
-            *(f"hybrid vs {b}: delta (p)" for b in baselines),
-            "verdict",
-        ],
-        rows,
-        "OA: overlap of each model's per-melody distribution with the test songs' (higher is closer). Tests: each "
-        "melody's absolute deviation from the test songs' median, Hybrid against each baseline, two-sided "
-        "Mann-Whitney U with Holm's correction over all rows; Cliff's delta < 0 means the Hybrid's melodies lie "
-        f"closer. Verdicts: {note}.",
-    )
-
-
-def _p(p: float) -> str:
-    return f"p={p:.1e}" if p < 1e-3 else f"p={p:.3f}"
-
-
 def write(results: dict, out: Path) -> list[Path]:
     """Write results.md and report.html into ``out``; returns their paths."""
     out = Path(out)
     per_item = out / "evaluation" / "per_item.csv"
-    ts = tables(results, read_per_item(per_item) if per_item.exists() else None)
+    ts = tables(results, claim.read_per_item(per_item) if per_item.exists() else None)
     md = [f"# {results['plan'].get('title', 'tunelab')} results", "", _plan_line(results), ""]
     md += [t.markdown() for t in ts]
     atomic_write_text(out / "results.md", "\n".join(md))

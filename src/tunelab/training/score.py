@@ -45,23 +45,19 @@ def score(
         subsample: the study accuracy on one window in ``subsample``, drawn at random with a
             fixed seed (an estimate that costs 1 / subsample of the time; 1: the study's exact
             protocol).
-        precision: ``fp32``, or ``bf16`` (forward passes under bfloat16 autocast: 3-5x faster
-            for the attention models on a CPU with AVX-512 BF16; argmax decisions can differ
-            on near ties).
-        preset: the preparation of ``data`` (``study``...); None: the run's own (a run trained on
-            a split folder, whose songs were prepared before, has none: give ``study`` to read
-            deutschl as the study's split was made).
-        surprise_csv: a path: write every target's information content there (song, target,
-            token, bits, pitch_bits; one row per target, for plots of surprise along a melody).
+        precision: ``fp32``, or ``bf16`` (bfloat16 autocast: 3-5x faster for the attention
+            models on a CPU with AVX-512 BF16; argmax decisions can differ on near ties).
+        preset: the preparation of ``data`` (``study``: deutschl as the study's split was made);
+            None: the run's own.
+        surprise_csv: a path for every target's information content (song, target, token,
+            bits, pitch_bits: for plots of surprise along a melody).
 
     Returns:
         ``nll_per_token``, ``perplexity``, ``masked_accuracy`` (and ``study_accuracy`` with
         ``study_nll``, the same windows' mean NLL in nats, and with ``unseen`` the same over
-        all songs as ``study_accuracy_all`` / ``study_nll_all``), with
-        the songs, notes and targets scored and the songs left out and why; and
-        ``bits_per_note`` with its ``pitch`` and ``rhythm`` parts (tunelab.training.surprise:
-        each target read with at least half the run's ``seq_len`` before it; with ``unseen``
-        also over all songs, ``..._all``), comparable across encodings and with IDyOM's.
+        all songs as ``study_accuracy_all`` / ``study_nll_all``), the songs, notes and targets
+        scored and the songs left out and why; ``bits_per_note`` and its ``pitch`` and
+        ``rhythm`` parts (tunelab.training.surprise; with ``unseen`` also ``..._all``).
     """
     from tunelab.corpus.sources import resolve
 
@@ -73,38 +69,39 @@ def score(
 
     run = run_or_shipped(run)
     model, tokenizer, meta = load_run(run, dev)
-    amp = autocast(precision, dev)
-    train_cfg, info = meta["train"], meta["data"]
+    sep = tokenizer.separator_id
+    if protocol == "study" and (tokenizer.is_compound or sep is None):
+        raise ConfigError(f"--protocol study needs the grid encoding; {Path(run)} uses {tokenizer.name}")
+    kw = {"device": dev, "autocast": autocast(precision, dev)}
     if split is None:
         split = "test" if resolve(data).explicit_split else "all"
     songs, seqs, skipped, keep = _songs(data, split, tokenizer, meta, unseen, preset)
     kept = [s for s, k in zip(seqs, keep) if k]
     if not kept:
         raise ConfigError(f"{data}: no songs to score in split {split!r}")
-    sep = tokenizer.separator_id
-    examples = Examples(song_stream(kept, sep, info["gap"]), train_cfg["seq_len"], train_cfg["mode"])
-    first = model.first_field if tokenizer.is_compound else 0
-    notes = sum(len(song) for song, k in zip(songs, keep) if k)
     out = {
         "run": str(run),
-        "notes": notes,  # in the songs scored
+        "notes": sum(len(song) for song, k in zip(songs, keep) if k),  # in the songs scored
         "data": str(data),
         "split": split,
         "songs": len(kept),
         "left_out": {"do_not_encode": len(skipped), "also_in_train": len(seqs) - len(kept)},
-        **evaluate(
-            model, examples, tokenizer, batch_size=batch_size, device=dev, first_field=first, autocast=amp
-        ),
+        **_teacher_forced(model, tokenizer, kept, meta, batch_size, **kw),
     }
-    out |= _bits(model, tokenizer, songs, seqs, keep, meta, unseen, surprise_csv,
-                 batch_size=batch_size, device=dev, autocast=amp)  # fmt: skip
+    out |= _bits(model, tokenizer, songs, seqs, keep, meta, unseen, surprise_csv, batch_size=batch_size, **kw)
     if protocol == "study":
-        if tokenizer.is_compound or sep is None:
-            raise ConfigError(f"--protocol study needs the grid encoding; {Path(run)} uses {tokenizer.name}")
-        out |= _study_protocol(model, seqs, keep, sep, subsample, unseen, device=dev, autocast=amp)
+        out |= _study_protocol(model, seqs, keep, sep, subsample, unseen, **kw)
     out["precision"] = precision
     out["seconds"] = round(time.perf_counter() - t0, 2)
     return out
+
+
+def _teacher_forced(model, tokenizer, kept: list, meta: dict, batch_size: int, **kw) -> dict:
+    """NLL per token and masked accuracy of the kept songs' stream, read as the run trained."""
+    train, sep = meta["train"], tokenizer.separator_id
+    examples = Examples(song_stream(kept, sep, meta["data"]["gap"]), train["seq_len"], train["mode"])
+    first = model.first_field if tokenizer.is_compound else 0
+    return evaluate(model, examples, tokenizer, batch_size=batch_size, first_field=first, **kw)
 
 
 def _songs(data, split: str, tokenizer, meta: dict, unseen: bool, preset: str | None):
