@@ -206,6 +206,7 @@ def score_model(plan: Plan, run_dir: Path) -> dict:
             protocol="study" if grid else None,
             unseen=True,
             subsample=plan.score_subsample,
+            preset=plan.corpus_preset,  # a shipped model trained on a split folder: read as the plan does
         )
     except ConfigError as err:  # a shipped model whose training split is not on this machine
         say(

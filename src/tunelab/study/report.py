@@ -55,7 +55,8 @@ def _e(x) -> str:
 def tables(results: dict, per_item: dict | None = None) -> list[Table]:
     """The report's tables; ``per_item`` (set -> metric -> values) adds the headline tests."""
     models = results["models"]
-    out = [_training(models)]
+    shipped = [k for k in models if "pretrained" in results.get("plan", {}).get("models", {}).get(k, {})]
+    out = [_training(models, shipped)]
     ev = results.get("evaluation")
     if ev:
         out += [_generation(models), _metrics(models, ev), _closeness(models, ev)]
@@ -72,7 +73,7 @@ def _study_name(name: str) -> str | None:
     return name if name in published.MODELS else None
 
 
-def _training(models: dict) -> Table:
+def _training(models: dict, shipped: list[str]) -> Table:
     rows = []
     for name, r in models.items():
         t, s = r.get("test", {}), _study_name(name)
@@ -103,7 +104,10 @@ def _training(models: dict) -> Table:
         "Test accuracy: the study's protocol (argmax next token after every 64-token window of the test "
         "stream, 64 `/` after each song, every target counts)"
         + (f", estimated on {windows:,} windows drawn at random" if windows else "")
-        + ". Unseen songs: the test songs not also in the training split. Bits per note: the test songs' "
+        + ". Unseen songs: the test songs not also in the training split"
+        + (f" (for the shipped models, {', '.join(shipped)}: the split they were trained on, elsewhere, for hours; "
+           "their other columns count songs they learned)" if shipped else "")
+        + ". Bits per note: the test songs' "
         "information content under the model, total / notes, split into pitch and the rest (when a note "
         "starts, holds, rests, the song's end) by the chain rule (tunelab.training.surprise).",
     )  # fmt: skip
