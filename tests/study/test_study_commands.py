@@ -54,6 +54,15 @@ def test_encodings_report_nll_per_note_and_nb_is_shorter_than_cp(corpus, tmp_pat
     assert notes == results["nb/lstm/ce"]["test"]["notes"] > 0  # the same songs, however encoded
     rows = [line for line in page.read_text().splitlines() if line.startswith("| ") and "/" not in line[:3]]
     assert len(rows) == 1 + 3  # header and one row per run
+    for name, r in results.items():  # one box of minutes for every encoding, whatever its recipe's rate
+        train = json.loads((tmp_path / "runs" / name / "config.json").read_text())["train"]
+        assert train["max_minutes"] == 0.05 and train["max_tokens"] is None
+        t = r["test"]
+        assert t["bits_per_note_all"] == pytest.approx(
+            t["pitch_bits_per_note_all"] + t["rhythm_bits_per_note_all"]
+        )
+    assert "bits / note (pitch + rest)" in rows[0] and "copied 4 bars / near" in rows[0]
+    assert all(row.rstrip(" |").endswith("%") for row in rows[1:])  # the copying column is filled
 
 
 def test_encodings_only_runs_named_runs_and_refuses_unknown_names(tmp_path):

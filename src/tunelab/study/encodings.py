@@ -36,6 +36,9 @@ def specs(
     for enc in encodings:
         for fam in families:
             base = SMALL.get(fam, {"model": fam, "size": "small", "lr": 1e-3, "schedule": "plateau"})
+            base = {
+                k: v for k, v in base.items() if k != "tokens_per_minute"
+            }  # a box of minutes, each the same
             for loss in losses:
                 out[f"{enc}/{fam}/{loss}"] = {
                     **base,
