@@ -130,27 +130,31 @@ def test_evaluate_novelty_measures_copying_of_the_training_set(tmp_path, capsys)
     import csv
 
     train, gen = tmp_path / "train.txt", tmp_path / "gen.txt"
-    song = "60 _ _ _ 62 _ 64 _ 65 _ _ _ 67 _ _ _ 69 _ 71 _ 72 _ _ _ 71 _ _ _ 69 _ _ _"
+    song = "60 _ _ _ 62 _ 64 _ 65 _ _ _ 67 _ _ _ 69 _ 71 _ 72 _ _ _ 71 _ _ _ 69 _ _ _ 67 _ _ _ 65 _ _ _"
     train.write_text(song + "\n55 _ 57 _ 59 _ _ _ 60 _ _ _\n")
     copy_up_a_tone = " ".join(str(int(t) + 2) if t.isdigit() else t for t in song.split())
-    gen.write_text(copy_up_a_tone + "\n" + "72 _ _ _ 60 _ _ _ 79 _ _ _ 55 _ _ _\n")
+    fresh_line, short_copy = "72 _ _ _ 60 _ _ _ 79 _ _ _ 55 _ _ _", "67 _ _ _ 69 _ _ _ 71 _ _ _"
+    gen.write_text("\n".join([copy_up_a_tone, fresh_line, short_copy]) + "\n")
     out = tmp_path / "novelty"
     assert main(["evaluate", str(gen), "--suite", "novelty", "--train", str(train), "--out", str(out)]) == 0
     rows = list(csv.DictReader((out / "per_item.csv").read_text().splitlines()))
-    copied, fresh = rows
-    assert float(copied["longest_shared_run"]) == 10 and float(copied["similarity_to_nearest"]) == 1.0
-    assert float(copied["longest_shared_quarters"]) == 7.0  # onsets 0 .. 7 quarters, under 2 bars
+    copied, fresh, short = rows
+    assert float(copied["longest_shared_run"]) == 12 and float(copied["similarity_to_nearest"]) == 1.0
+    assert float(copied["longest_shared_quarters"]) == 9.0  # onsets 0 .. 9 quarters: past 2 bars
     assert (copied["shares_2_bars"], copied["near_copy"], copied["covered_by_shared_bars"]) == (
-        "0.0",
+        "1.0",
         "1.0",
         "1.0",
     )
     assert float(fresh["longest_shared_run"]) == 1 and fresh["near_copy"] == "0.0"
+    # three notes found whole in a training song (its 65 67 69 in quarters, up a tone) are no near
+    # copy: a run under 2 bars is found in some song of any training set
+    assert float(short["similarity_to_nearest"]) == 1.0 and short["near_copy"] == "0.0"
     assert (copied["nearest_training_song"], fresh["nearest_training_song"]) == ("train.txt#1", "")
     # the report draws the copy beside its training song; the fresh melody shares no bar, so not it
     page = (out / "report.html").read_text().split("Worst copies of the training set")[1]
-    assert "gen.txt#1 shares 10 notes (7 quarters, 100% of it) with train.txt#1" in page
-    assert "gen.txt#2" not in page and page.count("data:image/png;base64,") == 1
+    assert "gen.txt#1 shares 12 notes (9 quarters, 100% of it) with train.txt#1" in page
+    assert "gen.txt#2" not in page and "gen.txt#3" not in page and page.count("data:image/png;base64,") == 1
     assert main(["evaluate", str(gen), "--suite", "novelty", "--out", str(out)]) == 2
     assert "--suite novelty compares with training songs: give --train CORPUS" in capsys.readouterr().err
 

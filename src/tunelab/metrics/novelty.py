@@ -43,12 +43,14 @@ class Copying:
     def flags(self) -> dict[str, bool]:
         """Past each copying threshold of Sturm's challenges and NotaGen's filter, as tunelab
         counts them: a shared run of 2 bars, of 4 bars, half the notes inside shared runs of a
-        bar, the longest shared run 95% of the melody (a near copy)."""
+        bar, and a near copy: the longest shared run 95% of the melody and 2 bars long at least
+        (a melody of a few notes is found somewhere in any training set)."""
+        two_bars = self.longest_run_quarters >= 2 * BAR_QUARTERS
         return {
-            "shares_2_bars": self.longest_run_quarters >= 2 * BAR_QUARTERS,
+            "shares_2_bars": two_bars,
             "shares_4_bars": self.longest_run_quarters >= 4 * BAR_QUARTERS,
             "half_covered": self.covered >= 0.5,
-            "near_copy": self.similarity >= 0.95,
+            "near_copy": self.similarity >= 0.95 and two_bars,
         }
 
 
