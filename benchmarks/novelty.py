@@ -64,7 +64,7 @@ def main() -> None:
         f"Index of the study's {len(train_lines):,} train songs: {build:.2f} s. Shares of each set's melodies "
         "whose longest run shared with a training song (same intervals and rhythm, any transposition) "
         "spans 2 bars (8 quarters) or 4 bars (16), that have half their notes inside shared runs of a bar, "
-        "and whose longest shared run is 95% of the melody (a near copy). `python benchmarks/novelty.py`.\n\n"
+        "and whose longest shared run is 95% of the melody and 2 bars long at least (a near copy). `python benchmarks/novelty.py`.\n\n"
         "| set | melodies | seconds | median longest run (notes) | run of 2 bars | run of 4 bars | half covered | near copy |\n"
         "|---|---:|---:|---:|---:|---:|---:|---:|\n" + "".join(rows)
     )
