@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from tunelab.errors import ConfigError
+from tunelab.metrics.study17 import NAMES
 from tunelab.models.registry import family_class
 from tunelab.study.pipeline import Plan, preset_for, run
 from tunelab.study.recipes import SMALL
@@ -150,7 +151,7 @@ def table(results: dict, minutes: float) -> str:
         "Melodies from scratch (temperature 0.7, stop at the end of a song, at most 600 steps). OA: mean "
         "overlapping area with the test songs (1 = as close as real songs are to each other), over the 17 "
         "metrics and over the distribution features. Copied: the melodies sharing a run of 4 bars with a "
-        "training song, and near copies (95% of the melody in one shared run).",
+        "training song, and near copies (95% of the melody in one shared run of 2 bars or more).",
         "",
         "| encoding | model | loss | params | tokens / song | masked acc | NLL / token | NLL / note | bits / note "
         "(pitch + rest) | notes/s generated | OA, 17 metrics | OA, features | copied 4 bars / near |",
@@ -161,7 +162,9 @@ def table(results: dict, minutes: float) -> str:
         enc, fam, loss = name.split("/")
         t, g = r.get("test", {}), r.get("generation", {})
         d = dist.get(name, {})
-        metric_oa = [v["oa"] for k, v in d.items() if k.startswith("metric:") and np.isfinite(v["oa"])]
+        metric_oa = [
+            d[f"metric:{m}"]["oa"] for m in NAMES if np.isfinite(d.get(f"metric:{m}", {}).get("oa", np.nan))
+        ]
         feature_oa = [v["oa"] for k, v in d.items() if not k.startswith("metric:") and np.isfinite(v["oa"])]
         lines.append(
             f"| {enc} | {fam} | {loss} | {r['parameters']:,} | {r.get('tokens_per_song', float('nan')):.1f} | "
