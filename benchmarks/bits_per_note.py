@@ -25,7 +25,7 @@ PARTS = ("bits_per_note", "pitch_bits_per_note", "rhythm_bits_per_note")
 def main() -> None:
     import torch
 
-    from tunelab.pretrained import names
+    from tunelab.pretrained import aliases, names
     from tunelab.training.score import score
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
