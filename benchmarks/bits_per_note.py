@@ -30,7 +30,9 @@ def main() -> None:
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument(
-        "--models", nargs="+", default=[n for n in names() if n.startswith(("study-", "deutschl-"))]
+        "--models",
+        nargs="+",
+        default=[n for n in names() if n.startswith(("study-", "deutschl-")) and n not in aliases()],
     )
     ap.add_argument("--threads", type=int, default=2)
     args = ap.parse_args()
