@@ -71,14 +71,12 @@ def _pairwise(a: np.ndarray, b: np.ndarray | None = None) -> np.ndarray:
 
 def overlap(x: np.ndarray, y: np.ndarray, points: int = 512) -> tuple[float, float]:
     """(overlapping area, KL(x || y)) of Gaussian KDEs of two samples of distances."""
-    from scipy.stats import gaussian_kde
-
     x, y = np.asarray(x, float), np.asarray(y, float)
     lo, hi = min(x.min(), y.min()), max(x.max(), y.max())
     if hi - lo < 1e-12:  # both samples are one value: identical if the same, disjoint if not
         return (1.0, 0.0) if np.allclose(x.mean(), y.mean()) else (0.0, float("inf"))
     grid = np.linspace(lo - 0.1 * (hi - lo), hi + 0.1 * (hi - lo), points)
-    px, py = _kde(gaussian_kde, x, grid), _kde(gaussian_kde, y, grid)
+    px, py = kde(x, grid), kde(y, grid)
     step = grid[1] - grid[0]
     oa = float(np.minimum(px, py).sum() * step)
     eps = 1e-12
@@ -86,13 +84,51 @@ def overlap(x: np.ndarray, y: np.ndarray, points: int = 512) -> tuple[float, flo
     return min(oa, 1.0), max(kl, 0.0)
 
 
-def _kde(gaussian_kde, sample: np.ndarray, grid: np.ndarray) -> np.ndarray:
+EXACT_PAIRS = 2_000_000  # sample x grid sizes up to this are summed exactly, larger ones binned
+BIN_PER_BANDWIDTH = 64  # binned: fine-grid nodes per bandwidth (error below 1e-4 of the peak)
+
+
+def kde(sample: np.ndarray, grid: np.ndarray) -> np.ndarray:
+    """The Gaussian KDE of ``sample`` on the even ``grid``, normalised to integrate to 1 there,
+    with scipy's ``gaussian_kde`` bandwidth (Scott's rule: std (ddof 1) x n^-1/5).
+
+    Small inputs are summed exactly; a large sample (the ~80,000 distances within 400 reference
+    melodies) is linearly binned onto a grid 64 nodes per bandwidth and convolved with the
+    kernel by FFT: the same densities within 1e-4 of their peak, some 100 times faster."""
+    sample = np.asarray(sample, float)
     if np.ptp(sample) < 1e-12:  # a constant sample: a narrow bump where it is
         width = (grid[-1] - grid[0]) / 100
         density = np.exp(-0.5 * ((grid - sample[0]) / width) ** 2)
     else:
-        density = gaussian_kde(sample)(grid)
+        h = sample.std(ddof=1) * len(sample) ** -0.2
+        density = (_exact if len(sample) * len(grid) <= EXACT_PAIRS else _binned)(sample, grid, h)
     return density / (density.sum() * (grid[1] - grid[0]))
+
+
+def _exact(sample: np.ndarray, grid: np.ndarray, h: float) -> np.ndarray:
+    out = np.zeros(len(grid))
+    for chunk in np.array_split(sample, max(1, len(sample) * len(grid) // 250_000)):
+        out += np.exp(-0.5 * ((grid[:, None] - chunk[None, :]) / h) ** 2).sum(1)
+    return out
+
+
+def _binned(sample: np.ndarray, grid: np.ndarray, h: float) -> np.ndarray:
+    from scipy.signal import fftconvolve
+
+    step = grid[1] - grid[0]
+    k = max(1, int(np.ceil(BIN_PER_BANDWIDTH * step / h)))  # fine nodes per grid step
+    if k * (len(grid) - 1) > 2**21:  # a bandwidth far below the grid's step: sum it exactly
+        return _exact(sample, grid, h)
+    delta = step / k
+    n_fine = (len(grid) - 1) * k + 1
+    t = (sample - grid[0]) / delta  # every sample lies inside the grid
+    i = np.clip(np.floor(t).astype(np.int64), 0, n_fine - 2)
+    frac = t - i
+    weights = np.bincount(i, 1 - frac, n_fine) + np.bincount(i + 1, frac, n_fine)
+    reach = min(int(np.ceil(9 * h / delta)), n_fine - 1)  # exp(-40): nothing further counts
+    kernel = np.exp(-0.5 * (np.arange(-reach, reach + 1) * delta / h) ** 2)
+    fine = fftconvolve(weights, kernel)[reach : reach + n_fine]
+    return np.maximum(fine[::k], 0.0)  # FFT round-off can dip a hair below zero
 
 
 def compare_sets(

@@ -184,12 +184,15 @@ def _roll(plt, ax, score, shared=lambda onset: False):
     """A piano roll on ``ax``; notes whose onset (in quarters) is ``shared`` in orange."""
     from fractions import Fraction
 
+    from matplotlib.collections import PatchCollection
+
     q = score.tpq
-    for o, d, p, _ in score.notes():
-        color = "#e07b00" if shared(Fraction(o, q)) else "#2a6fb0"
-        ax.add_patch(plt.Rectangle((o / q, p - 0.4), d / q, 0.8, facecolor=color, edgecolor="white", lw=0.8))
-    for b in score.bar_starts():
-        ax.axvline(b / q, color="#ccc", lw=0.6, zorder=0)
+    notes = list(score.notes())
+    rects = [plt.Rectangle((o / q, p - 0.4), d / q, 0.8) for o, d, p, _ in notes]
+    colors = ["#e07b00" if shared(Fraction(o, q)) else "#2a6fb0" for o, *_ in notes]
+    ax.add_collection(PatchCollection(rects, facecolor=colors, edgecolor="white", linewidth=0.8))
+    bars = [b / q for b in score.bar_starts()]  # one collection, not an artist per bar line
+    ax.vlines(bars, 0, 1, transform=ax.get_xaxis_transform(), color="#ccc", lw=0.6, zorder=0)
     ax.set_xlim(0, max(score.end, 1) / q)
     if len(score):
         ax.set_ylim(score.pitch.min() - 2, score.pitch.max() + 2)

@@ -21,8 +21,8 @@ def png_bytes(score: Score, title: str | None = None, width: float = 8.0) -> byt
     fig, ax = plt.subplots(figsize=(width, 2.6), dpi=90)
     rects = [plt.Rectangle((o / q, p - 0.4), d / q, 0.8) for o, d, p, _ in score.notes()]
     ax.add_collection(PatchCollection(rects, facecolor="#2a6fb0", edgecolor="#163d63", linewidth=0.4))
-    for b in score.bar_starts():
-        ax.axvline(b / q, color="#bbb", lw=0.6, zorder=0)
+    bars = [b / q for b in score.bar_starts()]  # one collection, not an artist per bar line
+    ax.vlines(bars, 0, 1, transform=ax.get_xaxis_transform(), color="#bbb", lw=0.6, zorder=0)
     ax.set_xlim(0, max(score.end, 1) / q)
     lo, hi = (int(score.pitch.min()) - 2, int(score.pitch.max()) + 2) if len(score) else (58, 74)
     ax.set_ylim(lo, hi)

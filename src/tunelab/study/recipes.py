@@ -110,21 +110,21 @@ RECIPES: dict[str, Recipe] = {
     "small-lstm": Recipe(
         {**_SEQ, "model": "lstm", "size": "small", "lr": 3e-3, "schedule": "plateau", "batch_size": 64,
          "model_options": {"d_model": 160, "hidden_size": 160, "dropout": 0.0}},
-        tokens_per_minute=3.5e6,  # 59,287 tokens/s on 2 free threads (benchmarks/results/threads.md)
+        tokens_per_minute=1.2e6,  # 20,048 tokens/s on 2 free threads (benchmarks/results/threads.md)
         why="benchmarks/results/train_study.md: the best of the 20-minute benchmark (0.8372)",
         tags=("small",),
     ),
     "small-transformer": Recipe(
         {**_SEQ, "model": "transformer", "size": "small", "lr": 1e-3, "schedule": "plateau", "batch_size": 64,
          "model_options": {"d_model": 128, "n_layers": 3, "d_ff": 512, "dropout": 0.0}},
-        tokens_per_minute=1.8e6,  # 31,207 tokens/s on 2 free threads (benchmarks/results/threads.md)
+        tokens_per_minute=0.75e6,  # 12,445 tokens/s on 2 free threads (benchmarks/results/threads.md)
         why="benchmarks/results/train_study.md (0.8361)",
         tags=("small",),
     ),
     "small-hybrid": Recipe(
         {**_SEQ, "model": "hybrid", "size": "small", "lr": 2e-3, "schedule": "plateau", "batch_size": 64,
          "model_options": {"d_model": 128, "hidden_size": 160, "encoder_layers": 1, "d_ff": 512, "dropout": 0.0}},
-        tokens_per_minute=2.4e6,  # 41,027 tokens/s on 2 free threads (benchmarks/results/threads.md)
+        tokens_per_minute=0.77e6,  # 12,767 tokens/s on 2 free threads (benchmarks/results/threads.md)
         why="benchmarks/results/train_study.md (0.8363)",
         tags=("small",),
     ),
