@@ -141,7 +141,7 @@ def _figure(width: float, height: float):
 def _img(fig_and_plt) -> str:
     plt, fig = fig_and_plt
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", bbox_inches="tight")
+    fig.savefig(buf, format="png")  # every figure lays itself out (tight_layout or fixed axes)
     plt.close(fig)
     return f"<img alt='figure' src='data:image/png;base64,{base64.b64encode(buf.getvalue()).decode()}'>"
 
@@ -204,10 +204,10 @@ def _example(score):
     from tunelab.metrics.structure import ssm
 
     plt, fig = _figure(11, 3)
-    ax = fig.add_axes([0.0, 0.08, 0.22, 0.84])
+    ax = fig.add_axes([0.05, 0.17, 0.19, 0.72])
     S = ssm(score)
     ax.imshow(S, cmap="magma", vmin=0, vmax=1, origin="lower")
     ax.set_title("bar self-similarity", fontsize=9)
     ax.set_xlabel("bar", fontsize=8)
-    _roll(plt, fig.add_axes([0.28, 0.15, 0.72, 0.75]), score)
+    _roll(plt, fig.add_axes([0.29, 0.17, 0.69, 0.72]), score)
     return plt, fig
