@@ -33,7 +33,7 @@ DEMO_OVERHEAD_MINUTES = 4.3
 
 
 def demo(
-    out="demo", *, minutes: float = 1.0, n: int = 32, threads: int | None = None, pretrained: bool = False
+    out="demo", *, minutes: float = 0.8, n: int = 32, threads: int | None = None, pretrained: bool = False
 ) -> Path:
     """Prepare deutschl, train the small LSTM, Transformer and Hybrid for ``minutes`` each of a
     free 2-core machine (a budget in tokens: a busy machine takes longer, not worse), set the
@@ -56,7 +56,7 @@ def demo(
         n=n,
         # MusicXML (music21, ~0.6 s a melody on 2 cores) for the gallery's melodies only
         formats=("grid", "mid"),
-        score_subsample=16,  # 1 window in 16 of the test songs: ~12,000 targets, 17 s a model on 2 cores
+        score_subsample=32,  # 1 window in 32 of the test songs: ~6,000 targets, 10-25 s a model on 2 cores
         threads=threads,
         max_steps="corpus",  # a melody longer than every training song has run away
         # the shipped attention models take minutes each to score on 2 cores; their test figures
@@ -66,12 +66,12 @@ def demo(
         extra={"command": _command()},
     )
     trained = [k for k in models if "pretrained" not in models[k]]
-    tokens = ", ".join(f"{k} {models[k]['tokens_per_minute'] * minutes / 1e6:.1f} M" for k in trained)
+    tokens = ", ".join(f"{k} {models[k]['tokens_per_minute'] * minutes / 1e6:.2f} M" for k in trained)
     expected = minutes * len(trained) + DEMO_OVERHEAD_MINUTES
     say(
         f"demo: about {expected:.0f} minutes on a free 2-core machine ({len(trained)} models x {minutes:g} "
-        f"minutes of training tokens: {tokens or 'none'}; then {len(models)} models scored, {n} melodies each, "
-        f"evaluated); a busy machine takes longer and trains the same"
+        f"minute{'' if minutes == 1 else 's'} of training tokens: {tokens or 'none'}; then {len(trained) if trained else len(models)} models "
+        f"scored, {n} melodies from each of {len(models)}, evaluated); a busy machine takes longer and trains the same"
     )
     return _report(run(plan), plan.out)
 
