@@ -305,13 +305,17 @@ def _curves(results: dict, out: Path):
                 break
     if not any(logs.values()):
         return None
+    ends = [float(rows[-1]["tokens_seen"]) for rows in logs.values() if rows]
+    wide = max(ends) > 10 * min(ends)  # minute runs beside hours-long ones: a log axis shows both
     plt, fig = _figure(10, 3.2)
     for j, key in enumerate(("val_loss", "val_accuracy")):
         ax = fig.add_subplot(1, 2, j + 1)
         for name, rows in logs.items():
             tokens = [float(r["tokens_seen"]) / 1e6 for r in rows]
             ax.plot(tokens, [float(r.get(key) or np.nan) for r in rows], marker=".", label=name)
-        ax.set_xlabel("training tokens seen (millions)")
+        if wide:
+            ax.set_xscale("log")
+        ax.set_xlabel("training tokens seen (millions" + (", log scale)" if wide else ")"))
         ax.set_title(key.replace("_", " "))
         ax.legend(fontsize=8)
     fig.tight_layout()
