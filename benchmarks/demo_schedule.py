@@ -18,7 +18,10 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-VARIANTS = {"plateau (recipe)": {}, "cosine, warm-up 30": {"schedule": "cosine", "warmup": 30, "min_lr": 1e-5}}
+VARIANTS = {
+    "plateau (recipe)": {},
+    "cosine, warm-up 30": {"schedule": "cosine", "warmup": 30, "min_lr": 1e-5},
+}
 
 
 def run(recipe: str, changes: dict, tokens: int) -> dict:
@@ -33,7 +36,11 @@ def run(recipe: str, changes: dict, tokens: int) -> dict:
         seconds = time.perf_counter() - t0
         with open(Path(out) / "train_log.csv") as f:
             last = list(csv.DictReader(f))[-1]
-    return {"val_accuracy": float(last["val_accuracy"]), "val_loss": float(last["val_loss"]), "seconds": seconds}
+    return {
+        "val_accuracy": float(last["val_accuracy"]),
+        "val_loss": float(last["val_loss"]),
+        "seconds": seconds,
+    }
 
 
 def main() -> None:

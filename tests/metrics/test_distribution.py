@@ -66,7 +66,15 @@ def _scipy_kde(sample, grid):
 
 @pytest.mark.parametrize(
     "name",
-    ["normal", "two far narrow modes", "cauchy tails", "five values", "all but ten equal", "exponential", "small"],
+    [
+        "normal",
+        "two far narrow modes",
+        "cauchy tails",
+        "five values",
+        "all but ten equal",
+        "exponential",
+        "small",
+    ],
 )
 def test_kde_agrees_with_scipy(name):
     """The binned FFT KDE (large samples) and the exact sum (small ones) against scipy's
