@@ -94,7 +94,8 @@ def kde(sample: np.ndarray, grid: np.ndarray) -> np.ndarray:
 
     Small inputs are summed exactly; a large sample (the ~80,000 distances within 400 reference
     melodies) is linearly binned onto a grid 64 nodes per bandwidth and convolved with the
-    kernel by FFT: the same densities within 1e-4 of their peak, some 100 times faster."""
+    kernel by FFT: the same densities within 1e-4 of their peak, 2-30 ms where scipy takes
+    0.6-1.3 s on 80,000-100,000 points (2 cores)."""
     sample = np.asarray(sample, float)
     if np.ptp(sample) < 1e-12:  # a constant sample: a narrow bump where it is
         width = (grid[-1] - grid[0]) / 100
