@@ -6,6 +6,8 @@ suite is a function and one line here.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
+
 from tunelab.score import Score
 
 
@@ -29,7 +31,7 @@ def structure_of(score: Score) -> dict[str, float]:
     return structure(score)
 
 
-class TrainSuite:
+class TrainSuite(ABC):
     """A per-melody suite measured against the training songs (``WITH_TRAIN``): built once from
     them, then called on each melody like a ``PER_MELODY`` suite. Its values are numbers
     (metrics) or strings (labels, such as a song's id: per_item.csv only); :meth:`examples`
@@ -38,8 +40,9 @@ class TrainSuite:
     def __init__(self, train: list[Score], ids: list[str]):
         self.train, self.ids = train, ids
 
+    @abstractmethod
     def __call__(self, score: Score) -> dict[str, float | str]:
-        raise NotImplementedError
+        """The suite's values for one melody."""
 
     def examples(self, items: list[tuple[str, Score]]) -> list:
         return []
