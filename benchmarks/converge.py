@@ -69,7 +69,7 @@ def spec(family: str, scale: str = "base", *, encoding: str = "grid", seed: int 
         "encoding": encoding,
         "mode": "sequence",
         "seq_len": 64,
-        "gap": 1 if encoding == "grid" else 0,
+        "gap": None if encoding == "grid" else 0,  # grid: 64 `/` between songs, as the study's windows need
         "batch_size": 32,
         "lr": 1e-3 if family in ATTENTION else 2e-3,
         "optimizer": "adam",
