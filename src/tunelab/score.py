@@ -23,6 +23,8 @@ from fractions import Fraction
 
 import numpy as np
 
+from tunelab.form import Form
+
 # Tonic spellings used when a key is transposed, by pitch class (the usual key-signature choice).
 _MAJOR_TONICS = ["C", "Db", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B"]
 _MINOR_TONICS = ["C", "C#", "D", "Eb", "E", "F", "F#", "G", "G#", "A", "Bb", "B"]
@@ -60,6 +62,8 @@ class Score:
         end: length of the piece in ticks (covers trailing rests); defaults to the last offset.
         tempo: quarter notes per minute, if the source says.
         rests: notated rests as an (R, 2) array of ``[onset, duration]`` ticks, or None.
+        form: the written form's repeat marks, endings and parts (:class:`tunelab.form.Form`),
+            or None for music as played (``tunelab.form.played`` expands a written Score).
         meta: title, source file, collection and the like.
     """
 
@@ -74,6 +78,7 @@ class Score:
     end: int | None = None
     tempo: float | None = None
     rests: np.ndarray | None = None
+    form: Form | None = None
     meta: dict = field(default_factory=dict)
 
     def __post_init__(self):
@@ -130,6 +135,15 @@ class Score:
         elif self.end < last:
             raise ValueError(f"end {self.end} is before the last note or rest ends ({last})")
         self.end = int(self.end)
+        if self.form is not None:
+            if isinstance(self.form, dict):
+                self.form = Form(**self.form)
+            if not isinstance(self.form, Form):
+                raise ValueError(f"form must be a tunelab.form.Form or None, got {type(self.form).__name__}")
+            if self.form.marks and self.form.marks[-1][0] > self.end:
+                raise ValueError(
+                    f"a form mark at tick {self.form.marks[-1][0]} is after the end ({self.end})"
+                )
 
     # ---- construction and copies -------------------------------------------------------------
 
@@ -230,6 +244,7 @@ class Score:
             pickup=int(scale(self.pickup)),
             end=int(scale(self.end)),
             rests=None if self.rests is None else scale(self.rests),
+            form=None if self.form is None else self.form.scaled(lambda t: int(scale(t))),
         )
 
     # ---- meter ---------------------------------------------------------------------------------
@@ -317,6 +332,8 @@ class Score:
         for name in ("time_signatures", "keys", "pickup", "end", "tempo"):
             if getattr(a, name) != getattr(b, name):
                 return f"{name} differ: {getattr(a, name)} vs {getattr(b, name)}"
+        if (a.form or None) != (b.form or None):
+            return f"form differs: {a.form} vs {b.form}"
         if rests and not _same_rests(a.rests, b.rests):
             return f"notated rests differ: {_rests_str(a.rests, tpq)} vs {_rests_str(b.rests, tpq)}"
         if meta and a.meta != b.meta:

@@ -36,13 +36,13 @@ def test_one_broken_tune_does_not_sink_the_book(tmp_path):
     assert scores[1].keys[0][1:] == ("D", "minor")
 
 
-def test_key_without_mode_keeps_the_tonic_only(tmp_path):
-    assert tune_key_mode("X:1\nK: G\n") == ("G", None)
+def test_key_without_mode_is_major_as_abc_says(tmp_path):
+    assert tune_key_mode("X:1\nK: G\n") == ("G", None)  # what the text writes
     assert tune_key_mode("X:1\nK:Ador\n") == ("A", "dorian")
     f = tmp_path / "essen.abc"
     f.write_text("X:1\nT:Essen style\nM:2/4\nL:1/8\nK: G\nG2 _B2 | d4 |]\n")
     (s,), errors = load(f)
-    assert not errors and s.keys == [(0, "G", None)]
+    assert not errors and s.keys == [(0, "G", "major")]  # ABC 2.1; the deutschl corpus reads it as unknown
     assert s.pitch.tolist() == [67, 70, 74]
 
 

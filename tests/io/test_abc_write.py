@@ -10,7 +10,12 @@ Q = 480  # a quarter
 
 
 def back(score: Score, **options) -> Score:
-    return parse_abc_tune(abc_text(score), source="w.abc", **options)
+    """Written and read again; a key without a mode is read as the dialect that writes a bare
+    tonic for it (the Essen ABC's) reads it (ABC 2.1 would say major)."""
+    unknown = any(mode is None for _, _, mode in score.keys)
+    return parse_abc_tune(
+        abc_text(score), source="w.abc", **({"bare_key": None} if unknown else {}), **options
+    )
 
 
 def same(got: Score, want: Score) -> str | None:

@@ -184,7 +184,7 @@ def test_nb_scalar_check_agrees_with_masks(cut):
 
 def test_nb_is_one_word_per_note_and_shorter_than_cp():
     score = parse_kern(PICKUP_3_4)
-    nb, cp = tt.get("nb").encode(score), tt.get("cp").encode(score)
+    nb, cp = tt.get("nb", controls=()).encode(score), tt.get("cp", controls=()).encode(score)
     assert len(nb) == len(score) + 2  # Start ... EOS
     assert [tt.get("nb").vocab[0][w[0]] for w in nb] == [
         "Start",

@@ -93,6 +93,13 @@ def _prep_args(c: argparse.ArgumentParser) -> None:
         metavar="FILE",
         help="fix each piece's split from 'ID train|val|test' lines instead of the hash",
     )
+    c.add_argument(
+        "--form",
+        choices=["played", "written"],
+        default=None,
+        help="played (default): repeats taken, endings chosen, parts in order; written: the notes once, with "
+        "repeat marks, endings and parts kept (ABC and MusicXML write them back)",
+    )
     c.add_argument("--dedupe", action="store_true", help="keep one copy of identical pieces")
     c.add_argument("--jobs", type=int, default=None, help="reader processes (default: all cores)")
     c.add_argument("--no-cache", action="store_true", help="neither read nor write the preparation cache")
@@ -109,6 +116,7 @@ def _load(args):
         split=tuple(args.split_ratios) if args.split_ratios else None,
         dedupe=True if args.dedupe else None,
         split_file=args.split_file,
+        form=args.form,
     )
     if args.preset:
         print("note: --preset is deprecated and will go in the next release; use --prep", file=sys.stderr)

@@ -20,7 +20,10 @@ from pathlib import Path
 
 from tunelab.corpus.transforms import STUDY_DURATIONS, duration_problem, quantize, transpose_to_c_or_a
 from tunelab.errors import ConfigError, ParseError
+from tunelab.form import played
 from tunelab.score import Score
+
+FORMS = ("played", "written")
 
 
 @dataclass(frozen=True)
@@ -41,6 +44,9 @@ class PrepOptions:
             splits.
         split_file: a text file of ``id split`` lines that fixes each piece's split instead of
             the hash; pieces it does not name are in no split.
+        form: ``"played"`` (repeats taken, endings chosen, parts in order: what a musician plays
+            and what models learn by default) or ``"written"`` (the notes once, repeat marks,
+            endings and parts kept in ``Score.form``); see :mod:`tunelab.form`.
     """
 
     durations: tuple | None = None
@@ -52,9 +58,12 @@ class PrepOptions:
     split: tuple = (0.80, 0.06, 0.14)
     dedupe: bool = False
     split_file: str | None = None
+    form: str = "played"
 
     def __post_init__(self):
         problems = []
+        if self.form not in FORMS:
+            problems.append(f"--form must be one of {', '.join(FORMS)}, got {self.form!r}")
         if self.transpose not in (None, "c-or-a"):
             problems.append(f"--transpose must be 'c-or-a' or none, got {self.transpose!r}")
         if self.key_rule not in ("first", "estimate", "study"):
@@ -82,6 +91,7 @@ class PrepOptions:
                 ties="keep",
                 steps_per_quarter=4,
                 monophonic=True,
+                form="written",  # the study read the songs as written, repeats not taken
             ),
         }
         if name not in presets:
@@ -108,6 +118,11 @@ class Entry:
 
 def apply_options(score: Score, opts: PrepOptions) -> tuple[Score | None, str]:
     """The prepared score, or None and the reason a filter dropped it."""
+    if opts.form == "played":
+        try:
+            score = played(score)
+        except ValueError as e:
+            return None, f"form: {e}"
     if opts.monophonic and not score.is_monophonic():
         return None, "polyphonic"
     if opts.durations is not None:
@@ -151,7 +166,7 @@ def _read_task(task):
     """Worker: one task -> list of (id, source, Score | ParseError).
 
     A task is ``(kind, source, ident, payload, ties)``: kind ``"abc-tune"`` with payload
-    ``(tune number, tune text, accidental propagation)``, or ``"file"`` with no payload.
+    ``(tune number, tune text, reader options)``, or ``"file"`` with no payload.
     """
     kind, source, ident, payload, ties = task
     with warnings.catch_warnings():
@@ -160,8 +175,8 @@ def _read_task(task):
             if kind == "abc-tune":
                 from tunelab.io.abc import read_abc_tune
 
-                number, text, propagate = payload
-                score = read_abc_tune(text, source=source, tune=number, ties=ties, propagate=propagate)
+                number, text, dialect = payload
+                score = read_abc_tune(text, source=source, tune=number, ties=ties, **dialect)
                 return [(ident, source, score)]
             from tunelab.io import load_file
 

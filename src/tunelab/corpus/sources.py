@@ -13,6 +13,7 @@ from tunelab.errors import ConfigError
 
 # The German collections of the Essen folk songs among music21's essenFolksong ABC files.
 DEUTSCHL_BOOKS = ("altdeu", "ballad", "boehme", "dva", "erk", "fink", "kinder", "variant", "zuccal")
+ESSEN_DIALECT = {"propagate": "pitch", "bare_key": None}
 ESSEN_NOTICE = (
     "deutschl: the Essen Folk Song Collection (EsAC, encoded under Helmut Schaffrath; ABC by "
     "Seymour Schlien), as shipped with music21. Distributed for research and NON-COMMERCIAL use "
@@ -58,9 +59,11 @@ def _music21_corpus_dir() -> Path:
     return Path(next(iter(spec.submodule_search_locations))) / "corpus"
 
 
-def abc_tune_tasks(files, root: Path, propagate: str = "octave") -> list:
+def abc_tune_tasks(files, root: Path, dialect: dict | None = None) -> list:
     """One reading task per tune of each ABC file (a tunebook of 2,000 tunes is read in parallel,
-    tune by tune, and its progress counts tunes), ids ``path/without/suffix#X``."""
+    tune by tune, and its progress counts tunes), ids ``path/without/suffix#X``. ``dialect``:
+    reader options for a collection that departs from ABC 2.1 (``propagate``, ``bare_key``)."""
+    dialect = dialect or {}
     from tunelab.io.abc import read_text, split_tunebook
 
     tasks, skip = [], len(str(root)) + 1
@@ -74,9 +77,9 @@ def abc_tune_tasks(files, root: Path, propagate: str = "octave") -> list:
             tasks.append(("file", str(f), ident, None))
             continue
         if len(tunes) == 1:  # a one-tune file: the tune is the file (its id has no #X)
-            tasks.append(("abc-tune", str(f), ident, (tunes[0][0], tunes[0][1], propagate)))
+            tasks.append(("abc-tune", str(f), ident, (tunes[0][0], tunes[0][1], dialect)))
             continue
-        tasks += [("abc-tune", str(f), f"{ident}#{n}", (n, text, propagate)) for n, text in tunes]
+        tasks += [("abc-tune", str(f), f"{ident}#{n}", (n, text, dialect)) for n, text in tunes]
     return tasks
 
 
@@ -85,9 +88,10 @@ def _deutschl() -> Source:
     files = sorted(p for p in folder.glob("*.abc") if p.stem.rstrip("0123456789") in DEUTSCHL_BOOKS)
     # Schlien's EsAC-to-ABC conversion lets an accidental reach every octave of its letter to the
     # barline: against the kern edition, 5,075 of 5,228 tunes agree note for note this way, 5,049
-    # with ABC 2.1's same-octave rule (benchmarks/results).
+    # with ABC 2.1's same-octave rule (benchmarks/results); and it writes K:G for G minor as well
+    # as G major (accidentals written out), so a bare tonic says nothing of the mode here.
     return Source("deutschl", BUILTINS["deutschl"].description, [], files, folder, ESSEN_NOTICE,
-                  make_tasks=lambda: abc_tune_tasks(files, folder, "pitch"))  # fmt: skip
+                  make_tasks=lambda: abc_tune_tasks(files, folder, ESSEN_DIALECT))  # fmt: skip
 
 
 def _music21_tunebook(name: str, folder_name: str) -> Source:

@@ -201,6 +201,31 @@ def one_voice_problem(score: Score, quantized: Score) -> str | None:
     )
 
 
+def steps_needed(score: Score) -> int:
+    """The coarsest grid (steps a quarter) that holds every onset, length and barline of the
+    score exactly: 4 for 16ths, 12 for triplets of 8ths and 16ths, 8 for 32nds."""
+    on, du, _ = score.event_arrays()
+    ticks = [score.tpq, score.pickup, score.end, *(t for t, _, _ in score.time_signatures)]
+    g = math.gcd(int(np.gcd.reduce(np.concatenate([on, du]))) if len(on) else 0, *ticks)
+    for t, n, d in score.time_signatures:
+        g = math.gcd(g, score.tpq * 4 * n // d)
+    return score.tpq // math.gcd(score.tpq, g or score.tpq)
+
+
+def grid_for(scores, *, at_least: int = 4, at_most: int = 48, share: float = 1.0) -> tuple[int, int]:
+    """``(steps per quarter, scores it holds)``: the coarsest multiple of ``at_least`` up to
+    ``at_most`` that holds at least ``share`` of the scores exactly (every one by default)."""
+    need = [steps_needed(s) for s in scores]
+    best = at_least
+    for steps in range(at_least, at_most + 1, at_least):
+        held = sum(steps % n == 0 for n in need)
+        if held >= share * len(need):
+            return steps, held
+        if held > sum(best % n == 0 for n in need):
+            best = steps
+    return best, sum(best % n == 0 for n in need)
+
+
 def quantize(score: Score, steps_per_quarter: int = 4) -> Score:
     """Snap onsets and ends to a grid of ``steps_per_quarter`` steps per quarter note.
 
@@ -240,6 +265,7 @@ def quantize(score: Score, steps_per_quarter: int = 4) -> Score:
         pickup=int(snap(score.pickup)),
         end=end,
         rests=rests,
+        form=None if score.form is None else score.form.scaled(lambda t: int(snap(t))),
     )
 
 

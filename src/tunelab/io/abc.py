@@ -12,6 +12,7 @@ import re
 from pathlib import Path
 
 from tunelab.errors import ParseError
+from tunelab.form import played
 from tunelab.score import Score
 
 _TUNE_START = re.compile(r"^X:", re.MULTILINE)
@@ -64,13 +65,14 @@ def written_meters(tune_text: str) -> set:
 
 def read_abc_tune(
     tune_text: str, *, source: str, tune, ties: str = "merge", native: bool = True, propagate: str = "octave",
-    repeats: str = "written", grace: str = "drop",
+    form: str = "written", grace: str = "drop", bare_key: str | None = "major",
 ) -> Score:  # fmt: skip
     """One ABC tune as a Score: the native reader (:mod:`tunelab.io.abc_native`), else music21
     for what is beyond it; ``meta["reader"]`` says which, and ``meta["music21_because"]`` why.
 
-    ``propagate``: how far an accidental reaches within its bar; ``repeats``: ``written`` or
-    ``expand``; ``grace``: ``drop`` or ``keep`` (see ``parse_abc_tune``).
+    ``propagate``: how far an accidental reaches within its bar; ``form``: ``written`` or
+    ``played``; ``grace``: ``drop`` or ``keep``; ``bare_key``: the mode of ``K:D`` (see
+    ``parse_abc_tune``).
     """
     from tunelab.io.abc_native import NeedsMusic21, parse_abc_tune
     from tunelab.io.m21 import parse_data_with_music21
@@ -81,7 +83,7 @@ def read_abc_tune(
     if native:
         try:
             score = parse_abc_tune(tune_text, source=source, tune=tune, ties=ties, propagate=propagate,
-                                   repeats=repeats, grace=grace)  # fmt: skip
+                                   form=form, grace=grace, bare_key=bare_key)  # fmt: skip
             score.meta["id"] = f"{Path(source).stem}#{tune}"
             score.meta["reader"] = "native"
             return score
@@ -93,12 +95,12 @@ def read_abc_tune(
         kept = [ts for ts in score.time_signatures if ts[1:] in written] or [(0, *sorted(written)[0])]
         score = score.replace(time_signatures=[(0, *kept[0][1:]), *kept[1:]])
     written = tune_key_mode(tune_text)
-    if written and written[1] is None and score.keys and score.keys[0][0] == 0:
+    if written and written[1] is None and bare_key is None and score.keys and score.keys[0][0] == 0:
         score.keys[0] = (0, score.keys[0][1], None)
     score.meta["id"] = f"{Path(source).stem}#{tune}"
     score.meta["reader"] = "music21"
     score.meta["music21_because"] = because
-    return score
+    return played(score) if form == "played" else score
 
 
 def read_text(path) -> str:

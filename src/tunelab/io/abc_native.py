@@ -4,8 +4,9 @@ Notes with accidentals, octave marks and lengths; rests (``z``, ``x``, multi-bar
 broken rhythm (``>``, ``<``, doubled and tripled); tuplets (``(3``, ``(p:q:r``); chords
 (``[CEG]``); chord symbols kept as annotations (``meta["chords"]``: ``[tick, text]``);
 decorations (``.~HLMOPSTuv``, ``!...!``, ``+...+``) and slurs ignored; grace notes dropped or
-kept (``grace="keep"``: they take a 32nd each from the note that follows); barlines, repeats
-and first / second endings, kept as written or expanded as played (``repeats="expand"``);
+kept (``grace="keep"``: they take a 32nd each from the note that follows); barlines, repeats,
+numbered endings and parts (``P:``) kept as the written form (``Score.form``), or expanded as
+played (``form="played"``, :func:`tunelab.form.played`);
 inline and mid-tune fields (``[M:]``, ``[K:]``, ``[L:]``, ``[Q:]``, ``[V:]`` and ``M:``, ``K:``,
 ``L:``, ``Q:``, ``V:`` lines); voices, each a part in time, sounding together; ``%%`` directives
 and ``%`` comments ignored. Accidentals last to the end of the bar, for notes of the same letter
@@ -25,6 +26,7 @@ from fractions import Fraction
 import numpy as np
 
 from tunelab.errors import ParseError
+from tunelab.form import SECTION, Form, parse_order, played
 from tunelab.io import abc_fields as F
 from tunelab.io.abc_fields import NeedsMusic21, key_name
 from tunelab.io.abc_voice import TICKS, Voice
@@ -56,8 +58,9 @@ def parse_abc_tune(
     ties: str = "merge",
     propagate: str = "octave",
     implicit_bars: bool = True,
-    repeats: str = "written",
+    form: str = "written",
     grace: str = "drop",
+    bare_key: str | None = "major",
 ) -> Score:
     """One ABC tune (``X:`` to the blank line) as a Score; NeedsMusic21 if beyond this reader.
 
@@ -65,20 +68,28 @@ def parse_abc_tune(
     accidental reaches, ``"octave"`` (ABC 2.1), ``"pitch"`` (any octave) or ``"not"``.
     ``implicit_bars``: a line that ends without a barline after exactly one full bar ends that
     bar (the Essen collection writes one phrase a line and leaves that barline out).
-    ``repeats``: ``"written"`` or ``"expand"`` (repeats and endings as played). ``grace``:
-    ``"drop"`` or ``"keep"``.
+    ``form``: ``"written"`` (repeat marks, endings and parts in ``Score.form``) or ``"played"``
+    (expanded). ``grace``: ``"drop"`` or ``"keep"``. ``bare_key``: the mode of a ``K:`` that
+    names only a tonic: ``"major"`` (ABC 2.1) or None (unknown: the Essen ABC writes ``K:G``
+    for G minor too).
     """
     m = re.search(r"^%%propagate-accidentals\s+(not|octave|pitch)\b", text, re.MULTILINE)
     propagate = m[1] if m else propagate
     for name, value, allowed in (("propagate", propagate, ("octave", "pitch", "not")),
-                                 ("repeats", repeats, ("written", "expand")), ("grace", grace, ("drop", "keep"))):  # fmt: skip
+                                 ("form", form, ("written", "played")), ("grace", grace, ("drop", "keep"))):  # fmt: skip
         if value not in allowed:
             raise ValueError(f"{name} must be one of {', '.join(allowed)}, got {value!r}")
     tune_ = _Tune(source, tune, ties, propagate, implicit_bars, grace)
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     for lineno, raw in enumerate(lines, 1):
         tune_.line(raw, lineno)
-    return tune_.score(repeats)
+    score = tune_.score(bare_key)
+    if form == "played":
+        try:
+            return played(score)
+        except ValueError as err:  # a play order or endings that would play it for ever
+            raise ParseError(source, f"cannot be played as written: {err}", tune=tune) from None
+    return score
 
 
 class _Tune:
@@ -149,6 +160,8 @@ class _Tune:
                 self.current().set_key(value)
         elif name == "V" and self.in_body:
             self.switch(value.split()[0] if value.split() else "1")
+        elif name == "P" and self.in_body and value[:1].isalpha() and value[:1].isupper():
+            self.current().part(value[0])
 
     def current(self) -> Voice:
         if self.voice is None:
@@ -242,16 +255,13 @@ class _Tune:
 
     # --- the Score -----------------------------------------------------------------------------
 
-    def score(self, repeats: str) -> Score:
+    def score(self, bare_key: str | None) -> Score:
         if not self.in_body:
             raise ParseError(self.source, "tune has no K: (key) field", tune=self.tune)
         voices = [v for v in self.voices.values() if v.notes or v.rests]
         if not voices:
             raise ParseError(self.source, "tune has no notes", tune=self.tune)
         first = voices[0]
-        if repeats == "expand":
-            for v in voices:
-                v.expand_repeats()
         notes = [n for v in voices for n in v.notes]
         end = max([v.t for v in voices] + [o + d for o, d, _ in notes] + [o + d for o, d in first.rests])
         if end > MAX_QUARTERS * TICKS:
@@ -269,7 +279,7 @@ class _Tune:
         meters = [(tick(t), *(m or (None, None))) for t, m in first.meters]
         tss, pickup = declared_meter(meters, [tick(b) for b in first.bars], tick(end), tpq)
         keys = [(tick(t), *key_name(k)) for t, k in first.keys]
-        keys = [k for k in keys if k[1] is not None]
+        keys = [(t, tonic, mode or bare_key) for t, tonic, mode in keys if tonic is not None]
         meta = {"source": self.source, "declared_meter": any(m[1] is not None for m in meters)}
         if self.tune is not None:
             meta["tune"] = self.tune
@@ -286,8 +296,23 @@ class _Tune:
         return Score(
             arr[:, 0], arr[:, 1], arr[:, 2], tpq=tpq, time_signatures=tss, keys=keys, pickup=pickup,
             end=tick(end), tempo=F.tempo(self.fields.get("Q", "")),
-            rests=rests, meta=meta,
+            rests=rests, form=self._form(first, tick, tick(end)), meta=meta,
         )  # fmt: skip
+
+    def _form(self, voice: Voice, tick, end: int) -> Form | None:
+        """The first voice's marks (a section bar at the start or the end is only a barline) and
+        the header's order of parts."""
+        marks = [(tick(t), m) for t, m in voice.marks]
+        marks = [(t, m) for t, m in marks if not (m == SECTION and (t == 0 or t == end))]
+        marks = [x for i, x in enumerate(marks) if i == 0 or x != marks[i - 1]]
+        order = self.fields.get("P", "").strip() or None
+        if order is not None:
+            try:
+                parse_order(order)
+            except ValueError as err:
+                raise self.fail(str(err)) from None
+        form = Form(tuple(marks), order)
+        return form or None
 
 
 def _strip_comment(line: str) -> str:

@@ -6,7 +6,6 @@ accidentals, an open tie, a tuplet, a broken rhythm, pending grace notes)."""
 from __future__ import annotations
 
 import re
-from bisect import bisect_left, bisect_right
 from fractions import Fraction
 from functools import lru_cache
 
@@ -62,15 +61,28 @@ def _scaled(ticks: int, num: int, den: int) -> int:
 
 
 @lru_cache(maxsize=256)
-def _barline(text: str) -> tuple[bool, bool, bool, int | None]:
-    """What a barline's text says: whether it ends a bar (``[2`` alone does not), whether it
-    starts and ends a repeat, and the ending it opens."""
-    ending = re.search(r"\d+", text) if re.search(r"[\[|]\d|^\[\d|\|\d", text) or text[:1] == "[" else None
-    start = text.rstrip("0123456789,-[").endswith(":") or text == "::"
-    # a :| with no |: before it goes back to the last double bar (or the start): || and [| start a section
-    start = start or text.strip(" 0123456789,-") in ("||", "[|")
+def _barline(text: str) -> tuple[bool, tuple[str, ...]]:
+    """What a barline's text says: whether it ends a bar (``[2`` alone does not), and its form
+    marks (:mod:`tunelab.form`): ``::`` ends a repeat and starts one, ``||``, ``[|`` and ``|]``
+    are section bars, and digits open an ending (``|1``, ``:|2``, ``[1,3``, ``[2-4``)."""
+    from tunelab.form import REPEAT_END, REPEAT_START, SECTION, ending, ending_passes
+
+    numbers = re.search(r"\d+(?:[,-]\d+)*$", text)
+    body = text[: numbers.start()].rstrip("[") if numbers else text
+    marks = []
+    if body.startswith(":"):
+        marks.append(REPEAT_END)
+    if (body.endswith(":") and body != ":") or body == "::":
+        marks.append(REPEAT_START)
+    if not marks and body.strip(":") in ("||", "[|", "|]"):
+        marks.append(SECTION)
+    if numbers:
+        try:
+            marks.append(ending(ending_passes(numbers[0])))
+        except ValueError:
+            pass  # an ending past 16 passes: a typo, read as a plain barline
     is_bar = not text.startswith("[") or "|" in text
-    return is_bar, start, text.startswith(":"), int(ending[0]) if ending else None
+    return is_bar, tuple(marks)
 
 
 class Voice:
@@ -82,7 +94,7 @@ class Voice:
         self.notes: list[list] = []  # [onset, duration, pitch], quarter notes
         self.rests: list[list] = []
         self.bars: list[int] = []
-        self.events: list[tuple] = []  # (time, start repeat, end repeat, ending number)
+        self.marks: list[tuple] = []  # (time, form mark), in reading order
         self.chord_symbols: list[tuple] = []
         self.tempo_changes: list = []
         self.bar_alter: dict = {}
@@ -101,12 +113,16 @@ class Voice:
 
     def set_meter(self, meter) -> None:
         self.meter = meter
-        self.meters.append((self.t, meter))
+        _change(self.meters, self.t, meter)
 
     def set_key(self, value: str) -> None:
         self.key_alter = F.key_signature(value)
-        self.keys.append((self.t, value))
+        _change(self.keys, self.t, value)
         self.bar_alter.clear()
+
+    def part(self, label: str) -> None:
+        """A ``P:`` field inside the tune: a part starts here."""
+        self.marks.append((self.t, "P:" + label))
 
     # --- bars ----------------------------------------------------------------------------------
 
@@ -129,11 +145,11 @@ class Voice:
             self.bars.append(self.t)
 
     def barline(self, text: str) -> None:
-        is_bar, start, end, ending = _barline(text)
+        is_bar, marks = _barline(text)
         if is_bar:
             self._bar()
             self.bar_alter.clear()
-        self.events.append((self.t, start, end, ending))
+        self.marks += [(self.t, m) for m in marks]
 
     def chord_symbol(self, text: str) -> None:
         self.chord_symbols.append((self.t, text))
@@ -276,33 +292,11 @@ class Voice:
             group[pitch] = (len(self.notes) - 1, step, octave_no, alter)
         return len(self.notes) - 1
 
-    # --- repeats -------------------------------------------------------------------------------
 
-    def expand_repeats(self) -> None:
-        """Rewrite the voice as played: each ``|: ... :|`` twice, first endings the first time
-        only, second endings after the repeat."""
-        ranges, pos, start, first_ending = [], 0, 0, None
-        for t, begin, end, ending in self.events:
-            if end and t > pos:
-                ranges += [(pos, t), (start, first_ending if first_ending is not None else t)]
-                pos, start, first_ending = t, t, None
-            if begin:
-                start = t
-            if ending == 1:
-                first_ending = t
-        if not ranges:
-            return
-        ranges.append((pos, self.t))
-        notes, rests, bars, out = [], [], [], 0
-        note_at, rest_at = [n[0] for n in self.notes], [r[0] for r in self.rests]  # in time order
-        for a, b in ranges:  # bisect: a tune of many short repeats stays linear
-            span = self.notes[bisect_left(note_at, a) : bisect_left(note_at, b)]
-            notes += [[o - a + out, min(d, b - o), p] for o, d, p in span]
-            span = self.rests[bisect_left(rest_at, a) : bisect_left(rest_at, b)]
-            rests += [[o - a + out, min(d, b - o)] for o, d in span]
-            bars += [x - a + out for x in self.bars[bisect_right(self.bars, a) : bisect_right(self.bars, b)]]
-            out += b - a
-        self.notes, self.rests, self.bars, self.t = notes, rests, bars, out
-        self.meters = [(0, self.meters[0][1])]  # changes inside repeats: the first meter stays
-        self.keys = [(0, self.keys[0][1])]
-        self.chord_symbols = []
+def _change(changes: list, t: int, value) -> None:
+    """Record a meter or key change at tick ``t``: a later field at the same tick (an ``M:`` line
+    after ``K:`` and before the first note) replaces the earlier one."""
+    if changes and changes[-1][0] == t:
+        changes[-1] = (t, value)
+    else:
+        changes.append((t, value))

@@ -15,6 +15,7 @@ from typing import ClassVar
 import numpy as np
 
 from tunelab.score import Score
+from tunelab.tokenizers import controls as C
 
 PAD = 0  # id 0 is padding in every flat vocabulary and "ignore" in every compound field
 CONTI = 1  # in compound fields: "unchanged since the last word that set it"
@@ -44,18 +45,77 @@ class Tokenizer(ABC):
     fields: tuple[str, ...] = ()  # empty for flat encodings
     end_id: int = -1  # the id (flat) or first-field value (compound) that ends a song
     separator_id: int | None = None  # what goes between songs in a training stream (grid: `/`)
+    carries_meter: ClassVar[bool] = False  # the encoding names meters itself (no "meter" items)
     # options a tokenizer saved before they existed was made with (tunelab.tokenizers.from_dict)
-    saved_before: ClassVar[dict] = {}
+    saved_before: ClassVar[dict] = {"controls": (), "items": None, "monophonic": False, "meters_seen": None}
 
-    def __init__(self, steps_per_quarter: int = 4):
+    def __init__(
+        self,
+        steps_per_quarter: int = 4,
+        *,
+        controls=C.KINDS,
+        items=None,
+        monophonic: bool = False,
+        meters_seen=None,
+    ):
+        """``controls``: which of a Score's keys, meters and form marks the encoding carries
+        (:mod:`tunelab.tokenizers.controls`); ``items``: the item names of the vocabulary (None:
+        every name those kinds can produce; :meth:`fit` keeps the ones a corpus uses);
+        ``monophonic``: the grammar forbids overlapping notes; ``meters_seen``: the grammar allows
+        only these meters (None: every meter the vocabulary has)."""
         if steps_per_quarter <= 0:
             raise ValueError(f"steps_per_quarter must be positive, got {steps_per_quarter}")
         self.steps_per_quarter = steps_per_quarter
+        self.controls = tuple(k for k in C.parse_kinds(controls) if not (k == "meter" and self.carries_meter))
+        self.items = list(items) if items is not None else C.vocabulary(self.controls, self._grid_meters())
+        self._item_id = {name: i for i, name in enumerate(self.items)}
+        self.monophonic = bool(monophonic)
+        self.meters_seen = None if meters_seen is None else [tuple(m) for m in meters_seen]
+
+    def _grid_meters(self) -> list:
+        """Meters a ``meter`` item may name (only encodings without meters of their own ask)."""
+        from tunelab.tokenizers.values import Values
+
+        return Values(self.steps_per_quarter).meters
 
     def fit(self, scores) -> Tokenizer:
-        """The tokenizer for a training corpus (grid learns its pitch vocabulary); the others
-        have a fixed vocabulary and return themselves."""
-        return self
+        """The tokenizer for a training corpus: the control items it uses (in vocabulary order),
+        the meters it has and whether it is monophonic (grid also learns its pitches)."""
+        seen, meters, mono = set(), set(), True
+        for s in scores:
+            if isinstance(s, str):  # grid text lines: notes only
+                continue
+            seen.update(name for _, name in C.items(s, self.controls))
+            meters.update(tuple(ts[1:]) for ts in s.time_signatures)
+            mono = mono and s.is_monophonic()
+        names = [n for n in self.items if n in seen] + sorted(seen - set(self.items))
+        return self._with(
+            items=names, monophonic=mono, meters_seen=sorted(meters) or None, **self._fitted(scores)
+        )
+
+    def _fitted(self, scores) -> dict:
+        """Options an encoding learns from a corpus besides the shared ones."""
+        return {}
+
+    def _with(self, **changes) -> Tokenizer:
+        return type(self)(**{**self._options(), **changes})
+
+    # ---- control items -------------------------------------------------------------------------
+    def item_ids(self, score: Score) -> list[tuple[int, int]]:
+        """``[(tick, item index)]`` of a (quantized) score's control items; ValueError for one the
+        vocabulary lacks."""
+        out = []
+        for t, name in C.items(score, self.controls):
+            if name not in self._item_id:
+                raise ValueError(f"{name} is not in this tokenizer's controls (fit it on data with it)")
+            out.append((t, self._item_id[name]))
+        return out
+
+    def with_items(self, score: Score, found: list[tuple[int, int]]) -> Score:
+        """``score`` with the decoded items ``[(tick, item index)]`` applied."""
+        if not self.controls:
+            return score
+        return C.apply(score, [(t, self.items[i]) for t, i in found], self.controls)
 
     # ---- vocabulary ----------------------------------------------------------------------------
     @property
@@ -155,7 +215,13 @@ class Tokenizer(ABC):
         return {"name": self.name, **self._options()}
 
     def _options(self) -> dict:
-        return {"steps_per_quarter": self.steps_per_quarter}
+        return {
+            "steps_per_quarter": self.steps_per_quarter,
+            "controls": list(self.controls),
+            "items": list(self.items),
+            "monophonic": self.monophonic,
+            "meters_seen": None if self.meters_seen is None else [list(m) for m in self.meters_seen],
+        }
 
     # ---- human view ----------------------------------------------------------------------------
     def show(self, ids, limit: int | None = None) -> str:

@@ -3,7 +3,9 @@
 Fields: ``family, bar_beat, time_sig, pitch, duration, velocity``. Families: ``Metrical``
 (``bar_beat`` is ``Bar``, ``Start_k`` or ``Pos_i``; on ``Bar`` words ``time_sig`` holds the
 meter where it changes and CONTI where it does not), ``Note`` (pitch, duration, velocity) and
-``EOS``. Fields a word does not use hold 0 (ignore). A CP word is a group of REMI events
+``EOS``. A control item (a key, a form mark: :mod:`tunelab.tokenizers.controls`) is a ``Note``
+word whose ``pitch`` names the item and whose duration and velocity are ignore. Fields a word
+does not use hold 0 (ignore). A CP word is a group of REMI events
 (``Bar TS`` / ``Start`` / ``Pos`` / ``Pitch Vel Dur`` / ``EOS``), so CP's grammar is REMI's
 state machine read a word at a time.
 """
@@ -46,7 +48,7 @@ class CPTokenizer(EventTokenizer):
                 *(f"Pos_{i}" for i in range(v.max_bar_steps)),
             ],
             head + [f"TS_{n}/{d}" for n, d in self.meters],
-            head + [f"Pitch_{p}" for p in range(128)],
+            head + [f"Pitch_{p}" for p in range(128)] + list(self.items),
             head + [f"Dur_{d}" for d in range(1, v.max_duration_steps + 1)],
             head + [f"Vel_{x}" for x in VELOCITIES],
         ]
@@ -70,6 +72,8 @@ class CPTokenizer(EventTokenizer):
             if beat >= self.B_POS:
                 return [r.POS + beat - self.B_POS]
             return None
+        if fam == NOTE and beat == ts == 0 and pitch >= V0 + 128:
+            return [r.ITEM + pitch - V0 - 128] if dur == vel == 0 else None
         if fam == NOTE and beat == ts == 0 and min(pitch, dur, vel) >= V0:
             return [r.PITCH + pitch - V0, r.VEL + vel - V0, r.DUR + dur - V0]
         if fam == END and beat == ts == pitch == dur == vel == 0:
@@ -98,6 +102,9 @@ class CPTokenizer(EventTokenizer):
                 pitch, vel, dur = events[i : i + 3]
                 words.append([NOTE, 0, 0, V0 + pitch - r.PITCH, V0 + dur - r.DUR, V0 + vel - r.VEL])
                 i += 3
+            elif e >= r.ITEM:
+                words.append([NOTE, 0, 0, V0 + 128 + e - r.ITEM, 0, 0])
+                i += 1
             else:  # EOS
                 words.append([END, 0, 0, 0, 0, 0])
                 i += 1
@@ -128,7 +135,7 @@ class _CPGrammar(Grammar):
         if field == 0:
             m[PAD], m[END] = r[PAD], r[EOS]
             m[METRICAL] = r[BAR] or r[remi.START : remi.PITCH].any()
-            m[NOTE] = r[remi.PITCH : remi.VEL].any()
+            m[NOTE] = r[remi.PITCH : remi.VEL].any() or r[remi.ITEM :].any()
         elif fam == METRICAL and field == 1:
             m[B_BAR] = r[BAR]
             m[t.B_START :] = r[remi.START : remi.PITCH]  # Start_1.., then Pos_0..
@@ -138,7 +145,10 @@ class _CPGrammar(Grammar):
             m[V0:] = after.allowed()[remi.TS : remi.START]
             m[CONTI] = not after._first_bar_meter_missing()  # the first bar must name its meter
         elif fam == NOTE and field == 3:
-            m[V0:] = r[remi.PITCH : remi.VEL]
+            m[V0 : V0 + 128] = r[remi.PITCH : remi.VEL]
+            m[V0 + 128 :] = r[remi.ITEM :]
+        elif fam == NOTE and field > 3 and chosen[3] >= V0 + 128:
+            m[0] = True  # an item has no duration or velocity
         elif fam == NOTE and field > 3:
             m[V0:] = True
         else:

@@ -2,9 +2,12 @@
 
 One token per grid step: a MIDI pitch starts a note, ``r`` starts a rest, ``_`` holds the
 event before it, and ``/`` ends a song (the study puts 64 of them between songs). Monophonic
-only; it keeps notes and notated rests but no meter, key or velocity. The vocabulary is the
-pitches of a training set (:meth:`GridTokenizer.fit`), so the study's 45 symbols come back
-from its train.txt: 42 pitches, ``r``, ``_`` and ``/`` (plus padding).
+only; it keeps notes and notated rests, no velocity. Keys, meters (``M:6/8``, and ``M:|`` where
+the first full bar starts after a pickup) and the written form's marks are control items
+(:mod:`tunelab.tokenizers.controls`) between the steps, where they happen. The vocabulary is the
+pitches and items of a training set (:meth:`GridTokenizer.fit`), so the study's 45 symbols come
+back from its train.txt, which has no keys or meters: 42 pitches, ``r``, ``_`` and ``/`` (plus
+padding).
 """
 
 from __future__ import annotations
@@ -23,24 +26,25 @@ class GridTokenizer(Tokenizer):
     separator_id = SEP  # what goes between songs in a training stream
     end_id = SEP
 
-    def __init__(self, steps_per_quarter: int = 4, pitches=range(128)):
-        super().__init__(steps_per_quarter)
+    def __init__(self, steps_per_quarter: int = 4, pitches=range(128), **options):
+        super().__init__(steps_per_quarter, **options)
         self.pitches = sorted(int(p) for p in pitches)
         self._pitch_id = {p: i + 4 for i, p in enumerate(self.pitches)}
+        self.ITEM = 4 + len(self.pitches)
 
     @property
     def vocab(self) -> list[str]:
-        return ["<pad>", "/", "_", "r", *(str(p) for p in self.pitches)]
+        return ["<pad>", "/", "_", "r", *(str(p) for p in self.pitches), *self.items]
 
-    def fit(self, scores) -> GridTokenizer:
-        """A tokenizer whose pitches are those of ``scores`` (grid-text lines work too)."""
+    def _fitted(self, scores) -> dict:
+        """The pitches of ``scores`` (grid-text lines work too)."""
         seen = set()
         for s in scores:
             if isinstance(s, str):
                 seen.update(int(t) for t in s.split() if t not in ("_", "r", "/"))
             else:
                 seen.update(s.pitch.tolist())
-        return GridTokenizer(self.steps_per_quarter, sorted(seen))
+        return {"pitches": sorted(seen)}
 
     def _options(self) -> dict:
         return {**super()._options(), "pitches": self.pitches}
@@ -54,19 +58,29 @@ class GridTokenizer(Tokenizer):
         if problem:
             raise ValueError(f"grid holds one voice: {problem}")
         ids = []
-        for _, dur, pitch in q.events():
+        items = self.item_ids(q)
+        k = 0
+        for onset, dur, pitch in q.events():
             if pitch is not None and pitch not in self._pitch_id:
                 raise ValueError(f"pitch {pitch} is not in this grid vocabulary (fit it on data with it)")
-            ids.append(REST if pitch is None else self._pitch_id[pitch])
-            ids.extend([HOLD] * (dur - 1))
+            if k == len(items):  # no item left: the event's steps at once
+                ids.append(REST if pitch is None else self._pitch_id[pitch])
+                ids.extend([HOLD] * (dur - 1))
+                continue
+            for step in range(onset, onset + dur):  # items before the step they fall on
+                while k < len(items) and items[k][0] <= step:
+                    ids.append(self.ITEM + items[k][1])
+                    k += 1
+                ids.append((REST if pitch is None else self._pitch_id[pitch]) if step == onset else HOLD)
+        ids += [self.ITEM + i for _, i in items[k:]]  # at the end (a key or meter there is dropped)
         ids.append(SEP)
         return np.array(ids, dtype=np.int64)
 
     def _grammar(self) -> Grammar:
-        return _GridGrammar(len(self.vocab), self.pitches)
+        return _GridGrammar(len(self.vocab), self.pitches, self.ITEM)
 
     def _to_score(self, songs) -> Score:
-        return self._song(songs[0] if songs else [])
+        return self._song(songs[0] if songs else ([], []))
 
     def decode_songs(self, ids) -> list[Score]:
         """Every song in a stream of ids (songs end at ``/``)."""
@@ -75,12 +89,13 @@ class GridTokenizer(Tokenizer):
             grammar.feed(t)
         return [self._song(s) for s in grammar.result()]
 
-    def _song(self, events) -> Score:
+    def _song(self, song) -> Score:
+        events, found = song
         notes = [(o, d, p) for o, d, p in events if p is not None]
         rests = [(o, d) for o, d, p in events if p is None]
         end = events[-1][0] + events[-1][1] if events else 0
         arr = np.array(notes, dtype=np.int64).reshape(-1, 3)
-        return Score(
+        score = Score(
             arr[:, 0],
             arr[:, 1],
             arr[:, 2],
@@ -88,15 +103,18 @@ class GridTokenizer(Tokenizer):
             end=end,
             rests=np.array(rests, dtype=np.int64).reshape(-1, 2),
         )
+        return self.with_items(score, [(min(t, end), i) for t, i in found])
 
 
 class _GridGrammar(Grammar):
-    """A song is events (pitch or ``r``, then ``_``s) ending at ``/``; padding only at the end."""
+    """A song is events (pitch or ``r``, then ``_``s) ending at ``/``, control items anywhere
+    between steps; padding only at the end."""
 
-    def __init__(self, size: int, pitches: list[int]):
-        self.size, self.pitches = size, pitches
-        self.songs: list[list] = []
+    def __init__(self, size: int, pitches: list[int], item: int):
+        self.size, self.pitches, self.item = size, pitches, item
+        self.songs: list[tuple] = []
         self.current: list[list] = []
+        self.found: list[tuple[int, int]] = []  # (tick, item index) of the current song
         self.padding = False
         # the three masks a grid state can have, built once (read-only: callers copy)
         body = mask_of(size, slice(SEP, None))
@@ -114,15 +132,19 @@ class _GridGrammar(Grammar):
         if token == PAD:
             self.padding = True
         elif token == SEP:
-            if self.current:
-                self.songs.append([tuple(e) for e in self.current])
-            self.current = []
+            if self.current or self.found:
+                self.songs.append(([tuple(e) for e in self.current], self.found))
+            self.current, self.found = [], []
         elif token == HOLD:
             self.current[-1][1] += 1
+        elif token >= self.item:
+            t = self.current[-1][0] + self.current[-1][1] if self.current else 0
+            self.found.append((t, token - self.item))
         else:
             t = self.current[-1][0] + self.current[-1][1] if self.current else 0
             self.current.append([t, 1, None if token == REST else self.pitches[token - 4]])
         return True
 
     def result(self):
-        return self.songs + ([[tuple(e) for e in self.current]] if self.current else [])
+        last = [([tuple(e) for e in self.current], self.found)] if self.current or self.found else []
+        return self.songs + last

@@ -10,6 +10,7 @@ change inside a bar, as in some ABC tunebooks) keeps its length. Decoding invert
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import ClassVar
 
@@ -34,6 +35,8 @@ class MetricScore:
         end: the position in the last bar where the score ends, or None at the bar's end.
         cuts: ``{bar: length}`` for the bars before the last that end before their meter's
             length, because the next bar changes the meter early.
+        items: ``[(bar, position, item index)]`` of the control items
+            (:mod:`tunelab.tokenizers.controls`), in order.
     """
 
     steps_per_quarter: int
@@ -42,6 +45,7 @@ class MetricScore:
     notes: np.ndarray
     end: int | None = None
     cuts: dict = field(default_factory=dict)
+    items: list = field(default_factory=list)
 
     def bar_length(self, i: int) -> int:
         if i in self.cuts:
@@ -50,9 +54,36 @@ class MetricScore:
         return self.steps_per_quarter * 4 * num // den
 
 
-def to_metric(score: Score, steps_per_quarter: int) -> MetricScore:
-    """Quantize to the grid and place every note by bar and position (ValueError for a meter
-    the grid cannot hold)."""
+def on_grid(score: Score, steps_per_quarter: int) -> Score:
+    """The score at ``steps_per_quarter`` ticks a quarter, exactly: ValueError naming the first
+    note or rest that falls between grid steps (a triplet on a 16th grid) rather than moving it."""
+    if score.tpq == steps_per_quarter:
+        return score
+    for _, num, den in score.time_signatures:
+        if steps_per_quarter * 4 * num % den:
+            finest = den // math.gcd(4 * num, den)
+            raise ValueError(f"a {num}/{den} bar is not whole steps at {steps_per_quarter} steps a quarter; "
+                             f"use a multiple of {finest}")  # fmt: skip
+    try:
+        return score.resample(steps_per_quarter)
+    except ValueError:
+        pass
+    on, du, pitch = score.event_arrays()
+    off = (on * steps_per_quarter % score.tpq != 0) | (du * steps_per_quarter % score.tpq != 0)
+    i = int(np.flatnonzero(off)[0]) if off.any() else 0
+    from fractions import Fraction
+
+    what = "rest" if off.any() and pitch[i] < 0 else "note"
+    raise ValueError(
+        f"a {what} at {Fraction(int(on[i]), score.tpq)} quarters, {Fraction(int(du[i]), score.tpq)} long, is "
+        f"not on a grid of {steps_per_quarter} steps a quarter (a tuplet or a finer note): use a steps per "
+        f"quarter that holds it (tunelab.corpus.transforms.grid_for finds one) or quantize first"
+    )
+
+
+def to_metric(score: Score, steps_per_quarter: int, items=()) -> MetricScore:
+    """Place every note (and control item ``(tick, index)``) by bar and position. The score must
+    be on the grid already (:func:`on_grid`); ValueError for a meter the grid cannot hold."""
     q = quantize(score, steps_per_quarter) if score.tpq != steps_per_quarter else score
     starts = [int(b) for b in q.bar_starts()]
     bars = [q.meter_at(b) for b in starts]
@@ -70,7 +101,11 @@ def to_metric(score: Score, steps_per_quarter: int) -> MetricScore:
     end = q.end - last if q.end < last + q.bar_length(*bars[-1]) else None
     actual = np.diff(frame).tolist()  # bar lengths, the last excepted
     cuts = {i: n for i, n in enumerate(actual) if n != q.bar_length(*bars[i])}
-    return MetricScore(steps_per_quarter, bars, start, notes, end, cuts)
+    placed = []
+    for t, index in items:
+        b = int(np.searchsorted(np.array(starts), t, side="right") - 1)
+        placed.append((b, int(t - frame[b]), index))
+    return MetricScore(steps_per_quarter, bars, start, notes, end, cuts, placed)
 
 
 def from_metric(m: MetricScore) -> Score:
@@ -88,9 +123,11 @@ def from_metric(m: MetricScore) -> Score:
     if len(n):
         end = max(end, int((onset + n[:, 3]).max()))
     pickup = lengths[0] - m.start if m.start else 0
-    return Score(
+    score = Score(
         onset, n[:, 3], n[:, 2], n[:, 4], tpq=m.steps_per_quarter, time_signatures=tss, pickup=pickup, end=end
     )
+    score.meta["items"] = [(min(int(downbeats[b] + p), end), i) for b, p, i in m.items if b < len(downbeats)]
+    return score
 
 
 def round_trip_problem(
@@ -99,10 +136,10 @@ def round_trip_problem(
     """Why ``decoded`` is not a lossless decoding of ``original`` on the grid, or None.
 
     Compared: onsets, durations and pitches (velocities too where the encoding keeps them),
-    time signatures, pickup, and where the piece ends.
+    time signatures, pickup, keys, the written form, and where the piece ends.
     """
     q = quantize(original, steps_per_quarter) if original.tpq != steps_per_quarter else original
-    keep = {"rests": None, "keys": [], "tempo": None, "meta": {}}
+    keep = {"rests": None, "tempo": None, "meta": {}}
     a = q.replace(**keep)
     b = decoded.replace(**keep)
     if not velocity:
@@ -117,7 +154,8 @@ class EventTokenizer(Tokenizer):
     and decoding through :func:`from_metric`."""
 
     # what a tokenizer saved before an option existed was made with (see tunelab.tokenizers.from_dict)
-    saved_before: ClassVar[dict] = {"max_meter_denominator": 16}
+    saved_before: ClassVar[dict] = {**Tokenizer.saved_before, "max_meter_denominator": 16}
+    carries_meter = True
 
     def __init__(
         self,
@@ -125,8 +163,9 @@ class EventTokenizer(Tokenizer):
         max_bar_quarters: int = 136,
         max_duration_quarters: int = 16,
         max_meter_denominator: int = 64,
+        **options,
     ):
-        super().__init__(steps_per_quarter)
+        super().__init__(steps_per_quarter, **options)
         self.values = Values(
             steps_per_quarter, max_bar_quarters, max_duration_quarters, max_meter_denominator
         )
@@ -140,5 +179,21 @@ class EventTokenizer(Tokenizer):
             "max_meter_denominator": self.values.max_meter_denominator,
         }
 
+    def check_meter(self, meter) -> None:
+        """ValueError for a meter outside the vocabulary or, fitted, outside the corpus's meters."""
+        if meter not in self.values.meters:
+            raise ValueError(f"meter {meter[0]}/{meter[1]} is outside this tokenizer's range")
+        if self.meters_seen is not None and tuple(meter) not in self.meters_seen:
+            seen = ", ".join(f"{n}/{d}" for n, d in self.meters_seen)
+            raise ValueError(
+                f"meter {meter[0]}/{meter[1]} is not among the training corpus's meters ({seen})"
+            )
+
     def _to_score(self, m: MetricScore) -> Score:
-        return from_metric(m)
+        score = from_metric(m)
+        return self.with_items(score, score.meta.pop("items"))
+
+    def metric(self, score: Score) -> MetricScore:
+        """The score's metric view on this tokenizer's grid, its control items placed."""
+        q = on_grid(score, self.steps_per_quarter)
+        return to_metric(q, self.steps_per_quarter, self.item_ids(q))

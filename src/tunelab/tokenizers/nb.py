@@ -9,6 +9,11 @@ else ignore), ``BarEnd`` (in ``position`` where a bar that a meter change cuts s
 next word opens a bar). ``time_sig`` holds a meter where a bar changes it, else CONTI;
 ``position`` is CONTI on ``SamePos``. Fields a word does not use hold 0 (ignore). A tokenizer
 saved before ``BarEnd`` existed (``bar_ends=False``) keeps its seven states and refuses such bars.
+A control item (a key, a form mark: :mod:`tunelab.tokenizers.controls`) is a word placed as a
+note is, whose ``pitch`` names the item and whose duration and velocity are ignore; at one
+position items come before notes. A monophonic tokenizer's grammar lets a note start only once
+the one before has ended (no ``SamePos`` notes); a fitted one names only the corpus's meters, and
+a ``BarEnd`` must be followed by a change of meter.
 
 Reference: the notes comparing CP and NB (../shared/reference/seeds/001_*): one word per note
 is shorter than CP's metrical + note words; accuracy leaves out ignore and CONTI fields.
@@ -22,7 +27,7 @@ import numpy as np
 
 from tunelab.score import Score
 from tunelab.tokenizers.base import CONTI, PAD, Grammar, mask_of
-from tunelab.tokenizers.metric import EventTokenizer, MetricScore, to_metric
+from tunelab.tokenizers.metric import EventTokenizer, MetricScore
 from tunelab.tokenizers.values import VELOCITIES, velocity_index
 
 START, NEW_BAR, SAME_BAR, SAME_POS, EMPTY_BAR, EOS, BAR_END = 1, 2, 3, 4, 5, 6, 7
@@ -55,16 +60,20 @@ class NBTokenizer(EventTokenizer):
             + ["BarEnd"] * self.bar_ends,
             head + [f"TS_{n}/{d}" for n, d in self.meters],
             head + [f"Pos_{i}" for i in range(v.max_bar_steps)],
-            head + [f"Pitch_{p}" for p in range(128)],
+            head + [f"Pitch_{p}" for p in range(128)] + list(self.items),
             head + [f"Dur_{d}" for d in range(1, v.max_duration_steps + 1)],
             head + [f"Vel_{x}" for x in VELOCITIES],
         ]
 
     def _encode(self, score: Score) -> np.ndarray:
-        m = to_metric(score, self.steps_per_quarter)
+        m = self.metric(score)
         words = [[START, self._meter(m.bars[0]), V0 + m.start, 0, 0, 0]]
         bar, pos = 0, None
-        for b, p, pitch, dur, vel in m.notes.tolist():
+        # items first at their position (duration and velocity ignore), then the notes
+        events = sorted([(b, p, 0, V0 + 128 + i, 0, 0) for b, p, i in m.items]
+                        + [(b, p, 1, V0 + pitch, self._duration(dur), V0 + velocity_index(vel))
+                           for b, p, pitch, dur, vel in m.notes.tolist()], key=lambda e: e[:3])  # fmt: skip
+        for b, p, _, pitch_id, dur_id, vel_id in events:
             while bar < b - 1:  # empty bars between notes
                 self._cut(m, bar, words)
                 bar += 1
@@ -77,7 +86,7 @@ class NBTokenizer(EventTokenizer):
             else:
                 state, ts, pos_id = SAME_BAR, CONTI, V0 + p
             pos = p
-            words.append([state, ts, pos_id, V0 + pitch, self._duration(dur), V0 + velocity_index(vel)])
+            words.append([state, ts, pos_id, pitch_id, dur_id, vel_id])
         while bar < len(m.bars) - 1:  # bars after the last note (a closing rest)
             self._cut(m, bar, words)
             bar += 1
@@ -86,8 +95,7 @@ class NBTokenizer(EventTokenizer):
         return np.array(words, dtype=np.int64)
 
     def _meter(self, meter) -> int:
-        if meter not in self._meter_id:
-            raise ValueError(f"meter {meter[0]}/{meter[1]} is outside this tokenizer's range")
+        self.check_meter(meter)
         return self._meter_id[meter]
 
     def _cut(self, m: MetricScore, bar: int, words: list) -> None:
@@ -118,8 +126,15 @@ class _NBGrammar(Grammar):
         self.pos: int | None = None  # last onset position in the current bar
         self.end: int | None = None
         self.cuts: dict[int, int] = {}  # bars that a BarEnd ended early
-        self.cut = False  # a BarEnd was the last word: the next opens a bar
+        self.cut = False  # a BarEnd was the last word: the next opens a bar, with a new meter
         self.notes: list[list[int]] = []
+        self.items: list[tuple] = []
+        self.note_here = False  # a note word was at the current position already
+        self.origin = 0  # the current bar's downbeat, in steps from where the score starts
+        self.busy = 0  # where the last note ends, in those steps
+        self.item0 = V0 + 128  # pitch-field values from here on name control items
+        seen = tok.meters if tok.meters_seen is None else [m for m in tok.meters if m in set(tok.meters_seen)]
+        self.meter_ok = mask_of(self.sizes[1], [tok._meter_id[m] for m in seen])
 
     def _bar_len(self, meter_id: int) -> int:
         meter = self.bars[-1] if meter_id == CONTI else self.tok.meters[meter_id - V0]
@@ -137,6 +152,24 @@ class _NBGrammar(Grammar):
             return self.pos + 1
         return max(1, self.start + 1) if len(self.bars) == 1 else 1
 
+    def _free(self, state: int, pos_id: int, ts: int = CONTI) -> bool:
+        """Whether a note may start at this word's position (monophonic: once the last has ended)."""
+        if not self.tok.monophonic:
+            return True
+        if state == SAME_POS:
+            at = self.origin + self.pos
+        else:
+            origin = self.origin + (self._len_now() if state == NEW_BAR else 0)
+            at = origin + pos_id - V0
+        return at >= self.busy
+
+    def _len_now(self) -> int:
+        """The current bar's length (cut short by a BarEnd, or its meter's)."""
+        return self.cuts.get(len(self.bars) - 1, self._bar_len(CONTI))
+
+    def _same_pos(self) -> bool:
+        return self.pos is not None and not (self.note_here and self.tok.monophonic)
+
     def allowed(self, field: int | None = 0, chosen: tuple = ()) -> np.ndarray:
         size = self.sizes[field or 0]
         if not field:
@@ -152,7 +185,7 @@ class _NBGrammar(Grammar):
             lo = self._lowest_free()
             if lo is not None and lo < self._bar_len(CONTI):
                 states.append(SAME_BAR)
-            if self.pos is not None:
+            if self._same_pos():
                 states.append(SAME_POS)
             return mask_of(size, states)
         state = chosen[0]
@@ -168,17 +201,30 @@ class _NBGrammar(Grammar):
             return mask_of(size, [0])
         if field == 1:
             if state == START:
-                return mask_of(size, slice(V0, None))
-            return (
-                mask_of(size, slice(CONTI, None)) if state in (NEW_BAR, EMPTY_BAR) else mask_of(size, [CONTI])
-            )
+                return self.meter_ok.copy()
+            if state in (NEW_BAR, EMPTY_BAR):
+                m = self.meter_ok.copy()
+                m[CONTI] = not self.cut
+                if self.cut:  # a bar cut short: the next changes the meter
+                    m[self.tok._meter_id[self.bars[-1]]] = False
+                return m
+            return mask_of(size, [CONTI])
         if field == 2:
             length = self._bar_len(chosen[1])
             if state == SAME_POS:
                 return mask_of(size, [CONTI])
             lo = self._lowest_free() if state == SAME_BAR else 0
             return mask_of(size, slice(V0 + lo, V0 + length))
-        return mask_of(size, slice(V0, None))  # pitch, duration, velocity: a value
+        if field == 3:
+            m = mask_of(size, slice(V0, None))
+            if state == SAME_POS and self.note_here:
+                m[self.item0 :] = False  # items come before the notes of their position
+            if not self._free(state, chosen[2], chosen[1]):
+                m[V0 : self.item0] = False
+            return m
+        if chosen[3] >= self.item0:
+            return mask_of(size, [0])  # an item has no duration or velocity
+        return mask_of(size, slice(V0, None))  # duration, velocity: a value
 
     def valid(self, word: tuple) -> bool:
         """Whether ``word`` may come next: :meth:`allowed` field by field, in scalar form (the
@@ -190,12 +236,17 @@ class _NBGrammar(Grammar):
             return (
                 state == START
                 and ts >= V0
+                and bool(self.meter_ok[ts])
                 and V0 <= pos < V0 + self._bar_len(ts)
                 and pitch == dur == vel == 0
             )
         if self.phase == 2:
             return state == PAD and ts == pos == pitch == dur == vel == 0
-        if self.cut and state not in (NEW_BAR, EMPTY_BAR):
+        if self.cut and not (
+            state in (NEW_BAR, EMPTY_BAR) and ts >= V0 and ts != self.tok._meter_id[self.bars[-1]]
+        ):
+            return False
+        if state in (NEW_BAR, EMPTY_BAR) and ts >= V0 and not self.meter_ok[ts]:
             return False
         if state == BAR_END:
             ends = V0 + self._lowest_end() <= pos < V0 + self._bar_len(CONTI)
@@ -207,14 +258,19 @@ class _NBGrammar(Grammar):
             return ts == pitch == dur == vel == 0 and ends
         if state == EMPTY_BAR:
             return ts >= CONTI and pos == pitch == dur == vel == 0
-        if min(pitch, dur, vel) < V0:
+        if pitch >= self.item0:
+            if dur or vel or (state == SAME_POS and self.note_here):
+                return False
+        elif min(pitch, dur, vel) < V0:
             return False
         if state == NEW_BAR:
-            return ts >= CONTI and V0 <= pos < V0 + self._bar_len(ts)
-        if state == SAME_BAR:
+            placed = ts >= CONTI and V0 <= pos < V0 + self._bar_len(ts)
+        elif state == SAME_BAR:
             lo = self._lowest_free()
-            return ts == CONTI and lo is not None and V0 + lo <= pos < V0 + self._bar_len(CONTI)
-        return state == SAME_POS and self.pos is not None and ts == pos == CONTI
+            placed = ts == CONTI and lo is not None and V0 + lo <= pos < V0 + self._bar_len(CONTI)
+        else:
+            placed = state == SAME_POS and self._same_pos() and ts == pos == CONTI
+        return placed and (pitch >= self.item0 or self._free(state, pos, ts))
 
     def feed(self, word) -> bool:
         word = tuple(int(x) for x in word)
@@ -226,23 +282,37 @@ class _NBGrammar(Grammar):
             self.end = pos - V0 if state == EOS and pos else None
         elif state == START:
             self.phase, self.bars, self.start = 1, [self.tok.meters[ts - V0]], pos - V0
+            self.origin = -self.start
         elif state == BAR_END:
             self.cuts[len(self.bars) - 1], self.cut = pos - V0, True
         else:
             self.cut = False
             if state in (NEW_BAR, EMPTY_BAR):
+                self.origin += self._len_now()
                 self.bars.append(self.bars[-1] if ts == CONTI else self.tok.meters[ts - V0])
-                self.pos = None
+                self.pos, self.note_here = None, False
             if state != EMPTY_BAR:
                 if state != SAME_POS:
-                    self.pos = pos - V0
-                self.notes.append(
-                    [len(self.bars) - 1, self.pos, pitch - V0, dur - V0 + 1, VELOCITIES[vel - V0]]
-                )
+                    self.pos, self.note_here = pos - V0, False
+                if pitch >= self.item0:
+                    self.items.append((len(self.bars) - 1, self.pos, pitch - self.item0))
+                else:
+                    length = dur - V0 + 1
+                    self.notes.append(
+                        [len(self.bars) - 1, self.pos, pitch - V0, length, VELOCITIES[vel - V0]]
+                    )
+                    self.busy = max(self.busy, self.origin + self.pos + length)
+                    self.note_here = True
         return True
 
     def result(self) -> MetricScore:
         notes = np.array(self.notes, dtype=np.int64).reshape(-1, 5)
         return MetricScore(
-            self.tok.steps_per_quarter, list(self.bars), self.start, notes, self.end, dict(self.cuts)
+            self.tok.steps_per_quarter,
+            list(self.bars),
+            self.start,
+            notes,
+            self.end,
+            dict(self.cuts),
+            list(self.items),
         )

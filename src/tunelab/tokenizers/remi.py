@@ -1,11 +1,13 @@
 """remi: Bar / Position / Pitch / Velocity / Duration events, with time signatures and pickups.
 
-Sequence: ``BOS (Bar TS? Start? (Pos (Pitch Vel Dur)+)* Pos?)* EOS``. Every bar opens with
+Sequence: ``BOS (Bar TS? Start? (Pos Item* (Pitch Vel Dur)*)* Pos?)* EOS``. Every bar opens with
 ``Bar``; ``TS_n/d`` follows it in the first bar and wherever the meter changes; ``Start_k`` in
 the first bar says the score begins at position k of that bar (a pickup of ``bar length - k``);
 a ``Pos_k`` with no note, right before ``EOS`` or the next ``Bar``, says the bar ends at position
-k (a short final bar; a bar cut short by a meter change).
-Positions count grid steps from the downbeat. Reference: Huang & Yang 2020, "Pop Music
+k (a short final bar; a bar cut short by a meter change). Control items (keys, the written
+form's marks: :mod:`tunelab.tokenizers.controls`) come after their position, before its notes.
+Positions count grid steps from the downbeat. A monophonic tokenizer's grammar lets a position
+come only after the note before it has ended; a fitted one names only the corpus's meters. Reference: Huang & Yang 2020, "Pop Music
 Transformer" (REMI); MidiTok's REMI where it fits (here without tempo and chord events).
 """
 
@@ -17,7 +19,7 @@ import numpy as np
 
 from tunelab.score import Score
 from tunelab.tokenizers.base import PAD, Grammar, mask_of
-from tunelab.tokenizers.metric import EventTokenizer, MetricScore, to_metric
+from tunelab.tokenizers.metric import EventTokenizer, MetricScore
 from tunelab.tokenizers.values import VELOCITIES, velocity_index
 
 BOS, EOS, BAR = 1, 2, 3
@@ -38,7 +40,14 @@ class REMITokenizer(EventTokenizer):
         self.PITCH = self.POS + v.max_bar_steps
         self.VEL = self.PITCH + 128
         self.DUR = self.VEL + len(VELOCITIES)
-        self.SIZE = self.DUR + v.max_duration_steps
+        self.ITEM = self.DUR + v.max_duration_steps
+        self.SIZE = self.ITEM + len(self.items)
+        allowed = (
+            self.meters
+            if self.meters_seen is None
+            else [m for m in self.meters if m in set(self.meters_seen)]
+        )
+        self.ts_mask = mask_of(self.SIZE, [self.TS + self._meter_id[m] for m in allowed])
 
     @property
     def vocab(self) -> list[str]:
@@ -51,6 +60,7 @@ class REMITokenizer(EventTokenizer):
             + [f"Pitch_{p}" for p in range(128)]
             + [f"Vel_{x}" for x in VELOCITIES]
             + [f"Dur_{d}" for d in range(1, v.max_duration_steps + 1)]
+            + list(self.items)
         )
 
     def opens_bar(self, tokens) -> np.ndarray:
@@ -60,15 +70,15 @@ class REMITokenizer(EventTokenizer):
         return np.arange(self.PITCH, self.VEL, dtype=np.int64)
 
     def meter_id(self, meter) -> int:
-        if meter not in self._meter_id:
-            raise ValueError(f"meter {meter[0]}/{meter[1]} is outside this tokenizer's range")
+        self.check_meter(meter)
         return self.TS + self._meter_id[meter]
 
     def _encode(self, score: Score) -> np.ndarray:
-        m = to_metric(score, self.steps_per_quarter)
+        m = self.metric(score)
         ids = [BOS]
         notes = m.notes.tolist()
-        k = 0
+        items = m.items
+        k = j = 0
         for bar, meter in enumerate(m.bars):
             ids.append(BAR)
             if bar == 0 or meter != m.bars[bar - 1]:
@@ -76,7 +86,19 @@ class REMITokenizer(EventTokenizer):
             if bar == 0 and m.start:
                 ids.append(self.START + m.start - 1)
             pos = None
-            while k < len(notes) and notes[k][0] == bar:
+            while (k < len(notes) and notes[k][0] == bar) or (j < len(items) and items[j][0] == bar):
+                if (
+                    j < len(items)
+                    and items[j][0] == bar
+                    and (k == len(notes) or notes[k][:2] >= list(items[j][:2]))
+                ):
+                    p = items[j][1]  # items before the notes of their position
+                    if p != pos:
+                        ids.append(self.POS + p)
+                        pos = p
+                    ids.append(self.ITEM + items[j][2])
+                    j += 1
+                    continue
                 _, p, pitch, dur, vel = notes[k]
                 if p != pos:
                     ids.append(self.POS + p)
@@ -100,20 +122,24 @@ class REMIGrammar(Grammar):
 
     def __init__(self, tok: REMITokenizer):
         self.tok = tok
-        self.state = "begin"  # begin, bos, bar, ts, start, pos, pitch, vel, dur, end
+        self.state = "begin"  # begin, bos, bar, ts, start, pos, item, pitch, vel, dur, end
         self.bars: list = []
         self.start = 0
         self.pos: int | None = None
         self.end: int | None = None
         self.cuts: dict[int, int] = {}  # bars that a Pos without notes ended early
         self.notes: list[list[int]] = []
+        self.items: list[tuple] = []
         self._pending: list[int] = []
+        self.origin = 0  # the current bar's downbeat in steps from the score's start
+        self.busy = 0  # where the last note ends, in those steps (monophonic grammars)
 
     def probe(self) -> REMIGrammar:
         """A copy to try events on. Grammar decisions never read the notes or cuts collected so
         far, so the probe starts with none (this keeps decoding linear in the sequence length)."""
         new = copy.copy(self)
         new.bars, new.notes, new.cuts, new._pending = list(self.bars), [], {}, list(self._pending)
+        new.items = []
         return new
 
     def _bar_len(self) -> int:
@@ -129,27 +155,39 @@ class REMIGrammar(Grammar):
         elif s == "end":
             m[PAD] = True
         elif s == "bar" and len(self.bars) == 1 and self._first_bar_meter_missing():
-            m[t.TS : t.START] = True
+            m[t.TS : t.START] = t.ts_mask[t.TS : t.START]
+        elif s == "bar" and len(self.bars) - 2 in self.cuts:  # a bar cut short: the next changes the meter
+            m[t.TS : t.START] = t.ts_mask[t.TS : t.START]
+            m[t.meter_id(self.bars[-1])] = False
         elif s == "pos":
-            m[t.PITCH : t.VEL] = True
+            m[t.PITCH : t.VEL] = self._note_here()
+            m[t.ITEM : t.SIZE] = True
             # the piece or the bar ends here, before the bar is full, after where the piece starts
             m[[EOS, BAR]] = self.pos > (self.start if len(self.bars) == 1 else 0)
         elif s == "pitch":
             m[t.VEL : t.DUR] = True
         elif s == "vel":
-            m[t.DUR : t.SIZE] = True
-        else:  # after Bar, TS, Start or a whole note: a position, a new bar, or the end
+            m[t.DUR : t.ITEM] = True
+        else:  # after Bar, TS, Start, items or a whole note: a position, a new bar, or the end
             m[[BAR, EOS, PAD]] = True
             if s == "bar":
-                m[t.TS : t.START] = True
+                m[t.TS : t.START] = t.ts_mask[t.TS : t.START]
             if s == "ts" and len(self.bars) == 1:
                 m[t.START : t.START + self._bar_len() - 1] = True
             lo = self.start if (len(self.bars) == 1 and self.pos is None) else 0
             lo = self.pos + 1 if self.pos is not None else lo
             m[t.POS + lo : t.POS + self._bar_len()] = True
-            if s == "dur":
+            if s == "item":
+                m[t.ITEM : t.SIZE] = True
+                m[t.PITCH : t.VEL] = self._note_here()
+            if s == "dur" and not t.monophonic:
                 m[t.PITCH : t.VEL] = True
         return m
+
+    def _note_here(self) -> bool:
+        """Whether a note may start at the current position (in a monophonic grammar: only once
+        the note before has ended)."""
+        return not self.tok.monophonic or self.origin + self.pos >= self.busy
 
     def _first_bar_meter_missing(self) -> bool:
         return self.bars == [None]
@@ -168,13 +206,19 @@ class REMIGrammar(Grammar):
         elif token == BAR:
             if self.state == "pos":
                 self.cuts[len(self.bars) - 1] = self.pos
+            if self.bars:
+                self.origin += self.cuts.get(len(self.bars) - 1, self._bar_len())
             self.bars.append(self.bars[-1] if self.bars else None)
             self.pos, self.state = None, "bar"
+        elif token >= t.ITEM:
+            self.items.append((len(self.bars) - 1, self.pos, token - t.ITEM))
+            self.state = "item"
         elif token < t.START:
             self.bars[-1] = t.meters[token - t.TS]
             self.state = "ts"
         elif token < t.POS:
             self.start, self.state = token - t.START + 1, "start"
+            self.origin = -self.start  # bar 0's downbeat lies before the score starts
         elif token < t.PITCH:
             self.pos, self.state = token - t.POS, "pos"
         elif token < t.VEL:
@@ -185,10 +229,12 @@ class REMIGrammar(Grammar):
         else:
             pitch, vel = self._pending
             self.notes.append([len(self.bars) - 1, self.pos, pitch, token - t.DUR + 1, vel])
+            self.busy = max(self.busy, self.origin + self.pos + token - t.DUR + 1)
             self.state = "dur"
         return True
 
     def result(self) -> MetricScore:
         bars = [b for b in self.bars if b is not None] or [(4, 4)]
         notes = np.array(self.notes, dtype=np.int64).reshape(-1, 5)
-        return MetricScore(self.tok.steps_per_quarter, bars, self.start, notes, self.end, dict(self.cuts))
+        return MetricScore(self.tok.steps_per_quarter, bars, self.start, notes, self.end, dict(self.cuts),
+                           list(self.items))  # fmt: skip

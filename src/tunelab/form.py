@@ -1,0 +1,283 @@
+"""The written form of a tune and the played form it stands for.
+
+A tune is written once, with marks at its barlines: where a repeat starts (``|:``) and ends
+(``:|``), section bars inside the tune (``||``: a double or thin-thick bar), endings (``[1``,
+``[1,3``: the bars played on those passes only) and part labels (``P:A``); an ABC header ``P:``
+says in which order the parts are played (``AABB``, ``(AB)2C``). A :class:`Form` holds these
+marks in reading order, at their ticks. :func:`played` turns a written Score into the played one:
+repeats taken, endings chosen, parts in order, meter, key and chord changes carried along.
+
+The rules are ABC 2.1's (sections 4.8, 4.9, 3.1.9), and abc2midi's where the standard leaves a
+choice open: a ``:|`` goes back to the last ``|:``; without one, to the start of the tune, or,
+after an earlier repeat, to the end of that repeat or a section bar after it. A repeat with
+endings is played as many times as its highest ending number (at least twice); ending ``N`` is
+played on pass ``N`` only. Without a header order the parts are played as written.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from itertools import pairwise
+
+REPEAT_START, REPEAT_END, SECTION = "|:", ":|", "||"
+_ENDING = re.compile(r"\[(\d+(?:,\d+)*)\Z")
+_PART = re.compile(r"P:([A-Z])\Z")
+MAX_PASSES = 16  # endings beyond this are typos (an ending [12345 would play a tune 12,345 times)
+MAX_PLAYED = 64  # a played form longer than this many times the written one is refused
+
+
+@dataclass(frozen=True)
+class Form:
+    """The marks of a written tune, ``((tick, mark), ...)`` in reading order, and the header's
+    play order of its parts (``None``: as written).
+
+    Marks: ``"|:"``, ``":|"``, ``"||"``, ``"[1"`` / ``"[1,3"`` (an ending and its passes, sorted),
+    ``"P:A"`` (a part starts). A ``::`` is ``":|"`` then ``"|:"`` at one tick.
+    """
+
+    marks: tuple = ()
+    order: str | None = None
+
+    def __post_init__(self):
+        marks = tuple((int(t), str(m)) for t, m in self.marks)
+        object.__setattr__(self, "marks", marks)
+        for (a, _), (b, _) in pairwise(marks):
+            if b < a:
+                raise ValueError("form marks must be in time order")
+        for t, m in marks:
+            if t < 0 or not is_mark(m):
+                raise ValueError(f"not a form mark: {m!r} at tick {t}")
+        if self.order is not None:
+            parse_order(self.order)
+
+    def __bool__(self) -> bool:
+        return bool(self.marks or self.order)
+
+    def scaled(self, fn) -> Form:
+        """The same marks at ticks ``fn(tick)`` (a resolution change)."""
+        return Form(tuple((int(fn(t)), m) for t, m in self.marks), self.order)
+
+    def to_list(self) -> dict:
+        return {"marks": [list(x) for x in self.marks], "order": self.order}
+
+
+def is_mark(m: str) -> bool:
+    return m in (REPEAT_START, REPEAT_END, SECTION) or bool(_ENDING.match(m) or _PART.match(m))
+
+
+def ending(numbers) -> str:
+    """The mark of an ending played on ``numbers`` (an iterable of pass numbers)."""
+    ns = sorted({int(n) for n in numbers})
+    if not ns or ns[0] < 1:
+        raise ValueError(f"an ending needs pass numbers from 1, got {ns}")
+    return "[" + ",".join(map(str, ns))
+
+
+def ending_passes(text: str) -> list[int]:
+    """Pass numbers of an ABC ending's text: ``1``, ``1,3``, ``2-4``, ``1-2,4``."""
+    out = set()
+    for part in text.split(","):
+        lo, _, hi = part.partition("-")
+        lo_n, hi_n = int(lo), int(hi or lo)
+        if hi_n < lo_n or hi_n > MAX_PASSES:
+            raise ValueError(f"ending {text!r}: passes 1 to {MAX_PASSES}")
+        out.update(range(lo_n, hi_n + 1))
+    return sorted(out)
+
+
+# ---- the header's order of parts -----------------------------------------------------------------
+
+
+def parse_order(text: str) -> list[str]:
+    """The part labels an ABC ``P:`` header plays, in order: ``AABB``, ``A2B``, ``(AB)2C``,
+    ``B.A`` (dots and spaces separate). ValueError for anything else."""
+    tokens = re.findall(r"[A-Z]|\d+|[().]|\s+|.", text)
+    pos = 0
+
+    def seq(depth: int) -> list[str]:
+        nonlocal pos
+        out: list[str] = []
+        while pos < len(tokens):
+            tok = tokens[pos]
+            if tok == ")":
+                if not depth:
+                    raise ValueError(f"P:{text}: ')' without '('")
+                return out
+            pos += 1
+            if tok.isspace() or tok == ".":
+                continue
+            if tok == "(":
+                item = seq(depth + 1)
+                if pos >= len(tokens):
+                    raise ValueError(f"P:{text}: '(' without ')'")
+                pos += 1
+            elif re.fullmatch(r"[A-Z]", tok):
+                item = [tok]
+            else:
+                raise ValueError(f"P:{text}: {tok!r} is not a part label (A-Z), a count or a bracket")
+            count = 1
+            if pos < len(tokens) and tokens[pos].isdigit():
+                count = int(tokens[pos])
+                pos += 1
+            out += item * min(count, MAX_PASSES)
+        if depth:
+            raise ValueError(f"P:{text}: '(' without ')'")
+        return out
+
+    labels = seq(0)
+    if not labels:
+        raise ValueError(f"P:{text}: no part labels")
+    return labels
+
+
+# ---- the played form -----------------------------------------------------------------------------
+
+
+def play_ranges(form: Form | None, end: int) -> list[tuple[int, int]]:
+    """The written tune's tick ranges ``[(start, stop)]`` in the order they are played."""
+    if not form:
+        return [(0, end)]
+    parts = _parts(form.marks, end)
+    if form.order is not None and any(label for label, *_ in parts):
+        first = {}
+        for label, a, b, marks in parts:
+            first.setdefault(label, (a, b, marks))
+        chosen = [first[label] for label in parse_order(form.order) if label in first]
+        intro = [p[1:] for p in parts if p[0] == ""]  # music before the first part label plays first
+        sequence = intro + chosen
+    else:
+        sequence = [p[1:] for p in parts]
+    out: list[tuple[int, int]] = []
+    for a, b, marks in sequence:
+        for x, y in _expand(marks, a, b):
+            if out and out[-1][1] == x:  # contiguous: one range
+                out[-1] = (out[-1][0], y)
+            else:
+                out.append((x, y))
+    if sum(y - x for x, y in out) > MAX_PLAYED * max(end, 1):
+        raise ValueError(f"the played form is more than {MAX_PLAYED} times the written one")
+    return out
+
+
+def _parts(marks: tuple, end: int) -> list[tuple[str, int, int, list]]:
+    """``(label, start, stop, marks inside)`` of each part ("" for music before the first label)."""
+    out: list[list] = [["", 0, end, []]]
+    for t, m in marks:
+        if m.startswith("P:"):
+            out[-1][2] = t
+            out.append([m[2:], t, end, []])
+        else:
+            out[-1][3].append((t, m))
+    return [tuple(p) for p in out if p[2] > p[1] or p[3]]
+
+
+def _passes(marks: list, start: int) -> int:
+    """How many times the repeat whose body starts at mark index ``start`` is played: its highest
+    ending number, at least 2."""
+    top, endings = 2, False
+    for _, m in marks[start:]:
+        if m in (REPEAT_START, SECTION) and endings:
+            break
+        if m == REPEAT_START:
+            break
+        if m == REPEAT_END and not endings:
+            break
+        if m.startswith("["):
+            endings = True
+            top = max(top, *map(int, m[1:].split(",")))
+    return top
+
+
+def _expand(marks: list, a: int, b: int) -> list[tuple[int, int]]:
+    """One part's ranges, its repeats taken and endings chosen."""
+    out: list[tuple[int, int]] = []
+    head, i = a, 0
+    back_i, back_t = 0, a  # where a :| returns to (mark index and tick)
+    explicit = after_repeat = False
+    pass_no, playing = 1, True
+    while i < len(marks):
+        tick, m = marks[i]
+        if playing and tick > head:
+            out.append((head, tick))
+        head = tick
+        if m == REPEAT_START:
+            back_i, back_t, explicit, pass_no, playing = i + 1, tick, True, 1, True
+        elif m.startswith("["):
+            playing = pass_no in map(int, m[1:].split(","))
+        elif m == SECTION:
+            playing = True
+            if not explicit and after_repeat:  # abc2midi: after a repeat, a section bar starts the next
+                back_i, back_t, pass_no = i + 1, tick, 1
+        elif m == REPEAT_END and playing:
+            if pass_no < _passes(marks, back_i):
+                pass_no += 1
+                i, head = back_i, back_t
+                continue
+            back_i, back_t, pass_no = i + 1, tick, 1
+            explicit, after_repeat = False, True
+        i += 1
+    if playing and b > head:
+        out.append((head, b))
+    return out
+
+
+def played(score):
+    """The Score as played: its form's repeats, endings and parts expanded (``form`` None), meter,
+    key and chord changes carried to where they sound; ``meta["sections"]`` lists ``[tick, label]``
+    where each played part or repeat pass starts. A Score without a form comes back as it is."""
+    import numpy as np
+
+    if not score.form:
+        return score if score.form is None else score.replace(form=None)
+    ranges = play_ranges(score.form, score.end)
+    shift = [(a, b, sum(y - x for x, y in ranges[:k]) - a) for k, (a, b) in enumerate(ranges)]
+
+    def take(onset, duration, *cols):
+        parts = []
+        for a, b, d in shift:
+            keep = (onset >= a) & (onset < b)
+            parts.append(
+                (onset[keep] + d, np.minimum(duration[keep], b - onset[keep]), *(c[keep] for c in cols))
+            )
+        return [
+            np.concatenate([p[i] for p in parts]) if parts else np.zeros(0, np.int64)
+            for i in range(2 + len(cols))
+        ]
+
+    onset, duration, pitch, velocity = take(score.onset, score.duration, score.pitch, score.velocity)
+    rests = None
+    if score.rests is not None:
+        r_on, r_du = take(score.rests[:, 0], score.rests[:, 1])
+        rests = np.stack([r_on, r_du], axis=1)
+
+    def changes(items):
+        out = []
+        for a, b, d in shift:
+            state = [x for x in items if x[0] <= a]
+            if state:
+                out.append((a + d, *state[-1][1:]))
+            out += [(t + d, *rest) for t, *rest in items if a < t < b]
+        return out
+
+    meta = {k: v for k, v in score.meta.items() if k not in ("barlines", "barlines_tpq")}
+    if "chords" in score.meta:
+        meta["chords"] = [
+            [t + d, text] for a, b, d in shift for t, text in score.meta["chords"] if a <= t < b
+        ]
+    meta["sections"] = _sections(score.form, shift)
+    end = sum(b - a for a, b in ranges)
+    return score.replace(onset=onset, duration=duration, pitch=pitch, velocity=velocity, rests=rests,
+                         time_signatures=changes(score.time_signatures), keys=changes(score.keys), end=end,
+                         form=None, meta=meta)  # fmt: skip
+
+
+def _sections(form: Form, shift) -> list[list]:
+    """``[tick, label]`` where each played range starts: its part's label, else the index of the
+    written range it plays ("1", "2"...), so a repeated section is recognisable."""
+    labels = [(t, m[2:]) for t, m in form.marks if m.startswith("P:")]
+    out = []
+    for a, _, d in shift:
+        label = next((lab for t, lab in reversed(labels) if t <= a), "")
+        out.append([a + d, label or f"@{a}"])
+    return out
