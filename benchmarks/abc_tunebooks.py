@@ -2,17 +2,20 @@
 
 For every tune of each book, in one run:
 
-- parse it with tunelab's native reader and with music21 (both timed, ties merged), tune by
-  tune, one reader right after the other (each parse finds the caches the other left);
+- parse it with tunelab's native reader (the written form, and the played form expanded from
+  it: both inside its time) and with music21 (the written notes; both timed, ties merged), tune
+  by tune, one reader right after the other (each parse finds the caches the other left);
 - then read the whole book start to end with each reader in its own pass, in one process, on
   the tunes both read natively and with music21: how long a tunebook takes, the user's question;
 - count meters that are not in the source (a time signature no ``M:`` field writes);
 - compare the two readings (notes, bars, meters, keys) and name each disagreement;
-- write the native reading back as ABC and read it again (exact round trip?);
-- encode it with nb, remi and cp on the coarsest grid that holds it and decode (exact?), each
-  under a 20-second alarm so that a hang is counted, not waited for;
-- where Debian's abc2midi is installed, play the tune with it (repeats expanded, grace notes and
-  chord symbols off) and compare its notes with the native reading with repeats expanded.
+- write the native reading back as ABC and read it again, written form and played form (exact
+  round trip, keys, modes and the form's marks included?);
+- encode both forms with grid, nb, remi and cp on the coarsest grid that holds the tune, with
+  keys, meters and form marks as control items, and decode (exact?), each under a 20-second
+  alarm so that a hang is counted, not waited for;
+- where Debian's abc2midi is installed, play the tune with it (grace notes and chord symbols
+  off) and compare its notes with the native reading's played form.
 
 Writes benchmarks/results/abc_tunebooks.md and .json.
 
@@ -39,7 +42,8 @@ from fractions import Fraction
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-ENCODINGS = ("nb", "remi", "cp")
+ENCODINGS = ("grid", "nb", "remi", "cp")
+FORMS = ("written", "played")
 
 
 class _Alarm(Exception):
@@ -110,10 +114,16 @@ def tokenizer_round_trips(score) -> dict:
     for name in ENCODINGS:
         signal.alarm(20)
         try:
-            tok = tt.get(name, steps_per_quarter=spq, max_bar_quarters=max(136, math.ceil(bar)),
-                         max_duration_quarters=max(16, math.ceil(longest)))  # fmt: skip
+            if name == "grid":
+                tok = tt.get(name, steps_per_quarter=spq)
+            else:
+                tok = tt.get(name, steps_per_quarter=spq, max_bar_quarters=max(136, math.ceil(bar)),
+                             max_duration_quarters=max(16, math.ceil(longest)))  # fmt: skip
+            if name == "grid" and not score.is_monophonic():
+                out[name] = "refused: more than one voice"
+                continue
             back = tok.decode(tok.encode(score))
-            problem = round_trip_problem(score, back, spq)
+            problem = round_trip_problem(score, back, spq, velocity=name != "grid")
             out[name] = "exact" if problem is None else f"differs: {problem.split(':')[0]}"
         except _Alarm:
             out[name] = "hang (over 20 s)"
@@ -206,11 +216,12 @@ def compare_abc2midi(text: str, expanded, workdir: str, octave_free=None) -> str
 
 
 def one_tune(task):
+    from tunelab.form import played
     from tunelab.io.abc import read_abc_tune, written_meters
     from tunelab.io.abc_native import NeedsMusic21, parse_abc_tune
     from tunelab.io.abc_write import abc_text
 
-    book, source, number, text, propagate = task
+    book, source, number, text, dialect = task
     row = {"book": book, "id": f"{Path(source).stem}#{number}"}
     written = written_meters(text)
     with warnings.catch_warnings():
@@ -220,8 +231,10 @@ def one_tune(task):
         gc.collect()
         t0 = time.perf_counter()
         try:
-            native = read_abc_tune(text, source=source, tune=number, propagate=propagate)
+            native = read_abc_tune(text, source=source, tune=number, **dialect)
+            heard = played(native)  # the played form: part of the native path's time
             row["reader"] = native.meta["reader"]
+            row["form"] = "marks" if native.form else "none"
         except Exception as e:
             native, row["reader"] = None, f"failed: {type(e).__name__}"
         t1 = time.perf_counter()
@@ -242,20 +255,21 @@ def one_tune(task):
         except Exception as e:  # counted and named, never a stop
             row["vs_music21"] = f"comparison error: {type(e).__name__}"
     if native is not None and row["reader"] == "native":
-        try:
-            back = parse_abc_tune(abc_text(native), source="round-trip", tune=number, propagate=propagate)
-            row["abc_round_trip"] = "exact" if native.diff(back) is None else "differs"
-        except Exception as e:
-            row["abc_round_trip"] = f"error: {type(e).__name__}: {str(e)[:80]}"
-        row["tokenizers"] = tokenizer_round_trips(native)
+        for form, score in (("written", native), ("played", heard)):
+            try:
+                back = parse_abc_tune(abc_text(score), source="round-trip", tune=number, **dialect)
+                problem = score.diff(back)
+                row[f"abc_round_trip_{form}"] = "exact" if problem is None else f"differs: {problem[:60]}"
+            except Exception as e:
+                row[f"abc_round_trip_{form}"] = f"error: {type(e).__name__}: {str(e)[:80]}"
+            row[f"tokenizers_{form}"] = tokenizer_round_trips(score)
         if shutil.which("abc2midi"):
             try:
-                expanded = parse_abc_tune(
-                    text, source=source, tune=number, propagate=propagate, repeats="expand"
+                free = played(
+                    parse_abc_tune(text, source=source, tune=number, **{**dialect, "propagate": "pitch"})
                 )
-                free = parse_abc_tune(text, source=source, tune=number, propagate="pitch", repeats="expand")
                 with tempfile.TemporaryDirectory() as work:
-                    row["vs_abc2midi"] = compare_abc2midi(text, expanded, work, free)
+                    row["vs_abc2midi"] = compare_abc2midi(text, heard, work, free)
             except NeedsMusic21:
                 pass
             except Exception as e:
@@ -281,8 +295,8 @@ def tasks_of(book: str) -> list:
     source = resolve(book)
     out = []
     for _, src, _, payload in source.make_tasks():
-        number, text, propagate = payload
-        out.append((book, src, number, text, propagate))
+        number, text, dialect = payload
+        out.append((book, src, number, text, dialect))
     return out
 
 
@@ -300,8 +314,8 @@ def book_pass(tasks: list, rows: list[dict]) -> dict:
         for key, native in (("native_book_ms", True), ("music21_book_ms", False)):
             gc.collect()
             t0 = time.perf_counter()
-            for _, source, number, text, propagate in same:  # as one_tune calls each reader
-                options = {"propagate": propagate} if native else {}
+            for _, source, number, text, dialect in same:  # as one_tune calls each reader
+                options = {**dialect, "form": "played"} if native else {}
                 read_abc_tune(text, source=source, tune=number, native=native, **options)
             out[key] = 1000 * (time.perf_counter() - t0) / max(1, len(same))
     out["book_speedup"] = out["music21_book_ms"] / out["native_book_ms"]
@@ -316,7 +330,12 @@ def summarise(rows: list[dict]) -> dict:
     native_ms = sum(r["native_ms"] for r in rows) / n
     m21_ms = sum(r["music21_ms"] for r in rows) / n
     own = [r for r in native if r["vs_music21"] != "music21 failed"]  # read natively, music21 too
-    tok = Counter((name, r["tokenizers"][name].split(":")[0]) for r in native for name in ENCODINGS)
+    tok = {
+        form: Counter(
+            (name, r[f"tokenizers_{form}"][name].split(":")[0]) for r in native for name in ENCODINGS
+        )
+        for form in FORMS
+    }
     return {
         "tunes": n,
         "parsed": len(ok),
@@ -335,8 +354,28 @@ def summarise(rows: list[dict]) -> dict:
             k: [r["id"] for r in both if r["vs_music21"] == k][:4]
             for k in {r["vs_music21"] for r in both} - {"same"}
         },
-        "abc_round_trip_exact": sum(r.get("abc_round_trip") == "exact" for r in native),
-        "tokenizer_round_trips": {f"{a} {b}": c for (a, b), c in sorted(tok.items())},
+        "with_form_marks": sum(r.get("form") == "marks" for r in native),
+        **{
+            f"abc_round_trip_exact_{f}": sum(r.get(f"abc_round_trip_{f}") == "exact" for r in native)
+            for f in FORMS
+        },
+        "abc_round_trip_problems": {
+            f: [
+                (r["id"], r[f"abc_round_trip_{f}"]) for r in native if r.get(f"abc_round_trip_{f}") != "exact"
+            ][:4]
+            for f in FORMS
+        },
+        **{
+            f"tokenizer_round_trips_{f}": {f"{a} {b}": c for (a, b), c in sorted(tok[f].items())}
+            for f in FORMS
+        },
+        "tokenizer_problems": {
+            f"{f} {e}": [
+                (r["id"], r[f"tokenizers_{f}"][e]) for r in native if r[f"tokenizers_{f}"][e] != "exact"
+            ][:3]
+            for f in FORMS
+            for e in ENCODINGS
+        },
         "vs_abc2midi": dict(Counter(r["vs_abc2midi"] for r in native if "vs_abc2midi" in r).most_common()),
         "vs_abc2midi_examples": {
             k: [r["id"] for r in native if r.get("vs_abc2midi") == k][:4]
@@ -464,14 +503,19 @@ def report(res: dict, args) -> str:
         "tunes with invented meters: native / music21",
         lambda r: f"{r['invented_meters_native']} / {r['invented_meters_music21']}",
     )
-    table += line(
-        "ABC round trip exact (of native)", lambda r: f"{r['abc_round_trip_exact']:,} / {r['native']:,}"
-    )
-    for enc in ENCODINGS:
+    table += line("tunes with repeat marks, endings or parts", lambda r: f"{r['with_form_marks']:,}")
+    for form in FORMS:
         table += line(
-            f"{enc} round trip exact (of native)",
-            lambda r, e=enc: f"{r['tokenizer_round_trips'].get(e + ' exact', 0):,} / {r['native']:,}",
+            f"ABC round trip exact, {form} form (of native)",
+            lambda r, f=form: f"{r[f'abc_round_trip_exact_{f}']:,} / {r['native']:,}",
         )
+        for enc in ENCODINGS:
+            table += line(
+                f"{enc} round trip exact, {form} form (of native)",
+                lambda r, e=enc, f=form: (
+                    f"{r[f'tokenizer_round_trips_{f}'].get(e + ' exact', 0):,} / {r['native']:,}"
+                ),
+            )
     out = "# Folk tunebooks: tunelab's native ABC reader vs music21 and abc2midi\n\n"
     out += (
         f"Produced by `python benchmarks/abc_tunebooks.py` (every {args.every} tune(s), {args.jobs} processes, "
@@ -486,14 +530,18 @@ def report(res: dict, args) -> str:
         )
         for k, ex in r["vs_music21_examples"].items():
             out += f"- {k}: {', '.join(ex)}\n"
-        out += (
-            "\nTokenizer round trips: "
-            + ", ".join(f"{k} {v}" for k, v in r["tokenizer_round_trips"].items())
-            + "\n\n"
-        )
+        for form in FORMS:
+            out += (
+                f"\nTokenizer round trips, {form} form: "
+                + ", ".join(f"{k} {v}" for k, v in r[f"tokenizer_round_trips_{form}"].items())
+                + "\n"
+            )
+        problems = [f"{k}: {v}" for k, v in r["tokenizer_problems"].items() if v]
+        problems += [f"ABC {k}: {v}" for k, v in r["abc_round_trip_problems"].items() if v]
+        out += "".join(f"- {p}\n" for p in problems) + "\n"
         if r["vs_abc2midi"]:
             out += (
-                "Against abc2midi (repeats expanded): "
+                "Against abc2midi (the played form): "
                 + ", ".join(f"{k} {v}" for k, v in r["vs_abc2midi"].items())
                 + "\n\n"
             )

@@ -260,7 +260,9 @@ def played(score):
             out += [(t + d, *rest) for t, *rest in items if a < t < b]
         return out
 
-    meta = {k: v for k, v in score.meta.items() if k not in ("barlines", "barlines_tpq")}
+    meta = dict(score.meta)
+    if score.meta.get("barlines_tpq") == score.tpq:
+        meta["barlines"] = _played_barlines(score, shift)
     if "chords" in score.meta:
         meta["chords"] = [
             [t + d, text] for a, b, d in shift for t, text in score.meta["chords"] if a <= t < b
@@ -270,6 +272,28 @@ def played(score):
     return score.replace(onset=onset, duration=duration, pitch=pitch, velocity=velocity, rests=rests,
                          time_signatures=changes(score.time_signatures), keys=changes(score.keys), end=end,
                          form=None, meta=meta)  # fmt: skip
+
+
+def _played_barlines(score, shift) -> list[int]:
+    """The written barlines where they are played. Where a jump joins a short bar before it to
+    a short bar after it (a bar before ``:|`` and the upbeat it returns to) into one bar of the
+    meter, the two are one bar: no barline at the join."""
+    from bisect import bisect_left, bisect_right
+
+    written = sorted(int(b) for b in score.meta["barlines"])
+    out: list[int] = []
+    for k, (a, b, d) in enumerate(shift):
+        inside = written[bisect_right(written, a) : bisect_left(written, b)]
+        if k:
+            prev_a, prev_b, _ = shift[k - 1]
+            before = [x for x in written if prev_a <= x < prev_b]
+            tail = prev_b - (before[-1] if before else prev_a)
+            head = (inside[0] if inside else b) - a
+            full = score.bar_length(*score.meter_at(a))
+            if not (tail < full and head < full and tail + head == full):
+                out.append(a + d)
+        out += [x + d for x in inside]
+    return out
 
 
 def _sections(form: Form, shift) -> list[list]:

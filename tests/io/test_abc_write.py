@@ -30,7 +30,7 @@ def test_a_tune_as_text():
          (5 * Q, 2 * Q, 72), (7 * Q, Q, 74)],
         time_signatures=[(0, 3, 4)], keys=[(0, "G", "major")], pickup=Q, meta={"title": "A  test\ttune"},
     )  # fmt: skip
-    assert abc_text(s) == ("X:1\nT:A test tune\nM:3/4\nL:1/8\nK:Gmaj\nD2 | G2 =F ^F B2- | B2 c4 | d2 |]\n")
+    assert abc_text(s) == ("X:1\nT:A test tune\nM:3/4\nL:1/8\nK:Gmaj\nD2 | G2 =F^F B2- | B2 c4 | d2 |]\n")
     assert list(back(s).notes()) == list(s.notes())
 
 

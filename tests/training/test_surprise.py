@@ -96,7 +96,7 @@ def test_pitch_is_the_chain_rule_part_after_a_note_starts():
 @pytest.mark.parametrize("encoding", ["cp", "nb"])
 def test_compound_words_sum_their_fields_as_the_training_loss_does(encoding):
     torch.manual_seed(3)
-    tok = get(encoding)
+    tok = get(encoding, steps_per_quarter=12)  # the triplets' grid
     pieces = [parse_kern(PICKUP_3_4), parse_kern(TRIPLETS_AND_TIES)]
     seqs = [tok.encode(p) for p in pieces]
     model = build("lstm", tok.vocab_size, preset="tiny").eval().requires_grad_(False)

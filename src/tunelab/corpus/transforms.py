@@ -207,7 +207,7 @@ def steps_needed(score: Score) -> int:
     on, du, _ = score.event_arrays()
     ticks = [score.tpq, score.pickup, score.end, *(t for t, _, _ in score.time_signatures)]
     g = math.gcd(int(np.gcd.reduce(np.concatenate([on, du]))) if len(on) else 0, *ticks)
-    for t, n, d in score.time_signatures:
+    for _, n, d in score.time_signatures:
         g = math.gcd(g, score.tpq * 4 * n // d)
     return score.tpq // math.gcd(score.tpq, g or score.tpq)
 
@@ -224,6 +224,31 @@ def grid_for(scores, *, at_least: int = 4, at_most: int = 48, share: float = 1.0
         if held > sum(best % n == 0 for n in need):
             best = steps
     return best, sum(best % n == 0 for n in need)
+
+
+def on_grid(score: Score, steps_per_quarter: int) -> Score:
+    """The score at ``steps_per_quarter`` ticks a quarter, exactly: ValueError naming the first
+    note or rest that falls between grid steps (a triplet on a 16th grid) rather than moving it."""
+    if score.tpq == steps_per_quarter:
+        return score
+    for _, num, den in score.time_signatures:
+        if steps_per_quarter * 4 * num % den:
+            finest = den // math.gcd(4 * num, den)
+            raise ValueError(f"a {num}/{den} bar is not whole steps at {steps_per_quarter} steps a quarter; "
+                             f"use a multiple of {finest}")  # fmt: skip
+    try:
+        return score.resample(steps_per_quarter)
+    except ValueError:
+        pass
+    on, du, pitch = score.event_arrays()
+    off = (on * steps_per_quarter % score.tpq != 0) | (du * steps_per_quarter % score.tpq != 0)
+    i = int(np.flatnonzero(off)[0]) if off.any() else 0
+    what = "rest" if off.any() and pitch[i] < 0 else "note"
+    raise ValueError(
+        f"a {what} at {Fraction(int(on[i]), score.tpq)} quarters, {Fraction(int(du[i]), score.tpq)} long, is "
+        f"not on a grid of {steps_per_quarter} steps a quarter (a tuplet or a finer note): use a steps per "
+        f"quarter that holds it (tunelab.corpus.transforms.grid_for finds one) or quantize first"
+    )
 
 
 def quantize(score: Score, steps_per_quarter: int = 4) -> Score:

@@ -26,7 +26,7 @@ from fractions import Fraction
 import numpy as np
 
 from tunelab.errors import ParseError
-from tunelab.form import SECTION, Form, parse_order, played
+from tunelab.form import REPEAT_END, REPEAT_START, SECTION, Form, parse_order, played
 from tunelab.io import abc_fields as F
 from tunelab.io.abc_fields import NeedsMusic21, key_name
 from tunelab.io.abc_voice import TICKS, Voice
@@ -303,7 +303,8 @@ class _Tune:
         """The first voice's marks (a section bar at the start or the end is only a barline) and
         the header's order of parts."""
         marks = [(tick(t), m) for t, m in voice.marks]
-        marks = [(t, m) for t, m in marks if not (m == SECTION and (t == 0 or t == end))]
+        repeats = {t for t, m in marks if m in (REPEAT_END, REPEAT_START)}  # a repeat sign is a section bar
+        marks = [(t, m) for t, m in marks if not (m == SECTION and (t == 0 or t == end or t in repeats))]
         marks = [x for i, x in enumerate(marks) if i == 0 or x != marks[i - 1]]
         order = self.fields.get("P", "").strip() or None
         if order is not None:

@@ -6,6 +6,7 @@ accidentals, an open tie, a tuplet, a broken rhythm, pending grace notes)."""
 from __future__ import annotations
 
 import re
+from contextlib import suppress
 from fractions import Fraction
 from functools import lru_cache
 
@@ -77,10 +78,8 @@ def _barline(text: str) -> tuple[bool, tuple[str, ...]]:
     if not marks and body.strip(":") in ("||", "[|", "|]"):
         marks.append(SECTION)
     if numbers:
-        try:
+        with suppress(ValueError):  # an ending past 16 passes: a typo, read as a plain barline
             marks.append(ending(ending_passes(numbers[0])))
-        except ValueError:
-            pass  # an ending past 16 passes: a typo, read as a plain barline
     is_bar = not text.startswith("[") or "|" in text
     return is_bar, tuple(marks)
 

@@ -1,9 +1,14 @@
 """Writing ABC 2.1: a Score as one tune (``X:`` ... ), or many as a tunebook.
 
-Header: X, T, M (the first meter), L (1/16 below 3/4, else 1/8, as ABC's default), Q, K (tonic
-and mode as the Score has them: ``K:Gmaj``, ``K:Em``; ``K:G`` for a tonic whose mode is not
-known). Bars follow the Score's meter and pickup; a note across a barline is split and tied;
-meter changes are inline fields at their bar, key changes ``K:`` lines where they happen. Notes
+Header: X, T, M (the first meter), L (1/16 below 3/4, else 1/8, as ABC's default), Q, P (the
+written form's order of parts), K (tonic and mode as the Score has them: ``K:Gmaj``, ``K:Em``;
+``K:G`` for a tonic whose mode is not known, which ABC 2.1 readers take for major). Bars follow
+the source's barlines where the reader kept them, else the Score's meter and pickup; a note
+across a barline is split and tied; meter changes are inline fields at their bar, key changes
+``K:`` lines where they happen. The written form's marks become its barlines (``|:``, ``:|``,
+``::``, ``||``, endings ``|1`` and ``:|[2,4``) and ``P:`` lines; chord symbols (``meta["chords"]``)
+are written before the note they sound with (a note they fall inside is split and tied there).
+Notes shorter than a quarter are beamed within a beat (a dotted quarter in 6/8, 9/8, 12/8). Notes
 that start and end together are a chord, other overlaps go to further voices (``V:``). Rests are
 the notated ones where the Score keeps them, else the gaps. Accidentals are written wherever a
 note leaves the key signature (and where it returns to it after an accidental in the bar), so
@@ -28,14 +33,15 @@ _MODE_WORD = {"major": "maj", "minor": "m", "dorian": "dor", "phrygian": "phr", 
 _STEP = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
 
 
-def write_abc(scores, path, *, titles=None) -> None:
-    """Write one Score, or several as a tunebook (X: 1, 2, ...), to ``path``."""
+def write_abc(scores, path, *, titles=None, first: int = 1) -> None:
+    """Write one Score, or several as a tunebook (X: first, first + 1, ...), to ``path``."""
     from tunelab.io.atomic import atomic_write_text
 
     scores = [scores] if isinstance(scores, Score) else list(scores)
     titles = titles or [None] * len(scores)
     atomic_write_text(
-        path, "\n".join(abc_text(s, number=i + 1, title=t) for i, (s, t) in enumerate(zip(scores, titles)))
+        path,
+        "\n".join(abc_text(s, number=first + i, title=t) for i, (s, t) in enumerate(zip(scores, titles))),
     )
 
 
@@ -48,6 +54,8 @@ def abc_text(score: Score, *, number: int = 1, title: str | None = None) -> str:
     head += [f"M:{meter[0]}/{meter[1]}" if score.time_signatures else "M:none", f"L:{unit}"]
     if score.tempo:
         head.append(f"Q:1/4={score.tempo:g}")
+    if score.form and score.form.order:
+        head.append(f"P:{score.form.order}")
     head.append(f"K:{_key_field(key)}")
     voices = _voices(score)
     body = []
@@ -57,7 +65,7 @@ def abc_text(score: Score, *, number: int = 1, title: str | None = None) -> str:
         # further voices: their silences are plain rests (the reader keeps the first voice's rests
         # only; music21 10.5 reads an invisible x rest as taking no time)
         rests = _rests(score, notes) if v == 0 else [(o, d, "z") for o, d in _gaps(notes, score.end)]
-        body += _Writer(score, unit).lines(notes, rests)
+        body += _Writer(score, unit, marks=v == 0).lines(notes, rests)
     return "\n".join(head + body) + "\n"
 
 
@@ -121,12 +129,23 @@ def _gaps(notes: list, end: int) -> list[tuple]:
 
 
 class _Writer:
-    """One voice's body: events split at barlines, bars of ABC text, four bars a line."""
+    """One voice's body: events split at barlines, bars of ABC text, four bars a line; the first
+    voice carries the form's marks and the chord symbols."""
 
-    def __init__(self, score: Score, unit: Fraction):
+    def __init__(self, score: Score, unit: Fraction, *, marks: bool = True):
         self.score, self.unit = score, unit
         self.key = next((k for k in score.keys if k[0] == 0), None)
         self._set_key(self.key)
+        self.marks: dict[int, list[str]] = {}
+        if marks and score.form:
+            for t, m in score.form.marks:
+                self.marks.setdefault(t, []).append(m)
+        self.chords: dict[int, str] = {}
+        if marks:
+            for t, text in score.meta.get("chords", []):
+                if 0 <= t < score.end and str(text).strip():
+                    self.chords[int(t)] = self.chords.get(int(t), "") + str(text).replace('"', "'")
+        self.beats = set(score.beat_starts().tolist())
 
     def _set_key(self, key) -> None:
         self.signature, self.bar_alter = _signature(key), {}
@@ -139,8 +158,11 @@ class _Writer:
         s = self.score
         kept = s.meta.get("barlines")
         if kept is not None and s.meta.get("barlines_tpq") == s.tpq:
-            return sorted({0, *[int(b) for b in kept if 0 < b < s.end]}) + [s.end]
-        return [int(b) for b in s.bar_starts()] + [s.end]
+            bars = {0, *[int(b) for b in kept if 0 < b < s.end]}
+        else:
+            bars = {int(b) for b in s.bar_starts()}
+        bars |= {t for t in self.marks if 0 < t < s.end}  # a mark is a barline
+        return sorted(bars) + [s.end]
 
     def lines(self, notes: list, rests: list) -> list[str]:
         s = self.score
@@ -152,27 +174,64 @@ class _Writer:
         keys = [(t, k) for t, *k in s.keys if t > 0]
         meters = {t: (n, d) for t, n, d in s.time_signatures if t > 0}
         out, line = [], []
+        parts = [m for m in self.marks.get(0, []) if m.startswith("P:")]
+        if parts:
+            out.append(parts[0])
+        opening = self._barline(self.marks.get(0, []), opening=True)
+        if opening:
+            line.append(opening)
         for i, (a, b) in enumerate(pairwise(bars)):
             prefix = f"[M:{meters[a][0]}/{meters[a][1]}]" if a in meters else ""
             self.bar_alter = {}
             line.append(prefix + self._bar(events, a, b, [k for k in keys if a <= k[0] < b]))
             last = i == len(bars) - 2
-            line.append("|]" if last else "|")
-            if len(line) == 8 and not last:  # four bars a line
+            marks = self.marks.get(b, [])
+            line.append(self._barline(marks, final=last))
+            part = [m for m in marks if m.startswith("P:")] if not last else []
+            if part or (
+                len([x for x in line if x.strip("|:[]0123456789,")]) >= 4 and not last
+            ):  # four bars a line
                 out.append(" ".join(line))
                 line = []
+                if part:
+                    out.append(part[0])
         if line:
             out.append(" ".join(line))
         return [x.strip() for text in out for x in text.split("\n") if x.strip()]
+
+    @staticmethod
+    def _barline(marks: list, *, opening: bool = False, final: bool = False) -> str:
+        """The barline text of a bar's marks: repeat signs, a section bar, an ending's start."""
+        end, start = ":|" in marks, "|:" in marks
+        if opening:
+            text = "|:" if start else ""
+        elif end and start:
+            text = "::"
+        elif end:
+            text = ":|"
+        elif start:
+            text = "|:" if not final else "|]"
+        elif "||" in marks:
+            text = "||"
+        else:
+            text = "|]" if final else "|"
+        endings = [m for m in marks if m.startswith("[")]
+        if endings and not final:
+            numbers = endings[-1][1:]
+            text += numbers if ("," not in numbers and text not in ("", "::")) else f"[{numbers}"
+        return text
 
     def _bar(self, events: list, a: int, b: int, keys: list) -> str:
         """The events (and parts of events) inside [a, b), notes tied across the edges; a key
         change inside the bar is written where it happens."""
         parts = []
+        cuts = sorted(t for t in self.chords if a < t < b)
         for o, d, ps in events:
             lo, hi = max(o, a), min(o + d, b)
-            if lo < hi:
-                parts.append((lo, hi - lo, ps, isinstance(ps, list) and o + d > b))
+            edges = [lo, *(t for t in cuts if lo < t < hi), hi]  # a chord symbol inside: split, tied
+            for x, y in pairwise(edges):
+                if x < y:
+                    parts.append((x, y - x, ps, isinstance(ps, list) and (y < hi or o + d > b)))
         if not keys:
             return self._group(parts)
         text, rest = [], parts
@@ -187,23 +246,34 @@ class _Writer:
         return " ".join(x for x in text if x)
 
     def _group(self, parts: list) -> str:
-        """Text of a bar's parts, with triplets where three parts need them."""
+        """Text of a bar's parts, with triplets where three parts need them, and beams: notes
+        shorter than a quarter that share a beat are written together."""
         tpq = self.score.tpq
         units = [Fraction(d, tpq * 4) / self.unit for _, d, _, _ in parts]
-        out, i = [], 0
+        out, i = [], 0  # (text, onset, beamable)
         while i < len(parts):
             if units[i].denominator % 3 == 0 and i + 3 <= len(parts):
                 scaled = [u * Fraction(3, 2) for u in units[i : i + 3]]
                 if all(x.denominator % 3 for x in scaled):
-                    out.append("(3" + "".join(self._event(parts[j], scaled[j - i]) for j in range(i, i + 3)))
+                    text = "(3" + "".join(self._event(parts[j], scaled[j - i]) for j in range(i, i + 3))
+                    out.append((text, parts[i][0], False))
                     i += 3
                     continue
-            out.append(self._event(parts[i], units[i]))
+            short = not isinstance(parts[i][2], str) and parts[i][1] < tpq and parts[i][0] not in self.chords
+            out.append((self._event(parts[i], units[i]), parts[i][0], short))
             i += 1
-        return " ".join(out)
+        text = ""
+        for k, (piece, onset, short) in enumerate(out):
+            beamed = k and short and out[k - 1][2] and onset not in self.beats
+            text += ("" if beamed or not k else " ") + piece
+        return text
 
     def _event(self, part, units: Fraction) -> str:
-        _, _, pitches, tied = part
+        onset, _, pitches, tied = part
+        chord = f'"{self.chords[onset]}"' if onset in self.chords else ""
+        return chord + self._sounds(pitches, units, tied)
+
+    def _sounds(self, pitches, units: Fraction, tied: bool) -> str:
         if isinstance(pitches, str):  # a rest: z, or x (invisible) in a further voice
             return pitches + _length(units)
         if len(pitches) == 1:

@@ -84,7 +84,7 @@ def _vocab(data: str) -> int:
     import tunelab.tokenizers
 
     train = tunelab.corpus.load(data, preset_for(data), verbose=False).split("train")
-    return tunelab.tokenizers.get("grid").fit(train).vocab_size
+    return tunelab.tokenizers.get("grid", controls=()).fit(train).vocab_size  # the study's grid
 
 
 def table(results: dict, minutes: float, size: str) -> str:

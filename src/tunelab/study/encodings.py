@@ -46,6 +46,7 @@ def specs(
                     "model": fam,
                     "size": size,
                     "encoding": enc,
+                    "controls": "none",  # notes only, as the encodings compared are
                     "loss": loss,
                     "gap": 1
                     if enc == "grid"
@@ -70,7 +71,7 @@ def match(specs: dict[str, dict], data: str, params: int) -> dict[str, dict]:
     for name, spec in specs.items():
         enc = spec["encoding"]
         if enc not in vocab:
-            tok = tunelab.tokenizers.get(enc)
+            tok = tunelab.tokenizers.get(enc, controls=spec.get("controls", "none"))
             vocab[enc] = tok.fit(train).vocab_size
         family = family_class(spec["model"])
         widths = range(16, 1024 + 1, family.width_step(spec["model_options"]))

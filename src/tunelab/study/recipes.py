@@ -45,7 +45,8 @@ class Recipe:
         return out
 
 
-_SEQ = {"size": None, "mode": "sequence", "seq_len": 64}
+# the study's grid: notes and rests only (its 45 symbols), whatever the corpus holds besides
+_SEQ = {"size": None, "mode": "sequence", "seq_len": 64, "controls": "none"}
 _LSTM = {
     **_SEQ,
     "model": "lstm",
@@ -131,7 +132,7 @@ RECIPES: dict[str, Recipe] = {
 }  # fmt: skip
 
 
-_WINDOW = {"size": None, "mode": "window", "seq_len": 64, "batch_size": 64, "lr": 1e-3}
+_WINDOW = {"size": None, "mode": "window", "seq_len": 64, "batch_size": 64, "lr": 1e-3, "controls": "none"}
 _STUDY_TRAINING = (
     "reference/study-setup.md: Adam 1e-3, batch 64, ReduceLROnPlateau (the Transformer: Noam, 4,000 steps)"
 )

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from tunelab.corpus.transforms import one_voice_problem, quantize
+from tunelab.corpus.transforms import on_grid
 from tunelab.score import Score
 from tunelab.tokenizers.base import PAD, Grammar, Tokenizer, mask_of
 
@@ -53,10 +53,9 @@ class GridTokenizer(Tokenizer):
         return np.arange(4, 4 + len(self.pitches), dtype=np.int64)
 
     def _encode(self, score: Score) -> np.ndarray:
-        q = quantize(score, self.steps_per_quarter) if score.tpq != self.steps_per_quarter else score
-        problem = one_voice_problem(score, q)
-        if problem:
-            raise ValueError(f"grid holds one voice: {problem}")
+        if not score.is_monophonic():
+            raise ValueError("grid holds one voice: this score has overlapping notes (more than one voice)")
+        q = on_grid(score, self.steps_per_quarter)
         ids = []
         items = self.item_ids(q)
         k = 0

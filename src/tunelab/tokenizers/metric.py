@@ -10,13 +10,12 @@ change inside a bar, as in some ABC tunebooks) keeps its length. Decoding invert
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import ClassVar
 
 import numpy as np
 
-from tunelab.corpus.transforms import quantize
+from tunelab.corpus.transforms import on_grid, quantize
 from tunelab.score import Score
 from tunelab.tokenizers.base import Tokenizer
 from tunelab.tokenizers.values import Values
@@ -52,33 +51,6 @@ class MetricScore:
             return self.cuts[i]
         num, den = self.bars[i]
         return self.steps_per_quarter * 4 * num // den
-
-
-def on_grid(score: Score, steps_per_quarter: int) -> Score:
-    """The score at ``steps_per_quarter`` ticks a quarter, exactly: ValueError naming the first
-    note or rest that falls between grid steps (a triplet on a 16th grid) rather than moving it."""
-    if score.tpq == steps_per_quarter:
-        return score
-    for _, num, den in score.time_signatures:
-        if steps_per_quarter * 4 * num % den:
-            finest = den // math.gcd(4 * num, den)
-            raise ValueError(f"a {num}/{den} bar is not whole steps at {steps_per_quarter} steps a quarter; "
-                             f"use a multiple of {finest}")  # fmt: skip
-    try:
-        return score.resample(steps_per_quarter)
-    except ValueError:
-        pass
-    on, du, pitch = score.event_arrays()
-    off = (on * steps_per_quarter % score.tpq != 0) | (du * steps_per_quarter % score.tpq != 0)
-    i = int(np.flatnonzero(off)[0]) if off.any() else 0
-    from fractions import Fraction
-
-    what = "rest" if off.any() and pitch[i] < 0 else "note"
-    raise ValueError(
-        f"a {what} at {Fraction(int(on[i]), score.tpq)} quarters, {Fraction(int(du[i]), score.tpq)} long, is "
-        f"not on a grid of {steps_per_quarter} steps a quarter (a tuplet or a finer note): use a steps per "
-        f"quarter that holds it (tunelab.corpus.transforms.grid_for finds one) or quantize first"
-    )
 
 
 def to_metric(score: Score, steps_per_quarter: int, items=()) -> MetricScore:

@@ -163,9 +163,34 @@ class _NBGrammar(Grammar):
             at = origin + pos_id - V0
         return at >= self.busy
 
+    def _bar_meters(self, state: int) -> np.ndarray:
+        """The time-signature values a bar-opening word may take: CONTI or a meter of the corpus; a
+        new meter after a cut bar; for a note, a bar long enough to start after the last note."""
+        m = self.meter_ok.copy()
+        m[CONTI] = not self.cut
+        if self.cut:  # a bar cut short: the next changes the meter
+            m[self.tok._meter_id[self.bars[-1]]] = False
+        if state == NEW_BAR and self._floor(NEW_BAR) > 0:
+            m &= self._meters_past(self._floor(NEW_BAR))
+        return m
+
+    def _meters_past(self, floor: int) -> np.ndarray:
+        """Over the time-signature field: CONTI and the meters whose bar is longer than ``floor``."""
+        lengths = np.zeros(self.sizes[1], dtype=np.int64)
+        lengths[CONTI] = self._bar_len(CONTI)
+        lengths[V0:] = [self.tok.values.bar_steps(m) for m in self.tok.meters]
+        return lengths > floor
+
     def _len_now(self) -> int:
         """The current bar's length (cut short by a BarEnd, or its meter's)."""
         return self.cuts.get(len(self.bars) - 1, self._bar_len(CONTI))
+
+    def _floor(self, state: int) -> int:
+        """The lowest position a word of this state may take (monophonic, without items: where the
+        last note has ended; items may stand inside a sounding note)."""
+        if not self.tok.monophonic or self.tok.items:
+            return 0
+        return self.busy - self.origin - (self._len_now() if state == NEW_BAR else 0)
 
     def _same_pos(self) -> bool:
         return self.pos is not None and not (self.note_here and self.tok.monophonic)
@@ -178,12 +203,14 @@ class _NBGrammar(Grammar):
             if self.phase == 2:
                 return mask_of(size, [PAD])
             if self.cut:
-                return mask_of(size, [NEW_BAR, EMPTY_BAR])
-            states = [PAD, NEW_BAR, EMPTY_BAR, EOS]
-            if self.tok.bar_ends and self._lowest_end() < self._bar_len(CONTI):
+                return mask_of(size, [x for x in (NEW_BAR, EMPTY_BAR) if self._bar_meters(x).any()])
+            states = [PAD, EMPTY_BAR, EOS] + [NEW_BAR] * bool(self._bar_meters(NEW_BAR).any())
+            other = self.meter_ok.copy()
+            other[self.tok._meter_id[self.bars[-1]]] = False  # a cut bar must be followed by a new meter
+            if self.tok.bar_ends and self._lowest_end() < self._bar_len(CONTI) and other.any():
                 states.append(BAR_END)
             lo = self._lowest_free()
-            if lo is not None and lo < self._bar_len(CONTI):
+            if lo is not None and max(lo, self._floor(SAME_BAR)) < self._bar_len(CONTI):
                 states.append(SAME_BAR)
             if self._same_pos():
                 states.append(SAME_POS)
@@ -203,17 +230,14 @@ class _NBGrammar(Grammar):
             if state == START:
                 return self.meter_ok.copy()
             if state in (NEW_BAR, EMPTY_BAR):
-                m = self.meter_ok.copy()
-                m[CONTI] = not self.cut
-                if self.cut:  # a bar cut short: the next changes the meter
-                    m[self.tok._meter_id[self.bars[-1]]] = False
-                return m
+                return self._bar_meters(state)
             return mask_of(size, [CONTI])
         if field == 2:
             length = self._bar_len(chosen[1])
             if state == SAME_POS:
                 return mask_of(size, [CONTI])
             lo = self._lowest_free() if state == SAME_BAR else 0
+            lo = max(lo, self._floor(state))
             return mask_of(size, slice(V0 + lo, V0 + length))
         if field == 3:
             m = mask_of(size, slice(V0, None))

@@ -162,8 +162,10 @@ class REMIGrammar(Grammar):
         elif s == "pos":
             m[t.PITCH : t.VEL] = self._note_here()
             m[t.ITEM : t.SIZE] = True
-            # the piece or the bar ends here, before the bar is full, after where the piece starts
+            # the piece or the bar ends here, before the bar is full, after where the piece starts (a
+            # bar cut short must be followed by another meter)
             m[[EOS, BAR]] = self.pos > (self.start if len(self.bars) == 1 else 0)
+            m[BAR] &= int(t.ts_mask.sum()) > 1
         elif s == "pitch":
             m[t.VEL : t.DUR] = True
         elif s == "vel":
@@ -176,6 +178,8 @@ class REMIGrammar(Grammar):
                 m[t.START : t.START + self._bar_len() - 1] = True
             lo = self.start if (len(self.bars) == 1 and self.pos is None) else 0
             lo = self.pos + 1 if self.pos is not None else lo
+            if t.monophonic and not t.items:  # a position must be able to hold a note
+                lo = max(lo, self.busy - self.origin)
             m[t.POS + lo : t.POS + self._bar_len()] = True
             if s == "item":
                 m[t.ITEM : t.SIZE] = True

@@ -32,17 +32,18 @@ def build_data(config: TrainConfig, ctx: Context, saved_tokenizer: dict | None) 
     import tunelab.tokenizers
 
     if ctx.main:
-        corpus = tunelab.corpus.load(config.corpus, config.corpus_preset)
+        corpus = tunelab.corpus.load(config.corpus, config.corpus_preset, form=config.form)
     ctx.barrier()  # the others read rank 0's cache
     if not ctx.main:
-        corpus = tunelab.corpus.load(config.corpus, config.corpus_preset, verbose=False)
+        corpus = tunelab.corpus.load(config.corpus, config.corpus_preset, form=config.form, verbose=False)
     train_scores, val_scores = corpus.split("train"), corpus.split("val")
     if not train_scores:
         raise ConfigError(f"{config.corpus}: no songs in the train split")
     if saved_tokenizer:
         tokenizer = tunelab.tokenizers.from_dict(saved_tokenizer)
     else:
-        tokenizer = tunelab.tokenizers.get(config.encoding)
+        steps = config.steps_per_quarter or _grid(train_scores, ctx)
+        tokenizer = tunelab.tokenizers.get(config.encoding, steps_per_quarter=steps, controls=config.controls)
         tokenizer = tokenizer.fit(train_scores)
     gap = config.gap if config.gap is not None else (64 if config.encoding == "grid" else 0)
     sep = tokenizer.separator_id
@@ -75,6 +76,7 @@ def build_data(config: TrainConfig, ctx: Context, saved_tokenizer: dict | None) 
     info = {
         "corpus": corpus.name,
         "corpus_preset": config.corpus_preset,
+        "form": corpus.options.form,
         "manifest": corpus.fingerprint,
         "train_songs": len(train_seqs),
         "longest_song": max(len(x) for x in train_seqs),  # tokens: generation's default step cap
@@ -86,6 +88,17 @@ def build_data(config: TrainConfig, ctx: Context, saved_tokenizer: dict | None) 
     }
     val_study = song_stream(val_seqs, sep, 64) if val_seqs and sep is not None else None
     return Data(tokenizer, train, val, val_study, info)
+
+
+def _grid(scores, ctx: Context) -> int:
+    """The coarsest grid that holds every training song (said in one line when it is not 16ths)."""
+    from tunelab.corpus.transforms import grid_for
+
+    steps, held = grid_for(scores)
+    if ctx.main and steps != 4:
+        print(f"grid: {steps} steps a quarter, the coarsest that holds {held:,} of {len(scores):,} training songs "
+              "exactly (--steps-per-quarter to choose)", file=sys.stderr)  # fmt: skip
+    return steps
 
 
 def build_model(config: TrainConfig, tokenizer):

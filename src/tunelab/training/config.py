@@ -43,6 +43,12 @@ class TrainConfig:
     )
     out: str = setting(help="the run directory (checkpoints, config.json, train_log.csv)")
     encoding: str = setting("grid", "tokenizer", choices=_encodings)
+    controls: str = setting("key,meter,form", "what the encoding carries besides the notes, comma-separated: key "
+                            "(keys and modes as written), meter (grid; the others always carry it), form (the "
+                            "written form's repeat marks, endings and parts), or none", flag="controls")  # fmt: skip
+    steps_per_quarter: int | None = setting(None, "the encoding's grid in steps a quarter (default: the coarsest "
+                                            "multiple of 4, up to 48, that holds every training song exactly: "
+                                            "12 for a corpus with triplets)")  # fmt: skip
     model: str = setting("lstm", "a model family, or the study's window models study-lstm / -transformer / -hybrid",
                          choices=_models)  # fmt: skip
     size: str | None = setting("small", "the family's size preset (none: ModelConfig's defaults and flags)",
@@ -50,6 +56,9 @@ class TrainConfig:
     model_options: dict = setting(factory=dict, cli=False, help="ModelConfig fields (d_model, n_layers...)")
     corpus_preset: str | None = setting(None, "corpus preparation recipe (study: the study's)", flag="prep",
                                         choices=("study",), aliases=("corpus-preset",))  # fmt: skip
+    form: str | None = setting(None, "train on the songs as played (repeats taken, endings chosen, parts in order; "
+                               "the default) or as written (the notes once, the form's marks as control items)",
+                               choices=("played", "written"))  # fmt: skip
     mode: str = setting("sequence", "sequence: every position predicts the next token (teacher forcing); "
                         "window: a window predicts the token after it (the study's; study-* models)", choices=MODES)  # fmt: skip
     seq_len: int = setting(64, "tokens per training sequence / window")
@@ -126,6 +135,14 @@ class TrainConfig:
             problems.append(f"--max-tokens must be positive, got {self.max_tokens}")
         if self.eval_every < 0:
             problems.append(f"--eval-every must be 0 or more, got {self.eval_every}")
+        try:
+            from tunelab.tokenizers.controls import parse_kinds
+
+            parse_kinds(self.controls)
+        except ValueError as err:
+            problems.append(f"--controls: {err}")
+        if self.steps_per_quarter is not None and not 1 <= self.steps_per_quarter <= 480:
+            problems.append(f"--steps-per-quarter must be in 1..480, got {self.steps_per_quarter}")
         if self.select_subsample < 1:
             problems.append(f"--select-subsample must be at least 1, got {self.select_subsample}")
         if not 0 <= self.loss_from < self.seq_len:

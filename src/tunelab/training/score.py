@@ -110,7 +110,9 @@ def _songs(data, split: str, tokenizer, meta: dict, unseen: bool, preset: str | 
     import tunelab.corpus
 
     info = meta["data"]
-    corpus = tunelab.corpus.load(data, preset or info.get("corpus_preset"), verbose=False)
+    corpus = tunelab.corpus.load(
+        data, preset or info.get("corpus_preset"), form=info.get("form", "written"), verbose=False
+    )
     scores = corpus.split(split)
     each = encode_each(scores, tokenizer)
     songs = [song for song, x in zip(scores, each) if not isinstance(x, str)]
@@ -179,7 +181,9 @@ def _training_corpus(data, train_cfg: dict, info: dict):
     if data.fingerprint == info.get("manifest"):
         return data
     try:
-        return tunelab.corpus.load(train_cfg["corpus"], info.get("corpus_preset"), verbose=False)
+        return tunelab.corpus.load(
+            train_cfg["corpus"], info.get("corpus_preset"), form=info.get("form", "written"), verbose=False
+        )
     except TunelabError as err:
         raise ConfigError(
             f"--unseen needs the run's training corpus {train_cfg['corpus']!r}, which is not here ({err})"
