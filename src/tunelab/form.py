@@ -226,30 +226,27 @@ def played(score):
     """The Score as played: its form's repeats, endings and parts expanded (``form`` None), meter,
     key and chord changes carried to where they sound; ``meta["sections"]`` lists ``[tick, label]``
     where each played part or repeat pass starts. A Score without a form comes back as it is."""
+    import copy
+
     import numpy as np
+
+    from tunelab.score import normalize_changes
 
     if not score.form:
         return score if score.form is None else score.replace(form=None)
     ranges = play_ranges(score.form, score.end)
+    if ranges == [(0, score.end)]:  # marks that change nothing (a section bar, a lone part label)
+        return score.replace(form=None)
     shift = [(a, b, sum(y - x for x, y in ranges[:k]) - a) for k, (a, b) in enumerate(ranges)]
 
-    def take(onset, duration, *cols):
-        parts = []
-        for a, b, d in shift:
-            keep = (onset >= a) & (onset < b)
-            parts.append(
-                (onset[keep] + d, np.minimum(duration[keep], b - onset[keep]), *(c[keep] for c in cols))
-            )
-        return [
-            np.concatenate([p[i] for p in parts]) if parts else np.zeros(0, np.int64)
-            for i in range(2 + len(cols))
-        ]
-
-    onset, duration, pitch, velocity = take(score.onset, score.duration, score.pitch, score.velocity)
-    rests = None
-    if score.rests is not None:
-        r_on, r_du = take(score.rests[:, 0], score.rests[:, 1])
-        rests = np.stack([r_on, r_du], axis=1)
+    def take(onset, duration, *cols):  # onsets are sorted: each range is a slice
+        lo = np.searchsorted(onset, [a for a, _, _ in shift], side="left")
+        hi = np.searchsorted(onset, [b for _, b, _ in shift], side="left")
+        idx = np.concatenate([np.arange(i, j) for i, j in zip(lo, hi)]) if shift else np.zeros(0, np.int64)
+        moved = np.repeat([d for _, _, d in shift], hi - lo)
+        ends = np.repeat([b for _, b, _ in shift], hi - lo)
+        on = onset[idx] + moved
+        return [on, np.minimum(duration[idx], ends - onset[idx]), *(c[idx] for c in cols)]
 
     def changes(items):
         out = []
@@ -258,8 +255,20 @@ def played(score):
             if state:
                 out.append((a + d, *state[-1][1:]))
             out += [(t + d, *rest) for t, *rest in items if a < t < b]
-        return out
+        return normalize_changes(out)
 
+    # a slice of a valid Score, moved: valid by construction (no re-validation: reading a tunebook
+    # expands every tune)
+    new = copy.copy(score)
+    new.onset, new.duration, new.pitch, new.velocity = take(
+        score.onset, score.duration, score.pitch, score.velocity
+    )
+    if score.rests is not None:
+        order = np.argsort(score.rests[:, 0], kind="stable")
+        r_on, r_du = take(score.rests[order, 0], score.rests[order, 1])
+        new.rests = np.stack([r_on, r_du], axis=1)
+    new.time_signatures, new.keys = changes(score.time_signatures), changes(score.keys)
+    new.end, new.form = sum(b - a for a, b in ranges), None
     meta = dict(score.meta)
     if score.meta.get("barlines_tpq") == score.tpq:
         meta["barlines"] = _played_barlines(score, shift)
@@ -268,10 +277,8 @@ def played(score):
             [t + d, text] for a, b, d in shift for t, text in score.meta["chords"] if a <= t < b
         ]
     meta["sections"] = _sections(score.form, shift)
-    end = sum(b - a for a, b in ranges)
-    return score.replace(onset=onset, duration=duration, pitch=pitch, velocity=velocity, rests=rests,
-                         time_signatures=changes(score.time_signatures), keys=changes(score.keys), end=end,
-                         form=None, meta=meta)  # fmt: skip
+    new.meta = meta
+    return new
 
 
 def _played_barlines(score, shift) -> list[int]:

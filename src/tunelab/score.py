@@ -15,6 +15,7 @@ and the pickup is the tail of a bar of the first time signature.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import itertools
 import math
@@ -101,8 +102,8 @@ class Score:
         _check_range(self.duration, 1, None, "duration")
         _check_range(self.pitch, 0, 127, "pitch")
         _check_range(self.velocity, 1, 127, "velocity")
-        order = np.lexsort((self.pitch, self.onset))
-        if np.any(order != np.arange(n)):
+        if n > 1 and not _sorted(self.onset, self.pitch):
+            order = np.lexsort((self.pitch, self.onset))
             self.onset, self.duration = self.onset[order], self.duration[order]
             self.pitch, self.velocity = self.pitch[order], self.velocity[order]
         self.time_signatures = [tuple(int(v) for v in ts) for ts in self.time_signatures]
@@ -126,7 +127,8 @@ class Score:
         self.pickup = int(self.pickup)
         if self.rests is not None:
             self.rests = np.asarray(self.rests, dtype=np.int64).reshape(-1, 2)
-            self.rests = self.rests[np.argsort(self.rests[:, 0], kind="stable")]
+            if len(self.rests) > 1 and (np.diff(self.rests[:, 0]) < 0).any():
+                self.rests = self.rests[np.argsort(self.rests[:, 0], kind="stable")]
             _check_range(self.rests[:, 0], 0, None, "rest onset")
             _check_range(self.rests[:, 1], 1, None, "rest duration")
         last = self.last_offset()
@@ -156,6 +158,13 @@ class Score:
 
     def replace(self, **changes) -> Score:
         """A copy with some fields changed (arrays are shared unless replaced)."""
+        if changes.keys() <= {"meta", "form", "tempo"}:  # nothing the notes' checks depend on
+            new = copy.copy(self)
+            for name, value in changes.items():
+                setattr(new, name, value)
+            if changes.get("form") is not None:
+                new._check_form()
+            return new
         return dataclasses.replace(self, **changes)
 
     def __len__(self) -> int:
@@ -372,7 +381,15 @@ def transpose_tonic(tonic: str, semitones: int, mode: str | None = "major") -> s
     return (_MINOR_TONICS if mode == "minor" else _MAJOR_TONICS)[pc]
 
 
+def _sorted(onset: np.ndarray, pitch: np.ndarray) -> bool:
+    """Whether the notes are in (onset, pitch) order already (sorting is the exception)."""
+    step = onset[1:] - onset[:-1]
+    return not (step < 0).any() and not ((step == 0) & (pitch[1:] < pitch[:-1])).any()
+
+
 def _int_array(x, name: str) -> np.ndarray:
+    if type(x) is np.ndarray and x.ndim == 1 and x.dtype == np.int64:  # the common case, at once
+        return x
     arr = np.asarray(x)
     if arr.ndim != 1:
         raise ValueError(f"{name} must be one-dimensional, got shape {arr.shape}")

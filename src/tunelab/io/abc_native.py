@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import re
 from fractions import Fraction
+from itertools import chain
 
 import numpy as np
 
@@ -263,12 +264,14 @@ class _Tune:
             raise ParseError(self.source, "tune has no notes", tune=self.tune)
         first = voices[0]
         notes = [n for v in voices for n in v.notes]
-        end = max([v.t for v in voices] + [o + d for o, d, _ in notes] + [o + d for o, d in first.rests])
+        arr = np.fromiter(chain.from_iterable(notes), dtype=np.int64, count=3 * len(notes)).reshape(-1, 3)
+        rests = np.fromiter(chain.from_iterable(first.rests), dtype=np.int64, count=2 * len(first.rests))
+        rests = rests.reshape(-1, 2)
+        end = max([v.t for v in voices] + [int((arr[:, 0] + arr[:, 1]).max()) if len(arr) else 0]
+                  + [int((rests[:, 0] + rests[:, 1]).max()) if len(rests) else 0])  # fmt: skip
         if end > MAX_QUARTERS * TICKS:
             raise ParseError(self.source, f"the music lasts {end / TICKS:,.0f} quarter notes, more than the "
                              f"{MAX_QUARTERS:,} a tune may (a length typo?)", tune=self.tune)  # fmt: skip
-        arr = np.array(notes, dtype=np.int64).reshape(-1, 3)
-        rests = np.array(first.rests, dtype=np.int64).reshape(-1, 2)
         tpq = _resolution(arr, rests, end)
 
         def tick(t: int) -> int:  # exact: tpq holds every time of the tune

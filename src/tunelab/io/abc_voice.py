@@ -13,6 +13,7 @@ from functools import lru_cache
 from tunelab.io import abc_fields as F
 
 _ACCIDENTAL = {"^": 1, "^^": 2, "_": -1, "__": -2, "=": 0}
+_STEP_PC = F.STEP
 _CHORD_NOTE = re.compile(r"(\^{1,2}|_{1,2}|=)?([A-Ga-g])([,']*)(\d*)(/*)(\d*)")
 TICKS = 480 * 2520  # ticks a quarter while reading; the Score gets the coarsest that holds the tune
 GRACE = TICKS // 8  # a kept grace note: a 32nd
@@ -33,6 +34,10 @@ def length(num: str, slashes: str, den: str) -> Fraction:
 def _where(letter: str, octave: str) -> tuple[str, int]:
     """(step, octave number) of a note letter and its octave marks: ``c'`` -> ("C", 6)."""
     return letter.upper(), (5 if letter.islower() else 4) + octave.count("'") - octave.count(",")
+
+
+# the same, looked up without a call, for the letters and octave marks tunes mostly use
+_WHERE = {(x, o): _where(x, o) for x in "ABCDEFGabcdefg" for o in ("", ",", ",,", ",,,", "'", "''", "'''")}
 
 
 def exact(x) -> int:
@@ -107,6 +112,7 @@ class Voice:
         self._lengths: dict = {}  # (num, slashes, den) -> ticks at ``_lengths_unit``
         self._lengths_unit = None
         self._propagate, self._merge = tune.opts["propagate"], tune.opts["ties"] == "merge"
+        self._by_octave = self._propagate == "octave"
 
     # --- fields --------------------------------------------------------------------------------
 
@@ -222,7 +228,7 @@ class Voice:
         if self.graces:
             self._graces(start + d)
         index = self._sound(acc, letter, octave, self.t, start + d - self.t, group)
-        self._done(("notes", [index], start), start + d, group)
+        self.last, self.t, self.tie_from, self.tie_next = ("notes", [index], start), start + d, group, False
 
     def chord(self, inner: str, outer: str) -> None:
         mult = length(*re.match(r"(\d*)(/*)(\d*)", outer).groups()) if outer else Fraction(1)
@@ -263,9 +269,10 @@ class Voice:
     def _sound(self, acc, letter, octave, onset, d, group: dict, grace: bool = False) -> int:
         """One sounding note, or the continuation of a tied one; its index in ``notes``. ``group``
         collects the element's pitches, which a following tie continues."""
-        step, octave_no = _where(letter, octave)
-        where = (step, octave_no if self._propagate == "octave" else 0)
-        tied = [v for v in self.tie_from.values() if v[1:3] == (step, octave_no)] if self.tie_next else []
+        step, octave_no = _WHERE.get((letter, octave)) or _where(letter, octave)
+        where = (step, octave_no if self._by_octave else 0)
+        tie_next = self.tie_next
+        tied = [v for v in self.tie_from.values() if v[1:3] == (step, octave_no)] if tie_next else ()
         if acc:
             alter = _ACCIDENTAL[acc]
             if self._propagate != "not":
@@ -274,12 +281,12 @@ class Voice:
             alter = tied[0][3]  # the continuation of a tie keeps its accidental, over the barline too
         else:
             alter = self.bar_alter.get(where, self.key_alter.get(step, 0))
-        pitch = 12 * (octave_no + 1) + F.STEP[step] + alter  # ABC "C" = C4 = 60
+        pitch = 12 * (octave_no + 1) + _STEP_PC[step] + alter  # ABC "C" = C4 = 60
         if not 0 <= pitch <= 127:
             raise self.tune.fail(
                 f"pitch {letter}{octave[:8]}{'...' * (len(octave) > 8)} is outside MIDI 0-127"
             )
-        prev = self.tie_from.get(pitch) if self.tie_next and not grace else None
+        prev = self.tie_from.get(pitch) if tie_next and not grace else None
         if prev is not None and self._merge:
             n = self.notes[prev[0]]
             if n[0] + n[1] == onset:
