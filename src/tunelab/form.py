@@ -62,6 +62,13 @@ class Form:
         return {"marks": [list(x) for x in self.marks], "order": self.order}
 
 
+def canonical(marks) -> tuple:
+    """Marks in the order that means what they mean, whatever order a file wrote them in: at one
+    tick a repeat ends, a section bar, a new part, a repeat starts, an ending opens."""
+    rank = {REPEAT_END: 0, SECTION: 1, REPEAT_START: 3}
+    return tuple(sorted(marks, key=lambda x: (x[0], rank.get(x[1], 2 if x[1].startswith("P:") else 4))))
+
+
 def is_mark(m: str) -> bool:
     return m in (REPEAT_START, REPEAT_END, SECTION) or bool(_ENDING.match(m) or _PART.match(m))
 

@@ -24,7 +24,7 @@ def test_export_writes_every_piece_it_can_and_names_the_others(tmp_path, capsys)
     lines = [x for x in err.splitlines() if x.startswith("tunelab: skipped:")]
     assert (
         len(lines) == 1
-        and "book#2" in lines[0]
+        and "book.abc#2" in lines[0]
         and "book.abc" in lines[0]
         and "off the 16th-note grid" in lines[0]
     )

@@ -59,7 +59,7 @@ def test_corpus_commands_on_a_folder_go_on_past_bad_files(tmp_path, capsys):
     (d / "book.abc").write_text("X:1\nT:fine\nM:2/4\nL:1/8\nK:C\nCDEF|G4|]\n\nX:2\nT:broken\nM:2/4\nCDEF|\n")
     assert main(["corpus", "prepare", str(d), "--prep", "study"]) == 0
     captured = capsys.readouterr()
-    assert "unreadable: book#2:" in captured.err and "tune has no K: (key) field" in captured.err
+    assert "unreadable: book.abc#2:" in captured.err and "tune has no K: (key) field" in captured.err
     assert "3 pieces read, 2 kept, 1 unreadable" in captured.out
     out = tmp_path / "all.txt"
     assert main(["corpus", "export", str(d), "--prep", "study", "--format", "grid", "--out", str(out)]) == 0

@@ -22,10 +22,10 @@ def _folder(tmp_path):
 def test_folder_corpus_reports_kept_dropped_and_unreadable(tmp_path):
     corpus = tc.load(_folder(tmp_path), "study", verbose=False)
     by_id = {e.id: e for e in corpus.entries}
-    assert by_id["a"].status == by_id["sub/b"].status == "kept"
-    assert by_id["triplets"].status == "dropped"
-    assert by_id["triplets"].reason == "duration: note of 1/3 quarter notes at 0"
-    assert by_id["broken"].status == "error" and "unknown kern token" in by_id["broken"].reason
+    assert by_id["a.krn"].status == by_id["sub/b.krn"].status == "kept"
+    assert by_id["triplets.krn"].status == "dropped"
+    assert by_id["triplets.krn"].reason == "duration: note of 1/3 quarter notes at 0"
+    assert by_id["broken.krn"].status == "error" and "unknown kern token" in by_id["broken.krn"].reason
     info = corpus.info()
     assert (info["pieces"], info["kept"], info["dropped"], info["unreadable"]) == (5, 2, 1, 2)
     assert info["dropped_by_reason"] == {"duration": 1}
@@ -38,10 +38,10 @@ def test_duplicates_are_reported_and_dedupe_keeps_one(tmp_path):
     folder = _folder(tmp_path)
     corpus = tc.load(folder, verbose=False)
     (group,) = corpus.duplicate_groups()
-    assert [e.id for e in group] == ["a", "sub/b"]
+    assert [e.id for e in group] == ["a.krn", "sub/b.krn"]
     deduped = tc.load(folder, dedupe=True, verbose=False)
-    assert [e.id for e in deduped.kept] == ["a", "triplets"]
-    assert {e.id: e.duplicate_of for e in deduped.entries}["sub/b"] == "a"
+    assert [e.id for e in deduped.kept] == ["a.krn", "triplets.krn"]
+    assert {e.id: e.duplicate_of for e in deduped.entries}["sub/b.krn"] == "a.krn"
 
 
 def test_hash_split_is_deterministic_and_follows_the_ratios():
@@ -95,15 +95,41 @@ def test_study_split_folder_is_a_corpus_with_that_split():
 def test_a_split_file_fixes_the_splits(tmp_path):
     folder = _folder(tmp_path)
     split_file = tmp_path / "splits.txt"
-    split_file.write_text("# id split\na test\nsub/b val\n")
+    split_file.write_text("# id split\na.krn test\nsub/b.krn val\n")
     corpus = tc.load(folder, split_file=str(split_file), verbose=False)
-    assert {e.id: e.split for e in corpus.kept} == {"a": "test", "sub/b": "val", "triplets": ""}
-    assert corpus.info()["in_no_split"] == 1 and corpus.split("test")[0].meta["id"] == "a"
-    split_file.write_text("a test\nsub/b train\n")  # a changed split file is a new preparation
-    assert tc.load(folder, split_file=str(split_file), verbose=False).split("train")[0].meta["id"] == "sub/b"
+    assert {e.id: e.split for e in corpus.kept} == {"a.krn": "test", "sub/b.krn": "val", "triplets.krn": ""}
+    assert corpus.info()["in_no_split"] == 1 and corpus.split("test")[0].meta["id"] == "a.krn"
+    split_file.write_text("a test\nsub/b train\n")  # a split file of ids without extensions (as before)
+    assert (
+        tc.load(folder, split_file=str(split_file), verbose=False).split("train")[0].meta["id"] == "sub/b.krn"
+    )
     split_file.write_text("a holdout\n")
     with pytest.raises(ConfigError, match=r"splits.txt, line 1: expected 'ID train\|val\|test'"):
         tc.load(folder, split_file=str(split_file), verbose=False)
+
+
+def test_ids_are_paths_with_extensions_and_copies_of_a_collection_share_a_split(tmp_path, monkeypatch):
+    from tunelab.corpus.sources import split_key
+
+    (tmp_path / "song.abc").write_text("X:1\nM:4/4\nL:1/4\nK:C\nCDEF|\n")
+    (tmp_path / "song.krn").write_text(PICKUP_3_4)
+    monkeypatch.chdir(tmp_path)  # a file in the current folder keeps its whole name
+    assert [e.id for e in tc.load("song.abc", verbose=False).entries] == ["song.abc"]
+    both = tc.load(".", verbose=False)
+    assert sorted(e.id for e in both.entries) == ["song.abc", "song.krn"]  # two pieces, two ids
+    # abc2midi writes tune 1 of jigs.abc as jigs1.mid: the two copies land in one split
+    assert split_key("jigs.abc#1") == split_key("jigs1.mid") == "jigs1"
+    assert tc.hash_split(split_key("jigs.abc#1")) == tc.hash_split(split_key("jigs1.mid"))
+
+
+def test_windows_text_is_read_as_windows_text(tmp_path):
+    from tunelab.io.abc import read_text
+
+    title = "\u201cSmart\u201d quotes \u2013 polka"
+    (tmp_path / "w.abc").write_bytes(f"X:1\nT:{title}\nK:C\nC|\n".encode("cp1252"))
+    assert title in read_text(tmp_path / "w.abc")
+    (tmp_path / "d.abc").write_bytes("X:1\nT:Caf\u00e9 r\u00e9el\nK:C\nC|\n".encode("cp437"))  # DOS
+    assert "Caf\u00e9 r\u00e9el" in read_text(tmp_path / "d.abc")
 
 
 def test_summary_says_none_for_a_corpus_without_meters(tmp_path):

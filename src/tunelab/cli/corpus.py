@@ -204,9 +204,8 @@ def cmd_corpus_export(args) -> int:
 
         suffix = {"midi": ".mid", "musicxml": ".musicxml"}[args.format]
         args.out.mkdir(parents=True, exist_ok=True)
-        for _ in each(
-            lambda e: save(e.score, args.out / (e.id.replace("/", "_").replace("#", "_") + suffix))
-        ):
+        names = _file_names([e.id for e in entries])
+        for _ in each(lambda e: save(e.score, args.out / (names[e.id] + suffix))):
             pass
         print(f"wrote {written} {args.format} files ({args.split}) to {args.out}/", end="")
     print(f"; {skipped} skipped (reasons above)" if skipped else "")
@@ -259,3 +258,18 @@ def summary_text(info: dict) -> str:
         )
     lines.append(f"  prepared in {info['prepare_seconds']:.2f} s")
     return "\n".join(lines)
+
+
+def _file_names(ids: list[str]) -> dict[str, str]:
+    """A file name for each piece id: its path and tune number joined by ``_``, without the
+    source's extension unless two pieces would then share a name (``song.abc``, ``song.krn``)."""
+    import os
+
+    def plain(i: str) -> str:
+        path, _, tune = i.partition("#")
+        return (os.path.splitext(path)[0] + ("_" + tune if tune else "")).replace("/", "_")
+
+    short = [plain(i) for i in ids]
+    return {
+        i: s if short.count(s) == 1 else i.replace("/", "_").replace("#", "_") for i, s in zip(ids, short)
+    }

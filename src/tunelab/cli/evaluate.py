@@ -24,8 +24,8 @@ def register(sub) -> None:
     c.add_argument(
         "--train",
         default=None,
-        help="the training songs (deutschl: its study-preset train split; or a set): adds the novelty "
-        "suite, copying of the training set",
+        help="the training songs (a run directory: exactly the songs it trained on; deutschl: its "
+        "study-preset train split; or a set): adds the novelty suite, copying of the training set",
     )
     c.add_argument(
         "--suite",

@@ -142,6 +142,8 @@ def cmd_detokenize(args) -> int:
         pieces = data["pieces"]
     except (OSError, ValueError, KeyError, TypeError) as e:
         raise TunelabError(f"{args.tokens}: not a token file from `tunelab tokenize` ({e})") from None
+    if not pieces or not any(len(p.get("ids", [])) for p in pieces):
+        raise TunelabError(f"{args.tokens}: holds no tokens (no piece, or only empty ones)")
     if args.out and len(pieces) > 1:
         args.out.mkdir(parents=True, exist_ok=True)
     for i, piece in enumerate(pieces):

@@ -12,6 +12,7 @@ MusicXML / MIDI / grid text, or a folder holding ``train.txt``, ``val.txt`` and 
 from __future__ import annotations
 
 import hashlib
+import os
 import sys
 import time
 from collections import Counter
@@ -37,7 +38,7 @@ from tunelab.score import Score
 
 SPLITS = ("train", "val", "test")
 
-__all__ = ["SPLITS", "Corpus", "Entry", "PrepOptions", "list_corpora", "load", "segments"]
+__all__ = ["SPLITS", "Corpus", "Entry", "PrepOptions", "list_corpora", "load", "segments", "subsample"]
 
 
 def list_corpora() -> list[dict]:
@@ -201,7 +202,7 @@ def load(
         if score is None:
             entries.append(Entry(ident, src, "dropped", reason))
             continue
-        score.meta.setdefault("id", ident)
+        score.meta["id"] = ident
         entries.append(Entry(ident, src, "kept", score=score, extra={"content": content_key(score)}))
     _assign_splits(entries, opts, explicit)
     if opts.dedupe:
@@ -211,6 +212,16 @@ def load(
         save_cached(path, corpus)
     corpus.prepare_seconds = time.perf_counter() - t0
     return corpus
+
+
+def subsample(scores: list, fraction: float, seed: int) -> list:
+    """The share ``fraction`` of ``scores`` a training run with ``--train-fraction`` and ``--seed``
+    uses (in corpus order), so that anything that asks which songs a run trained on gets them."""
+    if fraction >= 1:
+        return list(scores)
+    rng = np.random.default_rng(seed)
+    k = max(1, round(fraction * len(scores)))
+    return [scores[i] for i in sorted(rng.choice(len(scores), k, replace=False))]
 
 
 def content_key(score: Score) -> str:
@@ -228,8 +239,19 @@ def hash_split(ident: str, fractions=(0.80, 0.06, 0.14)) -> str:
 
 
 def _assign_splits(entries: list[Entry], opts: PrepOptions, explicit: dict | None) -> None:
+    from tunelab.corpus.sources import split_key
+
     for e in entries:
-        e.split = explicit.get(e.id, "") if explicit else hash_split(e.id, opts.split)
+        if explicit:  # a split file may name a piece by its id or by the id without the extension
+            e.split = explicit.get(e.id) or explicit.get(split_key(e.id)) or _legacy(explicit, e.id)
+        else:
+            e.split = hash_split(split_key(e.id), opts.split)
+
+
+def _legacy(explicit: dict, ident: str) -> str:
+    """A split file written before ids kept their extension (``song#3`` for ``song.abc#3``)."""
+    path, hash_, tune = ident.partition("#")
+    return explicit.get(os.path.splitext(path)[0] + hash_ + tune, "")
 
 
 def _dedupe(entries: list[Entry]) -> None:

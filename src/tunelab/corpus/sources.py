@@ -49,6 +49,21 @@ class Source:
         return read_all(tasks, jobs=jobs, desc=f"reading {self.name}" if progress else "")
 
 
+def piece_id(path, root) -> str:
+    """A file's id in its corpus: its path under the corpus folder, with its extension
+    (``song.abc`` and ``song.mid`` are two pieces), ``/`` between folders on every system."""
+    return os.path.relpath(path, root).replace(os.sep, "/")
+
+
+def split_key(ident: str) -> str:
+    """What the hash split reads of an id: the path without its extension and the ``#`` of a
+    tune's number, lower case, so that one collection's ABC tunebook and the MIDI files made from
+    it (``jigs.abc#1`` and abc2midi's ``jigs1.mid``) land in the same split."""
+    path, _, tune = ident.partition("#")
+    stem, ext = os.path.splitext(path)
+    return (stem if ext else path).lower() + tune.lower()
+
+
 def _music21_corpus_dir() -> Path:
     """music21's corpus folder, found without importing music21 (which takes half a second)."""
     spec = importlib.util.find_spec("music21")
@@ -66,9 +81,9 @@ def abc_tune_tasks(files, root: Path, dialect: dict | None = None) -> list:
     dialect = dialect or {}
     from tunelab.io.abc import read_text, split_tunebook
 
-    tasks, skip = [], len(str(root)) + 1
+    tasks = []
     for f in files:
-        ident = os.path.splitext(str(f)[skip:])[0].replace(os.sep, "/")
+        ident = piece_id(f, root)
         try:
             _, tunes = split_tunebook(read_text(f))
         except Exception:
@@ -164,10 +179,8 @@ def resolve(name_or_path) -> Source:
     if not files:
         raise ConfigError(f"{path}: no ABC, kern, MusicXML, MIDI or grid-text files in it")
     root = path if path.is_dir() else path.parent
-    skip = len(str(root)) + 1
     abc = [f for f in files if f.suffix.lower() == ".abc"]
-    tasks = [("file", str(f), os.path.splitext(str(f)[skip:])[0].replace(os.sep, "/"), None)
-             for f in files if f.suffix.lower() != ".abc"]  # fmt: skip
+    tasks = [("file", str(f), piece_id(f, root), None) for f in files if f.suffix.lower() != ".abc"]
     if abc:  # tunebooks tune by tune, built when the corpus is read (a cached one never pays)
         return Source(path.name or str(path), f"files under {path}", [], files, root,
                       make_tasks=lambda: tasks + abc_tune_tasks(abc, root))  # fmt: skip
@@ -177,11 +190,11 @@ def resolve(name_or_path) -> Source:
 def _split_folder(path: Path) -> Source:
     """A folder with train.txt / val.txt / test.txt: grid text, one song a line, split fixed."""
     files = [path / f"{s}.txt" for s in ("train", "val", "test")]
-    tasks = [("file", str(f), f.stem, None) for f in files]
+    tasks = [("file", str(f), f.name, None) for f in files]
     explicit = {}
     for f in files:
         with open(f, encoding="utf-8") as lines:
             n = sum(1 for _ in lines)
-        explicit.update({f"{f.stem}#{i}": f.stem for i in range(1, n + 1)})
-        explicit[f.stem] = f.stem  # a split file with a single song
+        explicit.update({f"{f.name}#{i}": f.stem for i in range(1, n + 1)})
+        explicit[f.name] = f.stem  # a split file with a single song
     return Source(path.name, f"grid-text split folder {path}", tasks, files, path, explicit_split=explicit)

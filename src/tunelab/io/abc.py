@@ -104,9 +104,9 @@ def read_abc_tune(
 
 
 def read_text(path) -> str:
-    """An ABC file's text: UTF-8 (a byte-order mark, UTF-16 too), else Latin-1 (CP437 and
-    other single-byte files of old tunebooks); control characters removed. ParseError for a
-    file that is not text at all."""
+    """An ABC file's text: UTF-8 (a byte-order mark, UTF-16 too), else a single-byte code page
+    (Windows-1252, DOS's CP437 or Latin-1: :func:`_single_byte`); control characters removed.
+    ParseError for a file that is not text at all."""
     path = Path(path)
     raw = path.read_bytes()
     if raw[:2] in (b"\xff\xfe", b"\xfe\xff"):
@@ -118,12 +118,32 @@ def read_text(path) -> str:
             raise ParseError(path, "not a text file (binary data)")
         try:
             text = raw.decode("utf-8")
-        except UnicodeDecodeError:  # old tunebooks: bytes 0x80-0x9f are letters in DOS's CP437
-            text = raw.decode("cp437" if re.search(rb"[\x80-\x9f]", raw) else "latin-1")
+        except UnicodeDecodeError:
+            text = _single_byte(raw)
     # line ends: \r\n and \r; never str.splitlines, which also splits on NEL (U+0085) and
     # other characters that occur inside text fields
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     return _CONTROL.sub("", text)
+
+
+def _single_byte(raw: bytes) -> str:
+    """Text in a single-byte code page: Windows-1252 (smart quotes and dashes at 0x91-0x97, what
+    most tunebooks typed on Windows are) unless it has bytes that code page leaves undefined or
+    reads as stray symbols, then DOS's CP437 (old tunebooks, where 0x80-0x9f are accented letters);
+    Latin-1 where no byte is in 0x80-0x9f."""
+    if not re.search(rb"[\x80-\x9f]", raw):
+        return raw.decode("latin-1")
+    try:
+        windows = raw.decode("cp1252")
+    except UnicodeDecodeError:  # 0x81, 0x8d, 0x8f, 0x90, 0x9d are not Windows-1252
+        return raw.decode("cp437")
+    dos = raw.decode("cp437")
+    return windows if _plausible(windows) >= _plausible(dos) else dos
+
+
+def _plausible(text: str) -> int:
+    """Letters and the punctuation of prose among a text's non-ASCII characters."""
+    return sum(c.isalpha() or c in "\u2018\u2019\u201c\u201d\u2013\u2014\u2026" for c in text if ord(c) > 127)
 
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\x80-\x9f]")

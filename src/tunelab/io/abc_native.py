@@ -27,7 +27,7 @@ from itertools import chain
 import numpy as np
 
 from tunelab.errors import ParseError
-from tunelab.form import REPEAT_END, REPEAT_START, SECTION, Form, parse_order, played
+from tunelab.form import REPEAT_END, REPEAT_START, SECTION, Form, canonical, parse_order, played
 from tunelab.io import abc_fields as F
 from tunelab.io.abc_fields import NeedsMusic21, key_name
 from tunelab.io.abc_voice import TICKS, Voice
@@ -315,7 +315,7 @@ class _Tune:
                 parse_order(order)
             except ValueError as err:
                 raise self.fail(str(err)) from None
-        form = Form(tuple(marks), order)
+        form = Form(canonical(marks), order)
         return form or None
 
 

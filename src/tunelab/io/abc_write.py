@@ -186,15 +186,17 @@ class _Writer:
             line.append(prefix + self._bar(events, a, b, [k for k in keys if a <= k[0] < b]))
             last = i == len(bars) - 2
             marks = self.marks.get(b, [])
-            line.append(self._barline(marks, final=last))
             part = [m for m in marks if m.startswith("P:")] if not last else []
-            if part or (
-                len([x for x in line if x.strip("|:[]0123456789,")]) >= 4 and not last
-            ):  # four bars a line
+            if part:  # the part's own marks open its first line, after the P: field
+                before = [m for m in marks if m in (":|", "||")] or ["||"]
+                out += [" ".join([*line, self._barline(before, final=False)]), part[0]]
+                opening = self._barline([m for m in marks if m not in before], opening=True)
+                line = [opening] if opening else []
+                continue
+            line.append(self._barline(marks, final=last))
+            if len([x for x in line if x.strip("|:[]0123456789,")]) >= 4 and not last:  # four bars a line
                 out.append(" ".join(line))
                 line = []
-                if part:
-                    out.append(part[0])
         if line:
             out.append(" ".join(line))
         return [x.strip() for text in out for x in text.split("\n") if x.strip()]
@@ -205,6 +207,8 @@ class _Writer:
         end, start = ":|" in marks, "|:" in marks
         if opening:
             text = "|:" if start else ""
+            endings = [m for m in marks if m.startswith("[")]
+            return text + (f"[{endings[-1][1:]}" if endings else "")
         elif end and start:
             text = "::"
         elif end:

@@ -65,7 +65,7 @@ def load_set(path) -> tuple[str, list[Score], list[str], list[str]]:
     source = path
     if path.is_dir() and (path / "melodies.jsonl").exists():  # a generation dir (DESIGN.md 6)
         # the same melodies in several formats: read one of them, the most exact first
-        for candidate in (path / "grid.txt", path / "mid", path / "musicxml"):
+        for candidate in (path / "grid.txt", path / "mid", path / "musicxml", path / "abc"):
             if candidate.exists():
                 source = candidate
                 break
@@ -192,6 +192,9 @@ def reference_scores(reference, errors: list[str], split: str = "test") -> tuple
     study preset) or a path; problems are appended to ``errors``."""
     if isinstance(reference, (list, tuple)) and (not reference or isinstance(reference[0], Score)):
         return list(reference), [str(s.meta.get("id", f"#{i}")) for i, s in enumerate(reference)], "reference"
+    run = Path(str(reference)) / "config.json"
+    if split == "train" and run.is_file():
+        return run_training_songs(run.parent)
     if str(reference) == "deutschl":
         import tunelab.corpus as tc
 
@@ -201,6 +204,29 @@ def reference_scores(reference, errors: list[str], split: str = "test") -> tuple
     name, scores, ids, errs = load_set(reference)
     errors += errs
     return scores, ids, f"reference-{name}"
+
+
+def run_training_songs(run: Path) -> tuple[list[Score], list[str], str]:
+    """The songs a training run trained on: its corpus, prepared as it was, its train split and
+    the share ``--train-fraction`` took (shipped models name corpora that may not be here)."""
+    import tunelab.corpus as tc
+    from tunelab.errors import ConfigError
+
+    try:
+        meta = json.loads((run / "config.json").read_text())
+        train, info = meta["train"], meta["data"]
+    except (OSError, ValueError, KeyError) as err:
+        raise ConfigError(f"{run}: not a training run ({err})") from None
+    corpus = tc.load(
+        train["corpus"], info.get("corpus_preset"), form=info.get("form", "written"), verbose=False
+    )
+    if corpus.fingerprint != info.get("manifest"):
+        raise ConfigError(
+            f"{run}: its training corpus {train['corpus']!r} is not here as it was when it trained"
+        )
+    kept = [e for e in corpus.kept if e.split == "train"]
+    kept = tc.subsample(kept, train.get("train_fraction", 1.0), train.get("seed", 0))
+    return [e.score for e in kept], [e.id for e in kept], f"{run.name}-train"
 
 
 def write(report: Report, out_dir) -> list[Path]:

@@ -26,10 +26,12 @@ def parse_formats(text: str, allowed=FORMATS) -> list[str]:
 
 
 def render_score(
-    score: Score, name: str, out_dir, formats, *, program: int | None = None, synth: str = "auto"
-) -> dict[str, Path]:
+    score: Score, name: str, out_dir, formats, *, program: int | None = None, synth: str = "auto",
+    number: int = 1,
+) -> dict[str, Path]:  # fmt: skip
     """Write ``score`` as ``out_dir/<format>/<name>.<suffix>`` for each format but ``grid``
-    (a generation dir's grid text is one file for all melodies); returns the paths."""
+    (a generation dir's grid text is one file for all melodies); returns the paths. ``number``:
+    the tune's ``X:`` in ABC (its place in its set, so that files put together stay apart)."""
     from tunelab.render.audio import DEFAULT_PROGRAM
 
     out_dir = Path(out_dir)
@@ -47,7 +49,7 @@ def render_score(
         elif fmt == "abc":
             from tunelab.io.abc_write import write_abc
 
-            write_abc(score, path, titles=[score.meta.get("title") or name])
+            write_abc(score, path, titles=[score.meta.get("title") or name], first=number)
         elif fmt in ("musicxml", "svg"):
             from tunelab.render.sheet import musicxml_text, write_svg
 

@@ -300,9 +300,9 @@ def _render_all(out: Path, scores, names, formats, program, synth, progress, inf
         print(notice(engine(synth), DEFAULT_PROGRAM if program is None else program), file=sys.stderr)
     items = []
     bar = tqdm(total=len(scores), desc="rendering", unit="melody", disable=not progress or not per_item)
-    for score, name, info in zip(scores, names, infos):
+    for number, (score, name, info) in enumerate(zip(scores, names, infos), 1):
         try:
-            render_score(score, name, out, per_item, program=program, synth=synth)
+            render_score(score, name, out, per_item, program=program, synth=synth, number=number)
         except (ValueError, TunelabError) as err:  # one melody a format cannot hold: say so, go on
             print(f"{out / name}: not rendered: {err}", file=sys.stderr)
             info = f"{info} (not rendered: {err})".strip()
@@ -314,5 +314,5 @@ def _render_all(out: Path, scores, names, formats, program, synth, progress, inf
         from tunelab.io.abc_write import write_abc
 
         kept = [(s, i["name"]) for s, i in zip(scores, items) if "abc" in i["files"]]
-        write_abc([s for s, _ in kept], out / "abc" / "tunebook.abc", titles=[n for _, n in kept])
+        write_abc([s for s, _ in kept], out / "tunebook.abc", titles=[n for _, n in kept])
     return items

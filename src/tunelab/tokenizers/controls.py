@@ -16,7 +16,7 @@ on several passes is one item per pass at one tick, ``[1`` ``[3``).
 
 from __future__ import annotations
 
-from tunelab.form import Form, is_mark
+from tunelab.form import Form, canonical, is_mark
 from tunelab.score import Score
 
 KINDS = ("key", "meter", "form")
@@ -134,7 +134,7 @@ def _form(found: list[tuple[int, str]], end: int) -> Form | None:
             marks[-1] = (at, "[" + ",".join(map(str, passes)))
         else:
             marks.append((at, name))
-    marks.sort(key=lambda x: x[0])
+    marks = list(canonical(marks))
     try:
         from tunelab.form import parse_order
 

@@ -36,6 +36,11 @@ def build_data(config: TrainConfig, ctx: Context, saved_tokenizer: dict | None) 
     ctx.barrier()  # the others read rank 0's cache
     if not ctx.main:
         corpus = tunelab.corpus.load(config.corpus, config.corpus_preset, form=config.form, verbose=False)
+    unreadable = corpus.errors()
+    if ctx.main and unreadable:
+        print(f"note: {len(unreadable):,} pieces of {config.corpus} could not be read and are left out, e.g. "
+              f"{unreadable[0].id}: {unreadable[0].reason} (tunelab corpus info {config.corpus} --errors lists "
+              "them)", file=sys.stderr)  # fmt: skip
     train_scores, val_scores = corpus.split("train"), corpus.split("val")
     if not train_scores:
         raise ConfigError(f"{config.corpus}: no songs in the train split")
@@ -51,10 +56,7 @@ def build_data(config: TrainConfig, ctx: Context, saved_tokenizer: dict | None) 
         raise ConfigError(
             f"--gap: the {config.encoding} encoding has no separator token; its songs carry their own"
         )
-    if config.train_fraction < 1:
-        rng = np.random.default_rng(config.seed)
-        k = max(1, round(config.train_fraction * len(train_scores)))
-        train_scores = [train_scores[i] for i in sorted(rng.choice(len(train_scores), k, replace=False))]
+    train_scores = tunelab.corpus.subsample(train_scores, config.train_fraction, config.seed)
     train_seqs, skipped = encode_songs(train_scores, tokenizer)
     val_seqs, val_skipped = encode_songs(val_scores, tokenizer)
     try:

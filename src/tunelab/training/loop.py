@@ -253,6 +253,8 @@ def end_of_epoch(r: Run, saver: Checkpointer, epoch: int, stop: str | None, *, p
             p.best, p.best_epoch = selection, epoch + 1
         saver.keep_best(selection)
         saver.save("stopped")
+        if r.ctx.main:
+            _print_row(row, part=True)
         return True
     if selection < p.best:
         p.best, p.best_epoch, p.bad_epochs = selection, epoch + 1, 0
@@ -351,8 +353,9 @@ def _row(r: Run, epoch: int, val: dict, *, status: str) -> dict:
     return row
 
 
-def _print_row(row: dict) -> None:
-    parts = [f"epoch {row['epoch']}", f"train loss {row['train_loss']:.4f}"]
+def _print_row(row: dict, part: bool = False) -> None:
+    parts = [f"epoch {row['epoch']}" + (" (in part: the budget ended it)" if part else ""),
+             f"train loss {row['train_loss']:.4f}"]  # fmt: skip
     if "val_loss" in row:
         parts += [f"val loss {row['val_loss']:.4f}", f"val acc {row['val_accuracy']:.4f}"]
     if "val_study_accuracy" in row:

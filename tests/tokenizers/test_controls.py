@@ -1,0 +1,83 @@
+"""Keys, meters and the written form's marks kept by every encoding; tuplets kept or refused, never
+moved; grammars that forbid overlapping notes and meters a corpus never had."""
+
+import numpy as np
+import pytest
+import torch
+
+import tunelab.tokenizers as T
+from tunelab.corpus.transforms import grid_for, steps_needed
+from tunelab.io.abc_native import parse_abc_tune
+from tunelab.models import build
+from tunelab.sampling import Settings, sample
+from tunelab.tokenizers.metric import round_trip_problem
+
+JIG = """X:1
+T:a jig in parts
+M:6/8
+L:1/8
+P:AB
+K:Ddor
+P:A
+A|:dfa afd|(3efg f fed|1 efg fed:|2 gfe d2||
+P:B
+K:G
+M:3/4
+|:B2 c2 d2|G4 z2:|
+"""
+
+
+@pytest.mark.parametrize("name", T.NAMES)
+@pytest.mark.parametrize("form", ["written", "played"])
+def test_keys_modes_meters_and_the_form_survive_every_encoding(name, form):
+    score = parse_abc_tune(JIG, form=form)
+    tok = T.get(name, steps_per_quarter=12).fit([score])
+    back = tok.decode(tok.encode(score))
+    assert back.meta["syntax_errors"] == 0
+    assert round_trip_problem(score, back, 12, velocity=name != "grid") is None
+    assert [k[1:] for k in back.keys] == [("D", "dorian"), ("G", "major")]  # at their ticks: checked above
+    assert (back.form is not None) == (form == "written")
+
+
+def test_notes_only_is_the_study_grid():
+    score = parse_abc_tune(JIG, form="written")
+    tok = T.get("grid", steps_per_quarter=12, controls=()).fit([score])
+    assert all(v.lstrip("-").isdigit() or v in ("<pad>", "/", "_", "r") for v in tok.vocab)
+    assert tok.decode(tok.encode(score)).keys == []
+
+
+@pytest.mark.parametrize("name", T.NAMES)
+def test_a_triplet_off_the_grid_is_refused_with_its_place_not_moved(name):
+    score = parse_abc_tune(JIG)
+    with pytest.raises(ValueError, match=r"note at 7/2 quarters, 1/3 long, is not on a grid of 4 steps"):
+        T.get(name).encode(score)
+    assert steps_needed(score) == 6 and grid_for([score]) == (
+        12,
+        1,
+    )  # 8th triplets off the beat: 6; 12 holds them
+
+
+def empty(tok, n):
+    return [np.zeros((0, len(tok.fields)) if tok.is_compound else (0,), dtype=np.int64)] * n
+
+
+@pytest.mark.parametrize("name", ["remi", "cp", "nb"])
+def test_a_fitted_grammar_makes_no_overlaps_and_no_new_meters(name):
+    corpus = [parse_abc_tune(JIG, form="played")]  # one voice, 6/8 and 3/4
+    tok = T.get(name, steps_per_quarter=12).fit(corpus)
+    assert tok.monophonic and tok.meters_seen == [(3, 4), (6, 8)]
+    torch.manual_seed(0)
+    model = build("lstm", tok.vocab_size, preset="tiny")  # untrained: it proposes anything
+    out = sample(model, tok, empty(tok, 150), Settings(min_steps=30, max_steps=120, seed=2))
+    scores = [tok.decode(x.ids) for x in out]
+    assert sum(s.meta["syntax_errors"] for s in scores) == 0
+    assert all(s.is_monophonic() for s in scores)
+    assert {ts[1:] for s in scores for ts in s.time_signatures} <= {(3, 4), (6, 8)}
+    assert sum(len(s) for s in scores) > 100  # notes came out
+
+
+def test_an_unseen_meter_is_refused_by_a_fitted_tokenizer():
+    tok = T.get("nb", steps_per_quarter=12).fit([parse_abc_tune(JIG)])
+    other = parse_abc_tune("X:1\nM:5/4\nL:1/4\nK:Ddor\nCDEFG|\n")
+    with pytest.raises(ValueError, match=r"meter 5/4 is not among the training corpus's meters \(3/4, 6/8\)"):
+        tok.encode(other)
