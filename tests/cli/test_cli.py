@@ -1,3 +1,4 @@
+import json
 import subprocess
 import sys
 
@@ -225,3 +226,10 @@ def test_old_spellings_of_preset_still_work_with_a_deprecation_note(tmp_path, ca
     (d / "a.txt").write_text("60 _ _ _ 62 _ _ _\n")
     assert main(["corpus", "prepare", str(d), "--preset", "study", "--no-cache"]) == 0
     assert "use --prep" in capsys.readouterr().err
+
+
+def test_detokenize_refuses_a_token_file_without_tokens(tmp_path, capsys):
+    empty = tmp_path / "empty.json"
+    empty.write_text(json.dumps({"tokenizer": {"name": "nb"}, "pieces": []}))
+    assert main(["detokenize", str(empty), "--out", str(tmp_path / "x.mid")]) == 2
+    assert "holds no tokens" in capsys.readouterr().err

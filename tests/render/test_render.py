@@ -136,13 +136,20 @@ def test_generate_then_evaluate_and_render_end_to_end(run_dir, tmp_path, capsys)
         ):
             assert (out / fmt / f"{r['name']}.{suffix}").stat().st_size > 0
         assert r["score"]["meter"] == [3, 4]
-    _abc_tunebook_reads_everywhere(out / "abc" / "tunebook.abc", 3)
+    _abc_tunebook_reads_everywhere(out / "tunebook.abc", 3)
+    numbers = [(out / "abc" / f"{r['name']}.abc").read_text().split("\n", 1)[0] for r in records]
+    assert numbers == ["X:1", "X:2", "X:3"]  # files put together stay three tunes
     page = (out / "index.html").read_text()
     links = re.findall(r"(?:src|href)='([^']+)'", page)
     assert links and not any(link.startswith(("http:", "https:", "//")) for link in links)
     assert all((out / link).exists() for link in links)  # every link opens offline
     assert main(["evaluate", str(out), "--out", str(tmp_path / "ev"), "--suite", "study17"]) == 0
     assert (tmp_path / "ev" / "metrics.json").exists()
+    abc_only = tmp_path / "abc-only"  # a generation dir without mid/ or grid.txt: each melody once
+    shutil.copytree(out, abc_only, ignore=shutil.ignore_patterns("mid", "musicxml", "grid.txt"))
+    assert main(["evaluate", str(abc_only), "--out", str(tmp_path / "ev2"), "--suite", "study17"]) == 0
+    rows = (tmp_path / "ev2" / "per_item.csv").read_text().splitlines()
+    assert len(rows) == 1 + 3
     assert (
         main(["render", str(out / "mid" / "0001.mid"), "--formats", "wav,svg", "--out", str(tmp_path / "r")])
         == 0

@@ -419,3 +419,24 @@ def test_curves_every_n_updates_leave_training_untouched(corpus, tmp_path):
     got = evaluate(model, val, tokenizer, starts=val.starts(0, 0, shuffle=False))
     assert float(rows[-1]["val_loss"]) == pytest.approx(got["nll_per_token"], rel=1e-6)
     assert float(rows[-1]["val_accuracy"]) == pytest.approx(got["masked_accuracy"])
+
+
+def test_a_budget_that_ends_inside_an_epoch_prints_that_epoch_and_evaluate_takes_the_run_as_train(
+    corpus, tmp_path, capsys
+):
+    from tunelab.metrics.evaluation import evaluate
+
+    per_step = 8 * 16
+    run = train(config(corpus, tmp_path / "part", epochs=100, max_tokens=7 * per_step))
+    err = capsys.readouterr().err
+    best = int(json.loads((run / "config.json").read_text())["status"]["best_epoch"])
+    assert f"epoch {best} (in part: the budget ended it)" in err  # the best epoch was printed
+    assert f"best epoch {best} " in err
+    # copying is measured against exactly the songs the run trained on (40), not the folder (54)
+    sample = [s for s in __import__("tunelab.corpus", fromlist=["load"]).load(corpus).split("test")]
+    report = evaluate({"gen": sample}, suites=("novelty",), train=str(run))
+    assert report.values["gen"].shape[0] == len(sample)
+    from tunelab.metrics.evaluation import run_training_songs
+
+    songs, ids, name = run_training_songs(run)
+    assert len(songs) == 40 and ids[0] == "train.txt#1" and name == "part-train"
