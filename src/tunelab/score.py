@@ -137,15 +137,17 @@ class Score:
         elif self.end < last:
             raise ValueError(f"end {self.end} is before the last note or rest ends ({last})")
         self.end = int(self.end)
-        if self.form is not None:
-            if isinstance(self.form, dict):
-                self.form = Form(**self.form)
-            if not isinstance(self.form, Form):
-                raise ValueError(f"form must be a tunelab.form.Form or None, got {type(self.form).__name__}")
-            if self.form.marks and self.form.marks[-1][0] > self.end:
-                raise ValueError(
-                    f"a form mark at tick {self.form.marks[-1][0]} is after the end ({self.end})"
-                )
+        self._check_form()
+
+    def _check_form(self) -> None:
+        if self.form is None:
+            return
+        if isinstance(self.form, dict):
+            self.form = Form(**self.form)
+        if not isinstance(self.form, Form):
+            raise ValueError(f"form must be a tunelab.form.Form or None, got {type(self.form).__name__}")
+        if self.form.marks and self.form.marks[-1][0] > self.end:
+            raise ValueError(f"a form mark at tick {self.form.marks[-1][0]} is after the end ({self.end})")
 
     # ---- construction and copies -------------------------------------------------------------
 

@@ -233,3 +233,27 @@ def test_detokenize_refuses_a_token_file_without_tokens(tmp_path, capsys):
     empty.write_text(json.dumps({"tokenizer": {"name": "nb"}, "pieces": []}))
     assert main(["detokenize", str(empty), "--out", str(tmp_path / "x.mid")]) == 2
     assert "holds no tokens" in capsys.readouterr().err
+
+
+def test_convert_writes_the_form_a_format_can_hold(tmp_path, capsys):
+    from tunelab.io import read
+
+    tune = tmp_path / "barry.abc"
+    tune.write_text("X:1\nT:two endings\nM:4/4\nL:1/4\nK:G\n|:GABc|1 dcBA:|2 d4|]\n")
+    assert main(["convert", str(tune), str(tmp_path / "t.mid")]) == 0  # sounds: played
+    assert "played form" in capsys.readouterr().out
+    assert len(read(tmp_path / "t.mid")) == 4 + 4 + 4 + 1
+    assert main(["convert", str(tune), str(tmp_path / "t.abc")]) == 0  # notates: written, with its marks
+    assert ":|2" in (tmp_path / "t.abc").read_text() and len(read(tmp_path / "t.abc")) == 9
+    assert main(["convert", str(tune), str(tmp_path / "w.mid"), "--form", "written"]) == 0
+    assert len(read(tmp_path / "w.mid")) == 9
+
+
+def test_tokenize_chooses_a_grid_that_holds_triplets(tmp_path, capsys):
+    tune = tmp_path / "trip.abc"
+    tune.write_text("X:1\nM:2/4\nL:1/8\nK:D\n(3ABc d2|A4|]\n")
+    assert main(["tokenize", str(tune), "--encoding", "remi", "--show"]) == 0
+    out = capsys.readouterr().out
+    assert "grid: 12 steps a quarter" in out and "K:D" in out
+    assert main(["tokenize", str(tune), "--encoding", "remi", "--steps-per-quarter", "4"]) == 2
+    assert "not on a grid of 4 steps" in capsys.readouterr().err

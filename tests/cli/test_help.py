@@ -31,5 +31,5 @@ def test_every_argument_has_help_and_no_empty_defaults():
 
 def test_real_defaults_are_still_shown():
     text = next(p for p in _parsers() if p.prog == "tunelab tokenize").format_help()
-    assert "(default: 4)" in text  # --steps-per-quarter
+    assert "(default: auto)" in text and "(default: played)" in text  # --steps-per-quarter, --form
     assert "--show" in text and "(default: False)" not in text

@@ -20,6 +20,7 @@ def register(sub) -> None:
     )
     c.add_argument("input", type=Path, help="a kern, ABC, MusicXML, MIDI or grid-text file with one piece")
     c.add_argument("output", type=Path, help="the file to write: .abc, .mid, .musicxml or .txt (grid text)")
+    c.add_argument("--form", choices=["written", "played"], default=None, help=FORM_HELP)
     c.set_defaults(func=cmd_convert)
 
     c = sub.add_parser(
@@ -30,7 +31,24 @@ def register(sub) -> None:
     )
     c.add_argument("files", nargs="+", type=Path, help="music files, tunebooks or folders")
     c.add_argument("--encoding", required=True, choices=NAMES, help="the encoding (tunelab.tokenizers)")
-    c.add_argument("--steps-per-quarter", type=int, default=4, help="grid resolution (4 = 16ths)")
+    c.add_argument(
+        "--steps-per-quarter",
+        default="auto",
+        help="grid resolution (4 = 16ths, 12 for triplets); auto: the coarsest multiple of 4 that holds every "
+        "piece exactly (a piece off the grid is refused, never moved)",
+    )
+    c.add_argument(
+        "--form",
+        choices=["written", "played"],
+        default="played",
+        help="played: repeats taken, endings chosen, parts in order; written: the notes once, the form's marks "
+        "as tokens",
+    )
+    c.add_argument(
+        "--controls",
+        default="key,meter,form",
+        help="what besides the notes: key, meter (grid), form, or none",
+    )
     c.add_argument("--out", type=Path, default=None, help="a .json file for the ids")
     _show_args(c)
     c.set_defaults(func=cmd_tokenize)
@@ -58,6 +76,13 @@ def register(sub) -> None:
     c.set_defaults(func=cmd_detokenize)
 
 
+FORM_HELP = (
+    "written: the notes once, with repeat marks, endings and parts (ABC and MusicXML notate them); played: "
+    "repeats taken, endings chosen, parts in order. Default: played for MIDI and grid text (they sound), "
+    "written for ABC and MusicXML"
+)
+
+
 def _show_args(c: argparse.ArgumentParser) -> None:
     c.add_argument("--show", action="store_true", help="print the tokens by name, one per line")
     c.add_argument("--limit", type=int, default=80, help="tokens shown per piece with --show")
@@ -66,26 +91,26 @@ def _show_args(c: argparse.ArgumentParser) -> None:
 def cmd_convert(args) -> int:
     from tunelab.io import read, save
 
-    score = read(args.input)
+    form = args.form or (
+        "written" if args.output.suffix.lower() in (".abc", ".musicxml", ".xml") else "played"
+    )
+    score = read(args.input, form=form)
     try:
         save(score, args.output)
     except ValueError as e:
         raise TunelabError(f"{args.output}: {e}") from None
-    print(f"wrote {args.output} ({len(score)} notes)")
+    print(f"wrote {args.output} ({len(score)} notes, {form} form)")
     return 0
 
 
 def cmd_tokenize(args) -> int:
     import tunelab.tokenizers as tt
+    from tunelab.corpus.transforms import grid_for
     from tunelab.io import load
 
-    try:
-        tok = tt.get(args.encoding, steps_per_quarter=args.steps_per_quarter)
-    except ValueError as e:
-        raise TunelabError(f"--steps-per-quarter: {e}") from None
-    pieces, failed = [], 0
+    read, failed = [], 0
     for f in args.files:
-        scores, errors = load(f)
+        scores, errors = load(f, form=args.form)
         for e in errors:
             print(f"tunelab: skipped: {e}", file=sys.stderr)
             failed += 1
@@ -95,18 +120,34 @@ def cmd_tokenize(args) -> int:
                 file=sys.stderr,
             )
             failed += 1
-        for i, score in enumerate(scores):
-            name = piece_name(score, f, i, len(scores))
-            try:
-                ids = tok.encode(score)
-            except ValueError as e:
-                print(f"tunelab: skipped: {name}: {e}", file=sys.stderr)
-                failed += 1
-                continue
-            pieces.append({"source": name, "ids": ids.tolist()})
-            print(f"{name}: {len(ids)} {'words' if tok.is_compound else 'tokens'}")
-            if args.show:
-                print(tok.show(ids, args.limit))
+        read += [(piece_name(score, f, i, len(scores)), score) for i, score in enumerate(scores)]
+    if args.steps_per_quarter == "auto":
+        steps, held = grid_for([s for _, s in read]) if read else (4, 0)
+        if steps != 4:
+            print(f"grid: {steps} steps a quarter (the coarsest that holds {held} of {len(read)} pieces)")
+    else:
+        try:
+            steps = int(args.steps_per_quarter)
+        except ValueError:
+            raise TunelabError(
+                f"--steps-per-quarter must be a number or auto, got {args.steps_per_quarter!r}"
+            ) from None
+    try:
+        tok = tt.get(args.encoding, steps_per_quarter=steps, controls=args.controls)
+    except ValueError as e:
+        raise TunelabError(f"--steps-per-quarter / --controls: {e}") from None
+    pieces = []
+    for name, score in read:
+        try:
+            ids = tok.encode(score)
+        except ValueError as e:
+            print(f"tunelab: skipped: {name}: {e}", file=sys.stderr)
+            failed += 1
+            continue
+        pieces.append({"source": name, "ids": ids.tolist()})
+        print(f"{name}: {len(ids)} {'words' if tok.is_compound else 'tokens'}")
+        if args.show:
+            print(tok.show(ids, args.limit))
     if args.out:
         from tunelab.io.atomic import atomic_write_text
 

@@ -2,7 +2,8 @@
 
 ``load`` reads a file, a tunebook or a folder and never raises for one bad piece: it returns
 ``(scores, errors)``. ``read`` reads exactly one piece and raises ParseError. ``save`` writes by
-suffix.
+suffix. ``form="written"`` (the default) gives each piece as written, its repeat marks, endings
+and parts in ``Score.form``; ``form="played"`` expands them (:func:`tunelab.form.played`).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import warnings
 from pathlib import Path
 
 from tunelab.errors import ParseError
+from tunelab.form import played
 from tunelab.score import Score
 
 READ_SUFFIXES = {
@@ -72,9 +74,23 @@ def _check_file(path: Path) -> str:
     return fmt
 
 
-def load_file(path, *, ties: str = "merge") -> tuple[list[Score], list[ParseError]]:
-    """Every piece in one file (a tunebook or grid text may hold many)."""
-    path = Path(path)
+def load_file(path, *, ties: str = "merge", form: str = "written") -> tuple[list[Score], list[ParseError]]:
+    """Every piece in one file (a tunebook or grid text may hold many), as written or as played."""
+    scores, errors = _load_file(Path(path), ties)
+    if form == "played":
+        out = []
+        for s in scores:
+            try:
+                out.append(played(s))
+            except ValueError as err:
+                errors.append(
+                    ParseError(path, f"cannot be played as written: {err}", tune=s.meta.get("tune"))
+                )
+        scores = out
+    return scores, errors
+
+
+def _load_file(path: Path, ties: str) -> tuple[list[Score], list[ParseError]]:
     try:
         fmt = _check_file(path)
         if fmt == "abc":
@@ -92,22 +108,38 @@ def load_file(path, *, ties: str = "merge") -> tuple[list[Score], list[ParseErro
         return [], [ParseError(path, f"cannot read: {e.strerror or e}")]
 
 
-def load(path, *, ties: str = "merge") -> tuple[list[Score], list[ParseError]]:
+def load(path, *, ties: str = "merge", form: str = "written") -> tuple[list[Score], list[ParseError]]:
     """Read a file, a tunebook or a folder: ``(scores, errors)``, in file order."""
+    _check_form_name(form)
     path = Path(path)
     if not path.exists():
         return [], [ParseError(path, "no such file or folder")]
     scores, errors = [], []
     for f in list_files(path):
-        s, e = load_file(f, ties=ties)
+        s, e = load_file(f, ties=ties, form=form)
         scores += s
         errors += e
     return scores, errors
 
 
-def read(path, *, ties: str = "merge") -> Score:
+def read(path, *, ties: str = "merge", form: str = "written") -> Score:
     """Read exactly one piece; raises ParseError naming the file for anything wrong."""
-    path = Path(path)
+    _check_form_name(form)
+    score = _read(Path(path), ties)
+    if form == "played":
+        try:
+            return played(score)
+        except ValueError as err:
+            raise ParseError(path, f"cannot be played as written: {err}") from None
+    return score
+
+
+def _check_form_name(form: str) -> None:
+    if form not in ("written", "played"):
+        raise ValueError(f"form must be written or played, got {form!r}")
+
+
+def _read(path: Path, ties: str) -> Score:
     fmt = _check_file(path)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # music21 warns on meters it cannot read; we report ours
@@ -123,7 +155,7 @@ def read(path, *, ties: str = "merge") -> Score:
             from tunelab.io.m21 import parse_with_music21
 
             return parse_with_music21(path, ties=ties)
-    scores, errors = load_file(path, ties=ties)
+    scores, errors = _load_file(path, ties)
     if errors:
         raise errors[0]
     if len(scores) != 1:

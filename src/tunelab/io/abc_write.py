@@ -23,6 +23,7 @@ from __future__ import annotations
 from fractions import Fraction
 from itertools import pairwise
 
+from tunelab.io.bars import notated_bars
 from tunelab.io.keys import signature_sharps
 from tunelab.score import Score
 
@@ -154,15 +155,8 @@ class _Writer:
 
     def bars(self) -> list[int]:
         """The source's barlines where the reader kept them (a bar the meter does not explain
-        stays as written), else the Score's bars."""
-        s = self.score
-        kept = s.meta.get("barlines")
-        if kept is not None and s.meta.get("barlines_tpq") == s.tpq:
-            bars = {0, *[int(b) for b in kept if 0 < b < s.end]}
-        else:
-            bars = {int(b) for b in s.bar_starts()}
-        bars |= {t for t in self.marks if 0 < t < s.end}  # a mark is a barline
-        return sorted(bars) + [s.end]
+        stays as written), else the Score's bars; every form mark is a barline."""
+        return notated_bars(self.score)
 
     def lines(self, notes: list, rests: list) -> list[str]:
         s = self.score

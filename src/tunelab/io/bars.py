@@ -3,7 +3,21 @@
 from __future__ import annotations
 
 
-def meter_from_barlines(meters, bars, end: int, tpq: int) -> tuple[list, int]:
+def notated_bars(score) -> list[int]:
+    """Where a score's bars start when it is written out: the source's barlines where the reader
+    kept them (a short bar before a repeat stays short), else the bars of its meter and pickup;
+    every form mark is a barline too. Ends with ``score.end``."""
+    kept = score.meta.get("barlines")
+    if kept is not None and score.meta.get("barlines_tpq") == score.tpq:
+        bars = {0, *[int(b) for b in kept if 0 < b < score.end]}
+    else:
+        bars = {int(b) for b in score.bar_starts()}
+    if score.form:
+        bars |= {t for t, _ in score.form.marks if 0 < t < score.end}
+    return sorted(bars) + [score.end]
+
+
+def meter_from_barlines(meters, bars, end: int, tpq: int, sections=()) -> tuple[list, int]:
     """Time signatures that make the Score's bars equal the file's barlines, and the pickup.
 
     Args:
@@ -12,6 +26,8 @@ def meter_from_barlines(meters, bars, end: int, tpq: int) -> tuple[list, int]:
         bars: barline ticks, in order.
         end: the end of the piece in ticks.
         tpq: ticks per quarter note.
+        sections: ticks of repeat signs, double bars, endings and parts: a short bar that ends
+            at one is a bar of the declared meter (played, it joins the upbeat after it).
 
     Returns:
         ``([(tick, num, den)], pickup_ticks)``.
@@ -39,7 +55,8 @@ def meter_from_barlines(meters, bars, end: int, tpq: int) -> tuple[list, int]:
         if num is not None:
             full = tpq * 4 * num // den
             first, last = i == 0 and len(bounds) > 1, i == len(bounds) - 1
-            if length == full or (last and length < full) or (first and length < full):
+            closes = b in sections or a in sections
+            if length == full or ((last or first or closes) and length < full):
                 if first and length < full:
                     pickup = length
                 ts = (num, den)

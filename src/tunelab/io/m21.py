@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from tunelab.errors import MissingDependency, ParseError
-from tunelab.io.bars import declared_meter, meter_from_barlines
+from tunelab.io.bars import declared_meter, meter_from_barlines, notated_bars
 from tunelab.io.keys import MAJOR_BY_SHARPS
 from tunelab.score import Score, normalize_changes
 
@@ -95,10 +95,17 @@ def from_music21(
     if tpq > TPQ * 64:
         raise ParseError(source, "durations finer than the tick grid", tune=tune)
     written = meters
-    bar_rule = declared_meter if meter_rule == "declared" else meter_from_barlines
-    tss, pickup = bar_rule(
-        [(int(t * tpq), n, d) for t, n, d in written], [int(b * tpq) for b in bars[1:]], int(end * tpq), tpq
+    form = _read_form(first, tpq, int(end * tpq), m21)
+    marked = (
+        [(int(t * tpq), n, d) for t, n, d in written],
+        [int(b * tpq) for b in bars[1:]],
+        int(end * tpq),
+        tpq,
     )
+    if meter_rule == "declared":
+        tss, pickup = declared_meter(*marked)
+    else:
+        tss, pickup = meter_from_barlines(*marked, sections={t for t, _ in form.marks} if form else ())
     keys = []
     for k in first.recurse().getElementsByClass(m21.key.KeySignature):
         t = int(Fraction(k.getOffsetInHierarchy(first)).limit_denominator(10_000) * tpq)
@@ -133,6 +140,7 @@ def from_music21(
         end=int(end * tpq),
         tempo=tempo,
         rests=rest_arr if len(parts) == 1 else None,
+        form=form,
         meta=meta,
     )
 
@@ -173,12 +181,13 @@ def _part_events(part, m21, merge_ties: bool):
 
 
 def to_music21(score: Score):
-    """A music21 Score with real measures (pickup as a short first measure), one part per voice."""
+    """A music21 Score with real measures (pickup as a short first measure), one part per voice;
+    the written form's repeats, endings and part labels (as rehearsal marks) on the first part."""
     m21 = music21()
     out = m21.stream.Score()
     if score.meta.get("title"):
         out.insert(0, m21.metadata.Metadata(title=str(score.meta["title"])))
-    bars = [int(b) for b in score.bar_starts()] + [score.end]
+    bars = notated_bars(score)
     for voice in _voices(score):
         part = m21.stream.Part()
         for i, (a, b) in enumerate(itertools.pairwise(bars)):
@@ -195,12 +204,17 @@ def to_music21(score: Score):
                         else m21.key.KeySignature(m21.key.Key(spelled).sharps)
                     )
                     measure.insert((t - a) / score.tpq, sign)  # a signature alone where the mode is unknown
+            short = score.bar_length(num, den) - (b - a)
             if i == 0 and score.pickup:
-                measure.paddingLeft = (score.bar_length(num, den) - (b - a)) / score.tpq
+                measure.paddingLeft = short / score.tpq
+            elif short > 0 and i < len(bars) - 2:  # a short bar as written (before a repeat): not filled
+                measure.paddingRight = short / score.tpq
             _fill_measure(measure, voice, a, b, score.tpq, m21)
             part.append(measure)
         first = part.getElementsByClass("Measure")[0]
         first.insert(0, m21.clef.bestClef(part, recurse=True))  # treble or bass by the notes' range
+        if score.form and not out.parts:
+            _write_form(part, score, bars, m21)
         part.makeAccidentals(inPlace=True)  # shown against the key signature, as engravers expect
         out.insert(0, part)
     if score.tempo:
@@ -208,6 +222,69 @@ def to_music21(score: Score):
             0, m21.tempo.MetronomeMark(number=score.tempo)
         )
     return out
+
+
+def _write_form(part, score: Score, bars: list[int], m21) -> None:
+    """Repeat barlines, double bars, ending brackets and part labels at the measures they mark."""
+    measures = list(part.getElementsByClass("Measure"))
+    at = {a: m for a, m in zip(bars, measures)}
+    ends = {b: m for b, m in zip(bars[1:], measures)}
+    ending = None  # (first measure index, passes) of the ending open now
+    closing = []
+
+    def close(upto: int) -> None:
+        nonlocal ending
+        if ending is not None and upto > ending[0]:
+            closing.append((measures[ending[0] : upto], ending[1]))
+        ending = None
+
+    index = {a: i for i, a in enumerate(bars[:-1])}
+    for t, m in score.form.marks:
+        if m == ":|" and t in ends:
+            ends[t].rightBarline = m21.bar.Repeat(direction="end")
+            close(index.get(t, len(measures)))
+        elif m == "||" and t in ends:
+            ends[t].rightBarline = m21.bar.Barline("double")
+            close(index.get(t, len(measures)))
+        elif m == "|:" and t in at:
+            at[t].leftBarline = m21.bar.Repeat(direction="start")
+            close(index[t])
+        elif m.startswith("P:") and t in at:
+            at[t].insert(0, m21.expressions.RehearsalMark(m[2:]))
+            close(index[t])
+        elif m.startswith("[") and t in at:
+            close(index[t])
+            ending = (index[t], m[1:].replace(",", ", "))
+    close(len(measures))
+    for spanned, number in closing:
+        part.insert(0, m21.spanner.RepeatBracket(spanned, number=number))
+
+
+def _read_form(first, tpq: int, end: int, m21):
+    """The written form a music21 part notates: repeat barlines, double bars inside the piece,
+    ending brackets and rehearsal-mark part labels (A-Z)."""
+    from tunelab.form import Form, canonical, ending
+
+    marks = []
+    for m in first.getElementsByClass(m21.stream.Measure):
+        a = int(Fraction(m.offset).limit_denominator(10_000) * tpq)
+        b = a + int(Fraction(m.duration.quarterLength).limit_denominator(10_000) * tpq)
+        for r in m.getElementsByClass(m21.expressions.RehearsalMark):
+            if str(r.content).strip()[:1].isupper() and len(str(r.content).strip()) == 1:
+                marks.append((a, "P:" + str(r.content).strip()))
+        if isinstance(m.leftBarline, m21.bar.Repeat):
+            marks.append((a, "|:"))
+        if isinstance(m.rightBarline, m21.bar.Repeat) and m.rightBarline.direction == "end":
+            marks.append((b, ":|"))
+        elif m.rightBarline is not None and m.rightBarline.type == "double" and b < end:
+            marks.append((b, "||"))
+    for sp in first.spanners.getElementsByClass(m21.spanner.RepeatBracket):
+        spanned = sp.getSpannedElements()
+        if spanned and sp.numberRange:
+            a = int(Fraction(spanned[0].offset).limit_denominator(10_000) * tpq)
+            marks.append((a, ending(sp.numberRange)))
+    form = Form(canonical([(t, m) for t, m in marks if 0 <= t <= end]))
+    return form or None
 
 
 def _voices(score: Score) -> list[list[tuple]]:
