@@ -291,6 +291,14 @@ class Score:
             tick = min(tick + step, changes[ci]) if changes[ci] > tick else tick + step
         return np.array([s for s in starts if s < self.end] or [0], dtype=np.int64)
 
+    def cut_bars(self) -> list[int]:
+        """Where the bars start that a meter change cuts short (neither the pickup nor the last
+        bar): a bar shorter than its meter, followed by another meter."""
+        starts = [*self.bar_starts().tolist(), self.end]
+        first = 1 if self.pickup else 0
+        return [a for a, b in itertools.pairwise(starts[first:-1] + starts[-1:])
+                if b < self.end and b - a < self.bar_length(*self.meter_at(a))]  # fmt: skip
+
     def beat_length(self, num: int, den: int) -> int:
         """Ticks in one beat: a dotted beat in compound meters (6/8, 9/8, 12/8), else 1/den; the
         whole bar where a beat is not whole ticks (a 32nd at 4 ticks a quarter)."""

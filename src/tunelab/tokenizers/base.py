@@ -47,7 +47,8 @@ class Tokenizer(ABC):
     separator_id: int | None = None  # what goes between songs in a training stream (grid: `/`)
     carries_meter: ClassVar[bool] = False  # the encoding names meters itself (no "meter" items)
     # options a tokenizer saved before they existed was made with (tunelab.tokenizers.from_dict)
-    saved_before: ClassVar[dict] = {"controls": (), "items": None, "monophonic": False, "meters_seen": None}
+    saved_before: ClassVar[dict] = {"controls": (), "items": None, "monophonic": False, "meters_seen": None,
+                                    "bar_cuts": True}  # fmt: skip
 
     def __init__(
         self,
@@ -57,12 +58,15 @@ class Tokenizer(ABC):
         items=None,
         monophonic: bool = False,
         meters_seen=None,
+        bar_cuts: bool = True,
     ):
         """``controls``: which of a Score's keys, meters and form marks the encoding carries
         (:mod:`tunelab.tokenizers.controls`); ``items``: the item names of the vocabulary (None:
         every name those kinds can produce; :meth:`fit` keeps the ones a corpus uses);
         ``monophonic``: the grammar forbids overlapping notes; ``meters_seen``: the grammar allows
-        only these meters (None: every meter the vocabulary has)."""
+        only these meters (None: every meter the vocabulary has); ``bar_cuts``: a bar may end
+        early where the meter changes (as a few tunebooks write it); when False, every bar but the
+        first and last is whole and a song with such a bar does not encode."""
         if steps_per_quarter <= 0:
             raise ValueError(f"steps_per_quarter must be positive, got {steps_per_quarter}")
         self.steps_per_quarter = steps_per_quarter
@@ -71,6 +75,7 @@ class Tokenizer(ABC):
         self._item_id = {name: i for i, name in enumerate(self.items)}
         self.monophonic = bool(monophonic)
         self.meters_seen = None if meters_seen is None else [tuple(m) for m in meters_seen]
+        self.bar_cuts = bool(bar_cuts)
 
     def _grid_meters(self) -> list:
         """Meters a ``meter`` item may name (only encodings without meters of their own ask)."""
@@ -81,17 +86,19 @@ class Tokenizer(ABC):
     def fit(self, scores) -> Tokenizer:
         """The tokenizer for a training corpus: the control items it uses (in vocabulary order),
         the meters it has and whether it is monophonic (grid also learns its pitches)."""
-        seen, meters, mono = set(), set(), True
+        seen, meters, mono, cut, n = set(), set(), True, 0, 0
         for s in scores:
             if isinstance(s, str):  # grid text lines: notes only
                 continue
             seen.update(name for _, name in C.items(s, self.controls))
             meters.update(tuple(ts[1:]) for ts in s.time_signatures)
             mono = mono and s.is_monophonic()
+            cut, n = cut + bool(s.cut_bars()), n + 1
         names = [n for n in self.items if n in seen] + sorted(seen - set(self.items))
-        return self._with(
-            items=names, monophonic=mono, meters_seen=sorted(meters) or None, **self._fitted(scores)
-        )
+        # a bar cut short by a meter change: kept where 1% of the songs have one (a rarer one is a
+        # notation slip the grammar should not copy into every tenth generated tune)
+        return self._with(items=names, monophonic=mono, meters_seen=sorted(meters) or None,
+                          bar_cuts=cut >= 0.01 * max(n, 1), **self._fitted(scores))  # fmt: skip
 
     def _fitted(self, scores) -> dict:
         """Options an encoding learns from a corpus besides the shared ones."""
@@ -103,7 +110,11 @@ class Tokenizer(ABC):
     # ---- control items -------------------------------------------------------------------------
     def item_ids(self, score: Score) -> list[tuple[int, int]]:
         """``[(tick, item index)]`` of a (quantized) score's control items; ValueError for one the
-        vocabulary lacks."""
+        vocabulary lacks, or for a bar cut short where this tokenizer keeps bars whole."""
+        if not self.bar_cuts and score.cut_bars():
+            at = score.cut_bars()[0]
+            raise ValueError(f"the bar at {at / score.tpq:g} quarters ends early, where the meter changes; this "
+                             "tokenizer keeps every bar whole (its training songs did)")  # fmt: skip
         out = []
         for t, name in C.items(score, self.controls):
             if name not in self._item_id:
@@ -221,6 +232,7 @@ class Tokenizer(ABC):
             "items": list(self.items),
             "monophonic": self.monophonic,
             "meters_seen": None if self.meters_seen is None else [list(m) for m in self.meters_seen],
+            "bar_cuts": self.bar_cuts,
         }
 
     # ---- human view ----------------------------------------------------------------------------

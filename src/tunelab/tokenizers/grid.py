@@ -12,6 +12,8 @@ padding).
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
 from tunelab.corpus.transforms import on_grid
@@ -76,7 +78,8 @@ class GridTokenizer(Tokenizer):
         return np.array(ids, dtype=np.int64)
 
     def _grammar(self) -> Grammar:
-        return _GridGrammar(len(self.vocab), self.pitches, self.ITEM)
+        return _GridGrammar(len(self.vocab), self.pitches, self.ITEM, self.items, self.steps_per_quarter,
+                            self.bar_cuts)  # fmt: skip
 
     def _to_score(self, songs) -> Score:
         return self._song(songs[0] if songs else ([], []))
@@ -106,11 +109,13 @@ class GridTokenizer(Tokenizer):
 
 
 class _GridGrammar(Grammar):
-    """A song is events (pitch or ``r``, then ``_``s) ending at ``/``, control items anywhere
-    between steps; padding only at the end."""
+    """A song is events (pitch or ``r``, then ``_``s) ending at ``/``, control items between
+    steps; padding only at the end. Meters keep their bars whole: ``M:n/d`` at the start or where
+    a bar of the meter before ends, ``M:|`` (the first full bar starts here) once, inside the
+    first bar. A tokenizer that keeps bars whole (``bar_cuts`` False) changes meter at bar lines only."""
 
-    def __init__(self, size: int, pitches: list[int], item: int):
-        self.size, self.pitches, self.item = size, pitches, item
+    def __init__(self, size: int, pitches: list[int], item: int, items: list[str], steps: int, cuts: bool):
+        self.size, self.pitches, self.item, self.cuts = size, pitches, item, cuts
         self.songs: list[tuple] = []
         self.current: list[list] = []
         self.found: list[tuple[int, int]] = []  # (tick, item index) of the current song
@@ -121,9 +126,35 @@ class _GridGrammar(Grammar):
         fresh = body.copy()
         fresh[HOLD] = False  # nothing to hold before a song's first event
         self._masks = {"padding": mask_of(size, [PAD]), "fresh": fresh, "body": body}
+        # meter items: their ids and bar lengths in steps; the up-beat item's id
+        self.meter_len = {item + i: steps * 4 * int(m[1]) // int(m[2])
+                          for i, name in enumerate(items) if (m := re.fullmatch(r"M:(\d+)/(\d+)", name))}  # fmt: skip
+        self.up = item + items.index("M:|") if "M:|" in items else None
+        self._new_song()
+
+    def _new_song(self) -> None:
+        self.t = 0  # steps so far
+        self.bar_len: int | None = None  # the meter's bar, once named
+        self.bar0 = 0  # where bar counting starts (a meter change, the first full bar)
+        self.first_bar = True  # no bar line passed yet: an up-beat may still be named
+
+    def _meter_mask(self, mask: np.ndarray) -> np.ndarray:
+        if not self.meter_len:
+            return mask
+        mask = mask.copy()
+        ids = list(self.meter_len)
+        at_line = (
+            self.t == 0 if self.bar_len is None else (self.t - self.bar0) % self.bar_len == 0 or self.cuts
+        )
+        mask[ids] = at_line and (self.bar_len is not None or self.t == 0)
+        if self.up is not None:
+            mask[self.up] = bool(self.bar_len) and self.first_bar and 0 < self.t < self.bar_len
+        return mask
 
     def allowed(self, field=None, chosen=()) -> np.ndarray:
-        return self._masks["padding" if self.padding else "body" if self.current else "fresh"]
+        if self.padding:
+            return self._masks["padding"]
+        return self._meter_mask(self._masks["body" if self.current else "fresh"])
 
     def feed(self, token) -> bool:
         if not (0 <= token < self.size) or not self.allowed()[token]:
@@ -134,14 +165,22 @@ class _GridGrammar(Grammar):
             if self.current or self.found:
                 self.songs.append(([tuple(e) for e in self.current], self.found))
             self.current, self.found = [], []
-        elif token == HOLD:
-            self.current[-1][1] += 1
+            self._new_song()
         elif token >= self.item:
-            t = self.current[-1][0] + self.current[-1][1] if self.current else 0
-            self.found.append((t, token - self.item))
+            self.found.append((self.t, token - self.item))
+            if token in self.meter_len:
+                self.bar_len, self.bar0 = self.meter_len[token], self.t
+                self.first_bar = self.t == 0
+            elif token == self.up:
+                self.bar0, self.first_bar = self.t, False
         else:
-            t = self.current[-1][0] + self.current[-1][1] if self.current else 0
-            self.current.append([t, 1, None if token == REST else self.pitches[token - 4]])
+            if token == HOLD:
+                self.current[-1][1] += 1
+            else:
+                self.current.append([self.t, 1, None if token == REST else self.pitches[token - 4]])
+            self.t += 1
+            if self.bar_len and self.t >= self.bar_len:
+                self.first_bar = False
         return True
 
     def result(self):

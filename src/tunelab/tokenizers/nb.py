@@ -207,7 +207,12 @@ class _NBGrammar(Grammar):
             states = [PAD, EMPTY_BAR, EOS] + [NEW_BAR] * bool(self._bar_meters(NEW_BAR).any())
             other = self.meter_ok.copy()
             other[self.tok._meter_id[self.bars[-1]]] = False  # a cut bar must be followed by a new meter
-            if self.tok.bar_ends and self._lowest_end() < self._bar_len(CONTI) and other.any():
+            if (
+                self.tok.bar_ends
+                and self.tok.bar_cuts
+                and self._lowest_end() < self._bar_len(CONTI)
+                and other.any()
+            ):
                 states.append(BAR_END)
             lo = self._lowest_free()
             if lo is not None and max(lo, self._floor(SAME_BAR)) < self._bar_len(CONTI):
@@ -274,7 +279,7 @@ class _NBGrammar(Grammar):
             return False
         if state == BAR_END:
             ends = V0 + self._lowest_end() <= pos < V0 + self._bar_len(CONTI)
-            return self.tok.bar_ends and ts == pitch == dur == vel == 0 and ends
+            return self.tok.bar_ends and self.tok.bar_cuts and ts == pitch == dur == vel == 0 and ends
         if state == PAD:
             return ts == pos == pitch == dur == vel == 0
         if state == EOS:

@@ -165,7 +165,7 @@ class REMIGrammar(Grammar):
             # the piece or the bar ends here, before the bar is full, after where the piece starts (a
             # bar cut short must be followed by another meter)
             m[[EOS, BAR]] = self.pos > (self.start if len(self.bars) == 1 else 0)
-            m[BAR] &= int(t.ts_mask.sum()) > 1
+            m[BAR] &= int(t.ts_mask.sum()) > 1 and t.bar_cuts
         elif s == "pitch":
             m[t.VEL : t.DUR] = True
         elif s == "vel":

@@ -47,7 +47,7 @@ def build_data(config: TrainConfig, ctx: Context, saved_tokenizer: dict | None) 
     if saved_tokenizer:
         tokenizer = tunelab.tokenizers.from_dict(saved_tokenizer)
     else:
-        steps = config.steps_per_quarter or _grid(train_scores, ctx)
+        steps = config.steps_per_quarter or _grid(train_scores, config.encoding, ctx)
         tokenizer = tunelab.tokenizers.get(config.encoding, steps_per_quarter=steps, controls=config.controls)
         tokenizer = tokenizer.fit(train_scores)
     gap = config.gap if config.gap is not None else (64 if config.encoding == "grid" else 0)
@@ -92,14 +92,16 @@ def build_data(config: TrainConfig, ctx: Context, saved_tokenizer: dict | None) 
     return Data(tokenizer, train, val, val_study, info)
 
 
-def _grid(scores, ctx: Context) -> int:
-    """The coarsest grid that holds every training song (said in one line when it is not 16ths)."""
+def _grid(scores, encoding: str, ctx: Context) -> int:
+    """The coarsest grid (a multiple of 16ths) that holds 99% of the training songs exactly: at
+    most 24 steps a quarter for the event encodings, whose length does not grow with it, 12 for
+    grid, whose does. Said in one line when it is not 16ths or leaves songs out."""
     from tunelab.corpus.transforms import grid_for
 
-    steps, held = grid_for(scores)
-    if ctx.main and steps != 4:
+    steps, held = grid_for(scores, at_most=12 if encoding == "grid" else 24, share=0.99)
+    if ctx.main and (steps != 4 or held < len(scores)):
         print(f"grid: {steps} steps a quarter, the coarsest that holds {held:,} of {len(scores):,} training songs "
-              "exactly (--steps-per-quarter to choose)", file=sys.stderr)  # fmt: skip
+              "exactly; the others are left out (--steps-per-quarter to choose)", file=sys.stderr)  # fmt: skip
     return steps
 
 
