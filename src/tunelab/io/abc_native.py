@@ -182,8 +182,15 @@ class _Tune:
         voice = self.current()
         voice.new_line()
         pos, n = 0, len(line)
+        note, starts = _NOTE.match, _NOTE_START
         while pos < n:
             c = line[pos]
+            if c in starts:  # most elements are notes: read them here, without a call
+                m = note(line, pos)
+                if m is not None and m.end() > pos:
+                    voice.note(m)
+                    pos = m.end()
+                    continue
             if c in " \t\\":
                 pos += 1
                 continue
