@@ -21,8 +21,10 @@ def test_a_chorale_reads_as_four_voices_with_its_meter_and_pickup(tmp_path):
     assert len(np.unique(s.onset[first_bar.notes][s.onset[first_bar.notes] == first_bar.start])) == 1
     assert int((s.onset == first_bar.start).sum()) == 4
     assert s.pitch.min() >= 36 and s.pitch.max() <= 84
+    # MusicXML notates the repeat of the first part (a written form); MIDI has no repeat signs
+    assert [m for _, m in s.form.marks] == [":|"]
     write_midi(s, tmp_path / "bwv269.mid")
-    assert read_midi(tmp_path / "bwv269.mid").diff(s, rests=False) is None
+    assert read_midi(tmp_path / "bwv269.mid").diff(s.replace(form=None), rests=False) is None
 
 
 def test_event_encodings_round_trip_a_four_voice_chorale():

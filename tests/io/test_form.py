@@ -106,3 +106,9 @@ def test_parts_and_ranges_by_hand():
         parse_order("A+B")
     with pytest.raises(ValueError, match="not a form mark"):
         Form(((0, "|::|"),))
+
+
+def test_a_p_field_of_text_is_no_order_and_no_part():
+    # Ryan's ChorusJig: "P:Modern Version." was an unreadable tune
+    s = parse_abc_tune("X:1\nM:6/8\nL:1/8\nP:Modern Version.\nK:G\nP:Modern\n|:GAB c2d:|\n", form="played")
+    assert len(s) == 10 and s.meta["sections"]

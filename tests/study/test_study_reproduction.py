@@ -24,4 +24,4 @@ def test_study_preset_reproduces_the_studys_songs(deutschl_kern):
     # the only song of the study's that we do not produce is the one with a corrupt byte
     missing = study - ours
     assert len(missing) <= 1
-    assert {e.id for e in corpus.errors()} >= {"erk/deut1328"}
+    assert {e.id for e in corpus.errors()} >= {"erk/deut1328.krn"}

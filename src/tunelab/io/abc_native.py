@@ -161,8 +161,8 @@ class _Tune:
                 self.current().set_key(value)
         elif name == "V" and self.in_body:
             self.switch(value.split()[0] if value.split() else "1")
-        elif name == "P" and self.in_body and value[:1].isalpha() and value[:1].isupper():
-            self.current().part(value[0])
+        elif name == "P" and self.in_body and re.match(r"[A-Z](?![A-Za-z])", value):
+            self.current().part(value[0])  # a part label (P:A, P:B.); P:Modern version is text
 
     def current(self) -> Voice:
         if self.voice is None:
@@ -320,8 +320,8 @@ class _Tune:
         if order is not None:
             try:
                 parse_order(order)
-            except ValueError as err:
-                raise self.fail(str(err)) from None
+            except ValueError:  # a header P: that is text, not a play order: the parts play as written
+                order = None
         form = Form(canonical(marks), order)
         return form or None
 

@@ -47,7 +47,7 @@ class TrainConfig:
                             "(keys and modes as written), meter (grid; the others always carry it), form (the "
                             "written form's repeat marks, endings and parts), or none", flag="controls")  # fmt: skip
     steps_per_quarter: int | None = setting(None, "the encoding's grid in steps a quarter (default: the coarsest "
-                                            "multiple of 4 that holds 99% of the training songs exactly, at most "
+                                            "multiple of 4 that holds 99 in 100 training songs exactly, at most "
                                             "24, 12 for grid: 12 for a corpus with triplets)")  # fmt: skip
     model: str = setting("lstm", "a model family, or the study's window models study-lstm / -transformer / -hybrid",
                          choices=_models)  # fmt: skip
