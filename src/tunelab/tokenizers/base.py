@@ -86,19 +86,20 @@ class Tokenizer(ABC):
     def fit(self, scores) -> Tokenizer:
         """The tokenizer for a training corpus: the control items it uses (in vocabulary order),
         the meters it has and whether it is monophonic (grid also learns its pitches)."""
-        seen, meters, mono, cut, n = set(), set(), True, 0, 0
+        seen, meters, chords, cut, n = set(), set(), 0, 0, 0
         for s in scores:
             if isinstance(s, str):  # grid text lines: notes only
                 continue
             seen.update(name for _, name in C.items(s, self.controls))
             meters.update(tuple(ts[1:]) for ts in s.time_signatures)
-            mono = mono and s.is_monophonic()
-            cut, n = cut + bool(s.cut_bars()), n + 1
+            chords, cut, n = chords + (not s.is_monophonic()), cut + bool(s.cut_bars()), n + 1
         names = [n for n in self.items if n in seen] + sorted(seen - set(self.items))
-        # a bar cut short by a meter change: kept where 1% of the songs have one (a rarer one is a
-        # notation slip the grammar should not copy into every tenth generated tune)
-        return self._with(items=names, monophonic=mono, meters_seen=sorted(meters) or None,
-                          bar_cuts=cut >= 0.01 * max(n, 1), **self._fitted(scores))  # fmt: skip
+        # overlapping notes and a bar cut short by a meter change: kept where 1% of the songs have
+        # them (rarer ones, a double stop in a fiddle book or a notation slip, the grammar should
+        # not copy into every tenth generated tune; those songs do not encode)
+        rare = 0.01 * max(n, 1)
+        return self._with(items=names, monophonic=chords < rare, meters_seen=sorted(meters) or None,
+                          bar_cuts=cut >= rare, **self._fitted(scores))  # fmt: skip
 
     def _fitted(self, scores) -> dict:
         """Options an encoding learns from a corpus besides the shared ones."""
@@ -111,6 +112,9 @@ class Tokenizer(ABC):
     def item_ids(self, score: Score) -> list[tuple[int, int]]:
         """``[(tick, item index)]`` of a (quantized) score's control items; ValueError for one the
         vocabulary lacks, or for a bar cut short where this tokenizer keeps bars whole."""
+        if self.monophonic and not score.is_monophonic():
+            raise ValueError("this tokenizer is for one voice (its training songs were) and this score has "
+                             "overlapping notes")  # fmt: skip
         if not self.bar_cuts and score.cut_bars():
             at = score.cut_bars()[0]
             raise ValueError(f"the bar at {at / score.tpq:g} quarters ends early, where the meter changes; this "
