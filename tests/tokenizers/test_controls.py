@@ -81,3 +81,61 @@ def test_an_unseen_meter_is_refused_by_a_fitted_tokenizer():
     other = parse_abc_tune("X:1\nM:5/4\nL:1/4\nK:Ddor\nCDEFG|\n")
     with pytest.raises(ValueError, match=r"meter 5/4 is not among the training corpus's meters \(3/4, 6/8\)"):
         tok.encode(other)
+
+
+@pytest.mark.parametrize("name", T.NAMES)
+def test_triplets_come_out_whole_so_abc_readers_take_them(name):
+    """On a grid that holds triplets, a fitted grammar lets no note mix triplet and binary time:
+    each group is three notes of one length, inside its bar (abc2midi warns at anything else)."""
+    from tunelab.io.abc_write import abc_text
+    from tunelab.tokenizers.rhythm import breaks_triplets
+
+    reel = parse_abc_tune("X:1\nM:2/4\nL:1/8\nK:D\n(3ABc dB|A/B/(3c/d/e/ f2|(3f/e/d/ d2 A|\n", form="played")
+    tok = T.get(name, steps_per_quarter=12).fit([reel])
+    assert tok.whole_triplets and not breaks_triplets(reel, 12)
+    torch.manual_seed(1)
+    model = build("lstm", tok.vocab_size, preset="tiny")
+    out = sample(model, tok, empty(tok, 60), Settings(min_steps=20, max_steps=120, seed=4))
+    scores = [tok.decode(x.ids) for x in out if x.stop == "end"]  # one cut off by the step cap is unfinished
+    assert len(scores) > 20 and sum(s.meta["syntax_errors"] for s in scores) == 0
+    assert not any(breaks_triplets(s, 12) for s in scores)
+    assert any(len(s) and steps_of(s) == 12 for s in scores)  # triplets do come out
+    for s in scores[:20]:
+        text = abc_text(s)
+        assert "/3" not in text and "/6" not in text, text  # lengths ABC can write: triplets as (3
+
+
+def steps_of(score):
+    from tunelab.corpus.transforms import steps_needed
+
+    return steps_needed(score)
+
+
+@pytest.mark.parametrize("name", T.NAMES)
+def test_a_fitted_grammar_has_no_dead_ends(name):
+    """Field by field, any allowed value leads somewhere: a random walk through a grammar fitted
+    to a tune with triplets, parts, a key change and a bar a meter change cuts short never finds
+    a state where nothing may follow (the sampler would have nothing to draw)."""
+    rng = np.random.default_rng(0)
+    tok = T.get(name, steps_per_quarter=12).fit([parse_abc_tune(JIG, form="played")])
+    assert tok.whole_triplets and tok.bar_cuts and tok.monophonic
+    for _ in range(60):
+        g = tok.grammar()
+        for _ in range(120):
+            if tok.is_compound:
+                word = []
+                for f in range(len(tok.fields)):
+                    allowed = g.allowed(f, tuple(word)).copy()
+                    allowed[0] &= f > 0  # no padding word
+                    assert allowed.any(), (f, word)
+                    word.append(int(rng.choice(np.flatnonzero(allowed))))
+                assert g.feed(tuple(word))
+                token = word[0]
+            else:
+                allowed = g.allowed().copy()
+                allowed[0] = False
+                assert allowed.any()
+                token = int(rng.choice(np.flatnonzero(allowed)))
+                assert g.feed(token)
+            if token == tok.end_id:
+                break

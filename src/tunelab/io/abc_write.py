@@ -232,8 +232,10 @@ class _Writer:
                     parts.append((x, y - x, ps, isinstance(ps, list) and (y < hi or o + d > b)))
         if not keys:
             return self._group(parts)
+        inside = self._inside_triplets(parts)  # a key change waits for the end of a triplet
         text, rest = [], parts
         for t, (tonic, mode) in keys:
+            t = min([x[0] for x in parts if x[0] >= t and x[0] not in inside] + [b])
             before = [x for x in rest if x[0] < t]
             rest = [x for x in rest if x[0] >= t]
             text.append(self._group(before))
@@ -242,6 +244,20 @@ class _Writer:
             text.append(f"\nK:{_key_field(self.key)}\n")  # a field line: music21 ignores an inline [K:]
         text.append(self._group(rest))
         return " ".join(x for x in text if x)
+
+    def _inside_triplets(self, parts: list) -> set[int]:
+        """Onsets of the parts that are the second or third note of a triplet (``_group``'s rule)."""
+        tpq = self.score.tpq
+        units = [Fraction(d, tpq * 4) / self.unit for _, d, _, _ in parts]
+        out, i = set(), 0
+        while i < len(parts):
+            if units[i].denominator % 3 == 0 and i + 3 <= len(parts):
+                if all((u * Fraction(3, 2)).denominator % 3 for u in units[i : i + 3]):
+                    out |= {parts[i + 1][0], parts[i + 2][0]}
+                    i += 3
+                    continue
+            i += 1
+        return out
 
     def _group(self, parts: list) -> str:
         """Text of a bar's parts, with triplets where three parts need them, and beams: notes

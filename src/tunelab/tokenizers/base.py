@@ -16,6 +16,7 @@ import numpy as np
 
 from tunelab.score import Score
 from tunelab.tokenizers import controls as C
+from tunelab.tokenizers.rhythm import breaks_triplets
 
 PAD = 0  # id 0 is padding in every flat vocabulary and "ignore" in every compound field
 CONTI = 1  # in compound fields: "unchanged since the last word that set it"
@@ -46,9 +47,10 @@ class Tokenizer(ABC):
     end_id: int = -1  # the id (flat) or first-field value (compound) that ends a song
     separator_id: int | None = None  # what goes between songs in a training stream (grid: `/`)
     carries_meter: ClassVar[bool] = False  # the encoding names meters itself (no "meter" items)
+    rests_are_tokens: ClassVar[bool] = False  # rests are tokens (grid), not the gaps between notes
     # options a tokenizer saved before they existed was made with (tunelab.tokenizers.from_dict)
     saved_before: ClassVar[dict] = {"controls": (), "items": None, "monophonic": False, "meters_seen": None,
-                                    "bar_cuts": True}  # fmt: skip
+                                    "bar_cuts": True, "whole_triplets": False}  # fmt: skip
 
     def __init__(
         self,
@@ -59,6 +61,7 @@ class Tokenizer(ABC):
         monophonic: bool = False,
         meters_seen=None,
         bar_cuts: bool = True,
+        whole_triplets: bool = False,
     ):
         """``controls``: which of a Score's keys, meters and form marks the encoding carries
         (:mod:`tunelab.tokenizers.controls`); ``items``: the item names of the vocabulary (None:
@@ -66,7 +69,9 @@ class Tokenizer(ABC):
         ``monophonic``: the grammar forbids overlapping notes; ``meters_seen``: the grammar allows
         only these meters (None: every meter the vocabulary has); ``bar_cuts``: a bar may end
         early where the meter changes (as a few tunebooks write it); when False, every bar but the
-        first and last is whole and a song with such a bar does not encode."""
+        first and last is whole and a song with such a bar does not encode; ``whole_triplets``: on a
+        grid that holds triplets, onsets and lengths are binary but inside whole triplet groups of
+        one length (:mod:`tunelab.tokenizers.rhythm`), and a song that mixes them does not encode."""
         if steps_per_quarter <= 0:
             raise ValueError(f"steps_per_quarter must be positive, got {steps_per_quarter}")
         self.steps_per_quarter = steps_per_quarter
@@ -76,6 +81,7 @@ class Tokenizer(ABC):
         self.monophonic = bool(monophonic)
         self.meters_seen = None if meters_seen is None else [tuple(m) for m in meters_seen]
         self.bar_cuts = bool(bar_cuts)
+        self.whole_triplets = bool(whole_triplets) and bool(monophonic)
 
     def _grid_meters(self) -> list:
         """Meters a ``meter`` item may name (only encodings without meters of their own ask)."""
@@ -86,20 +92,21 @@ class Tokenizer(ABC):
     def fit(self, scores) -> Tokenizer:
         """The tokenizer for a training corpus: the control items it uses (in vocabulary order),
         the meters it has and whether it is monophonic (grid also learns its pitches)."""
-        seen, meters, chords, cut, n = set(), set(), 0, 0, 0
+        seen, meters, chords, cut, n, mixed = set(), set(), 0, 0, 0, 0
         for s in scores:
             if isinstance(s, str):  # grid text lines: notes only
                 continue
             seen.update(name for _, name in C.items(s, self.controls))
             meters.update(tuple(ts[1:]) for ts in s.time_signatures)
             chords, cut, n = chords + (not s.is_monophonic()), cut + bool(s.cut_bars()), n + 1
+            mixed += breaks_triplets(s, self.steps_per_quarter, self.rests_are_tokens)
         names = [n for n in self.items if n in seen] + sorted(seen - set(self.items))
         # overlapping notes and a bar cut short by a meter change: kept where 1% of the songs have
         # them (rarer ones, a double stop in a fiddle book or a notation slip, the grammar should
         # not copy into every tenth generated tune; those songs do not encode)
         rare = 0.01 * max(n, 1)
         return self._with(items=names, monophonic=chords < rare, meters_seen=sorted(meters) or None,
-                          bar_cuts=cut >= rare, **self._fitted(scores))  # fmt: skip
+                          bar_cuts=cut >= rare, whole_triplets=mixed < rare, **self._fitted(scores))  # fmt: skip
 
     def _fitted(self, scores) -> dict:
         """Options an encoding learns from a corpus besides the shared ones."""
@@ -115,6 +122,9 @@ class Tokenizer(ABC):
         if self.monophonic and not score.is_monophonic():
             raise ValueError("this tokenizer is for one voice (its training songs were) and this score has "
                              "overlapping notes")  # fmt: skip
+        if self.whole_triplets and breaks_triplets(score, self.steps_per_quarter, self.rests_are_tokens):
+            raise ValueError("this tokenizer writes triplets whole (its training songs did) and this score has "
+                             "notes of several triplet lengths in a group, or a triplet across a beat")  # fmt: skip
         if not self.bar_cuts and score.cut_bars():
             at = score.cut_bars()[0]
             raise ValueError(f"the bar at {at / score.tpq:g} quarters ends early, where the meter changes; this "
@@ -237,6 +247,7 @@ class Tokenizer(ABC):
             "monophonic": self.monophonic,
             "meters_seen": None if self.meters_seen is None else [list(m) for m in self.meters_seen],
             "bar_cuts": self.bar_cuts,
+            "whole_triplets": self.whole_triplets,
         }
 
     # ---- human view ----------------------------------------------------------------------------

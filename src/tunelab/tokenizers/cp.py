@@ -143,12 +143,19 @@ class _CPGrammar(Grammar):
             after = self.remi.probe()
             after.feed(BAR)
             m[V0:] = after.allowed()[remi.TS : remi.START]
-            m[CONTI] = not after._first_bar_meter_missing()  # the first bar must name its meter
+            rest = after.allowed()
+            rest[remi.TS : remi.START] = False
+            m[CONTI] = rest.any()  # the first bar, and one after a bar cut short, must name a meter
         elif fam == NOTE and field == 3:
             m[V0 : V0 + 128] = r[remi.PITCH : remi.VEL]
             m[V0 + 128 :] = r[remi.ITEM :]
         elif fam == NOTE and field > 3 and chosen[3] >= V0 + 128:
             m[0] = True  # an item has no duration or velocity
+        elif fam == NOTE and field == 4:  # the lengths REMI's grammar allows after this pitch
+            after = self.remi.probe()
+            after.feed(remi.PITCH + chosen[3] - V0)
+            after.feed(remi.VEL)
+            m[V0:] = after.allowed()[remi.DUR : remi.ITEM]
         elif fam == NOTE and field > 3:
             m[V0:] = True
         else:

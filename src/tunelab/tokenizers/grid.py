@@ -19,6 +19,7 @@ import numpy as np
 from tunelab.corpus.transforms import on_grid
 from tunelab.score import Score
 from tunelab.tokenizers.base import PAD, Grammar, Tokenizer, mask_of
+from tunelab.tokenizers.rhythm import Tuplets
 
 SEP, HOLD, REST = 1, 2, 3  # ids of "/", "_", "r"; pitches follow
 
@@ -26,6 +27,7 @@ SEP, HOLD, REST = 1, 2, 3  # ids of "/", "_", "r"; pitches follow
 class GridTokenizer(Tokenizer):
     name = "grid"
     separator_id = SEP  # what goes between songs in a training stream
+    rests_are_tokens = True
     end_id = SEP
 
     def __init__(self, steps_per_quarter: int = 4, pitches=range(128), **options):
@@ -79,7 +81,7 @@ class GridTokenizer(Tokenizer):
 
     def _grammar(self) -> Grammar:
         return _GridGrammar(len(self.vocab), self.pitches, self.ITEM, self.items, self.steps_per_quarter,
-                            self.bar_cuts)  # fmt: skip
+                            self.bar_cuts, self.whole_triplets, self.meters_seen is not None)  # fmt: skip
 
     def _to_score(self, songs) -> Score:
         return self._song(songs[0] if songs else ([], []))
@@ -114,8 +116,10 @@ class _GridGrammar(Grammar):
     a bar of the meter before ends, ``M:|`` (the first full bar starts here) once, inside the
     first bar. A tokenizer that keeps bars whole (``bar_cuts`` False) changes meter at bar lines only."""
 
-    def __init__(self, size: int, pitches: list[int], item: int, items: list[str], steps: int, cuts: bool):
-        self.size, self.pitches, self.item, self.cuts = size, pitches, item, cuts
+    def __init__(self, size: int, pitches: list[int], item: int, items: list[str], steps: int, cuts: bool,
+                 triplets: bool = False, metered: bool = False):  # fmt: skip
+        self.size, self.pitches, self.item, self.cuts, self.metered = size, pitches, item, cuts, metered
+        self.steps, self.triplets = steps, triplets
         self.songs: list[tuple] = []
         self.current: list[list] = []
         self.found: list[tuple[int, int]] = []  # (tick, item index) of the current song
@@ -133,6 +137,7 @@ class _GridGrammar(Grammar):
         self._new_song()
 
     def _new_song(self) -> None:
+        self.tup = Tuplets(self.steps) if self.triplets else None
         self.t = 0  # steps so far
         self.bar_len: int | None = None  # the meter's bar, once named
         self.bar0 = 0  # where bar counting starts (a meter change, the first full bar)
@@ -149,12 +154,45 @@ class _GridGrammar(Grammar):
         mask[ids] = at_line and (self.bar_len is not None or self.t == 0)
         if self.up is not None:
             mask[self.up] = bool(self.bar_len) and self.first_bar and 0 < self.t < self.bar_len
+            if self.triplets:  # the first full bar starts on the binary grid
+                mask[self.up] &= self.t % Tuplets(self.steps).binary == 0
         return mask
 
     def allowed(self, field=None, chosen=()) -> np.ndarray:
         if self.padding:
             return self._masks["padding"]
-        return self._meter_mask(self._masks["body" if self.current else "fresh"])
+        mask = self._meter_mask(self._masks["body" if self.current else "fresh"])
+        if (
+            self.metered and self.meter_len and self.bar_len is None
+        ):  # a corpus with meters: a song names its own first
+            mask = mask.copy()
+            mask[SEP : self.item] = False
+        if self.tup is None or not self.current:
+            return mask
+        mask = mask.copy()  # triplets whole: when the event now sounding may end, or go on
+        start, length = self.current[-1][0], self.current[-1][1]
+        mask[REST : self.item] &= self._may_end(start, length)
+        mask[SEP] &= self._may_end(start, length, last=True)
+        mask[HOLD] &= self.tup.group is None or length < self.tup.group[1]
+        return mask
+
+    def _rel(self, t: int) -> int:
+        """A tick's position in its bar (from the meter's bars; from the start without a meter)."""
+        if not self.bar_len:
+            return t
+        return (t - self.bar0) % self.bar_len
+
+    def _may_end(self, start: int, length: int, last: bool = False) -> bool:
+        """Whether the event from ``start`` may end after ``length`` steps and a new one start
+        (``last``: and the song end, no triplet group left waiting)."""
+        pos = self._rel(start)
+        room = self.bar_len - pos if self.bar_len else None
+        if not self.tup.length_ok(pos, length, room):
+            return False
+        if not last:
+            return True
+        group = self.tup.group
+        return length % self.tup.binary == 0 if group is None else group[2] == 1
 
     def feed(self, token) -> bool:
         if not (0 <= token < self.size) or not self.allowed()[token]:
@@ -162,6 +200,8 @@ class _GridGrammar(Grammar):
         if token == PAD:
             self.padding = True
         elif token == SEP:
+            if self.tup is not None and self.current:
+                self.tup.played(self._rel(self.current[-1][0]), self.current[-1][1])
             if self.current or self.found:
                 self.songs.append(([tuple(e) for e in self.current], self.found))
             self.current, self.found = [], []
@@ -177,6 +217,8 @@ class _GridGrammar(Grammar):
             if token == HOLD:
                 self.current[-1][1] += 1
             else:
+                if self.tup is not None and self.current:
+                    self.tup.played(self._rel(self.current[-1][0]), self.current[-1][1])
                 self.current.append([self.t, 1, None if token == REST else self.pitches[token - 4]])
             self.t += 1
             if self.bar_len and self.t >= self.bar_len:

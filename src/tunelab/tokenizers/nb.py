@@ -28,6 +28,7 @@ import numpy as np
 from tunelab.score import Score
 from tunelab.tokenizers.base import CONTI, PAD, Grammar, mask_of
 from tunelab.tokenizers.metric import EventTokenizer, MetricScore
+from tunelab.tokenizers.rhythm import Tuplets, onsets_after, rest_then
 from tunelab.tokenizers.values import VELOCITIES, velocity_index
 
 START, NEW_BAR, SAME_BAR, SAME_POS, EMPTY_BAR, EOS, BAR_END = 1, 2, 3, 4, 5, 6, 7
@@ -133,6 +134,8 @@ class _NBGrammar(Grammar):
         self.origin = 0  # the current bar's downbeat, in steps from where the score starts
         self.busy = 0  # where the last note ends, in those steps
         self.item0 = V0 + 128  # pitch-field values from here on name control items
+        self.tup = Tuplets(tok.steps_per_quarter) if tok.whole_triplets else None
+        self.tick = 0  # how far the triplet discipline has followed the music
         seen = tok.meters if tok.meters_seen is None else [m for m in tok.meters if m in set(tok.meters_seen)]
         self.meter_ok = mask_of(self.sizes[1], [tok._meter_id[m] for m in seen])
 
@@ -192,6 +195,25 @@ class _NBGrammar(Grammar):
             return 0
         return self.busy - self.origin - (self._len_now() if state == NEW_BAR else 0)
 
+    def _cursor(self, state: int) -> int:
+        """Where, in the bar a word of this state is in, the music followed so far ends."""
+        if state == NEW_BAR:
+            return max(self.tick - self.origin - self._len_now(), 0)
+        return max(self.tick - self.origin, self.start if len(self.bars) == 1 else 0)
+
+    def _rhythm(self, state: int, pos: int):
+        """The triplet discipline after the rest up to ``pos`` (None: no discipline)."""
+        if self.tup is None:
+            return None
+        import copy
+
+        tup = copy.copy(self.tup)
+        rest_then(tup, self._cursor(state), pos)
+        return tup
+
+    def _closed(self) -> bool:
+        return self.tup is None or self.tup.closed
+
     def _same_pos(self) -> bool:
         return self.pos is not None and not (self.note_here and self.tok.monophonic)
 
@@ -204,14 +226,18 @@ class _NBGrammar(Grammar):
                 return mask_of(size, [PAD])
             if self.cut:
                 return mask_of(size, [x for x in (NEW_BAR, EMPTY_BAR) if self._bar_meters(x).any()])
+            if not self._closed():  # a triplet group waits for its notes: in this bar
+                lo = self._lowest_free()
+                onsets = onsets_after(self.tup, self._cursor(SAME_BAR), self._bar_len(CONTI))
+                return mask_of(size, [SAME_BAR] if lo is not None and onsets[lo:].any() else [])
             states = [PAD, EMPTY_BAR, EOS] + [NEW_BAR] * bool(self._bar_meters(NEW_BAR).any())
             other = self.meter_ok.copy()
             other[self.tok._meter_id[self.bars[-1]]] = False  # a cut bar must be followed by a new meter
             if (
                 self.tok.bar_ends
                 and self.tok.bar_cuts
-                and self._lowest_end() < self._bar_len(CONTI)
                 and other.any()
+                and self.allowed(2, (BAR_END,))[V0:].any()
             ):
                 states.append(BAR_END)
             lo = self._lowest_free()
@@ -223,6 +249,8 @@ class _NBGrammar(Grammar):
         state = chosen[0]
         if state in (EOS, BAR_END) and field == 2:
             allowed = mask_of(size, slice(V0 + self._lowest_end(), V0 + self._bar_len(CONTI)))
+            if self.tup is not None:  # a bar or the piece ends on the binary grid
+                allowed[V0:] &= np.arange(size - V0) % self.tup.binary == 0
             allowed[0] = state == EOS  # ignore: the piece ends with its bar
             return allowed
         if (
@@ -243,17 +271,40 @@ class _NBGrammar(Grammar):
                 return mask_of(size, [CONTI])
             lo = self._lowest_free() if state == SAME_BAR else 0
             lo = max(lo, self._floor(state))
-            return mask_of(size, slice(V0 + lo, V0 + length))
+            m = mask_of(size, slice(V0 + lo, V0 + length))
+            if self.tup is not None and (not self.tok.items or not self._closed()):  # where a note may start
+                m[V0 : V0 + length] &= onsets_after(
+                    self.tup, self._cursor(state), length
+                )  # (an item too, in a group)
+            if self.tup is not None and state == START:  # a piece starts on the binary grid
+                m[V0 : V0 + length] &= np.arange(length) % self.tup.binary == 0
+            return m
         if field == 3:
             m = mask_of(size, slice(V0, None))
             if state == SAME_POS and self.note_here:
                 m[self.item0 :] = False  # items come before the notes of their position
-            if not self._free(state, chosen[2], chosen[1]):
+            if not self._free(state, chosen[2], chosen[1]) or not self._onset_ok(state, chosen[2]):
                 m[V0 : self.item0] = False
             return m
         if chosen[3] >= self.item0:
             return mask_of(size, [0])  # an item has no duration or velocity
-        return mask_of(size, slice(V0, None))  # duration, velocity: a value
+        m = mask_of(size, slice(V0, None))  # duration, velocity: a value
+        if field == 4 and self.tup is not None:
+            pos = self._word_pos(state, chosen[2])
+            m[V0:] = self._rhythm(state, pos).lengths(pos, size - V0, self._bar_len(chosen[1]) - pos)
+        return m
+
+    def _word_pos(self, state: int, pos_id: int) -> int:
+        """The position of a word's onset in its bar (a SamePos word: the current one)."""
+        return self.pos if state == SAME_POS else pos_id - V0
+
+    def _onset_ok(self, state: int, pos_id: int) -> bool:
+        """Whether a note may start at this word's position under the triplet discipline (a
+        SamePos note follows the items of its position: the same place)."""
+        if self.tup is None:
+            return True
+        pos = self._word_pos(state, pos_id)
+        return bool(onsets_after(self.tup, self._cursor(state), pos + 1)[pos])
 
     def valid(self, word: tuple) -> bool:
         """Whether ``word`` may come next: :meth:`allowed` field by field, in scalar form (the
@@ -267,6 +318,7 @@ class _NBGrammar(Grammar):
                 and ts >= V0
                 and bool(self.meter_ok[ts])
                 and V0 <= pos < V0 + self._bar_len(ts)
+                and (self.tup is None or (pos - V0) % self.tup.binary == 0)
                 and pitch == dur == vel == 0
             )
         if self.phase == 2:
@@ -275,8 +327,12 @@ class _NBGrammar(Grammar):
             state in (NEW_BAR, EMPTY_BAR) and ts >= V0 and ts != self.tok._meter_id[self.bars[-1]]
         ):
             return False
+        if state != SAME_BAR and state != SAME_POS and not self._closed():
+            return False  # a triplet group waits for its notes
         if state in (NEW_BAR, EMPTY_BAR) and ts >= V0 and not self.meter_ok[ts]:
             return False
+        if state in (BAR_END, EOS) and pos and self.tup is not None and (pos - V0) % self.tup.binary:
+            return False  # a bar or the piece ends on the binary grid
         if state == BAR_END:
             ends = V0 + self._lowest_end() <= pos < V0 + self._bar_len(CONTI)
             return self.tok.bar_ends and self.tok.bar_cuts and ts == pitch == dur == vel == 0 and ends
@@ -299,7 +355,16 @@ class _NBGrammar(Grammar):
             placed = ts == CONTI and lo is not None and V0 + lo <= pos < V0 + self._bar_len(CONTI)
         else:
             placed = state == SAME_POS and self._same_pos() and ts == pos == CONTI
-        return placed and (pitch >= self.item0 or self._free(state, pos, ts))
+        if not placed:
+            return False
+        if pitch >= self.item0:
+            return True
+        if not self._free(state, pos, ts) or not self._onset_ok(state, pos):
+            return False
+        if self.tup is None:
+            return True
+        at = self._word_pos(state, pos)
+        return self._rhythm(state, at).length_ok(at, dur - V0 + 1, self._bar_len(ts) - at)
 
     def feed(self, word) -> bool:
         word = tuple(int(x) for x in word)
@@ -332,6 +397,10 @@ class _NBGrammar(Grammar):
                     )
                     self.busy = max(self.busy, self.origin + self.pos + length)
                     self.note_here = True
+                    if self.tup is not None:
+                        rest_then(self.tup, self._cursor(SAME_BAR), self.pos)
+                        self.tup.played(self.pos, length)
+                        self.tick = self.origin + self.pos + length
         return True
 
     def result(self) -> MetricScore:

@@ -20,6 +20,7 @@ import numpy as np
 from tunelab.score import Score
 from tunelab.tokenizers.base import PAD, Grammar, mask_of
 from tunelab.tokenizers.metric import EventTokenizer, MetricScore
+from tunelab.tokenizers.rhythm import Tuplets, onsets_after, rest_then
 from tunelab.tokenizers.values import VELOCITIES, velocity_index
 
 BOS, EOS, BAR = 1, 2, 3
@@ -133,6 +134,8 @@ class REMIGrammar(Grammar):
         self._pending: list[int] = []
         self.origin = 0  # the current bar's downbeat in steps from the score's start
         self.busy = 0  # where the last note ends, in those steps (monophonic grammars)
+        self.tup = Tuplets(tok.steps_per_quarter) if tok.whole_triplets else None
+        self.tick = 0  # how far the triplet discipline has followed the music (steps from the start)
 
     def probe(self) -> REMIGrammar:
         """A copy to try events on. Grammar decisions never read the notes or cuts collected so
@@ -140,6 +143,7 @@ class REMIGrammar(Grammar):
         new = copy.copy(self)
         new.bars, new.notes, new.cuts, new._pending = list(self.bars), [], {}, list(self._pending)
         new.items = []
+        new.tup = copy.copy(self.tup)
         return new
 
     def _bar_len(self) -> int:
@@ -164,29 +168,47 @@ class REMIGrammar(Grammar):
             m[t.ITEM : t.SIZE] = True
             # the piece or the bar ends here, before the bar is full, after where the piece starts (a
             # bar cut short must be followed by another meter)
-            m[[EOS, BAR]] = self.pos > (self.start if len(self.bars) == 1 else 0)
+            m[[EOS, BAR]] = self.pos > (self.start if len(self.bars) == 1 else 0) and self._closed()
             m[BAR] &= int(t.ts_mask.sum()) > 1 and t.bar_cuts
         elif s == "pitch":
             m[t.VEL : t.DUR] = True
         elif s == "vel":
-            m[t.DUR : t.ITEM] = True
+            m[t.DUR : t.ITEM] = (
+                True
+                if self.tup is None
+                else self.tup.lengths(self.pos, t.ITEM - t.DUR, self._bar_len() - self.pos)
+            )
         else:  # after Bar, TS, Start, items or a whole note: a position, a new bar, or the end
-            m[[BAR, EOS, PAD]] = True
+            m[[BAR, EOS, PAD]] = self._closed()
             if s == "bar":
                 m[t.TS : t.START] = t.ts_mask[t.TS : t.START]
             if s == "ts" and len(self.bars) == 1:
                 m[t.START : t.START + self._bar_len() - 1] = True
+                if self.tup is not None:  # a piece starts on the binary grid
+                    m[t.START : t.START + self._bar_len() - 1] &= (
+                        np.arange(1, self._bar_len()) % self.tup.binary == 0
+                    )
             lo = self.start if (len(self.bars) == 1 and self.pos is None) else 0
             lo = self.pos + 1 if self.pos is not None else lo
             if t.monophonic and not t.items:  # a position must be able to hold a note
                 lo = max(lo, self.busy - self.origin)
             m[t.POS + lo : t.POS + self._bar_len()] = True
+            if self.tup is not None and self._bar_len():  # triplets whole: where a note may start
+                m[t.POS : t.POS + self._bar_len()] &= onsets_after(self.tup, self._cursor(), self._bar_len())
             if s == "item":
                 m[t.ITEM : t.SIZE] = True
                 m[t.PITCH : t.VEL] = self._note_here()
             if s == "dur" and not t.monophonic:
                 m[t.PITCH : t.VEL] = True
         return m
+
+    def _cursor(self) -> int:
+        """Where, in the current bar, the music the discipline has followed ends."""
+        return max(self.tick - self.origin, self.start if len(self.bars) == 1 else 0)
+
+    def _closed(self) -> bool:
+        """No triplet group waits for its notes."""
+        return self.tup is None or self.tup.closed
 
     def _note_here(self) -> bool:
         """Whether a note may start at the current position (in a monophonic grammar: only once
@@ -225,6 +247,9 @@ class REMIGrammar(Grammar):
             self.origin = -self.start  # bar 0's downbeat lies before the score starts
         elif token < t.PITCH:
             self.pos, self.state = token - t.POS, "pos"
+            if self.tup is not None:
+                rest_then(self.tup, self._cursor(), self.pos)
+                self.tick = self.origin + self.pos
         elif token < t.VEL:
             self._pending, self.state = [token - t.PITCH], "pitch"
         elif token < t.DUR:
@@ -235,6 +260,9 @@ class REMIGrammar(Grammar):
             self.notes.append([len(self.bars) - 1, self.pos, pitch, token - t.DUR + 1, vel])
             self.busy = max(self.busy, self.origin + self.pos + token - t.DUR + 1)
             self.state = "dur"
+            if self.tup is not None:
+                self.tup.played(self.pos, token - t.DUR + 1)
+                self.tick = self.origin + self.pos + token - t.DUR + 1
         return True
 
     def result(self) -> MetricScore:
