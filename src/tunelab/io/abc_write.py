@@ -251,11 +251,15 @@ class _Writer:
         units = [Fraction(d, tpq * 4) / self.unit for _, d, _, _ in parts]
         out, i = set(), 0
         while i < len(parts):
-            if units[i].denominator % 3 == 0 and i + 3 <= len(parts):
-                if all((u * Fraction(3, 2)).denominator % 3 for u in units[i : i + 3]):
-                    out |= {parts[i + 1][0], parts[i + 2][0]}
-                    i += 3
-                    continue
+            triple = units[i : i + 3]
+            if (
+                units[i].denominator % 3 == 0
+                and len(triple) == 3
+                and all((u * 3 / 2).denominator % 3 for u in triple)
+            ):
+                out |= {parts[i + 1][0], parts[i + 2][0]}
+                i += 3
+                continue
             i += 1
         return out
 
