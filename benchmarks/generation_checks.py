@@ -74,7 +74,7 @@ def check(run: Path, n: int, seed: int) -> dict:
             tuple(map(int, name[2:].split("/"))) for name in tok.items if re.fullmatch(r"M:\d+/\d+", name)
         }
     unheard = [i for i, s in enumerate(scores) if any(ts[1:] not in meters for ts in s.time_signatures)]
-    tunes = [abc_text(s, number=i + 1, title=f"generated {i + 1}") for i, s in enumerate(scores)]
+    tunes = [abc_text(s, number=i + 1, title=f"generated {i + 1}", explicit_repeats=True) for i, s in enumerate(scores)]
     said = abc2midi_verdicts(tunes) if shutil.which("abc2midi") else [[] for _ in tunes]
     kinds = Counter(
         re.sub(r"\d+", "N", re.sub(r"^.*? : ", "", line))[:70] for lines in said for line in lines

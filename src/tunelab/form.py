@@ -229,6 +229,29 @@ def _expand(marks: list, a: int, b: int) -> list[tuple[int, int]]:
     return out
 
 
+def with_repeat_starts(form: Form) -> Form:
+    """The same form with a ``|:`` written wherever a ``:|`` returns to a start that is only
+    implied (the start of the tune or part, the end of the repeat before, a section bar after it):
+    it plays the same, and readers that would otherwise guess (abc2midi: "Assuming repeat") do not
+    have to."""
+    out: list[tuple[int, str]] = []
+    start_t, start_i, explicit, after_repeat = None, 0, False, False
+    for t, m in form.marks:
+        if m.startswith("P:"):
+            start_t, start_i, explicit, after_repeat = t, len(out) + 1, False, False
+        elif m == REPEAT_START:
+            explicit = True
+        elif m == SECTION and not explicit and after_repeat:
+            start_t, start_i = t, len(out) + 1
+        elif m == REPEAT_END:
+            if not explicit:
+                out.insert(start_i, (start_t or 0, REPEAT_START))
+            start_t, start_i, explicit, after_repeat = t, len(out) + 2, False, True
+        out.append((t, m))
+    starts = {t for t, m in out if m == REPEAT_START}  # a repeat sign is a section bar (as readers have it)
+    return Form(canonical([(t, m) for t, m in out if not (m == SECTION and t in starts)]), form.order)
+
+
 def played(score):
     """The Score as played: its form's repeats, endings and parts expanded (``form`` None), meter,
     key and chord changes carried to where they sound; ``meta["sections"]`` lists ``[tick, label]``

@@ -112,3 +112,14 @@ def test_a_p_field_of_text_is_no_order_and_no_part():
     # Ryan's ChorusJig: "P:Modern Version." was an unreadable tune
     s = parse_abc_tune("X:1\nM:6/8\nL:1/8\nP:Modern Version.\nK:G\nP:Modern\n|:GAB c2d:|\n", form="played")
     assert len(s) == 10 and s.meta["sections"]
+
+
+def test_generated_abc_writes_every_repeat_start_and_plays_the_same():
+    from tunelab.form import with_repeat_starts
+
+    form = Form(((240, ":|"), (360, "||"), (480, ":|")))
+    full = with_repeat_starts(form)
+    assert full.marks == ((0, "|:"), (240, ":|"), (360, "|:"), (480, ":|"))
+    assert play_ranges(full, 600) == play_ranges(form, 600)
+    s = parse_abc_tune(HEAD + "CDEF:|GABc||FEDC|C4:|\n")
+    assert abc_text(s, explicit_repeats=True).count("|:") == 2 and "|:" not in abc_text(s)

@@ -34,20 +34,31 @@ _MODE_WORD = {"major": "maj", "minor": "m", "dorian": "dor", "phrygian": "phr", 
 _STEP = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
 
 
-def write_abc(scores, path, *, titles=None, first: int = 1) -> None:
-    """Write one Score, or several as a tunebook (X: first, first + 1, ...), to ``path``."""
+def write_abc(scores, path, *, titles=None, first: int = 1, explicit_repeats: bool = False) -> None:
+    """Write one Score, or several as a tunebook (X: first, first + 1, ...), to ``path``
+    (``explicit_repeats``: a ``|:`` wherever a repeat's start is only implied)."""
     from tunelab.io.atomic import atomic_write_text
 
     scores = [scores] if isinstance(scores, Score) else list(scores)
     titles = titles or [None] * len(scores)
     atomic_write_text(
         path,
-        "\n".join(abc_text(s, number=first + i, title=t) for i, (s, t) in enumerate(zip(scores, titles))),
+        "\n".join(
+            abc_text(s, number=first + i, title=t, explicit_repeats=explicit_repeats)
+            for i, (s, t) in enumerate(zip(scores, titles))
+        ),
     )
 
 
-def abc_text(score: Score, *, number: int = 1, title: str | None = None) -> str:
-    """One tune as ABC text."""
+def abc_text(
+    score: Score, *, number: int = 1, title: str | None = None, explicit_repeats: bool = False
+) -> str:
+    """One tune as ABC text (``explicit_repeats``: every repeat's ``|:`` written, also where the
+    form only implies it; :func:`tunelab.form.with_repeat_starts`)."""
+    if explicit_repeats and score.form:
+        from tunelab.form import with_repeat_starts
+
+        score = score.replace(form=with_repeat_starts(score.form))
     meter = score.meter_at(0)
     unit = Fraction(1, 16) if Fraction(*meter) < Fraction(3, 4) else Fraction(1, 8)
     key = score.keys[0] if score.keys and score.keys[0][0] == 0 else None

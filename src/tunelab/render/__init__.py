@@ -27,7 +27,7 @@ def parse_formats(text: str, allowed=FORMATS) -> list[str]:
 
 def render_score(
     score: Score, name: str, out_dir, formats, *, program: int | None = None, synth: str = "auto",
-    number: int = 1,
+    number: int = 1, explicit_repeats: bool = False,
 ) -> dict[str, Path]:  # fmt: skip
     """Write ``score`` as ``out_dir/<format>/<name>.<suffix>`` for each format but ``grid``
     (a generation dir's grid text is one file for all melodies); returns the paths. ``number``:
@@ -49,7 +49,8 @@ def render_score(
         elif fmt == "abc":
             from tunelab.io.abc_write import write_abc
 
-            write_abc(score, path, titles=[score.meta.get("title") or name], first=number)
+            write_abc(score, path, titles=[score.meta.get("title") or name], first=number,
+                      explicit_repeats=explicit_repeats)  # fmt: skip
         elif fmt in ("musicxml", "svg"):
             from tunelab.render.sheet import musicxml_text, write_svg
 

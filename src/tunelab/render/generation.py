@@ -250,7 +250,9 @@ def render_path(
             )
     if not scores:
         raise TunelabError(f"{path}: nothing to render")
-    items = _render_all(out, scores, names, formats, program, synth, progress, [""] * len(scores))
+    items = _render_all(
+        out, scores, names, formats, program, synth, progress, [""] * len(scores), generated=False
+    )
     return [write_index(out, f"tunelab: {path.name}", [], items)]
 
 
@@ -290,7 +292,11 @@ def _restore(score, meta: dict, name: str):
     return score.replace(**changes)
 
 
-def _render_all(out: Path, scores, names, formats, program, synth, progress, infos) -> list[dict]:
+def _render_all(
+    out: Path, scores, names, formats, program, synth, progress, infos, generated=True
+) -> list[dict]:
+    """Each melody in each format, and an ABC tunebook of them; ``generated``: ABC writes every
+    repeat's start (a melody's form is the model's, so nothing of a source's spelling is kept)."""
     from tqdm import tqdm
 
     from tunelab.render.audio import DEFAULT_PROGRAM, engine, notice
@@ -302,7 +308,8 @@ def _render_all(out: Path, scores, names, formats, program, synth, progress, inf
     bar = tqdm(total=len(scores), desc="rendering", unit="melody", disable=not progress or not per_item)
     for number, (score, name, info) in enumerate(zip(scores, names, infos), 1):
         try:
-            render_score(score, name, out, per_item, program=program, synth=synth, number=number)
+            render_score(score, name, out, per_item, program=program, synth=synth, number=number,
+                         explicit_repeats=generated)  # fmt: skip
         except (ValueError, TunelabError) as err:  # one melody a format cannot hold: say so, go on
             print(f"{out / name}: not rendered: {err}", file=sys.stderr)
             info = f"{info} (not rendered: {err})".strip()
@@ -314,5 +321,10 @@ def _render_all(out: Path, scores, names, formats, program, synth, progress, inf
         from tunelab.io.abc_write import write_abc
 
         kept = [(s, i["name"]) for s, i in zip(scores, items) if "abc" in i["files"]]
-        write_abc([s for s, _ in kept], out / "tunebook.abc", titles=[n for _, n in kept])
+        write_abc(
+            [s for s, _ in kept],
+            out / "tunebook.abc",
+            titles=[n for _, n in kept],
+            explicit_repeats=generated,
+        )
     return items
