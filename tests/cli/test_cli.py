@@ -90,8 +90,8 @@ def test_tokenize_then_detokenize_gives_the_notes_back(tmp_path, capsys):
     tokens = tmp_path / "tokens.json"
     assert main(["tokenize", str(src), "--encoding", "nb", "--out", str(tokens), "--show"]) == 0
     out = capsys.readouterr().out
-    assert "9 words" in out and "Start TS_3/4 Pos_8" in out  # 12-step bar, 4-step pickup
-    assert "Pos_8 K:" in out  # the key: an item at the start, one word
+    assert "10 words" in out and "Start TS_3/4 Pos_8" in out  # 12-step bar, 4-step pickup
+    assert "Pos_8 B:" in out and "K:" in out  # bars and key: items at the start, a word each
     assert main(["detokenize", str(tokens), "--out", str(tmp_path / "back.mid")]) == 0
     assert "6 notes, 0 syntax errors skipped" in capsys.readouterr().out
     back, original = read(tmp_path / "back.mid"), read(src)

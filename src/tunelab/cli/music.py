@@ -46,8 +46,8 @@ def register(sub) -> None:
     )
     c.add_argument(
         "--controls",
-        default="key,meter,form",
-        help="what besides the notes: key, meter (grid), form, or none",
+        default="key,meter,form,bars,type",
+        help="what besides the notes: key, meter (grid), form, bars, type, or none",
     )
     c.add_argument("--out", type=Path, default=None, help="a .json file for the ids")
     _show_args(c)

@@ -2,7 +2,8 @@
 
 Notes with accidentals, octave marks and lengths; rests (``z``, ``x``, multi-bar ``Z``); ties;
 broken rhythm (``>``, ``<``, doubled and tripled); tuplets (``(3``, ``(p:q:r``); chords
-(``[CEG]``); chord symbols kept as annotations (``meta["chords"]``: ``[tick, text]``);
+(``[CEG]``); chord symbols (``meta["chords"]``: ``[tick, text]``) and other quoted text
+(``meta["annotations"]``: fingerings, ``D.C.``) kept;
 decorations (``.~HLMOPSTuv``, ``!...!``, ``+...+``) and slurs ignored; grace notes dropped or
 kept (``grace="keep"``: they take a 32nd each from the note that follows); barlines, repeats,
 numbered endings and parts (``P:``) kept as the written form (``Score.form``), or expanded as
@@ -301,6 +302,8 @@ class _Tune:
         meta["barlines"], meta["barlines_tpq"] = [tick(b) for b in first.bars], tpq  # as written
         if first.chord_symbols:
             meta["chords"] = [[tick(t), text] for t, text in first.chord_symbols]
+        if first.annotations:
+            meta["annotations"] = [[tick(t), text] for t, text in first.annotations]
         if len(voices) > 1:
             meta["voices"] = len(voices)
         return Score(

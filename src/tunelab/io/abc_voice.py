@@ -15,6 +15,12 @@ from tunelab.io import abc_fields as F
 _ACCIDENTAL = {"^": 1, "^^": 2, "_": -1, "__": -2, "=": 0}
 _STEP_PC = F.STEP
 _CHORD_NOTE = re.compile(r"(\^{1,2}|_{1,2}|=)?([A-Ga-g])([,']*)(\d*)(/*)(\d*)")
+# a chord symbol: a root, an accidental, a quality (m, min, maj, dim, aug, sus, +, o, numbers...),
+# a bass after / (ABC 2.1, 4.18); "(G)" an alternative chord in brackets
+_CHORD_SYMBOL = re.compile(
+    r"\(?[A-G][#b\u266f\u266d]?(?:m|min|maj|M|dim|aug|sus|add|\+|o|\u00b0|\u00f8|-|[0-9]|\(|\)|b|#)*"
+    r"(?:/[A-Ga-g][#b]?)?\)?"
+)
 TICKS = 480 * 2520  # ticks a quarter while reading; the Score gets the coarsest that holds the tune
 GRACE = TICKS // 8  # a kept grace note: a 32nd
 
@@ -100,6 +106,7 @@ class Voice:
         self.bars: list[int] = []
         self.marks: list[tuple] = []  # (time, form mark), in reading order
         self.chord_symbols: list[tuple] = []
+        self.annotations: list[tuple] = []
         self.tempo_changes: list = []
         self.bar_alter: dict = {}
         self.tie_from: dict[int, tuple] = {}  # pitch -> (note index, step, octave, alter) of open ties
@@ -157,7 +164,12 @@ class Voice:
         self.marks += [(self.t, m) for m in marks]
 
     def chord_symbol(self, text: str) -> None:
-        self.chord_symbols.append((self.t, text))
+        """A quoted string: a chord symbol where it reads as one (ABC 2.1, 4.18), else an
+        annotation (a fingering, ``D.C.``, a tempo word), kept apart."""
+        if _CHORD_SYMBOL.fullmatch(text.strip()):
+            self.chord_symbols.append((self.t, text.strip()))
+        elif text.strip():
+            self.annotations.append((self.t, text.strip()))
 
     # --- rhythm modifiers ----------------------------------------------------------------------
 

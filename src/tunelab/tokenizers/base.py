@@ -100,6 +100,8 @@ class Tokenizer(ABC):
             meters.update(tuple(ts[1:]) for ts in s.time_signatures)
             chords, cut, n = chords + (not s.is_monophonic()), cut + bool(s.cut_bars()), n + 1
             mixed += breaks_triplets(s, self.steps_per_quarter, self.rests_are_tokens)
+        bars = [int(n[2:]) for n in seen if n.startswith("B:")]
+        seen |= {f"B:{n}" for n in range(1, max(bars, default=0) + 1)}  # every count up to the longest
         names = [n for n in self.items if n in seen] + sorted(seen - set(self.items))
         # overlapping notes and a bar cut short by a meter change: kept where 1% of the songs have
         # them (rarer ones, a double stop in a fiddle book or a notation slip, the grammar should
@@ -131,6 +133,8 @@ class Tokenizer(ABC):
                              "tokenizer keeps every bar whole (its training songs did)")  # fmt: skip
         out = []
         for t, name in C.items(score, self.controls):
+            if name not in self._item_id and name[:2] in C.HEADER:
+                continue  # a bar count or tune type the corpus never had: unknown, as for a song without
             if name not in self._item_id:
                 raise ValueError(f"{name} is not in this tokenizer's controls (fit it on data with it)")
             out.append((t, self._item_id[name]))

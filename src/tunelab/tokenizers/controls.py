@@ -10,8 +10,11 @@ travel at its start as ``$:|``, and the header's play order as ``P=`` items at t
 
 Kinds: ``key`` (``K:D``, ``K:Dm``, ``K:Ddor``...; ``K:D?`` for a tonic whose mode the source
 does not give), ``meter`` (``M:6/8`` where a meter starts; ``M:|`` where the first full bar
-starts after a pickup) and ``form`` (``|:``, ``:|``, ``||``, ``[1``, ``P:A``; an ending played
-on several passes is one item per pass at one tick, ``[1`` ``[3``).
+starts after a pickup), ``form`` (``|:``, ``:|``, ``||``, ``[1``, ``P:A``; an ending played
+on several passes is one item per pass at one tick, ``[1`` ``[3``), and the header controls a
+model can be asked for: ``bars`` (``B:16``, the bars from the first full one) and ``type``
+(``T:reel``, the tune type an ABC ``R:`` field names). A song without a control has no item for
+it: that is its "unknown".
 """
 
 from __future__ import annotations
@@ -19,7 +22,8 @@ from __future__ import annotations
 from tunelab.form import Form, canonical, is_mark
 from tunelab.score import Score
 
-KINDS = ("key", "meter", "form")
+KINDS = ("key", "meter", "form", "bars", "type")
+MAX_BARS = 256  # B:1 .. B:256; a longer piece has no bars item
 MODES = {"major": "", "minor": "m", "dorian": "dor", "phrygian": "phr", "lydian": "lyd",
          "mixolydian": "mix", "locrian": "loc", None: "?"}  # fmt: skip
 _MODE_OF = {v: k for k, v in MODES.items()}
@@ -41,9 +45,39 @@ def parse_kinds(kinds) -> tuple[str, ...]:
     return tuple(k for k in KINDS if k in kinds)
 
 
+# tune types as tunebooks spell them -> one name
+_TYPE_SPELLINGS = {"slipjig": "slip jig", "doublejig": "double jig", "singlejig": "single jig",
+                   "fling": "highland fling", "setdance": "set dance", "strathspeys": "strathspey"}  # fmt: skip
+TYPES = ["reel", "jig", "double jig", "single jig", "slip jig", "hornpipe", "polka", "slide", "strathspey",
+         "highland fling", "march", "waltz", "air", "set dance", "mazurka", "schottische", "barndance", "clog",
+         "song", "dance"]  # fmt: skip
+
+
+HEADER = ("B:", "T:")  # controls a song may lack: one a vocabulary lacks is left out (unknown)
+
+
+def tune_type(text) -> str | None:
+    """The tune type an ``R:`` field names, spelled one way (``Slip-jig`` -> ``slip jig``)."""
+    import re
+
+    name = " ".join(re.sub(r"[^a-z ]", " ", str(text or "").lower()).split())
+    name = _TYPE_SPELLINGS.get(name.replace(" ", ""), name)
+    return name or None
+
+
+def bar_count(score: Score) -> int:
+    """Bars from the first full one to the end (a pickup is not a bar; a short last one is)."""
+    starts = score.bar_starts()
+    return int((starts >= score.pickup).sum()) if score.pickup else len(starts)
+
+
 def vocabulary(kinds, meters=()) -> list[str]:
     """Every item name the kinds can produce (``meters``: the meters a grid may name)."""
     out = []
+    if "bars" in kinds:
+        out += [f"B:{n}" for n in range(1, MAX_BARS + 1)]
+    if "type" in kinds:
+        out += [f"T:{t}" for t in TYPES]
     if "meter" in kinds:
         out += [f"M:{n}/{d}" for n, d in meters] + ["M:|"]
     if "key" in kinds:
@@ -57,6 +91,10 @@ def items(score: Score, kinds) -> list[tuple[int, str]]:
     """The Score's items of these kinds, ``[(tick, name)]`` in encoding order (by tick; at one
     tick: meter, key, then form marks as written). Ticks are the Score's own."""
     out: list[tuple[int, str]] = []
+    if "bars" in kinds and score.time_signatures and len(score) and bar_count(score) <= MAX_BARS:
+        out.append((0, f"B:{bar_count(score)}"))
+    if "type" in kinds and tune_type(score.meta.get("rhythm")):
+        out.append((0, f"T:{tune_type(score.meta['rhythm'])}"))
     if "meter" in kinds:
         out += [(t, f"M:{n}/{d}") for t, n, d in score.time_signatures]
         if score.pickup:
@@ -87,6 +125,9 @@ def apply(score: Score, found: list[tuple[int, str]], kinds) -> Score:
     what the score had; items that contradict each other are resolved the simple way: the last
     key or meter at a tick wins, a mark the form does not allow is dropped)."""
     changes: dict = {}
+    header = {name.split(":", 1)[0]: name.split(":", 1)[1] for _, name in found if name[:2] in ("B:", "T:")}
+    if "type" in kinds and "T" in header:
+        changes["meta"] = {**score.meta, "rhythm": header["T"]}
     if "key" in kinds:
         keys = []
         for t, name in found:
@@ -123,7 +164,7 @@ def _form(found: list[tuple[int, str]], end: int) -> Form | None:
     order = "".join(name[2:] for _, name in found if name.startswith("P="))
     marks: list[tuple[int, str]] = []
     for t, name in found:
-        if name.startswith("P=") or name[:2] in ("K:", "M:"):
+        if name.startswith("P=") or name[:2] in ("K:", "M:", "B:", "T:"):
             continue
         at = end if name.startswith("$") else t
         name = name.lstrip("$")

@@ -43,9 +43,10 @@ class TrainConfig:
     )
     out: str = setting(help="the run directory (checkpoints, config.json, train_log.csv)")
     encoding: str = setting("grid", "tokenizer", choices=_encodings)
-    controls: str = setting("key,meter,form", "what the encoding carries besides the notes, comma-separated: key "
+    controls: str = setting("key,meter,form,bars,type", "what the encoding carries besides the notes, comma-separated: key "
                             "(keys and modes as written), meter (grid; the others always carry it), form (the "
-                            "written form's repeat marks, endings and parts), or none", flag="controls")  # fmt: skip
+                            "written form's repeat marks, endings and parts), bars (how many), type (the tune "
+                            "type an ABC R: field names), or none", flag="controls")  # fmt: skip
     steps_per_quarter: int | None = setting(None, "the encoding's grid in steps a quarter (default: the coarsest "
                                             "multiple of 4 that holds 99 in 100 training songs exactly, at most "
                                             "24, 12 for grid: 12 for a corpus with triplets)")  # fmt: skip
