@@ -138,3 +138,12 @@ def rest_then(tup: Tuplets, cursor: int, onset: int) -> None:
     """The rest from ``cursor`` to ``onset`` (implicit in REMI, CP and NB: binary), played."""
     if onset > cursor:
         tup.played(cursor, onset - cursor)
+
+
+def on_grid_of(score, steps: int) -> bool:
+    """Whether every time of the score is whole steps on a grid of ``steps`` a quarter."""
+    try:
+        score.resample(steps)
+    except ValueError:
+        return False
+    return True
