@@ -60,21 +60,24 @@ def abc2midi_verdicts(tunes: list[str]) -> list[list[str]]:
 
 def check(run: Path, n: int, seed: int) -> dict:
     from tunelab.io.abc_write import abc_text
-    from tunelab.sampling import Filters, Settings, generate
+    from tunelab.sampling import Filters, Settings, closed, generate
     from tunelab.training.checkpoint import load_run
 
     model, tok, meta = load_run(run, "cpu")
     t0 = time.perf_counter()
     samples = generate((model, tok, meta), n, settings=Settings(filters=Filters(temperature=1.0), seed=seed))
     seconds = time.perf_counter() - t0
-    scores = [tok.decode(s.ids) for s in samples]
+    scores = [tok.decode(closed(tok, s.ids) if s.stop == "max_steps" else s.ids) for s in samples]
     meters = {tuple(m) for m in (tok.meters_seen or [])}
     if tok.name == "grid":  # grid's meters are its items
         meters = {
             tuple(map(int, name[2:].split("/"))) for name in tok.items if re.fullmatch(r"M:\d+/\d+", name)
         }
     unheard = [i for i, s in enumerate(scores) if any(ts[1:] not in meters for ts in s.time_signatures)]
-    tunes = [abc_text(s, number=i + 1, title=f"generated {i + 1}", explicit_repeats=True) for i, s in enumerate(scores)]
+    tunes = [
+        abc_text(s, number=i + 1, title=f"generated {i + 1}", explicit_repeats=True)
+        for i, s in enumerate(scores)
+    ]
     said = abc2midi_verdicts(tunes) if shutil.which("abc2midi") else [[] for _ in tunes]
     kinds = Counter(
         re.sub(r"\d+", "N", re.sub(r"^.*? : ", "", line))[:70] for lines in said for line in lines

@@ -10,7 +10,7 @@ import tunelab.tokenizers as T
 from tunelab import Score
 from tunelab.errors import ParseError
 from tunelab.models import ModelConfig, SequenceModel, build, registry
-from tunelab.sampling import Filters, Settings, boundary, probabilities, sample
+from tunelab.sampling import Filters, Settings, boundary, closed, probabilities, sample
 from tunelab.sampling.prompts import from_seeds
 from tunelab.sampling.steppers import stepper
 
@@ -304,3 +304,15 @@ def test_an_empty_prompt_never_gives_an_empty_melody():
     logits[tok.end_id] = 20.0  # a model that wants to end at once, as one trained on 64 `/` gaps
     out = sample(MockModel(logits), tok, empty(tok, 10), Settings(max_steps=5, seed=0))
     assert all(x.steps == 2 and x.ids[-1] == tok.end_id and x.ids[0] != tok.end_id for x in out)
+
+
+@pytest.mark.parametrize("name", T.NAMES)
+def test_a_melody_stopped_by_the_step_cap_is_cut_back_to_where_it_could_end(name):
+    tok = T.get(name, controls=()) if name != "grid" else T.get("grid", pitches=range(48, 85), controls=())
+    model = tiny("lstm", tok.vocab_size)
+    out = sample(model, tok, empty(tok, 40), Settings(min_steps=1000, max_steps=30, seed=2))  # never may end
+    assert all(x.stop == "max_steps" for x in out)
+    for x in out:
+        ids = closed(tok, x.ids)
+        assert len(ids) <= len(x.ids) + 1 and (ids[:-1] == x.ids[: len(ids) - 1]).all()  # a prefix, ended
+        assert tok.syntax_errors(ids) == 0 and tok.ends(ids[-1])

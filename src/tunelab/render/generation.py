@@ -70,6 +70,7 @@ def save_samples(
     ``label`` names the source (a run's name) in titles; ``used`` (settings, protocol, run) is
     kept in every record; ``meter`` and ``key`` default to the tokens' (or an estimate).
     Returns the melodies as Scores and the summary lines (also shown atop index.html)."""
+    from tunelab.sampling import closed
     from tunelab.sampling.melody import grid_line, to_score
 
     n, grammar = len(samples), (used or {}).get("settings", {}).get("grammar", True)
@@ -78,7 +79,9 @@ def save_samples(
     for i, s in enumerate(samples):
         name = f"{i + 1:0{width}d}"
         title = f"{label} #{name}"
-        score = to_score(s.ids, tokenizer, meter=meter, key=key, title=title)
+        # a melody the step cap cut off is written as far as it could have ended (no half a bar or group)
+        ids = closed(tokenizer, s.ids, s.prompt_length) if s.stop == "max_steps" and grammar else s.ids
+        score = to_score(ids, tokenizer, meter=meter, key=key, title=title)
         scores.append(score)
         stops[s.stop] = stops.get(s.stop, 0) + 1
         info = f"prompt {s.prompt_length} tokens, {s.steps} sampled, stopped: {s.stop}" + (

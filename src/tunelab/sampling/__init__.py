@@ -16,7 +16,7 @@ import numpy as np
 
 from tunelab.errors import ConfigError
 from tunelab.sampling.filters import Filters, draw, probabilities
-from tunelab.sampling.sampler import FALLBACK_STEPS, Sample, Settings, boundary, sample
+from tunelab.sampling.sampler import FALLBACK_STEPS, Sample, Settings, boundary, closed, sample
 
 STUDY = {"temperature": 0.7, "max_steps": 1500, "context": 64}  # reference/study-setup.md, Generation
 
@@ -115,6 +115,7 @@ __all__ = [
     "Sample",
     "Settings",
     "boundary",
+    "closed",
     "corpus_cap",
     "draw",
     "expand",

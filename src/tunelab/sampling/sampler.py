@@ -286,6 +286,35 @@ class _Batch:
         return None, True
 
 
+def closed(tokenizer, ids: np.ndarray, keep: int = 0) -> np.ndarray:
+    """``ids`` cut back to the last place where the song could end (a bar or a triplet closed,
+    what the grammar allows the end token at), and ended there: a melody stopped by the step cap
+    is whole music, never half a group. The first ``keep`` ids (a prompt) stay."""
+    g = tokenizer.grammar()
+    last, tokens = None, tokenizer._iter(ids)
+    for i, t in enumerate(tokens):
+        if i >= max(keep, 1) and _may_end(g, tokenizer):
+            last = i
+        if not g.feed(t):
+            break
+    else:
+        if _may_end(g, tokenizer):
+            last = len(tokens)
+    if last is None:
+        return ids
+    end = boundary(tokenizer, 1)
+    return np.concatenate([ids[:last], end])
+
+
+def _may_end(grammar, tokenizer) -> bool:
+    if tokenizer.is_compound:
+        word = tuple(boundary(tokenizer, 1)[0])
+        return bool(grammar.allowed(0, ())[word[0]]) and all(
+            grammar.allowed(f, word[:f])[word[f]] for f in range(1, len(word))
+        )
+    return bool(grammar.allowed()[tokenizer.end_id])
+
+
 def _by_state(grammar, f: int, states: torch.Tensor):
     """``(bar state, allowed values of field f)`` for every bar state in ``states``, the fields
     between filled with their first allowed value."""
