@@ -193,9 +193,13 @@ class Tokenizer(ABC):
         grammar = self.grammar()
         return sum(not grammar.feed(t) for t in self._iter(ids))
 
-    def grammar(self) -> Grammar:
-        """A fresh grammar state at the start of a sequence."""
-        return self._grammar()
+    def grammar(self, plan=None) -> Grammar:
+        """A fresh grammar state at the start of a sequence; ``plan`` (a
+        :class:`tunelab.tokenizers.plan.Plan`): the meter, upbeat and length it must keep."""
+        if plan is None:
+            return self._grammar()
+        plan.check(self.steps_per_quarter)
+        return self._grammar(plan)
 
     def _iter(self, ids):
         arr = np.asarray(ids, dtype=np.int64)

@@ -110,14 +110,14 @@ class CPTokenizer(EventTokenizer):
                 i += 1
         return np.array(words, dtype=np.int64)
 
-    def _grammar(self) -> Grammar:
-        return _CPGrammar(self)
+    def _grammar(self, plan=None) -> Grammar:
+        return _CPGrammar(self, plan)
 
 
 class _CPGrammar(Grammar):
-    def __init__(self, tok: CPTokenizer):
+    def __init__(self, tok: CPTokenizer, plan=None):
         self.tok, self.sizes = tok, tok.vocab_size
-        self.remi = REMIGrammar(tok.remi)
+        self.remi = REMIGrammar(tok.remi, plan)
         self.remi.feed(BOS)
 
     def _accepts(self, events: list[int]) -> bool:

@@ -79,9 +79,12 @@ class GridTokenizer(Tokenizer):
         ids.append(SEP)
         return np.array(ids, dtype=np.int64)
 
-    def _grammar(self) -> Grammar:
-        return _GridGrammar(len(self.vocab), self.pitches, self.ITEM, self.items, self.steps_per_quarter,
-                            self.bar_cuts, self.whole_triplets, self.meters_seen is not None)  # fmt: skip
+    def _grammar(self, plan=None) -> Grammar:
+        g = _GridGrammar(len(self.vocab), self.pitches, self.ITEM, self.items, self.steps_per_quarter,
+                         self.bar_cuts, self.whole_triplets, self.meters_seen is not None or plan is not None)  # fmt: skip
+        if plan is not None:
+            g.plan(plan)
+        return g
 
     def _to_score(self, songs) -> Score:
         return self._song(songs[0] if songs else ([], []))
@@ -134,7 +137,21 @@ class _GridGrammar(Grammar):
         self.meter_len = {item + i: steps * 4 * int(m[1]) // int(m[2])
                           for i, name in enumerate(items) if (m := re.fullmatch(r"M:(\d+)/(\d+)", name))}  # fmt: skip
         self.up = item + items.index("M:|") if "M:|" in items else None
+        self._names, self._plan, self._end, self._plan_meter = list(items), None, None, None
         self._new_song()
+
+    def plan(self, plan) -> None:
+        """Keep to a :class:`tunelab.tokenizers.plan.Plan`: its meter named first and no other,
+        the first full bar after its upbeat, the song's end at its last bar line."""
+        if plan.meter is not None:
+            name = f"M:{plan.meter[0]}/{plan.meter[1]}"
+            meter_id = next((i for i, n in self.meter_len.items() if n == plan.bar_steps(self.steps)
+                             and self._names[i - self.item] == name), None)  # fmt: skip
+            if meter_id is None:
+                raise ValueError(f"{name} is not a meter this grid knows")
+            self._plan_meter = meter_id
+        self._plan = plan
+        self._end = plan.end(self.steps)
 
     def _new_song(self) -> None:
         self.tup = Tuplets(self.steps) if self.triplets else None
@@ -162,6 +179,8 @@ class _GridGrammar(Grammar):
         if self.padding:
             return self._masks["padding"]
         mask = self._meter_mask(self._masks["body" if self.current else "fresh"])
+        if self._plan is not None:
+            mask = self._planned(mask)
         if (
             self.metered and self.meter_len and self.bar_len is None
         ):  # a corpus with meters: a song names its own first
@@ -174,6 +193,23 @@ class _GridGrammar(Grammar):
         mask[REST : self.item] &= self._may_end(start, length)
         mask[SEP] &= self._may_end(start, length, last=True)
         mask[HOLD] &= self.tup.group is None or length < self.tup.group[1]
+        return mask
+
+    def _planned(self, mask: np.ndarray) -> np.ndarray:
+        mask = mask.copy()
+        if self._plan_meter is not None:  # its meter, named once at the start, and no other
+            first = bool(mask[self._plan_meter]) and self.bar_len is None
+            mask[list(self.meter_len)] = False
+            mask[self._plan_meter] = first
+        up = self._plan.pickup or 0
+        if self.up is not None:
+            mask[self.up] = bool(up) and self.t == up and self.first_bar
+        if up and self.t == up and self.first_bar:  # the first full bar starts here: say so first
+            mask[SEP : self.item] = False
+        if self._end is not None:
+            if self.t >= self._end:  # the end: nothing more sounds
+                mask[HOLD : self.item] = False
+            mask[SEP] &= self.t == self._end
         return mask
 
     def _rel(self, t: int) -> int:

@@ -114,15 +114,16 @@ class REMITokenizer(EventTokenizer):
         ids.append(EOS)
         return np.array(ids, dtype=np.int64)
 
-    def _grammar(self) -> Grammar:
-        return REMIGrammar(self)
+    def _grammar(self, plan=None) -> Grammar:
+        return REMIGrammar(self, plan)
 
 
 class REMIGrammar(Grammar):
     """The REMI state machine; CP reuses it word by word."""
 
-    def __init__(self, tok: REMITokenizer):
-        self.tok = tok
+    def __init__(self, tok: REMITokenizer, plan=None):
+        self.tok, self.plan = tok, plan
+        self.end_tick = plan.end(tok.steps_per_quarter) if plan is not None else None
         self.state = "begin"  # begin, bos, bar, ts, start, pos, item, pitch, vel, dur, end
         self.bars: list = []
         self.start = 0
@@ -200,6 +201,34 @@ class REMIGrammar(Grammar):
                 m[t.PITCH : t.VEL] = self._note_here()
             if s == "dur" and not t.monophonic:
                 m[t.PITCH : t.VEL] = True
+        return m if self.plan is None else self._planned(m)
+
+    def _planned(self, m: np.ndarray) -> np.ndarray:
+        """The mask narrowed to the plan: its meter in the first bar and no other, its upbeat,
+        and the end exactly at its last bar line (:mod:`tunelab.tokenizers.plan`)."""
+        t, s, p = self.tok, self.state, self.plan
+        if p.meter is not None:
+            m[t.TS : t.START] = False
+            if s == "bar" and len(self.bars) == 1:
+                m[t.meter_id(p.meter)] = True
+        if s == "ts" and len(self.bars) == 1 and (p.pickup is not None or self.end_tick is not None):
+            m[t.START : t.POS] = False
+            if p.pickup:  # the upbeat: the piece starts where it leaves that much of the bar
+                m[:] = False
+                m[t.START + self._bar_len() - p.pickup - 1] = True
+                return m
+        end = self.end_tick
+        if end is None or self.bars in ([], [None]) or s in ("begin", "bos", "end", "pitch"):
+            return m
+        length, rest = self._bar_len(), end - self.origin
+        m[BAR] &= s != "pos" and self.origin + length < end  # no bar cut short, none past the end
+        m[EOS] &= (self.origin + self.pos if s == "pos" else self.origin + length) == end
+        m[t.POS + max(rest + 1, 0) : t.POS + max(length, 0)] = False  # positions up to the end only
+        if s == "pos" and self.origin + self.pos >= end:  # at the end: nothing more sounds
+            m[t.PITCH : t.VEL] = False
+            m[t.ITEM : t.SIZE] = False
+        if s == "vel":  # no note past the end
+            m[t.DUR + max(rest - self.pos, 0) : t.ITEM] = False
         return m
 
     def _cursor(self) -> int:
