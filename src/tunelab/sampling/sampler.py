@@ -54,6 +54,8 @@ class Settings:
         None, "window models: recompute the window even with a carried form", cli=False
     )
     lookback: int | None = setting(None, "attention looks back at most this far (see steppers)", cli=False)
+    plan: object = setting(None, "what the grammar keeps (tunelab.tokenizers.plan.Plan): meter, upbeat, bars",
+                           cli=False)  # fmt: skip
 
     def for_field(self, name: str) -> Filters:
         return self.fields.get(name, self.filters)
@@ -135,7 +137,7 @@ class _Batch:
         self.first = model.first_field
         self.inputs = [np.concatenate([c, p]) if len(p) else c for c, p in zip(contexts, prompts)]
         self.starts = [len(c) for c in contexts]  # where each melody begins in its row
-        self.grammars = [tokenizer.grammar() for _ in prompts]
+        self.grammars = [tokenizer.grammar(s.plan) for _ in prompts]
         self.errors = [0] * len(prompts)
         self.min_steps = np.array([max(s.min_steps, 0 if len(p) else 1) for p in prompts])
         for g, p in zip(self.grammars, prompts):

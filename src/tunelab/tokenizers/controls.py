@@ -91,7 +91,7 @@ def items(score: Score, kinds) -> list[tuple[int, str]]:
     """The Score's items of these kinds, ``[(tick, name)]`` in encoding order (by tick; at one
     tick: meter, key, then form marks as written). Ticks are the Score's own."""
     out: list[tuple[int, str]] = []
-    if "bars" in kinds and score.time_signatures and len(score) and bar_count(score) <= MAX_BARS:
+    if "bars" in kinds and score.time_signatures and score.end > 0 and bar_count(score) <= MAX_BARS:
         out.append((0, f"B:{bar_count(score)}"))
     if "type" in kinds and tune_type(score.meta.get("rhythm")):
         out.append((0, f"T:{tune_type(score.meta['rhythm'])}"))
