@@ -139,3 +139,53 @@ def test_a_fitted_grammar_has_no_dead_ends(name):
                 assert g.feed(token)
             if token == tok.end_id:
                 break
+
+
+@pytest.mark.parametrize("name", T.NAMES)
+@pytest.mark.parametrize("steps, plan", [(4, (6, 8, 8, 2)), (12, (2, 4, 6, 0)), (12, (6, 8, 4, 6))])
+def test_a_plan_is_kept_whatever_the_model_draws(name, steps, plan):
+    """Meter, upbeat and bars under a plan: a random walk through the grammar (a model that
+    proposes anything) ends on the last bar line of exactly that many bars of that meter, with
+    that upbeat, one voice, never stuck; on a grid of triplets too."""
+    from tunelab.tokenizers.controls import bar_count
+    from tunelab.tokenizers.plan import Plan
+
+    num, den, bars, up = plan
+    plan = Plan((num, den), bars, up)
+    songs = [parse_abc_tune("X:1\nM:6/8\nL:1/8\nK:D\nA|dfa afd|efg fed|gfe d2:|\n", form="played"),
+             parse_abc_tune("X:1\nM:2/4\nL:1/8\nK:D\n(3ABc dB|A/B/(3c/d/e/ f2|(3f/e/d/ d2 A|\n", form="played")]  # fmt: skip
+    tok = T.get(name, steps_per_quarter=steps).fit(songs if steps == 12 else songs[:1])
+    rng, done = np.random.default_rng(3), 0
+    for _ in range(12):
+        g, seq = tok.grammar(plan), []
+        while len(seq) < 4000 and not (seq and tok.ends(np.asarray(seq[-1]))):
+            if tok.is_compound:
+                word = []
+                for f in range(len(tok.fields)):
+                    allowed = g.allowed(f, tuple(word)).copy()
+                    allowed[0] &= f > 0
+                    assert allowed.any()
+                    word.append(int(rng.choice(np.flatnonzero(allowed))))
+                seq.append(word)
+            else:
+                allowed = g.allowed().copy()
+                allowed[0] = False
+                assert allowed.any()
+                seq.append(int(rng.choice(np.flatnonzero(allowed))))
+            assert g.feed(tuple(seq[-1]) if tok.is_compound else seq[-1])
+        if tok.ends(np.asarray(seq[-1])):
+            s = tok.decode(np.array(seq))
+            assert s.meta["syntax_errors"] == 0 and s.is_monophonic()
+            assert s.time_signatures == [(0, num, den)] and s.pickup == up and bar_count(s) == bars
+            assert s.end == bars * steps * 4 * num // den
+            done += 1
+    assert done >= 6
+
+
+def test_a_plan_in_a_meter_the_model_never_had_is_refused():
+    from tunelab.errors import ConfigError
+    from tunelab.tokenizers.plan import Plan
+
+    tok = T.get("remi").fit([parse_abc_tune("X:1\nM:6/8\nL:1/8\nK:D\ndfa afd|\n")])
+    with pytest.raises(ConfigError, match=r"--meter 3/4: this model knows 6/8"):
+        tok.grammar(Plan((3, 4), 8, 0))

@@ -64,7 +64,9 @@ class Request:
         steps = tokenizer.steps_per_quarter
         pickup = None if self.pickup is None else round(self.pickup * steps)
         if self.pickup is not None and abs(self.pickup * steps - pickup) > 1e-9:
-            raise ConfigError(f"--pickup {self.pickup}: not whole steps of the model's grid ({steps} a quarter)")
+            raise ConfigError(
+                f"--pickup {self.pickup}: not whole steps of the model's grid ({steps} a quarter)"
+            )
         if self.bars is not None and pickup is None:
             pickup = 0
         plan = Plan(self.meter, self.bars, pickup) if self.meter or self.bars or pickup else None
@@ -102,7 +104,9 @@ class Request:
         tss = [(0, *self.meter)] if self.meter else []
         keys = [(0, self.key, self.mode or "major")] if self.key else []
         meta = {"rhythm": self.type} if self.type else {}
-        template = Score([], [], [], tpq=steps, time_signatures=tss, keys=keys, pickup=pickup, end=end, meta=meta)
+        template = Score(
+            [], [], [], tpq=steps, time_signatures=tss, keys=keys, pickup=pickup, end=end, meta=meta
+        )
         wanted = {name for t, name in C.items(template, tokenizer.controls) if t == 0 and name != "M:|"}
         if self.bars is None:  # the template's one bar is no request
             wanted = {n for n in wanted if not n.startswith("B:")}

@@ -199,6 +199,15 @@ class Tokenizer(ABC):
         if plan is None:
             return self._grammar()
         plan.check(self.steps_per_quarter)
+        if (
+            plan.meter is not None
+            and self.meters_seen is not None
+            and tuple(plan.meter) not in self.meters_seen
+        ):
+            from tunelab.errors import ConfigError
+
+            known = ", ".join(f"{n}/{d}" for n, d in self.meters_seen)
+            raise ConfigError(f"--meter {plan.meter[0]}/{plan.meter[1]}: this model knows {known}")
         return self._grammar(plan)
 
     def _iter(self, ids):

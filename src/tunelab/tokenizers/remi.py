@@ -224,12 +224,26 @@ class REMIGrammar(Grammar):
         m[BAR] &= s != "pos" and self.origin + length < end  # no bar cut short, none past the end
         m[EOS] &= (self.origin + self.pos if s == "pos" else self.origin + length) == end
         m[t.POS + max(rest + 1, 0) : t.POS + max(length, 0)] = False  # positions up to the end only
+        for k in np.flatnonzero(m[t.POS : t.POS + max(min(rest, length), 0)]):  # and where a note fits
+            m[t.POS + k] = self._fits(int(k), rest)
         if s == "pos" and self.origin + self.pos >= end:  # at the end: nothing more sounds
             m[t.PITCH : t.VEL] = False
             m[t.ITEM : t.SIZE] = False
-        if s == "vel":  # no note past the end
+        if s == "vel":  # no note past the end, nor a triplet that could not close before it
             m[t.DUR + max(rest - self.pos, 0) : t.ITEM] = False
+            if self.tup is not None:
+                room = min(self._bar_len(), rest) - self.pos
+                m[t.DUR : t.ITEM] &= self.tup.lengths(self.pos, t.ITEM - t.DUR, room)
         return m
+
+    def _fits(self, pos: int, rest: int) -> bool:
+        """Whether a note may start at ``pos`` and end by ``rest`` (steps from the downbeat)."""
+        if self.tup is None:
+            return pos < rest
+        tup = copy.copy(self.tup)
+        rest_then(tup, self._cursor(), pos)
+        room = min(self._bar_len(), rest) - pos  # a triplet closes in its bar, and before the end
+        return bool(tup.lengths(pos, max(rest - pos, 0), room).any()) if rest > pos else False
 
     def _cursor(self) -> int:
         """Where, in the current bar, the music the discipline has followed ends."""
