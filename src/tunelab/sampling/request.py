@@ -61,6 +61,12 @@ class Request:
         control the tokenizer was not trained with, or a value it never saw, naming what it knows."""
         known = knows(tokenizer)
         self._refuse_unknown(tokenizer, known)
+        if (self.bars is not None or self.pickup) and self.meter is None:  # bars are counted in a meter
+            if len(known["meter"]) != 1:
+                flag = "--bars" if self.bars is not None else "--pickup"
+                shown = ", ".join(f"{n}/{d}" for n, d in known["meter"]) or "none: it cannot count bars"
+                raise ConfigError(f"{flag} needs --meter (this model knows {shown})")
+            return Request(**{**self.__dict__, "meter": known["meter"][0]}).compile(tokenizer)
         steps = tokenizer.steps_per_quarter
         pickup = None if self.pickup is None else round(self.pickup * steps)
         if self.pickup is not None and abs(self.pickup * steps - pickup) > 1e-9:

@@ -1,0 +1,208 @@
+"""The front door: load a model, ask it for melodies, get music back.
+
+>>> import tunelab
+>>> model = tunelab.load("study-lstm")                       # a shipped model or a run directory
+>>> melodies = model.generate(2, seed=1)                     # a list of Melody
+>>> len(melodies), melodies[0].notes[0][2] > 0               # (onset, duration, pitch) in quarters
+(2, True)
+>>> melodies[0].abc().startswith("X:1")
+True
+
+A request names what the melodies must be (``key``, ``mode``, ``meter``, ``bars``, ``pickup``,
+``type``). Meter, upbeat and length are kept by the grammar at every step; key, mode and tune type
+condition a model trained with them. A model trained without a key (the study's, transposed to C
+major / A minor) gets its melodies transposed to the key asked for, and says so; any other control
+it was not trained with is refused, naming what it knows. ``model.controls`` lists them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+
+from tunelab.errors import ConfigError
+from tunelab.score import Score, tonic_pitch_class
+
+_THREADS_CHOSEN = False
+
+
+def load(name_or_run, *, device: str = "cpu", threads: int | None = None) -> Model:
+    """A shipped model by name (``tunelab pretrained list``) or a run directory, ready to generate.
+    Threads are chosen as the command line chooses them (the CPUs other programs leave free)
+    unless ``threads`` says."""
+    global _THREADS_CHOSEN
+    from tunelab import threads as T
+    from tunelab.pretrained import resolve
+    from tunelab.training.checkpoint import load_run
+    from tunelab.training.distributed import choose_device
+
+    if threads is not None or not _THREADS_CHOSEN:
+        T.use(threads, quiet=True)
+        _THREADS_CHOSEN = True
+    run = resolve(name_or_run)
+    model, tokenizer, meta = load_run(run, choose_device(device))
+    return Model(run, model, tokenizer, meta)
+
+
+@dataclass
+class Melody:
+    """One generated melody: its Score, and the tokens and stop that made it."""
+
+    score: Score
+    ids: np.ndarray
+    stop: str
+    prompt_length: int = 0
+    info: dict = field(default_factory=dict)
+
+    @property
+    def notes(self) -> list[tuple[Fraction, Fraction, int]]:
+        """``(onset, duration, pitch)``: times in quarter notes, exact."""
+        q = self.score.tpq
+        return [(Fraction(o, q), Fraction(d, q), p) for o, d, p, _ in self.score.notes()]
+
+    def abc(self, number: int = 1) -> str:
+        from tunelab.io.abc_write import abc_text
+
+        return abc_text(self.score, number=number, explicit_repeats=True)
+
+    def midi(self, path) -> Path:
+        from tunelab.io.midi import write_midi
+
+        write_midi(self.score, path)
+        return Path(path)
+
+    def musicxml(self, path) -> Path:
+        from tunelab.io.m21 import write_musicxml
+
+        write_musicxml(self.score, path)
+        return Path(path)
+
+    def wav(self, path, *, synth: str = "auto") -> Path:
+        from tunelab.render import render_score
+
+        out = Path(path)
+        render_score(self.score, out.stem, out.parent, ["wav"], synth=synth)
+        (out.parent / "wav" / f"{out.stem}.wav").replace(out)
+        return out
+
+    def svg(self, path) -> Path:
+        from tunelab.render.sheet import musicxml_text, write_svg
+
+        write_svg(musicxml_text(self.score), path)
+        return Path(path)
+
+
+class Model:
+    """A trained model with its tokenizer: :func:`load` makes one."""
+
+    def __init__(self, run: Path, model, tokenizer, meta: dict):
+        self.run, self.model, self.tokenizer, self.meta = Path(run), model, tokenizer, meta
+
+    @property
+    def name(self) -> str:
+        return self.run.name
+
+    @property
+    def controls(self) -> dict:
+        """What the model can be asked for, and the values it knows: ``meter``, ``key`` (``(tonic,
+        mode)``), ``type``, ``bars``; ``key_by`` says how a key is honoured ("conditioning" or
+        "transposition")."""
+        from tunelab.sampling.request import knows
+
+        out = knows(self.tokenizer)
+        out["key_by"] = "conditioning" if out["key"] else "transposition"
+        return out
+
+    def __repr__(self) -> str:
+        return f"Model({self.name!r}, {self.tokenizer.name}, {self.meta.get('parameters', 0):,} parameters)"
+
+    def generate(
+        self,
+        n: int = 8,
+        *,
+        key: str | None = None,
+        mode: str | None = None,
+        meter=None,
+        bars: int | None = None,
+        pickup: float | None = None,
+        type: str | None = None,
+        transpose_to: str | None = None,
+        temperature: float = 1.0,
+        top_k: int = 0,
+        top_p: float = 1.0,
+        seed: int = 0,
+        max_steps: int | None = None,
+        settings=None,
+        progress=None,
+    ) -> list[Melody]:
+        """``n`` melodies as asked. ``meter`` is ``(6, 8)`` or ``"6/8"``; ``pickup`` in quarters;
+        ``transpose_to`` moves every melody to that tonic afterwards (any model). ConfigError for
+        what the model cannot honour, before any sampling."""
+        from tunelab.sampling import Filters, Settings, closed, generate, lookback_of
+        from tunelab.sampling.request import Request
+
+        if not isinstance(n, int) or n < 1:
+            raise ConfigError(f"n must be a positive number of melodies, got {n!r}")
+        meter = _meter(meter)
+        transpose = None
+        known = self.controls
+        if key is not None and not known["key"]:  # a model without keys: transposed to the key asked
+            if mode is not None:
+                raise ConfigError(
+                    f"--mode {mode}: this model was trained without keys and modes ({self.name})"
+                )
+            transpose, key = key, None
+        request = Request(key=key, mode=mode, meter=meter, bars=bars, pickup=pickup, type=type)
+        prompt, plan = request.compile(self.tokenizer)
+        s = settings or Settings(
+            filters=Filters(temperature=temperature, top_k=top_k, top_p=top_p), seed=seed
+        )
+        s = replace(s, plan=plan, lookback=s.lookback if s.lookback is not None else lookback_of(self.meta))
+        if max_steps is not None:
+            s = replace(s, max_steps=max_steps)
+        elif plan is not None and plan.bars:  # room for the bars asked, whatever the training songs
+            from tunelab.sampling import corpus_cap
+
+            steps = plan.bar_steps(self.tokenizer.steps_per_quarter) * plan.bars
+            s = replace(s, max_steps=max(corpus_cap(self.meta), 4 * steps + 256))
+        samples = generate((self.model, self.tokenizer, self.meta), n, prompts=[prompt] * n, settings=s,
+                           progress=progress)  # fmt: skip
+        out = []
+        for x in samples:
+            ids = closed(self.tokenizer, x.ids, x.prompt_length) if x.stop == "max_steps" else x.ids
+            score = self.tokenizer.decode(ids)
+            info = {"asked": request.asks()}
+            target = transpose_to or transpose
+            if target is not None and len(score):
+                score, moved = _transposed(score, target)
+                info["transposed"] = moved
+            out.append(Melody(score, ids, x.stop, x.prompt_length, info))
+        return out
+
+
+def _meter(meter):
+    if meter is None or isinstance(meter, tuple):
+        return meter
+    from tunelab.sampling.melody import parse_meter
+
+    return parse_meter(str(meter))
+
+
+def _transposed(score: Score, tonic: str) -> tuple[Score, int]:
+    """The score moved so its tonic (written, else the key finder's) is ``tonic``, by the
+    smallest interval (up to a tritone either way)."""
+    from tunelab.sampling.melody import estimate_key
+
+    try:
+        target = tonic_pitch_class(tonic)
+    except ValueError:
+        raise ConfigError(f"--key / --transpose-to: {tonic!r} is not a tonic (C, F#, Bb...)") from None
+    current = score.keys[0][1:] if score.keys and score.keys[0][0] == 0 else estimate_key(score)
+    shift = (target - tonic_pitch_class(current[0])) % 12
+    shift = shift - 12 if shift > 6 else shift
+    mode = current[1]
+    moved = score.transpose(shift)
+    return moved.replace(keys=[(0, tonic, mode), *[(t, k, m) for t, k, m in moved.keys if t > 0]]), shift
