@@ -56,6 +56,12 @@ class Melody:
     stop: str
     prompt_length: int = 0
     info: dict = field(default_factory=dict)
+    syntax_errors: int = 0  # none under the grammar
+
+    @property
+    def steps(self) -> int:
+        """Tokens sampled (the prompt's not counted)."""
+        return len(self.ids) - self.prompt_length
 
     @property
     def notes(self) -> list[tuple[Fraction, Fraction, int]]:
@@ -119,6 +125,30 @@ class Model:
     def __repr__(self) -> str:
         return f"Model({self.name!r}, {self.tokenizer.name}, {self.meta.get('parameters', 0):,} parameters)"
 
+    def check(self, **request) -> None:
+        """ConfigError for a request (the keywords of :meth:`generate`) this model cannot honour."""
+        self._compile(**request)
+
+    def _compile(self, key=None, mode=None, meter=None, bars=None, pickup=None, type=None, transpose_to=None):
+        """(prompt, plan, tonic to transpose to or None, the request) for a request."""
+        from tunelab.sampling.request import Request
+
+        transpose = None
+        if key is not None and not self.controls["key"]:  # a model without keys: transposed to the key asked
+            if mode is not None:
+                raise ConfigError(
+                    f"--mode {mode}: this model was trained without keys and modes ({self.name})"
+                )
+            transpose, key = key, None
+        if transpose_to is not None:
+            try:
+                tonic_pitch_class(transpose_to)
+            except ValueError:
+                raise ConfigError(f"--transpose-to: {transpose_to!r} is not a tonic (C, F#, Bb...)") from None
+        request = Request(key=key, mode=mode, meter=_meter(meter), bars=bars, pickup=pickup, type=type)
+        prompt, plan = request.compile(self.tokenizer)
+        return prompt, plan, transpose_to or transpose, request
+
     def generate(
         self,
         n: int = 8,
@@ -142,21 +172,10 @@ class Model:
         ``transpose_to`` moves every melody to that tonic afterwards (any model). ConfigError for
         what the model cannot honour, before any sampling."""
         from tunelab.sampling import Filters, Settings, closed, generate, lookback_of
-        from tunelab.sampling.request import Request
 
         if not isinstance(n, int) or n < 1:
             raise ConfigError(f"n must be a positive number of melodies, got {n!r}")
-        meter = _meter(meter)
-        transpose = None
-        known = self.controls
-        if key is not None and not known["key"]:  # a model without keys: transposed to the key asked
-            if mode is not None:
-                raise ConfigError(
-                    f"--mode {mode}: this model was trained without keys and modes ({self.name})"
-                )
-            transpose, key = key, None
-        request = Request(key=key, mode=mode, meter=meter, bars=bars, pickup=pickup, type=type)
-        prompt, plan = request.compile(self.tokenizer)
+        prompt, plan, target, request = self._compile(key, mode, meter, bars, pickup, type, transpose_to)
         s = settings or Settings(
             filters=Filters(temperature=temperature, top_k=top_k, top_p=top_p), seed=seed
         )
@@ -175,7 +194,6 @@ class Model:
             ids = closed(self.tokenizer, x.ids, x.prompt_length) if x.stop == "max_steps" else x.ids
             score = self.tokenizer.decode(ids)
             info = {"asked": request.asks()}
-            target = transpose_to or transpose
             if target is not None and len(score):
                 score, moved = _transposed(score, target)
                 info["transposed"] = moved

@@ -58,8 +58,21 @@ def register(sub) -> None:
         help="the study's: 64 `/` + seed (--seeds; without: from scratch), temperature 0.7 unless "
         "--temperature / --top-k / --top-p / --min-p say otherwise, at most 1,500 steps, stop at `/`",
     )
-    c.add_argument("--meter", help="meter of grid melodies, e.g. 3/4 (default: the primer's, else 4/4)")
-    c.add_argument("--key", help="key, e.g. G or Em (default: the primer's, else estimated from the notes)")
+    asked = c.add_argument_group(
+        "melodies on request",
+        "what the melodies must be: meter, upbeat and bars kept by the grammar at every step; key, mode "
+        "and type conditioned on (a model without keys is transposed to --key); a control the model "
+        "was not trained with is refused, naming what it knows (tunelab pretrained info NAME)",
+    )
+    asked.add_argument("--key", help="tonic, e.g. D, F#, Bb (Dm, 'D dorian' name the mode too)")
+    asked.add_argument("--mode", help="major, minor, dorian, phrygian, lydian, mixolydian or locrian")
+    asked.add_argument("--meter", help="e.g. 6/8: every bar of it")
+    asked.add_argument(
+        "--bars", type=int, help="how many bars (from the first full one): the melody ends on the last"
+    )
+    asked.add_argument("--pickup", type=float, help="an upbeat of this many quarter notes (0: none)")
+    asked.add_argument("--type", help="tune type, e.g. reel, jig, hornpipe")
+    asked.add_argument("--transpose-to", help="move every melody to this tonic afterwards (any model)")
     c.add_argument("--program", type=int, default=None, help="General MIDI program 0-127 (default 73, flute)")
     c.add_argument("--synth", default="auto", help="auto, fluidsynth or numpy")
     c.add_argument("--formats", default=DEFAULT_FORMATS, help="comma-separated: " + DEFAULT_FORMATS)
@@ -113,14 +126,73 @@ def cmd_generate(args) -> int:
 
     if (args.run is None) == (args.model is None):
         raise ConfigError("give a run directory or --model NAME (one of the two)")
+    if args.n is not None and args.n < 1:
+        raise ConfigError(f"--n must be at least 1, got {args.n}")
     formats = parse_formats(args.formats)
     use(args.threads)
+    request = _request(args)
+    if request:
+        return _requested(args, request, formats)
     lines = generate_dir(
         args.run or args.model, args.out, n=args.n, settings=settings_from(args), primer=args.primer,
         seeds=args.seeds, protocol=args.protocol, protocol_filters=_filters_given(args), meter=args.meter,
         key=args.key, formats=formats, program=args.program, synth=args.synth, device=args.device
     )  # fmt: skip
     for line in lines:
+        print(line)
+    return 0
+
+
+def _request(args) -> dict:
+    """The controls asked for on the command line, as :meth:`tunelab.api.Model.generate` takes them."""
+    from tunelab.sampling.request import MODES
+
+    out = {k: getattr(args, k) for k in ("mode", "meter", "bars", "pickup", "type", "transpose_to")}
+    out = {k: v for k, v in out.items() if v is not None}
+    if args.key:
+        words = args.key.replace("minor", "m").split()
+        tonic, rest = words[0], " ".join(words[1:])
+        if len(tonic) > 1 and tonic[1:] in ("m", "min"):
+            tonic, rest = tonic[0], "minor"
+        elif len(tonic) > 2 and tonic[2:] in ("m", "min"):
+            tonic, rest = tonic[:2], "minor"
+        mode = {"m": "minor", "min": "minor", "maj": "major"}.get(rest, rest) or None
+        if mode is not None and mode not in MODES:
+            raise ConfigError(f"--key {args.key!r}: {mode!r} is not a mode ({', '.join(MODES)})")
+        out["key"] = tonic
+        if mode and "mode" not in out:
+            out["mode"] = mode
+    if out.get("bars") is not None and out["bars"] < 1:
+        raise ConfigError(f"--bars must be at least 1, got {out['bars']}")
+    return out
+
+
+def _requested(args, request: dict, formats) -> int:
+    """Melodies on request (:class:`tunelab.api.Model`), written as a generation dir."""
+    import time
+
+    from tqdm import tqdm
+
+    import tunelab
+    from tunelab.render.generation import save_samples
+
+    if args.primer or args.seeds or args.protocol:
+        raise ConfigError("--key, --mode, --meter, --bars, --pickup, --type and --transpose-to ask for new "
+                          "melodies: give them without --primer, --seeds or --protocol")  # fmt: skip
+    model = tunelab.load(args.run or args.model, device=args.device, threads=args.threads)
+    n, settings = args.n or 8, settings_from(args)
+    model.check(**request)  # what it cannot honour, said before any work
+    bar = tqdm(total=n, desc="generating", unit="melody")
+    t0 = time.perf_counter()
+    melodies = model.generate(n, settings=settings, progress=lambda done: bar.update(done - bar.n), **request)
+    bar.close()
+    _, summary = save_samples(
+        args.out, melodies, model.tokenizer, label=model.name, formats=formats,
+        used={"settings": settings.to_dict(), "request": request, "run": str(model.run)},
+        seconds=time.perf_counter() - t0, program=args.program, synth=args.synth,
+        made=[m.score for m in melodies],
+    )  # fmt: skip
+    for line in [*summary, f"wrote {args.out / 'index.html'}"]:
         print(line)
     return 0
 

@@ -64,8 +64,11 @@ def save_samples(
     program: int | None = None,
     synth: str = "auto",
     progress: bool = True,
+    made: list | None = None,
 ) -> tuple[list, list[str]]:
-    """Write sampled melodies (:class:`tunelab.sampling.Sample`) as a generation dir.
+    """Write sampled melodies (:class:`tunelab.sampling.Sample`, or anything with their ids,
+    prompt_length and stop, such as :class:`tunelab.api.Melody`) as a generation dir; ``made``:
+    their Scores when made already (else decoded here).
 
     ``label`` names the source (a run's name) in titles; ``used`` (settings, protocol, run) is
     kept in every record; ``meter`` and ``key`` default to the tokens' (or an estimate).
@@ -80,8 +83,11 @@ def save_samples(
         name = f"{i + 1:0{width}d}"
         title = f"{label} #{name}"
         # a melody the step cap cut off is written as far as it could have ended (no half a bar or group)
-        ids = closed(tokenizer, s.ids, s.prompt_length) if s.stop == "max_steps" and grammar else s.ids
-        score = to_score(ids, tokenizer, meter=meter, key=key, title=title)
+        if made is not None:
+            score = made[i].replace(meta={**made[i].meta, "title": title})
+        else:
+            ids = closed(tokenizer, s.ids, s.prompt_length) if s.stop == "max_steps" and grammar else s.ids
+            score = to_score(ids, tokenizer, meter=meter, key=key, title=title)
         scores.append(score)
         stops[s.stop] = stops.get(s.stop, 0) + 1
         info = f"prompt {s.prompt_length} tokens, {s.steps} sampled, stopped: {s.stop}" + (
@@ -148,7 +154,9 @@ def generate_dir(
     ``seeds`` file (grid text), else from scratch; ``protocol="study"`` uses the study's context
     and stops, and its temperature unless ``protocol_filters`` says the settings' filters were
     chosen; ``meter`` ("3/4") and ``key`` ("Em") label the melodies (default: the primer's, else
-    4/4 and estimated). Returns the lines to show: the summary and the files written."""
+    4/4 and estimated). Returns the lines to show: the summary and the files written. Melodies on
+    request (key, meter, bars...) come from :meth:`tunelab.api.Model.generate` and
+    :func:`save_samples`."""
     import time
 
     from tqdm import tqdm

@@ -45,7 +45,8 @@ class Settings:
         "protocol: 1,500)",
     )
     min_steps: int = setting(0, "no end of song before this many sampled tokens (1 after an empty prompt)")
-    bars: int | None = setting(None, "stop after this many new bars")
+    bars: int | None = setting(None, "stop after this many new bars (a cap that cuts a melody where it is; "
+                               "a melody of N bars is a plan: tunelab generate --bars)", cli=False)  # fmt: skip
     bar_steps: int = setting(16, "grid: a bar's length in steps (from the meter)", cli=False)
     stop_at_end: bool = setting(True, "stop a melody at the end of its song", cli=False)
     seed: int = setting(0, "random seed: the same seed gives the same melodies")
