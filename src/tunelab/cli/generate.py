@@ -145,20 +145,19 @@ def cmd_generate(args) -> int:
 
 def _request(args) -> dict:
     """The controls asked for on the command line, as :meth:`tunelab.api.Model.generate` takes them."""
-    from tunelab.sampling.request import MODES
-
     out = {k: getattr(args, k) for k in ("mode", "meter", "bars", "pickup", "type", "transpose_to")}
     out = {k: v for k, v in out.items() if v is not None}
-    if args.key:
-        words = args.key.replace("minor", "m").split()
-        tonic, rest = words[0], " ".join(words[1:])
-        if len(tonic) > 1 and tonic[1:] in ("m", "min"):
-            tonic, rest = tonic[0], "minor"
-        elif len(tonic) > 2 and tonic[2:] in ("m", "min"):
-            tonic, rest = tonic[:2], "minor"
-        mode = {"m": "minor", "min": "minor", "maj": "major"}.get(rest, rest) or None
-        if mode is not None and mode not in MODES:
-            raise ConfigError(f"--key {args.key!r}: {mode!r} is not a mode ({', '.join(MODES)})")
+    if args.key:  # as ABC's K: writes it: D, Dm, Ador, "D dorian", F#mix
+        from tunelab.io.abc_fields import NeedsMusic21, key_name
+
+        try:
+            tonic, mode = key_name(args.key)
+        except NeedsMusic21:
+            tonic = None
+        if tonic is None:
+            raise ConfigError(
+                f"--key {args.key!r}: expected a tonic and perhaps a mode, e.g. D, Dm, Ador, 'D dorian'"
+            )
         out["key"] = tonic
         if mode and "mode" not in out:
             out["mode"] = mode

@@ -82,7 +82,7 @@ class Request:
 
     def _refuse_unknown(self, tokenizer, known: dict) -> None:
         def refuse(flag: str, value, values) -> None:
-            shown = ", ".join(map(str, values)) if values else "none (it was trained without one)"
+            shown = ", ".join(sorted(map(str, values))) if values else "none (it was trained without one)"
             raise ConfigError(f"--{flag} {value}: this model knows {shown}")
 
         if self.meter is not None and self.meter not in known["meter"]:

@@ -78,6 +78,7 @@ class Tokenizer(ABC):
         self.controls = tuple(k for k in C.parse_kinds(controls) if not (k == "meter" and self.carries_meter))
         self.items = list(items) if items is not None else C.vocabulary(self.controls, self._grid_meters())
         self._item_id = {name: i for i, name in enumerate(self.items)}
+        self._header_kind = [name[:2] if name[:2] in C.HEADER else "" for name in self.items]
         self.monophonic = bool(monophonic)
         self.meters_seen = None if meters_seen is None else [tuple(m) for m in meters_seen]
         self.bar_cuts = bool(bar_cuts)
@@ -123,6 +124,17 @@ class Tokenizer(ABC):
         return type(self)(**{**self._options(), **changes})
 
     # ---- control items -------------------------------------------------------------------------
+    def items_allowed(self, started: bool, named: set) -> np.ndarray:
+        """Over the items: which may come now. A header control (bars, tune type) comes once, at
+        the start, before any note: ``started`` (music has begun), ``named`` (kinds given)."""
+        return np.array(
+            [not kind or (not started and kind not in named) for kind in self._header_kind], dtype=bool
+        )
+
+    def header_kind(self, index: int) -> str:
+        """``"B:"`` or ``"T:"`` for a header control item, else ``""``."""
+        return self._header_kind[index]
+
     def item_ids(self, score: Score) -> list[tuple[int, int]]:
         """``[(tick, item index)]`` of a (quantized) score's control items; ValueError for one the
         vocabulary lacks, or for a bar cut short where this tokenizer keeps bars whole."""

@@ -82,6 +82,7 @@ class GridTokenizer(Tokenizer):
     def _grammar(self, plan=None) -> Grammar:
         g = _GridGrammar(len(self.vocab), self.pitches, self.ITEM, self.items, self.steps_per_quarter,
                          self.bar_cuts, self.whole_triplets, self.meters_seen is not None or plan is not None)  # fmt: skip
+        g.tok = self
         if plan is not None:
             g.plan(plan)
         return g
@@ -138,6 +139,8 @@ class _GridGrammar(Grammar):
                           for i, name in enumerate(items) if (m := re.fullmatch(r"M:(\d+)/(\d+)", name))}  # fmt: skip
         self.up = item + items.index("M:|") if "M:|" in items else None
         self._names, self._plan, self._end, self._plan_meter = list(items), None, None, None
+        self.tok = None
+        self._has_headers = any(n[:2] in ("B:", "T:") for n in items)
         self._new_song()
 
     def plan(self, plan) -> None:
@@ -154,6 +157,7 @@ class _GridGrammar(Grammar):
         self._end = plan.end(self.steps)
 
     def _new_song(self) -> None:
+        self.named: set = set()
         self.tup = Tuplets(self.steps) if self.triplets else None
         self.t = 0  # steps so far
         self.bar_len: int | None = None  # the meter's bar, once named
@@ -181,6 +185,9 @@ class _GridGrammar(Grammar):
         mask = self._meter_mask(self._masks["body" if self.current else "fresh"])
         if self._plan is not None:
             mask = self._planned(mask)
+        if self.tok is not None and self._has_headers:  # header controls: once, before the music
+            mask = mask.copy()
+            mask[self.item :] &= self.tok.items_allowed(bool(self.current), self.named)
         if (
             self.metered and self.meter_len and self.bar_len is None
         ):  # a corpus with meters: a song names its own first
@@ -244,6 +251,8 @@ class _GridGrammar(Grammar):
             self._new_song()
         elif token >= self.item:
             self.found.append((self.t, token - self.item))
+            if self.tok is not None:
+                self.named.add(self.tok.header_kind(token - self.item))
             if token in self.meter_len:
                 self.bar_len, self.bar0 = self.meter_len[token], self.t
                 self.first_bar = self.t == 0

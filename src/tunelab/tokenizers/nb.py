@@ -137,6 +137,8 @@ class _NBGrammar(Grammar):
         self.item0 = V0 + 128  # pitch-field values from here on name control items
         self.tup = Tuplets(tok.steps_per_quarter) if tok.whole_triplets else None
         self.tick = 0  # how far the triplet discipline has followed the music
+        self.named: set = set()  # header controls given (once each, before the music)
+        self._headers = any(tok.header_kind(i) for i in range(len(tok.items)))
         seen = tok.meters if tok.meters_seen is None else [m for m in tok.meters if m in set(tok.meters_seen)]
         self.meter_ok = mask_of(self.sizes[1], [tok._meter_id[m] for m in seen])
 
@@ -366,6 +368,9 @@ class _NBGrammar(Grammar):
                 m[self.item0 :] = False  # items come before the notes of their position
             if not self._free(state, chosen[2], chosen[1]) or not self._onset_ok(state, chosen[2]):
                 m[V0 : self.item0] = False
+            if self._headers:  # header controls: once each, before the music
+                started = bool(self.notes) or len(self.bars) > 1 or state == NEW_BAR
+                m[self.item0 :] &= self.tok.items_allowed(started, self.named)
             return m
         if chosen[3] >= self.item0:
             return mask_of(size, [0])  # an item has no duration or velocity
@@ -429,6 +434,10 @@ class _NBGrammar(Grammar):
         if pitch >= self.item0:
             if dur or vel or (state == SAME_POS and self.note_here):
                 return False
+            if self._headers:
+                started = bool(self.notes) or len(self.bars) > 1 or state == NEW_BAR
+                if not self.tok.items_allowed(started, self.named)[pitch - self.item0]:
+                    return False
         elif min(pitch, dur, vel) < V0:
             return False
         if state == NEW_BAR:
@@ -473,6 +482,7 @@ class _NBGrammar(Grammar):
                     self.pos, self.note_here = pos - V0, False
                 if pitch >= self.item0:
                     self.items.append((len(self.bars) - 1, self.pos, pitch - self.item0))
+                    self.named.add(self.tok.header_kind(pitch - self.item0))
                 else:
                     length = dur - V0 + 1
                     self.notes.append(

@@ -137,6 +137,8 @@ class REMIGrammar(Grammar):
         self.busy = 0  # where the last note ends, in those steps (monophonic grammars)
         self.tup = Tuplets(tok.steps_per_quarter) if tok.whole_triplets else None
         self.tick = 0  # how far the triplet discipline has followed the music (steps from the start)
+        self.named: set = set()  # header controls given (once each, before the music)
+        self._headers = any(tok.header_kind(i) for i in range(len(tok.items)))
 
     def probe(self) -> REMIGrammar:
         """A copy to try events on. Grammar decisions never read the notes or cuts collected so
@@ -145,6 +147,7 @@ class REMIGrammar(Grammar):
         new.bars, new.notes, new.cuts, new._pending = list(self.bars), [], {}, list(self._pending)
         new.items = []
         new.tup = copy.copy(self.tup)
+        new.named = set(self.named)
         return new
 
     def _bar_len(self) -> int:
@@ -201,6 +204,8 @@ class REMIGrammar(Grammar):
                 m[t.PITCH : t.VEL] = self._note_here()
             if s == "dur" and not t.monophonic:
                 m[t.PITCH : t.VEL] = True
+        if self._headers:
+            m[t.ITEM : t.SIZE] &= t.items_allowed(bool(self.notes) or len(self.bars) > 1, self.named)
         return m if self.plan is None else self._planned(m)
 
     def _planned(self, m: np.ndarray) -> np.ndarray:
@@ -281,6 +286,7 @@ class REMIGrammar(Grammar):
             self.pos, self.state = None, "bar"
         elif token >= t.ITEM:
             self.items.append((len(self.bars) - 1, self.pos, token - t.ITEM))
+            self.named.add(t.header_kind(token - t.ITEM))
             self.state = "item"
         elif token < t.START:
             self.bars[-1] = t.meters[token - t.TS]
