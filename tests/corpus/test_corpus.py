@@ -136,3 +136,17 @@ def test_summary_says_none_for_a_corpus_without_meters(tmp_path):
     (tmp_path / "songs.txt").write_text("60 _ 62 _\n64 _ _ _\n")
     info = tc.load(tmp_path / "songs.txt", verbose=False).info()
     assert info["meters"] == {"none": 2} and info["keys"] == {"none": 2}
+
+
+def test_corpora_joined_keep_their_own_preparation_and_splits(tmp_path):
+    a, b = tmp_path / "a", tmp_path / "b"
+    a.mkdir(), b.mkdir()
+    (a / "one.abc").write_text("X:1\nM:4/4\nL:1/4\nK:D\nDEFG|\n")
+    (b / "two.krn").write_text(PICKUP_3_4)
+    joined = tc.load(f"{a}+{b}", verbose=False)
+    assert [e.id for e in joined.kept] == ["a:one.abc", "b:two.krn"]
+    assert [e.split for e in joined.kept] == [
+        tc.load(a, verbose=False).kept[0].split,
+        tc.load(b, verbose=False).kept[0].split,
+    ]
+    assert joined.kept[1].score.meta["corpus"] == "b"

@@ -96,3 +96,17 @@ def test_a_melody_that_collides_only_on_the_grid_is_not_called_polyphonic():
     assert one_voice_problem(thirty_seconds, quantize(thirty_seconds, 8)) is None
     chord = Score.from_notes([(0, 480, 60), (0, 480, 64)], tpq=480)
     assert "overlapping notes" in one_voice_problem(chord, quantize(chord, 4))
+
+
+def test_transposed_copies_move_the_key_with_the_notes():
+    from tunelab.corpus.transforms import transposed_copies
+    from tunelab.score import Score
+
+    s = Score.from_notes([(0, 4, 62), (4, 4, 66)], tpq=4, keys=[(0, "D", "dorian")])
+    out = transposed_copies([s], 3, seed=1)
+    assert out[0] is s and len(out) == 4
+    for c in out[1:]:
+        shift = c.meta["transposed"]
+        assert 1 <= abs(shift) <= 6 and (c.pitch - s.pitch).tolist() == [shift, shift]
+        assert c.keys[0][2] == "dorian" and c.keys[0][1] != "D"
+    assert len({c.meta["transposed"] for c in out[1:]}) == 3  # distinct intervals

@@ -170,6 +170,9 @@ def load(
     """
     t0 = time.perf_counter()
     opts = options or PrepOptions.preset(preset, **overrides)
+    parts = _parts(name_or_path)
+    if len(parts) > 1:  # several corpora as one: each prepared as itself, ids named by their corpus
+        return _joined(parts, opts, jobs=jobs, use_cache=use_cache, verbose=verbose, t0=t0)
     source = resolve(name_or_path)
     fingerprint = source.fingerprint()
     explicit = source.explicit_split
@@ -222,6 +225,31 @@ def subsample(scores: list, fraction: float, seed: int) -> list:
     rng = np.random.default_rng(seed)
     k = max(1, round(fraction * len(scores)))
     return [scores[i] for i in sorted(rng.choice(len(scores), k, replace=False))]
+
+
+def _parts(name_or_path) -> list[str]:
+    """``deutschl+oneills+ryans``: the corpora a joined name names (a path that exists is one)."""
+    text = str(name_or_path)
+    if "+" not in text or Path(text).exists():
+        return [text]
+    return [p for p in text.split("+") if p]
+
+
+def _joined(parts: list[str], opts: PrepOptions, *, t0: float, **how) -> Corpus:
+    """Corpora read one by one (each its own preparation, cache and split), as one corpus."""
+    entries = []
+    for name in parts:
+        one = load(name, options=opts, **how)
+        for e in one.entries:
+            e = Entry(
+                f"{one.name}:{e.id}", e.source, e.status, e.reason, e.score, e.split, e.duplicate_of, e.extra
+            )
+            if e.score is not None:
+                e.score = e.score.replace(meta={**e.score.meta, "id": e.id, "corpus": one.name})
+            entries.append(e)
+    corpus = Corpus("+".join(parts), entries, opts)
+    corpus.prepare_seconds = time.perf_counter() - t0
+    return corpus
 
 
 def content_key(score: Score) -> str:

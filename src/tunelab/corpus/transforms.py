@@ -187,6 +187,26 @@ def transpose_to_c_or_a(score: Score, rule: str = "first") -> Score:
     return score.replace(pitch=pitch, keys=[(0, "C" if mode == "major" else "A", mode), *later])
 
 
+def transposed_copies(scores, copies: int, seed: int = 0) -> list[Score]:
+    """The scores, each followed by ``copies`` copies transposed by distinct random intervals of
+    1 to 6 semitones up or down (keys move with the notes; a copy that would leave MIDI's range is
+    left out): transposition augmentation that keeps every song in its notated key and adds it in
+    others."""
+    rng = np.random.default_rng(seed)
+    shifts = np.array([s for s in range(-6, 7) if s])
+    out = []
+    for score in scores:
+        out.append(score)
+        for shift in rng.choice(shifts, size=min(copies, len(shifts)), replace=False).tolist():
+            try:
+                copy = score.transpose(shift)
+            except ValueError:
+                continue
+            copy.meta = {**score.meta, "transposed": shift}
+            out.append(copy)
+    return out
+
+
 def one_voice_problem(score: Score, quantized: Score) -> str | None:
     """Why ``quantized`` (``score`` on a grid) is not one voice, or None: the notes overlapped
     already, or only notes closer than a grid step (32nds, tuplets) collide on the grid."""

@@ -44,12 +44,21 @@ def build_data(config: TrainConfig, ctx: Context, saved_tokenizer: dict | None) 
     train_scores, val_scores = corpus.split("train"), corpus.split("val")
     if not train_scores:
         raise ConfigError(f"{config.corpus}: no songs in the train split")
+    if config.transpose_copies:
+        from tunelab.corpus.transforms import transposed_copies
     if saved_tokenizer:
         tokenizer = tunelab.tokenizers.from_dict(saved_tokenizer)
     else:
         steps = config.steps_per_quarter or _grid(train_scores, config.encoding, ctx)
         tokenizer = tunelab.tokenizers.get(config.encoding, steps_per_quarter=steps, controls=config.controls)
-        tokenizer = tokenizer.fit(train_scores)
+        # fitted on every training song (and its transposed copies): the vocabulary does not
+        # depend on --train-fraction
+        fit_on = (
+            transposed_copies(train_scores, config.transpose_copies, config.seed)
+            if config.transpose_copies
+            else train_scores
+        )
+        tokenizer = tokenizer.fit(fit_on)
     gap = config.gap if config.gap is not None else (64 if config.encoding == "grid" else 0)
     sep = tokenizer.separator_id
     if gap and sep is None:
@@ -57,6 +66,8 @@ def build_data(config: TrainConfig, ctx: Context, saved_tokenizer: dict | None) 
             f"--gap: the {config.encoding} encoding has no separator token; its songs carry their own"
         )
     train_scores = tunelab.corpus.subsample(train_scores, config.train_fraction, config.seed)
+    if config.transpose_copies:
+        train_scores = transposed_copies(train_scores, config.transpose_copies, config.seed)
     train_seqs, skipped = encode_songs(train_scores, tokenizer)
     val_seqs, val_skipped = encode_songs(val_scores, tokenizer)
     try:

@@ -57,6 +57,9 @@ class TrainConfig:
     model_options: dict = setting(factory=dict, cli=False, help="ModelConfig fields (d_model, n_layers...)")
     corpus_preset: str | None = setting(None, "corpus preparation recipe (study: the study's)", flag="prep",
                                         choices=("study",), aliases=("corpus-preset",))  # fmt: skip
+    transpose_copies: int = setting(0, "transposition augmentation: each training song also in this many other "
+                                    "keys (random intervals of 1-6 semitones, the key control moving with the "
+                                    "notes; validation and test songs stay as written)")  # fmt: skip
     form: str | None = setting(None, "train on the songs as played (repeats taken, endings chosen, parts in order; "
                                "the default) or as written (the notes once, the form's marks as control items)",
                                choices=("played", "written"))  # fmt: skip
@@ -134,6 +137,8 @@ class TrainConfig:
             problems.append(f"--max-minutes must be positive, got {self.max_minutes}")
         if self.max_tokens is not None and self.max_tokens <= 0:
             problems.append(f"--max-tokens must be positive, got {self.max_tokens}")
+        if not 0 <= self.transpose_copies <= 12:
+            problems.append(f"--transpose-copies must be 0 to 12, got {self.transpose_copies}")
         if self.eval_every < 0:
             problems.append(f"--eval-every must be 0 or more, got {self.eval_every}")
         try:
