@@ -200,6 +200,108 @@ class Model:
             out.append(Melody(score, ids, x.stop, x.prompt_length, info))
         return out
 
+    # ---- new music around a given tune ----------------------------------------------------------
+    def continue_tune(self, tune, n: int = 1, *, from_bar: int | None = None, bars: int | None = None,
+                      seed: int = 0, temperature: float = 1.0, settings=None, progress=None) -> list[Melody]:  # fmt: skip
+        """``n`` continuations of ``tune`` (a Score, a file, or ABC text): from bar ``from_bar``
+        (the bars before it kept), else after its end, to ``bars`` bars in all (default: twice the
+        tune's). A model that knows bar counts ends the melody on that bar line."""
+        from tunelab.sampling.rewrite import continue_tune
+
+        score = _tune(tune, self.form)
+        s = self._settings(settings, seed, temperature)
+        done = continue_tune(self._run, score, _count(n), s, upto=from_bar, bars=bars, progress=progress)
+        return [
+            Melody(new, x.ids, x.stop, x.prompt_length, {"continued": from_bar or "end"}) for new, x in done
+        ]
+
+    def fill(self, tune, bars, n: int = 1, *, seed: int = 0, temperature: float = 1.0, settings=None,
+             progress=None) -> list[Melody]:  # fmt: skip
+        """``n`` versions of ``tune`` with ``bars`` (``(5, 6)`` or ``"5-6"``, 1 = the first full
+        bar) written anew between the music before and after them; everything else, its key,
+        meter and barring as they are. The model must have been trained to fill in (``--infill``)."""
+        from tunelab.sampling.rewrite import fill
+
+        first, last = parse_bars(bars)
+        s = self._settings(settings, seed, temperature)
+        done = fill(self._run, _tune(tune, self.form), first, last, _count(n), s, progress=progress)
+        return [Melody(new, x.ids, x.stop, x.prompt_length, {"filled": [first, last]}) for new, x in done]
+
+    def vary(self, tune, keep: float = 0.5, n: int = 1, *, seed: int = 0, temperature: float = 1.0,
+             settings=None, progress=None) -> list[Melody]:  # fmt: skip
+        """``n`` variations of ``tune`` that keep a share ``keep`` of its bars (chosen by ``seed``)
+        and fill the others in (a model trained to fill in)."""
+        from tunelab.sampling.rewrite import vary
+
+        s = self._settings(settings, seed, temperature)
+        done = vary(self._run, _tune(tune, self.form), keep, _count(n), s, progress=progress)
+        return [Melody(new, x.ids, x.stop, x.prompt_length, {"kept": keep}) for new, x in done]
+
+    @property
+    def form(self) -> str:
+        """The form the model learned tunes in: ``played`` or ``written``."""
+        return self.meta.get("data", {}).get("form") or "played"
+
+    @property
+    def _run(self) -> tuple:
+        return self.model, self.tokenizer, self.meta
+
+    def _settings(self, settings, seed: int, temperature: float):
+        from tunelab.sampling import Filters, Settings, lookback_of
+
+        s = settings or Settings(filters=Filters(temperature=temperature), seed=seed)
+        return replace(s, lookback=s.lookback if s.lookback is not None else lookback_of(self.meta))
+
+
+def parse_bars(bars) -> tuple[int, int]:
+    """``"5-6"``, ``"5"``, ``(5, 6)`` or ``5`` -> ``(first, last)``; ConfigError otherwise."""
+    try:
+        if isinstance(bars, str):
+            a, _, b = bars.partition("-")
+            first, last = int(a), int(b or a)
+        elif isinstance(bars, int):
+            first = last = bars
+        else:
+            first, last = (int(x) for x in bars)
+    except (TypeError, ValueError):
+        raise ConfigError(
+            f"--fill {bars!r}: expected bars like 5-6 (first-last, 1 = the first full bar)"
+        ) from None
+    if not 1 <= first <= last:
+        raise ConfigError(f"--fill {first}-{last}: bars count from 1, the first no later than the last")
+    return first, last
+
+
+def _count(n) -> int:
+    if not isinstance(n, int) or n < 1:
+        raise ConfigError(f"n must be a positive number of melodies, got {n!r}")
+    return n
+
+
+def _tune(tune, form: str = "played") -> Score:
+    """A Score from a Score, a file (its first piece) or ABC text, in ``form`` (the form the
+    model was trained on: a written Score is played when the model learned tunes as played)."""
+    from tunelab.errors import ParseError
+    from tunelab.form import played
+
+    if isinstance(tune, Score):
+        return played(tune) if form == "played" else tune
+    if isinstance(tune, str) and "\n" in tune:
+        from tunelab.io.abc import read_abc_tune, split_tunebook
+
+        _, tunes = split_tunebook(tune if tune.lstrip().startswith("X:") else "X:1\n" + tune)
+        if not tunes:
+            raise ParseError("<text>", "holds no tune")
+        return read_abc_tune(tunes[0][1], source="<text>", tune=tunes[0][0], form=form)
+    from tunelab.io import load_file
+
+    scores, errors = load_file(tune, form=form)
+    if errors:
+        raise errors[0]
+    if not scores:
+        raise ParseError(tune, "holds no tune")
+    return scores[0]
+
 
 def _meter(meter):
     if meter is None or isinstance(meter, tuple):

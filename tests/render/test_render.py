@@ -116,8 +116,14 @@ def test_generate_then_evaluate_and_render_end_to_end(run_dir, tmp_path, capsys)
     seeds = tmp_path / "seeds.txt"
     seeds.write_text("60 _ _ _ 64 _\n67 _ _ _\n")
     out = tmp_path / "gen"
+    # a meter is asked of a model, never written over notes that do not keep it: refused before any work
+    assert (
+        main(["generate", str(run_dir / "run"), "--seeds", str(seeds), "--meter", "3/4", "--out", str(out)])
+        == 2
+    )
+    assert "--meter" in capsys.readouterr().err and not out.exists()
     code = main(["generate", str(run_dir / "run"), "--seeds", str(seeds), "--n", "3", "--max-steps", "40",
-                 "--out", str(out), "--synth", "numpy", "--meter", "3/4"])  # fmt: skip
+                 "--out", str(out), "--synth", "numpy"])  # fmt: skip
     assert code == 0
     printed = capsys.readouterr().out
     assert "3 melodies" in printed and "grammar on: 0 syntax errors" in printed
@@ -135,7 +141,7 @@ def test_generate_then_evaluate_and_render_end_to_end(run_dir, tmp_path, capsys)
             ("png", "png"),
         ):
             assert (out / fmt / f"{r['name']}.{suffix}").stat().st_size > 0
-        assert r["score"]["meter"] == [3, 4]
+        assert r["score"]["meter"] == [4, 4]  # grid text names none: the default
     _abc_tunebook_reads_everywhere(out / "tunebook.abc", 3)
     numbers = [(out / "abc" / f"{r['name']}.abc").read_text().split("\n", 1)[0] for r in records]
     assert numbers == ["X:1", "X:2", "X:3"]  # files put together stay three tunes

@@ -111,15 +111,22 @@ def steps_of(score):
     return steps_needed(score)
 
 
+TRIPLETS = "X:1\nM:2/4\nL:1/8\nK:D\n(3ABc dB|A/B/(3c/d/e/ f2|(3f/e/d/ d2 A|\n"
+
+
 @pytest.mark.parametrize("name", T.NAMES)
-def test_a_fitted_grammar_has_no_dead_ends(name):
+@pytest.mark.parametrize("kinds", ["key,meter,form,bars,type", "key,meter,form,bars,type,infill", "key"])
+@pytest.mark.parametrize("tune", [JIG, TRIPLETS])
+def test_a_fitted_grammar_has_no_dead_ends(name, kinds, tune):
     """Field by field, any allowed value leads somewhere: a random walk through a grammar fitted
-    to a tune with triplets, parts, a key change and a bar a meter change cuts short never finds
-    a state where nothing may follow (the sampler would have nothing to draw)."""
+    to a tune with triplets, parts, a key change and a bar a meter change cuts short (or to one of
+    triplets, whose notes may start only where a group allows) never finds a state where nothing
+    may follow (the sampler would have nothing to draw), once the opening key and the header
+    controls are named and no item is left to fill a position."""
     rng = np.random.default_rng(0)
-    tok = T.get(name, steps_per_quarter=12).fit([parse_abc_tune(JIG, form="played")])
-    assert tok.whole_triplets and tok.bar_cuts and tok.monophonic
-    for _ in range(60):
+    tok = T.get(name, steps_per_quarter=12, controls=kinds).fit([parse_abc_tune(tune, form="played")])
+    assert tok.whole_triplets and tok.bar_cuts == (tune == JIG) and tok.monophonic
+    for _ in range(150):
         g = tok.grammar()
         for _ in range(120):
             if tok.is_compound:

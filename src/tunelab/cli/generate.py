@@ -73,6 +73,18 @@ def register(sub) -> None:
     asked.add_argument("--pickup", type=float, help="an upbeat of this many quarter notes (0: none)")
     asked.add_argument("--type", help="tune type, e.g. reel, jig, hornpipe")
     asked.add_argument("--transpose-to", help="move every melody to this tonic afterwards (any model)")
+    around = c.add_argument_group(
+        "new music around a tune (--primer TUNE)",
+        "the primer's first piece, in the form the model learned (played or written); its key, meter and "
+        "barring are kept. --bars: the bars in all, the melody ending on the last",
+    )
+    around.add_argument(
+        "--from-bar", type=int, metavar="K", help="keep bars 1..K-1 of the primer, write the rest"
+    )
+    around.add_argument("--fill", metavar="I-J", help="write bars I..J anew between the others (a model trained "
+                        "with --infill)")  # fmt: skip
+    around.add_argument("--vary", type=float, metavar="KEEP", help="a variation keeping this share of the bars, "
+                        "the others filled in (a model trained with --infill)")  # fmt: skip
     c.add_argument("--program", type=int, default=None, help="General MIDI program 0-127 (default 73, flute)")
     c.add_argument("--synth", default="auto", help="auto, fluidsynth or numpy")
     c.add_argument("--formats", default=DEFAULT_FORMATS, help="comma-separated: " + DEFAULT_FORMATS)
@@ -131,6 +143,9 @@ def cmd_generate(args) -> int:
     formats = parse_formats(args.formats)
     use(args.threads)
     request = _request(args)
+    rewrite = {k: getattr(args, k) for k in ("from_bar", "fill", "vary") if getattr(args, k) is not None}
+    if rewrite or (args.primer and request):
+        return _around(args, request, rewrite, formats)
     if request:
         return _requested(args, request, formats)
     lines = generate_dir(
@@ -175,13 +190,13 @@ def _requested(args, request: dict, formats) -> int:
     import tunelab
     from tunelab.render.generation import save_samples
 
-    if args.primer or args.seeds or args.protocol:
+    if args.seeds or args.protocol:
         raise ConfigError("--key, --mode, --meter, --bars, --pickup, --type and --transpose-to ask for new "
-                          "melodies: give them without --primer, --seeds or --protocol")  # fmt: skip
+                          "melodies: give them without --seeds or --protocol")  # fmt: skip
     model = tunelab.load(args.run or args.model, device=args.device, threads=args.threads)
     n, settings = args.n or 8, settings_from(args)
     model.check(**request)  # what it cannot honour, said before any work
-    bar = tqdm(total=n, desc="generating", unit="melody")
+    bar = tqdm(total=n, desc="generating", unit="melody", delay=0.5)  # an error before any work: said alone
     t0 = time.perf_counter()
     melodies = model.generate(n, settings=settings, progress=lambda done: bar.update(done - bar.n), **request)
     bar.close()
@@ -194,6 +209,85 @@ def _requested(args, request: dict, formats) -> int:
     for line in [*summary, f"wrote {args.out / 'index.html'}"]:
         print(line)
     return 0
+
+
+def _around(args, request: dict, rewrite: dict, formats) -> int:
+    """New music around the primer's first piece: continued (from a bar), filled in, or varied."""
+    import time
+
+    from tqdm import tqdm
+
+    import tunelab
+    from tunelab.api import _tune, parse_bars
+    from tunelab.render.generation import save_samples
+    from tunelab.sampling.rewrite import bars_of
+    from tunelab.tokenizers.infill import fills_in
+
+    if not args.primer:
+        raise ConfigError(
+            f"--{next(iter(rewrite)).replace('_', '-')} needs --primer TUNE (the tune to work on)"
+        )
+    if len(rewrite) > 1:
+        raise ConfigError("--from-bar, --fill and --vary are three ways to work on a tune: give one")
+    other = sorted(set(request) - {"bars", "meter", "key", "mode"})
+    if other or (rewrite.keys() & {"fill", "vary"} and "bars" in request):
+        flag = other[0] if other else "bars"
+        raise ConfigError(f"--{flag.replace('_', '-')} is not for a melody made around a primer: the primer's own "
+                          "key, meter, type and barring are kept (--bars with --primer or --from-bar: the bars in all)")  # fmt: skip
+    model = tunelab.load(args.run or args.model, device=args.device, threads=args.threads)
+    tune = _tune(args.primer, model.form)
+    _agrees(tune, request, args.primer)
+    have = bars_of(tune)
+    if "fill" in rewrite:
+        first, last = parse_bars(rewrite["fill"])
+        if last > have:
+            raise ConfigError(f"--fill {first}-{last}: {args.primer} has bars 1-{have}")
+    if "vary" in rewrite and not 0 <= rewrite["vary"] < 1:
+        raise ConfigError(f"--vary {rewrite['vary']}: the share of bars kept is 0 to below 1")
+    if "from_bar" in rewrite and not 2 <= rewrite["from_bar"] <= have:
+        raise ConfigError(f"--from-bar {rewrite['from_bar']}: {args.primer} has bars 1-{have}; continue from bar 2 "
+                          f"to {have}")  # fmt: skip
+    if rewrite.keys() & {"fill", "vary"} and not fills_in(model.tokenizer):
+        raise ConfigError(f"--{next(iter(rewrite))}: {model.name} was not trained to fill in (tunelab train --infill "
+                          "0.5 trains one)")  # fmt: skip
+    n, settings = args.n or 4, settings_from(args)
+    bar = tqdm(total=n, desc="generating", unit="melody", delay=0.5)
+    tick = lambda done: bar.update(done - bar.n)  # noqa: E731
+    t0 = time.perf_counter()
+    if "fill" in rewrite:
+        melodies = model.fill(tune, rewrite["fill"], n, settings=settings, progress=tick)
+    elif "vary" in rewrite:
+        melodies = model.vary(tune, rewrite["vary"], n, settings=settings, progress=tick)
+    else:
+        melodies = model.continue_tune(tune, n, from_bar=rewrite.get("from_bar"), bars=request.get("bars"),
+                                       settings=settings, progress=tick)  # fmt: skip
+    bar.close()
+    _, summary = save_samples(
+        args.out, melodies, model.tokenizer, label=model.name, formats=formats,
+        used={"settings": settings.to_dict(), "request": {**request, **rewrite}, "primer": str(args.primer),
+              "run": str(model.run)},
+        seconds=time.perf_counter() - t0, program=args.program, synth=args.synth, made=[m.score for m in melodies],
+    )  # fmt: skip
+    for line in [*summary, f"wrote {args.out / 'index.html'}"]:
+        print(line)
+    return 0
+
+
+def _agrees(tune, request: dict, path) -> None:
+    """ConfigError where --meter, --key or --mode contradict the primer."""
+    from tunelab.sampling.melody import parse_meter
+
+    if "meter" in request:
+        asked = parse_meter(request["meter"])
+        have = {ts[1:] for ts in tune.time_signatures} or {(4, 4)}
+        if asked not in have:
+            shown = ", ".join(f"{n}/{d}" for n, d in sorted(have))
+            raise ConfigError(f"--meter {request['meter']}: {path} is in {shown}")
+    key = tune.keys[0][1:] if tune.keys else None
+    if "key" in request and (key is None or key[0] != request["key"]):
+        raise ConfigError(f"--key {request['key']}: {path} is in {key[0] if key else 'no written key'}")
+    if "mode" in request and (key is None or key[1] != request["mode"]):
+        raise ConfigError(f"--mode {request['mode']}: {path} is in {key[1] if key else 'no written mode'}")
 
 
 def cmd_render(args) -> int:

@@ -184,7 +184,10 @@ def generate_dir(
         raise ConfigError(f"--field is for compound encodings; {run} uses {tokenizer.name}")
     prompts, primers = None, []
     if primer:
-        prompts, primers = P.from_primer(primer, tokenizer)
+        prompts, primers, plans = P.from_primer(
+            primer, tokenizer, loaded[2].get("data", {}).get("form") or "played"
+        )
+        settings = _planned(settings, plans, tokenizer, loaded[2])
     elif seeds:
         prompts = P.from_seeds(seeds, tokenizer)
     settings = _protocol_settings(settings, tokenizer, primers, meter, protocol, protocol_filters)
@@ -210,6 +213,22 @@ def generate_dir(
         f"wrote {out / 'grid.txt'}" if f == "grid" else f"wrote {out / f}/ ({n} files)" for f in formats
     ]
     return lines
+
+
+def _planned(settings, plans: list, tokenizer, meta: dict):
+    """The settings with one plan per primer piece (where the model knows bar counts), and a
+    step cap with room for the longest."""
+    from dataclasses import replace
+
+    from tunelab.sampling import corpus_cap
+
+    if not any(plans):
+        return settings
+    settings = replace(settings, plan=plans)
+    if settings.max_steps is None:
+        steps = max(p.bar_steps(tokenizer.steps_per_quarter) * p.bars for p in plans if p)
+        settings = replace(settings, max_steps=max(corpus_cap(meta), 4 * steps + 256))
+    return settings
 
 
 def _protocol_settings(settings, tokenizer, primers, meter, protocol, protocol_filters: bool):

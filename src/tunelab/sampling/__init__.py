@@ -90,6 +90,8 @@ def generate(
         gap = int(meta.get("train", {}).get("gap") or 64)
     if s.max_steps is None:  # a melody longer than every training song has run away
         s = replace(s, max_steps=corpus_cap(meta))
+    if isinstance(s.plan, (list, tuple)):  # one plan per prompt: cycled as the prompts are
+        s = replace(s, plan=[s.plan[i % len(s.plan)] for i in range(len(expand(prompts, n)))])
     prompts = expand(prompts, n)
     return sample(model, tokenizer, prompts, s, context=boundary(tokenizer, gap), progress=progress)
 

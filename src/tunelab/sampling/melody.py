@@ -50,14 +50,15 @@ def estimate_key(score: Score) -> tuple[str, str] | None:
 
 
 def to_score(ids, tokenizer, *, meter=None, key=None, title: str = "", default_meter=(4, 4)) -> Score:
-    """The Score of one melody's ids (prompt + continuation) with meter, key and title set."""
+    """The Score of one melody's ids (prompt + continuation) with title, and the meter and key
+    given where the tokens name none (a grid without meter items: the primer's meter)."""
     score = tokenizer.decode(ids)
     changes = {"meta": {**score.meta, "title": title}}
-    if not score.time_signatures or meter:
+    if not score.time_signatures:  # a melody's own meter (and upbeat) is never relabelled
         changes["time_signatures"] = [(0, *(meter or default_meter))]
         changes["pickup"] = 0
-    k = key or estimate_key(score)
-    if k and (key or not score.keys):
+    k = None if score.keys else key or estimate_key(score)  # nor its own key
+    if k:
         changes["keys"] = [(0, *k)]
     return score.replace(**changes)
 

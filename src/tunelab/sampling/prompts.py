@@ -14,26 +14,37 @@ from pathlib import Path
 
 import numpy as np
 
-from tunelab.errors import ParseError
+from tunelab.errors import ConfigError, ParseError
 from tunelab.score import Score
 
 
-def from_primer(path, tokenizer) -> tuple[list[np.ndarray], list[Score]]:
-    """(prompts, the pieces they encode) for every piece in a file."""
+def from_primer(
+    path, tokenizer, form: str = "played", bars: int | None = None
+) -> tuple[list, list[Score], list]:
+    """(prompts, the pieces they encode, the plans that end them) for every piece in a file,
+    read in ``form`` (the form the model learned: ``meta["data"]["form"]``). A model that knows
+    bar counts is told the melody's, ``bars`` or twice the piece's (at least 4 more), and its
+    grammar ends the melody there: a primer's own count would tell it the song is over
+    (:func:`tunelab.sampling.rewrite.continuation`)."""
     from tunelab.io import load_file
+    from tunelab.sampling.rewrite import continuation
 
-    scores, errors = load_file(path)
+    scores, errors = load_file(path, form=form)
     if errors:
         raise errors[0]
     if not scores:
         raise ParseError(path, "holds no piece to use as a primer")
-    prompts = []
+    prompts, plans = [], []
     for score in scores:
         try:
-            prompts.append(tokenizer.prompt(score))
+            prompt, plan, _ = continuation(tokenizer, score, bars=bars)
+            prompts.append(prompt)
+            plans.append(plan)
+        except ConfigError as err:
+            raise ConfigError(f"{path}: {err}") from None
         except ValueError as err:
             raise ParseError(path, f"cannot be encoded as {tokenizer.name}: {err}") from None
-    return prompts, scores
+    return prompts, scores, plans
 
 
 def from_seeds(path, tokenizer) -> list[np.ndarray]:

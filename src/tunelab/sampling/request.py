@@ -113,24 +113,7 @@ class Request:
         template = Score(
             [], [], [], tpq=steps, time_signatures=tss, keys=keys, pickup=pickup, end=end, meta=meta
         )
-        wanted = {name for t, name in C.items(template, tokenizer.controls) if t == 0 and name != "M:|"}
-        if self.bars is None:  # the template's one bar is no request
-            wanted = {n for n in wanted if not n.startswith("B:")}
-        ids = tokenizer.encode(template)
-        is_item = np.vectorize(lambda x: x in _item_ids(tokenizer, wanted))
-        marks = np.flatnonzero(is_item(ids[:, tokenizer.pitch_field] if tokenizer.is_compound else ids))
-        if not len(marks):
-            return np.zeros((0, len(tokenizer.fields)) if tokenizer.is_compound else 0, dtype=np.int64)
-        return ids[: int(marks.max()) + 1]
-
-
-def _item_ids(tokenizer, names: set) -> set:
-    """The ids (flat) or pitch-field values (compound) of the items ``names``."""
-    if tokenizer.is_compound:
-        first = 2 + 128  # V0 + the 128 pitches: items follow the pitches in the pitch field
-        return {first + i for i, n in enumerate(tokenizer.items) if n in names}
-    base = len(tokenizer.vocab) - len(tokenizer.items)
-    return {base + i for i, n in enumerate(tokenizer.items) if n in names}
+        return tokenizer.head(template, bars=self.bars is not None)
 
 
 def knows(tokenizer) -> dict:

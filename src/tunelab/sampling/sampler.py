@@ -55,8 +55,8 @@ class Settings:
         None, "window models: recompute the window even with a carried form", cli=False
     )
     lookback: int | None = setting(None, "attention looks back at most this far (see steppers)", cli=False)
-    plan: object = setting(None, "what the grammar keeps (tunelab.tokenizers.plan.Plan): meter, upbeat, bars",
-                           cli=False)  # fmt: skip
+    plan: object = setting(None, "what the grammar keeps (tunelab.tokenizers.plan.Plan): meter, upbeat, bars; "
+                           "or a list, one per prompt", cli=False)  # fmt: skip
 
     def for_field(self, name: str) -> Filters:
         return self.fields.get(name, self.filters)
@@ -104,13 +104,22 @@ def sample(model, tokenizer, prompts, settings: Settings | None = None, context=
     prompts = [np.asarray(p, dtype=np.int64) for p in prompts]
     if context is None or not isinstance(context, list):
         context = [boundary(tokenizer, 1) if context is None else np.asarray(context)] * len(prompts)
+    plans = list(s.plan) if isinstance(s.plan, (list, tuple)) else [s.plan] * len(prompts)
+    if len(plans) != len(prompts):
+        raise ValueError(f"{len(plans)} plans for {len(prompts)} prompts")
     gen = torch.Generator().manual_seed(s.seed)
     out: list[Sample | None] = [None] * len(prompts)
     done = 0
     for lo in range(0, len(prompts), s.batch_size):
         rows = range(lo, min(lo + s.batch_size, len(prompts)))
         for i, result in _Batch(
-            model, tokenizer, [context[i] for i in rows], [prompts[i] for i in rows], s, gen
+            model,
+            tokenizer,
+            [context[i] for i in rows],
+            [prompts[i] for i in rows],
+            s,
+            gen,
+            [plans[i] for i in rows],
         ):
             out[lo + i] = result
             done += 1
@@ -131,14 +140,14 @@ def boundary(tokenizer, n: int) -> np.ndarray:
 class _Batch:
     """One batch of rows decoded together; iterating yields ``(row, Sample)`` as rows finish."""
 
-    def __init__(self, model, tokenizer, contexts, prompts, s: Settings, gen):
+    def __init__(self, model, tokenizer, contexts, prompts, s: Settings, gen, plans):
         self.model, self.tok, self.s, self.gen = model, tokenizer, s, gen
         self.compound = tokenizer.is_compound
         self.F = len(tokenizer.fields) if self.compound else 0
         self.first = model.first_field
         self.inputs = [np.concatenate([c, p]) if len(p) else c for c, p in zip(contexts, prompts)]
         self.starts = [len(c) for c in contexts]  # where each melody begins in its row
-        self.grammars = [tokenizer.grammar(s.plan) for _ in prompts]
+        self.grammars = [tokenizer.grammar(plan) for plan in plans]
         self.errors = [0] * len(prompts)
         self.min_steps = np.array([max(s.min_steps, 0 if len(p) else 1) for p in prompts])
         for g, p in zip(self.grammars, prompts):

@@ -132,6 +132,22 @@ RECIPES: dict[str, Recipe] = {
 }  # fmt: skip
 
 
+# the folk model: every built-in corpus in its notated keys, with its labels as controls, NB words
+# (one a note: the shortest sequences), fill-in-the-middle for half the songs, two more keys for each
+FOLK = {
+    "corpus": "deutschl+oneills+ryans", "encoding": "nb", "controls": "key,meter,form,bars,type", "form": "played",
+    "transpose_copies": 2, "infill": 0.5, "model": "lstm", "size": None, "mode": "sequence", "seq_len": 128,
+    "gap": 0, "batch_size": 32, "lr": 2e-3, "optimizer": "adam", "schedule": "plateau", "plateau_factor": 0.2,
+    "plateau_patience": 1, "min_lr": 1e-5, "patience": 3, "epochs": 60, "select": "loss",
+    "model_options": {"d_model": 128, "hidden_size": 256, "n_layers": 2, "dropout": 0.1},
+}  # fmt: skip
+RECIPES["folk-lstm"] = Recipe(
+    FOLK,
+    why="benchmarks/results/folk.md: trained to its plateau beside the same recipe left to right only "
+    "(--infill 0) and without controls (--controls none): what filling in and the controls cost or gain",
+    tags=("folk",),
+)
+
 _WINDOW = {"size": None, "mode": "window", "seq_len": 64, "batch_size": 64, "lr": 1e-3, "controls": "none"}
 _STUDY_TRAINING = (
     "reference/study-setup.md: Adam 1e-3, batch 64, ReduceLROnPlateau (the Transformer: Noam, 4,000 steps)"

@@ -9,6 +9,8 @@ on model output, and ``syntax_errors`` and ``decode`` always agree.
 
 from __future__ import annotations
 
+import functools
+from collections import Counter
 from abc import ABC, abstractmethod
 from typing import ClassVar
 
@@ -78,7 +80,9 @@ class Tokenizer(ABC):
         self.controls = tuple(k for k in C.parse_kinds(controls) if not (k == "meter" and self.carries_meter))
         self.items = list(items) if items is not None else C.vocabulary(self.controls, self._grid_meters())
         self._item_id = {name: i for i, name in enumerate(self.items)}
-        self._header_kind = [name[:2] if name[:2] in C.HEADER else "" for name in self.items]
+        self._header_kind = [
+            "fill" if name in C.INFILL else name[:2] if name[:2] in C.ONCE else "" for name in self.items
+        ]
         self.monophonic = bool(monophonic)
         self.meters_seen = None if meters_seen is None else [tuple(m) for m in meters_seen]
         self.bar_cuts = bool(bar_cuts)
@@ -94,17 +98,24 @@ class Tokenizer(ABC):
         """The tokenizer for a training corpus: the control items it uses (in vocabulary order),
         the meters it has and whether it is monophonic (grid also learns its pitches)."""
         seen, meters, chords, cut, n, mixed = set(), set(), 0, 0, 0, 0
+        types: Counter = Counter()
         for s in scores:
             if isinstance(s, str):  # grid text lines: notes only
                 continue
-            seen.update(name for _, name in C.items(s, self.controls))
+            names = {name for _, name in C.items(s, self.controls)}
+            seen.update(names)
+            types.update(name for name in names if name.startswith("T:"))
             meters.update(tuple(ts[1:]) for ts in s.time_signatures)
             chords, cut, n = chords + (not s.is_monophonic()), cut + bool(s.cut_bars()), n + 1
             mixed += on_grid_of(s, self.steps_per_quarter) and breaks_triplets(
                 s, self.steps_per_quarter, self.rests_are_tokens
             )  # a song off the grid does not encode at all: it does not count
+        # a tune type a handful of songs name is a label, not a type a model can learn: unknown
+        seen -= {t for t, k in types.items() if k < max(C.MIN_TYPE_SONGS, C.MIN_TYPE_SHARE * n)}
         bars = [int(n[2:]) for n in seen if n.startswith("B:")]
         seen |= {f"B:{n}" for n in range(1, max(bars, default=0) + 1)}  # every count up to the longest
+        if "infill" in self.controls:
+            seen |= set(C.INFILL)
         names = [n for n in self.items if n in seen] + sorted(seen - set(self.items))
         # overlapping notes and a bar cut short by a meter change: kept where 1% of the songs have
         # them (rarer ones, a double stop in a fiddle book or a notation slip, the grammar should
@@ -126,13 +137,51 @@ class Tokenizer(ABC):
     # ---- control items -------------------------------------------------------------------------
     def items_allowed(self, started: bool, named: set) -> np.ndarray:
         """Over the items: which may come now. A header control (bars, tune type) comes once, at
-        the start, before any note: ``started`` (music has begun), ``named`` (kinds given)."""
+        the start, before any note; so does the opening key, which may change once the music has
+        begun (a second key before it would overrule the first, the one a melody was asked for):
+        ``started`` (music has begun), ``named`` (kinds given). The sentinels of filling in are
+        never written (a grammar reads them: :class:`_Sentinels`)."""
         return np.array(
-            [not kind or (not started and kind not in named) for kind in self._header_kind], dtype=bool
-        )
+            [not kind or ((kind == "K:" if started else kind not in named) and kind != "fill")
+             for kind in self._header_kind], dtype=bool,
+        )  # fmt: skip
+
+    def item_token(self, name: str) -> np.ndarray:
+        """The token of item ``name``: an id (flat) or a word (compound: its pitch field names the
+        item). A sentinel of filling in (:mod:`tunelab.tokenizers.infill`) is a word of no bar
+        state, which the loss and accuracy skip: it is given, never predicted."""
+        index = self._item_id[name]
+        if not self.is_compound:
+            return np.array(len(self.vocab) - len(self.items) + index, dtype=np.int64)
+        if name not in C.INFILL:
+            raise ValueError(f"{name}: a compound encoding places its items itself")
+        word = np.zeros(len(self.fields), dtype=np.int64)
+        word[self.pitch_field] = 2 + 128 + index  # after <ignore>, <conti> and the 128 pitches
+        return word
+
+    @functools.cached_property
+    def _sentinels(self) -> dict:
+        """id (flat) or pitch-field value (compound) -> the sentinel of filling in it is."""
+        out = {}
+        for name in C.INFILL if "infill" in self.controls else ():
+            if name in self._item_id:
+                token = self.item_token(name)
+                out[int(token[self.pitch_field] if self.is_compound else token)] = name
+        return out
+
+    def sentinel(self, token) -> str | None:
+        """The sentinel of filling in that ``token`` is, or None."""
+        if not self._sentinels:
+            return None
+        if self.is_compound:
+            if token[0] != PAD:
+                return None
+            token = token[self.pitch_field]
+        return self._sentinels.get(int(token))
 
     def header_kind(self, index: int) -> str:
-        """``"B:"`` or ``"T:"`` for a header control item, else ``""``."""
+        """``"B:"``, ``"T:"`` or ``"K:"`` for an item named once before the music, ``"fill"`` for a
+        sentinel of filling in, else ``""``."""
         return self._header_kind[index]
 
     def item_ids(self, score: Score) -> list[tuple[int, int]]:
@@ -208,8 +257,13 @@ class Tokenizer(ABC):
     def grammar(self, plan=None) -> Grammar:
         """A fresh grammar state at the start of a sequence; ``plan`` (a
         :class:`tunelab.tokenizers.plan.Plan`): the meter, upbeat and length it must keep."""
-        if plan is None:
-            return self._grammar()
+        if plan is not None:
+            self._check_plan(plan)
+        if self._sentinels:
+            return _Sentinels(self, plan)
+        return self._grammar() if plan is None else self._grammar(plan)
+
+    def _check_plan(self, plan) -> None:
         plan.check(self.steps_per_quarter)
         if (
             plan.meter is not None
@@ -220,7 +274,6 @@ class Tokenizer(ABC):
 
             known = ", ".join(f"{n}/{d}" for n, d in self.meters_seen)
             raise ConfigError(f"--meter {plan.meter[0]}/{plan.meter[1]}: this model knows {known}")
-        return self._grammar(plan)
 
     def _iter(self, ids):
         arr = np.asarray(ids, dtype=np.int64)
@@ -246,6 +299,21 @@ class Tokenizer(ABC):
         while len(ids) and self.ends(ids[-1]):
             ids = ids[:-1]
         return ids
+
+    def head(self, score: Score, *, bars: bool = True) -> np.ndarray:
+        """The ids a song with ``score``'s controls begins with: its encoding with the notes left
+        out, up to its last control item at tick 0 (each encoding places them as in training);
+        empty when it has none. ``bars=False`` leaves the bar count out (unknown)."""
+        template = score.replace(onset=[], duration=[], pitch=[], velocity=None, rests=None)
+        wanted = {name for t, name in C.items(template, self.controls) if t == 0 and name != "M:|"}
+        wanted = {n for n in wanted if n in self._item_id and (bars or not n.startswith("B:"))}
+        ids = self.encode(template)
+        base = 2 + 128 if self.is_compound else len(self.vocab) - len(self.items)
+        values = ids[:, self.pitch_field] if self.is_compound else ids
+        marks = np.flatnonzero(np.isin(values, [base + self._item_id[n] for n in wanted]))
+        if not len(marks):
+            return ids[:0]
+        return ids[: int(marks.max()) + 1]
 
     # ---- what information content asks (tunelab.training.surprise) -----------------------------
     def pitch_ids(self) -> np.ndarray:
@@ -303,6 +371,41 @@ class Tokenizer(ABC):
 
     @abstractmethod
     def _to_score(self, result) -> Score: ...
+
+
+class _Sentinels(Grammar):
+    """The grammar of a tokenizer that fills in: the encoding's own grammar, started afresh at
+    each sentinel (the suffix is a song of its own, and so is the middle, which keeps the plan),
+    and the sentinels never sampled."""
+
+    def __init__(self, tok: Tokenizer, plan=None):
+        self.tok, self.plan = tok, plan
+        self.inner = self._fresh(plan)
+        self.values = np.array(sorted(tok._sentinels), dtype=np.int64)
+
+    def _fresh(self, plan):
+        return self.tok._grammar() if plan is None else self.tok._grammar(plan)
+
+    def allowed(self, field=None, chosen=()):
+        if not self.tok.is_compound:
+            m = self.inner.allowed().copy()
+            m[self.values] = False
+            return m
+        m = self.inner.allowed(field, chosen)
+        if field == self.tok.pitch_field:
+            m = m.copy()
+            m[self.values] = False
+        return m
+
+    def feed(self, token) -> bool:
+        which = self.tok.sentinel(token)
+        if which is None:
+            return self.inner.feed(token)
+        self.inner = self._fresh(self.plan if which == C.INFILL[1] else None)
+        return True
+
+    def result(self):
+        return self.inner.result()
 
 
 def mask_of(size: int, ids) -> np.ndarray:

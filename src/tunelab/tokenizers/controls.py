@@ -12,7 +12,8 @@ Kinds: ``key`` (``K:D``, ``K:Dm``, ``K:Ddor``...; ``K:D?`` for a tonic whose mod
 does not give), ``meter`` (``M:6/8`` where a meter starts; ``M:|`` where the first full bar
 starts after a pickup), ``form`` (``|:``, ``:|``, ``||``, ``[1``, ``P:A``; an ending played
 on several passes is one item per pass at one tick, ``[1`` ``[3``), and the header controls a
-model can be asked for: ``bars`` (``B:16``, the bars from the first full one) and ``type``
+model can be asked for: ``bars`` (``B:16``, the bars from the first full one; ``meta["bars"]``
+says another count, or None for unknown: the melody a prompt begins) and ``type``
 (``T:reel``, the tune type an ABC ``R:`` field names). A song without a control has no item for
 it: that is its "unknown".
 """
@@ -23,6 +24,8 @@ from tunelab.form import Form, canonical, is_mark
 from tunelab.score import Score
 
 KINDS = ("key", "meter", "form", "bars", "type")
+INFILL = ("<suffix>", "<middle>")  # the sentinels of filling in (tunelab.tokenizers.infill): kind "infill"
+ALL_KINDS = (*KINDS, "infill")  # "infill" is asked for (tunelab train --infill), never a default
 MAX_BARS = 256  # B:1 .. B:256; a longer piece has no bars item
 MODES = {"major": "", "minor": "m", "dorian": "dor", "phrygian": "phr", "lydian": "lyd",
          "mixolydian": "mix", "locrian": "loc", None: "?"}  # fmt: skip
@@ -39,10 +42,10 @@ def parse_kinds(kinds) -> tuple[str, ...]:
     if isinstance(kinds, str):
         kinds = [k.strip() for k in kinds.split(",") if k.strip() and k.strip() != "none"]
     kinds = tuple(kinds)
-    bad = [k for k in kinds if k not in KINDS]
+    bad = [k for k in kinds if k not in ALL_KINDS]
     if bad:
-        raise ValueError(f"unknown control kind {bad[0]!r}; choose from {', '.join(KINDS)} (or none)")
-    return tuple(k for k in KINDS if k in kinds)
+        raise ValueError(f"unknown control kind {bad[0]!r}; choose from {', '.join(ALL_KINDS)} (or none)")
+    return tuple(k for k in ALL_KINDS if k in kinds)
 
 
 # tune types as tunebooks spell them -> one name
@@ -53,7 +56,9 @@ TYPES = ["reel", "jig", "double jig", "single jig", "slip jig", "hornpipe", "pol
          "song", "dance"]  # fmt: skip
 
 
+MIN_TYPE_SONGS, MIN_TYPE_SHARE = 5, 0.002  # a type fewer songs name is unknown to a fitted tokenizer
 HEADER = ("B:", "T:")  # controls a song may lack: one a vocabulary lacks is left out (unknown)
+ONCE = (*HEADER, "K:")  # named at most once before the music starts (a key may change later, a header not)
 
 
 def tune_type(text) -> str | None:
@@ -84,6 +89,8 @@ def vocabulary(kinds, meters=()) -> list[str]:
         out += [f"K:{t}{m}" for t in TONICS for m in MODES.values()]
     if "form" in kinds:
         out += [f"P={s}" for s in ORDER_SYMBOLS] + _FORM_MARKS + ["$" + m for m in _FORM_MARKS]
+    if "infill" in kinds:
+        out += list(INFILL)
     return out
 
 
@@ -91,8 +98,12 @@ def items(score: Score, kinds) -> list[tuple[int, str]]:
     """The Score's items of these kinds, ``[(tick, name)]`` in encoding order (by tick; at one
     tick: meter, key, then form marks as written). Ticks are the Score's own."""
     out: list[tuple[int, str]] = []
-    if "bars" in kinds and score.time_signatures and score.end > 0 and bar_count(score) <= MAX_BARS:
-        out.append((0, f"B:{bar_count(score)}"))
+    if "bars" in kinds and score.time_signatures and score.end > 0:
+        bars = (
+            score.meta["bars"] if "bars" in score.meta else bar_count(score)
+        )  # a part of a melody: the whole's
+        if bars is not None and bars <= MAX_BARS:
+            out.append((0, f"B:{bars}"))
     if "type" in kinds and tune_type(score.meta.get("rhythm")):
         out.append((0, f"T:{tune_type(score.meta['rhythm'])}"))
     if "meter" in kinds:

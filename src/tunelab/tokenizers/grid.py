@@ -18,6 +18,7 @@ import numpy as np
 
 from tunelab.corpus.transforms import on_grid
 from tunelab.score import Score
+from tunelab.tokenizers import controls as C
 from tunelab.tokenizers.base import PAD, Grammar, Tokenizer, mask_of
 from tunelab.tokenizers.rhythm import Tuplets
 
@@ -140,7 +141,7 @@ class _GridGrammar(Grammar):
         self.up = item + items.index("M:|") if "M:|" in items else None
         self._names, self._plan, self._end, self._plan_meter = list(items), None, None, None
         self.tok = None
-        self._has_headers = any(n[:2] in ("B:", "T:") for n in items)
+        self._has_headers = any(n[:2] in C.ONCE or n in C.INFILL for n in items)
         self._new_song()
 
     def plan(self, plan) -> None:

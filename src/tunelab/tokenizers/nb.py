@@ -194,9 +194,16 @@ class _NBGrammar(Grammar):
     def _floor(self, state: int) -> int:
         """The lowest position a word of this state may take (monophonic, without items: where the
         last note has ended; items may stand inside a sounding note)."""
-        if not self.tok.monophonic or self.tok.items:
+        if not self.tok.monophonic or self._items_open(state):
             return 0
         return self.busy - self.origin - (self._len_now() if state == NEW_BAR else 0)
+
+    def _items_open(self, state: int) -> bool:
+        """Whether a word of this state may name an item (else its position must hold a note)."""
+        if not self._headers:
+            return bool(self.tok.items)
+        started = bool(self.notes) or len(self.bars) > 1 or state == NEW_BAR
+        return bool(self.tok.items_allowed(started, self.named).any())
 
     def _cursor(self, state: int) -> int:
         """Where, in the bar a word of this state is in, the music followed so far ends."""
@@ -222,7 +229,14 @@ class _NBGrammar(Grammar):
 
     def allowed(self, field: int | None = 0, chosen: tuple = ()) -> np.ndarray:
         m = self._allowed(field, chosen)
-        return m if self.plan is None else self._planned(m, field or 0, chosen)
+        m = m if self.plan is None else self._planned(m, field or 0, chosen)
+        if not field:  # a state none of whose words may follow (no note may start, no item is left): not it
+            dead = [SAME_POS] * bool(m[SAME_POS] and not self.allowed(3, (SAME_POS, CONTI, CONTI))[V0:].any())
+            dead += [SAME_BAR] * bool(m[SAME_BAR] and not self.allowed(2, (SAME_BAR, CONTI))[V0:].any())
+            if dead:
+                m = m.copy()
+                m[dead] = False
+        return m
 
     def _planned(self, m: np.ndarray, field: int, chosen: tuple) -> np.ndarray:
         """The mask narrowed to the plan (:mod:`tunelab.tokenizers.plan`): its meter at the start
@@ -355,7 +369,9 @@ class _NBGrammar(Grammar):
             lo = self._lowest_free() if state == SAME_BAR else 0
             lo = max(lo, self._floor(state))
             m = mask_of(size, slice(V0 + lo, V0 + length))
-            if self.tup is not None and (not self.tok.items or not self._closed()):  # where a note may start
+            if self.tup is not None and (
+                not self._items_open(state) or not self._closed()
+            ):  # where a note may start
                 m[V0 : V0 + length] &= onsets_after(
                     self.tup, self._cursor(state), length
                 )  # (an item too, in a group)

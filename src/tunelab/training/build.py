@@ -14,7 +14,7 @@ import torch
 
 from tunelab.errors import ConfigError
 from tunelab.training.config import TrainConfig
-from tunelab.training.data import Examples, encode_songs, song_stream
+from tunelab.training.data import Examples, encode_each, encode_songs, song_stream
 from tunelab.training.distributed import Context
 
 
@@ -50,7 +50,8 @@ def build_data(config: TrainConfig, ctx: Context, saved_tokenizer: dict | None) 
         tokenizer = tunelab.tokenizers.from_dict(saved_tokenizer)
     else:
         steps = config.steps_per_quarter or _grid(train_scores, config.encoding, ctx)
-        tokenizer = tunelab.tokenizers.get(config.encoding, steps_per_quarter=steps, controls=config.controls)
+        controls = config.controls + (",infill" if config.infill else "")
+        tokenizer = tunelab.tokenizers.get(config.encoding, steps_per_quarter=steps, controls=controls)
         # fitted on every training song (and its transposed copies): the vocabulary does not
         # depend on --train-fraction
         fit_on = (
@@ -68,7 +69,13 @@ def build_data(config: TrainConfig, ctx: Context, saved_tokenizer: dict | None) 
     train_scores = tunelab.corpus.subsample(train_scores, config.train_fraction, config.seed)
     if config.transpose_copies:
         train_scores = transposed_copies(train_scores, config.transpose_copies, config.seed)
-    train_seqs, skipped = encode_songs(train_scores, tokenizer)
+    each = encode_each(train_scores, tokenizer)
+    train_seqs, skipped = [x for x in each if not isinstance(x, str)], [x for x in each if isinstance(x, str)]
+    if config.infill:
+        from tunelab.tokenizers.infill import rearranged
+
+        kept = [s for s, x in zip(train_scores, each) if not isinstance(x, str)]
+        train_seqs = rearranged(tokenizer, kept, train_seqs, config.infill, config.seed)
     val_seqs, val_skipped = encode_songs(val_scores, tokenizer)
     try:
         train = Examples(song_stream(train_seqs, sep, gap), config.seq_len, config.mode)

@@ -60,6 +60,9 @@ class TrainConfig:
     transpose_copies: int = setting(0, "transposition augmentation: each training song also in this many other "
                                     "keys (random intervals of 1-6 semitones, the key control moving with the "
                                     "notes; validation and test songs stay as written)")  # fmt: skip
+    infill: float = setting(0.0, "share of training songs rearranged to fill in the middle (prefix, suffix, "
+                            "then the middle: tunelab.tokenizers.infill), so the model can rewrite bars between "
+                            "others; 0: left to right only")  # fmt: skip
     form: str | None = setting(None, "train on the songs as played (repeats taken, endings chosen, parts in order; "
                                "the default) or as written (the notes once, the form's marks as control items)",
                                choices=("played", "written"))  # fmt: skip
@@ -137,6 +140,8 @@ class TrainConfig:
             problems.append(f"--max-minutes must be positive, got {self.max_minutes}")
         if self.max_tokens is not None and self.max_tokens <= 0:
             problems.append(f"--max-tokens must be positive, got {self.max_tokens}")
+        if not 0 <= self.infill < 1:
+            problems.append(f"--infill is a share of the songs, 0 to below 1, got {self.infill}")
         if not 0 <= self.transpose_copies <= 12:
             problems.append(f"--transpose-copies must be 0 to 12, got {self.transpose_copies}")
         if self.eval_every < 0:
