@@ -67,7 +67,7 @@ def main(argv=None) -> int:
     if args.phase == "train":
         train_all(args.threads)
         return 0
-    from folk_measure import measure  # noqa: PLC0415 (benchmarks/folk_measure.py, beside this file)
+    from folk_measure import measure
 
     result = measure(RUNS, threads=args.threads)
     (RESULTS / "folk.json").write_text(json.dumps(result, indent=1) + "\n")

@@ -10,8 +10,8 @@ on model output, and ``syntax_errors`` and ``decode`` always agree.
 from __future__ import annotations
 
 import functools
-from collections import Counter
 from abc import ABC, abstractmethod
+from collections import Counter
 from typing import ClassVar
 
 import numpy as np
