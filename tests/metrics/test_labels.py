@@ -16,9 +16,9 @@ def modal_song(tonic_pc: int, mode: str, rng) -> str:
     lean = [0.3, 0.08, 0.14, 0.06, 0.22, 0.1, 0.1]  # tonic, third and fifth heavier
     degrees = list(rng.choice(7, 28, p=lean)) + [0, 4, 0, 0]
     pitches = [60 + tonic_pc + steps[d] for d in degrees]
-    names = "C ^C D _E E F ^F G _A A _B B".split()
+    names = ["C", "^C", "D", "_E", "E", "F", "^F", "G", "_A", "A", "_B", "B"]
     body = " ".join(names[p % 12] for p in pitches)
-    tonic = "C C# D Eb E F F# G Ab A Bb B".split()[tonic_pc]
+    tonic = ["C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B"][tonic_pc]
     k = {"major": "", "dorian": "dor", "minor": "m"}[mode]
     return f"X:1\nM:4/4\nL:1/8\nK:{tonic}{k}\n{body}|]\n"
 
@@ -38,7 +38,7 @@ def test_the_finder_tells_modes_that_share_a_scale_apart():
     for m in SCALES:
         for t in range(12):
             found = finder.find(parse_abc_tune(modal_song(t, m, rng)))
-            right += found == ("C C# D Eb E F F# G Ab A Bb B".split()[t], m)
+            right += found == (["C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B"][t], m)
     assert (
         right >= 27
     )  # of 36 (30 seen; chance 1 in 36): D dorian and C major share their notes, the tonic's weight decides
