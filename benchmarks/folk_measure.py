@@ -63,9 +63,17 @@ def measure(
 
 def _run_info(model) -> dict:
     status = model.meta["status"]
-    return {"parameters": model.meta["parameters"], "epochs": status.get("epoch"),
+    return {"parameters": model.meta["parameters"], "epochs": status.get("epochs_done"),
             "best_epoch": status.get("best_epoch"), "train_minutes": round(status["training_seconds"] / 60, 1),
-            "tokens": status.get("tokens_seen"), "controls": list(model.tokenizer.controls)}  # fmt: skip
+            "tokens": _tokens_seen(model.run), "controls": list(model.tokenizer.controls)}  # fmt: skip
+
+
+def _tokens_seen(run: Path) -> int | None:
+    import csv
+
+    with open(run / "train_log.csv") as f:
+        rows = list(csv.DictReader(f))
+    return int(float(rows[-1]["tokens_seen"])) if rows else None
 
 
 # ---- 1. bits per note --------------------------------------------------------------------------

@@ -201,3 +201,15 @@ def test_the_command_line_fills_varies_and_continues(run, tmp_path):
 def test_a_model_not_trained_to_fill_in_says_so(tmp_path):
     with pytest.raises(ConfigError, match="was not trained to fill in"):
         tunelab.load("study-lstm", threads=1).fill(TUNE, "2-3")
+
+
+def test_pretrained_info_lists_what_a_model_can_be_asked(run, capsys):
+    assert main(["pretrained", "info", str(run)]) == 0
+    text = capsys.readouterr().out
+    assert "encoding: remi" in text and "meter: 4/4, 6/8" in text and "fill / vary: yes" in text
+    assert "A dorian" in text and "E minor" in text and "jig" in text and "bars: 1 to 8" in text
+    assert main(["pretrained", "info", "study-lstm"]) == 0
+    text = capsys.readouterr().out
+    assert (
+        "key: none: melodies in its training key, transposed to --key" in text and "fill / vary: no" in text
+    )

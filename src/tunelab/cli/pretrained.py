@@ -1,4 +1,4 @@
-"""``tunelab pretrained list | pack``: the checkpoints shipped with tunelab."""
+"""``tunelab pretrained list | info | pack``: the checkpoints shipped with tunelab."""
 
 from __future__ import annotations
 
@@ -10,6 +10,12 @@ def register(sub) -> None:
     psub = group.add_subparsers(title="pretrained commands", metavar="ACTION")
     c = psub.add_parser("list", help="the shipped models and their aliases")
     c.set_defaults(func=cmd_list)
+    c = psub.add_parser(
+        "info", help="what a model is and what it can be asked for (its controls and their values)"
+    )
+    c.add_argument("name", help="a shipped model's name, or a run directory")
+    c.add_argument("--json", action="store_true", help="as JSON")
+    c.set_defaults(func=cmd_info)
     c = psub.add_parser(
         "pack",
         help="copy a finished run into the package as a shipped model (weights as int8)",
@@ -35,4 +41,21 @@ def cmd_pack(args) -> int:
 
     out = pack(args.run, args.name)
     print(json.dumps({"packed": str(out), "bytes": sum(f.stat().st_size for f in out.iterdir())}))
+    return 0
+
+
+def cmd_info(args) -> int:
+    from tunelab.pretrained import describe
+
+    info = describe(args.name)
+    if args.json:
+        print(json.dumps(info, indent=1))
+        return 0
+    for key, value in info.items():
+        if isinstance(value, dict):
+            print(f"{key}:")
+            for k, v in value.items():
+                print(f"  {k}: {v}")
+        else:
+            print(f"{key}: {value}")
     return 0
