@@ -33,3 +33,45 @@ def test_real_defaults_are_still_shown():
     text = next(p for p in _parsers() if p.prog == "tunelab tokenize").format_help()
     assert "(default: auto)" in text and "(default: played)" in text  # --steps-per-quarter, --form
     assert "--show" in text and "(default: False)" not in text
+
+
+def test_the_help_lines_are_each_commands_own():
+    """``tunelab --help`` lists every command without building its parser: the same line."""
+    from tunelab.cli import command_help
+
+    lines = command_help()
+    full = {a.dest: a.help for a in build_parser()._subparsers._group_actions[0]._choices_actions}
+    assert lines == full and len(lines) >= 14
+
+
+def test_help_version_and_a_listing_start_without_torch():
+    """What ``tunelab --help``, ``--version`` and ``corpus list`` import: no torch (a second
+    of start-up); a fresh interpreter, so that no other test's imports count."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, contextlib, io\n"
+        "from tunelab.cli import main\n"
+        "for argv in (['--help'], ['--version'], ['corpus', 'list']):\n"
+        "    with contextlib.redirect_stdout(io.StringIO()):\n"
+        "        try:\n"
+        "            main(argv)\n"
+        "        except SystemExit:\n"
+        "            pass\n"
+        "print('torch' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip().endswith("False")
+
+
+def test_a_typo_gets_a_suggestion(capsys):
+    from tunelab.cli import main
+
+    assert main(["genrate"]) == 2
+    assert "unknown command 'genrate' (did you mean generate?)" in capsys.readouterr().err
+    try:
+        main(["generate", "--model", "study-lstm", "--out", "x", "--temprature", "0.5"])
+    except SystemExit as e:
+        assert e.code == 2
+    assert "unrecognized argument --temprature (did you mean --temperature?)" in capsys.readouterr().err

@@ -10,10 +10,17 @@ from pathlib import Path
 from tunelab.errors import TunelabError
 
 
+# the commands this module adds, and their one-line help (tunelab --help lists them without
+# building their parsers)
+COMMANDS = {
+    "corpus": "list, prepare, inspect and export corpora",
+}
+
+
 def register(sub) -> None:
     corpus = sub.add_parser(
         "corpus",
-        help="list, prepare, inspect and export corpora",
+        help=COMMANDS["corpus"],
         description="Corpora: built-in collections or folders of files.",
     )
     csub = corpus.add_subparsers(title="corpus commands", metavar="ACTION")

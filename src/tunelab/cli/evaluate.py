@@ -9,10 +9,17 @@ from tunelab.errors import TunelabError
 from tunelab.metrics.suites import DEFAULT, SUITES
 
 
+# the commands this module adds, and their one-line help (tunelab --help lists them without
+# building their parsers)
+COMMANDS = {
+    "evaluate": "the study's 17 metrics, structure, closeness, statistics, a report",
+}
+
+
 def register(sub) -> None:
     c = sub.add_parser(
         "evaluate",
-        help="the study's 17 metrics, structure, closeness, statistics, a report",
+        help=COMMANDS["evaluate"],
         description="Evaluate sets of melodies (folders of MIDI/MusicXML/kern/ABC, or grid-text "
         "files with one melody per line) and write metrics.json, metrics.csv, "
         "per_item.csv and report.html.",

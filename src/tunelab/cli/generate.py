@@ -18,12 +18,20 @@ def _filters_given(args) -> bool:
     return bool(given(args, Filters))
 
 
+# the commands this module adds, and their one-line help (tunelab --help lists them without
+# building their parsers)
+COMMANDS = {
+    "generate": "sample melodies from a trained run; write MIDI, MusicXML, grid, WAV, SVG, PNG and index.html",
+    "render": "render MIDI / MusicXML / grid files (or a generation dir) as WAV, SVG, PNG",
+}
+
+
 def register(sub) -> None:
     from tunelab.sampling import Filters, Settings
 
     c = sub.add_parser(
         "generate",
-        help="sample melodies from a trained run; write MIDI, MusicXML, grid, WAV, SVG, PNG and index.html",
+        help=COMMANDS["generate"],
         description=(
             "Sample melodies from a run directory (tunelab train --out), batched, under the "
             "encoding's grammar, and write a generation dir. The sampling flags are the fields of "
@@ -92,9 +100,7 @@ def register(sub) -> None:
     c.add_argument("--device", default="cpu", help="cpu, cuda, auto")
     c.set_defaults(func=cmd_generate)
 
-    c = sub.add_parser(
-        "render", help="render MIDI / MusicXML / grid files (or a generation dir) as WAV, SVG, PNG"
-    )
+    c = sub.add_parser("render", help=COMMANDS["render"])
     c.add_argument(
         "path", type=Path, help="a file, a folder of files, or a generation dir (rendered in place)"
     )

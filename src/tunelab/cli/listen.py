@@ -12,6 +12,14 @@ from tunelab.errors import ConfigError
 DEFAULT_DIR = "listening"
 
 
+# the commands this module adds, and their one-line help (tunelab --help lists them without
+# building their parsers)
+COMMANDS = {
+    "serve": "the gallery and the listening tests in a web page",
+    "listen": "create, export and analyse listening tests",
+}
+
+
 def register(sub) -> None:
     _serve_parser(sub)
     _listen_parser(sub)
@@ -20,7 +28,7 @@ def register(sub) -> None:
 def _serve_parser(sub) -> None:
     c = sub.add_parser(
         "serve",
-        help="the gallery and the listening tests in a web page",
+        help=COMMANDS["serve"],
         description="Serve the gallery of melody sets and the listening tests (FastAPI + uvicorn). State "
         "(a SQLite database and rendered media) lives under --data-dir. Prints the admin token, which "
         "the results page, test creation and export need.",
@@ -56,7 +64,7 @@ def _serve_parser(sub) -> None:
 
 
 def _listen_parser(sub) -> None:
-    listen = sub.add_parser("listen", help="create, export and analyse listening tests")
+    listen = sub.add_parser("listen", help=COMMANDS["listen"])
     lsub = listen.add_subparsers(title="listen commands", metavar="ACTION")
     c = lsub.add_parser(
         "create",

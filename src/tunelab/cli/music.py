@@ -11,10 +11,19 @@ from tunelab.errors import TunelabError
 from tunelab.tokenizers import NAMES
 
 
+# the commands this module adds, and their one-line help (tunelab --help lists them without
+# building their parsers)
+COMMANDS = {
+    "convert": "read one piece and write it in another format (by suffix)",
+    "tokenize": "encode pieces as token ids (grid, remi, cp, nb)",
+    "detokenize": "decode token ids back into music",
+}
+
+
 def register(sub) -> None:
     c = sub.add_parser(
         "convert",
-        help="read one piece and write it in another format (by suffix)",
+        help=COMMANDS["convert"],
         description="Read one piece (kern, ABC, MusicXML, MIDI, grid) and write .mid, "
         ".musicxml or .txt (grid text).",
     )
@@ -25,7 +34,7 @@ def register(sub) -> None:
 
     c = sub.add_parser(
         "tokenize",
-        help="encode pieces as token ids (grid, remi, cp, nb)",
+        help=COMMANDS["tokenize"],
         description="Encode every piece of the given files with one encoding. Writes "
         "JSON (the tokenizer's settings and each piece's ids) with --out.",
     )
@@ -55,7 +64,7 @@ def register(sub) -> None:
 
     c = sub.add_parser(
         "detokenize",
-        help="decode token ids back into music",
+        help=COMMANDS["detokenize"],
         description="Decode a JSON file written by `tunelab tokenize` (or by "
         "generation); ids the grammar forbids are skipped and counted.",
     )

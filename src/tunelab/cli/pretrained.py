@@ -5,8 +5,15 @@ from __future__ import annotations
 import json
 
 
+# the commands this module adds, and their one-line help (tunelab --help lists them without
+# building their parsers)
+COMMANDS = {
+    "pretrained": "list the shipped models; pack a run as one",
+}
+
+
 def register(sub) -> None:
-    group = sub.add_parser("pretrained", help="list the shipped models; pack a run as one")
+    group = sub.add_parser("pretrained", help=COMMANDS["pretrained"])
     psub = group.add_subparsers(title="pretrained commands", metavar="ACTION")
     c = psub.add_parser("list", help="the shipped models and their aliases")
     c.set_defaults(func=cmd_list)

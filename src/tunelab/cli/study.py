@@ -5,9 +5,17 @@ from __future__ import annotations
 from tunelab.threads import HELP as THREADS_HELP
 
 
+# the commands this module adds, and their one-line help (tunelab --help lists them without
+# building their parsers)
+COMMANDS = {
+    "study": "rerun the LSTM / Transformer / Hybrid study",
+    "demo": "the README's main job: train three small models, generate, evaluate, report",
+}
+
+
 def register(sub) -> None:
     _demo_parser(sub)
-    study = sub.add_parser("study", help="rerun the LSTM / Transformer / Hybrid study")
+    study = sub.add_parser("study", help=COMMANDS["study"])
     ssub = study.add_subparsers(title="study commands", metavar="ACTION")
     _reproduce_parser(ssub)
     _efficiency_parser(ssub)
@@ -18,7 +26,7 @@ def register(sub) -> None:
 def _demo_parser(sub) -> None:
     c = sub.add_parser(
         "demo",
-        help="the README's main job: train three small models, generate, evaluate, report",
+        help=COMMANDS["demo"],
         description="Prepare the bundled deutschl corpus, train a small LSTM, Transformer and Hybrid for "
         "--minutes each of a free 2-core machine (a budget in tokens, so a busy machine takes longer, not "
         "worse), set the shipped converged models beside them, generate melodies from test-song openings, "

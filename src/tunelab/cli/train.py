@@ -12,13 +12,21 @@ from tunelab.errors import ConfigError
 from tunelab.threads import HELP as THREADS_HELP
 
 
+# the commands this module adds, and their one-line help (tunelab --help lists them without
+# building their parsers)
+COMMANDS = {
+    "train": "train a model on a corpus; checkpoints every epoch; --resume continues",
+    "score": "a run's NLL, perplexity and accuracies on any data, as JSON",
+}
+
+
 def register(sub) -> None:
     from tunelab.models import ModelConfig
     from tunelab.training import TrainConfig
 
     c = sub.add_parser(
         "train",
-        help="train a model on a corpus; checkpoints every epoch; --resume continues",
+        help=COMMANDS["train"],
         description=(
             "Train a model. Runs under torchrun for DistributedDataParallel: "
             "torchrun --nproc_per_node=N -m tunelab train ... Every flag below is a field of "
@@ -39,7 +47,7 @@ def register(sub) -> None:
 
     c = sub.add_parser(
         "score",
-        help="a run's NLL, perplexity and accuracies on any data, as JSON",
+        help=COMMANDS["score"],
         description="Score a run's best weights (or a shipped model's) on a corpus: NLL per token, perplexity, "
         "masked accuracy, and with --protocol study the study's window accuracy and NLL. Defaults are "
         "tunelab.training.score.score's.",
