@@ -9,7 +9,6 @@ from pathlib import Path
 
 from tunelab.errors import TunelabError
 
-
 # the commands this module adds, and their one-line help (tunelab --help lists them without
 # building their parsers)
 COMMANDS = {

@@ -8,7 +8,6 @@ from pathlib import Path
 from tunelab.errors import TunelabError
 from tunelab.metrics.suites import DEFAULT, SUITES
 
-
 # the commands this module adds, and their one-line help (tunelab --help lists them without
 # building their parsers)
 COMMANDS = {

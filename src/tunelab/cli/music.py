@@ -10,7 +10,6 @@ from pathlib import Path
 from tunelab.errors import TunelabError
 from tunelab.tokenizers import NAMES
 
-
 # the commands this module adds, and their one-line help (tunelab --help lists them without
 # building their parsers)
 COMMANDS = {

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 
-
 # the commands this module adds, and their one-line help (tunelab --help lists them without
 # building their parsers)
 COMMANDS = {

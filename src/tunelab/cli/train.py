@@ -11,7 +11,6 @@ from tunelab.cli.flags import add_flags, given
 from tunelab.errors import ConfigError
 from tunelab.threads import HELP as THREADS_HELP
 
-
 # the commands this module adds, and their one-line help (tunelab --help lists them without
 # building their parsers)
 COMMANDS = {
