@@ -28,7 +28,7 @@ audio:
 	    fluidsynth timgm6mb-soundfont >/dev/null || echo "make audio: install failed; numpy synthesizer in use"; \
 	else echo "make audio: FluidSynth not installed (needs root and apt); numpy synthesizer in use"; fi
 
-test: $(STAMP) browser abcmidi
+test: $(STAMP) audio browser abcmidi
 	$(PY) -m pytest -q
 
 # Debian's Chromium for the listening test's browser test (Playwright drives it), where the machine

@@ -203,12 +203,14 @@ class Model:
     # ---- new music around a given tune ----------------------------------------------------------
     def continue_tune(self, tune, n: int = 1, *, from_bar: int | None = None, bars: int | None = None,
                       seed: int = 0, temperature: float = 1.0, settings=None, progress=None) -> list[Melody]:  # fmt: skip
-        """``n`` continuations of ``tune`` (a Score, a file, or ABC text): from bar ``from_bar``
-        (the bars before it kept), else after its end, to ``bars`` bars in all (default: twice the
-        tune's). A model that knows bar counts ends the melody on that bar line."""
+        """``n`` continuations of ``tune`` (a Score, a file, ABC text; several pieces are continued
+        in turn): from bar ``from_bar`` (the bars before it kept), else after its end, to ``bars``
+        bars in all (default: twice the tune's). A model that knows bar counts ends the melody on
+        that bar line; one without keys reads the tune moved into its training key and the melody
+        is moved back."""
         from tunelab.sampling.rewrite import continue_tune
 
-        score = _tune(tune, self.form)
+        score = _tunes(tune, self.form)
         s = self._settings(settings, seed, temperature)
         done = continue_tune(self._run, score, _count(n), s, upto=from_bar, bars=bars, progress=progress)
         return [
@@ -236,6 +238,14 @@ class Model:
         s = self._settings(settings, seed, temperature)
         done = vary(self._run, _tune(tune, self.form), keep, _count(n), s, progress=progress)
         return [Melody(new, x.ids, x.stop, x.prompt_length, {"kept": keep}) for new, x in done]
+
+    def score(self, data, **options) -> dict:
+        """How well the model predicts real songs: bits per note, NLL per token, accuracy... on
+        ``data`` (a corpus name or path; ``split=``, ``unseen=``... as
+        :func:`tunelab.training.score.score`, which this calls)."""
+        from tunelab.training.score import score
+
+        return score(self.run, data, **{"device": "cpu", **options})
 
     @property
     def form(self) -> str:
@@ -279,20 +289,28 @@ def _count(n) -> int:
 
 
 def _tune(tune, form: str = "played") -> Score:
-    """A Score from a Score, a file (its first piece) or ABC text, in ``form`` (the form the
-    model was trained on: a written Score is played when the model learned tunes as played)."""
+    """The first piece of :func:`_tunes`."""
+    return _tunes(tune, form)[0]
+
+
+def _tunes(tune, form: str = "played") -> list[Score]:
+    """Scores from a Score, a list of them, a file (every piece in it) or ABC text, in ``form``
+    (the form the model was trained on: a written Score is played when the model learned tunes
+    as played)."""
     from tunelab.errors import ParseError
     from tunelab.form import played
 
     if isinstance(tune, Score):
-        return played(tune) if form == "played" else tune
+        return [played(tune) if form == "played" else tune]
+    if isinstance(tune, (list, tuple)):
+        return [x for t in tune for x in _tunes(t, form)]
     if isinstance(tune, str) and "\n" in tune:
         from tunelab.io.abc import read_abc_tune, split_tunebook
 
-        _, tunes = split_tunebook(tune if tune.lstrip().startswith("X:") else "X:1\n" + tune)
-        if not tunes:
+        _, found = split_tunebook(tune if tune.lstrip().startswith("X:") else "X:1\n" + tune)
+        if not found:
             raise ParseError("<text>", "holds no tune")
-        return read_abc_tune(tunes[0][1], source="<text>", tune=tunes[0][0], form=form)
+        return [read_abc_tune(text, source="<text>", tune=number, form=form) for number, text in found]
     from tunelab.io import load_file
 
     scores, errors = load_file(tune, form=form)
@@ -300,7 +318,7 @@ def _tune(tune, form: str = "played") -> Score:
         raise errors[0]
     if not scores:
         raise ParseError(tune, "holds no tune")
-    return scores[0]
+    return scores
 
 
 def _meter(meter):

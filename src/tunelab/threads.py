@@ -63,6 +63,9 @@ def choose(requested: int | None = None) -> tuple[int, str]:
     return threads, f"{n} usable, {other:.1f} kept busy by other programs"
 
 
+_line: str | None = None
+
+
 def use(requested: int | None = None, *, quiet: bool = False) -> int:
     """Set torch's thread count once per process (later calls keep the first choice unless
     ``requested`` differs) and say it in one line on stderr."""
@@ -71,12 +74,20 @@ def use(requested: int | None = None, *, quiet: bool = False) -> int:
         return _chosen
     import torch
 
+    global _line
     threads, why = choose(requested)
     torch.set_num_threads(threads)
     _chosen = threads
+    _line = f"tunelab: {threads} CPU thread{'s' * (threads > 1)} ({why}; --threads N to choose)"
     if not quiet:
-        print(
-            f"tunelab: {threads} CPU thread{'s' * (threads > 1)} ({why}; --threads N to choose)",
-            file=sys.stderr,
-        )
+        say()
     return threads
+
+
+def say() -> None:
+    """The thread line of :func:`use`, once: a command chooses its threads quietly and says so
+    when the work starts, after its input was checked (an error then stands alone)."""
+    global _line
+    if _line:
+        print(_line, file=sys.stderr)
+        _line = None

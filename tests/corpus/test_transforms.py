@@ -110,3 +110,18 @@ def test_transposed_copies_move_the_key_with_the_notes():
         assert 1 <= abs(shift) <= 6 and (c.pitch - s.pitch).tolist() == [shift, shift]
         assert c.keys[0][2] == "dorian" and c.keys[0][1] != "D"
     assert len({c.meta["transposed"] for c in out[1:]}) == 3  # distinct intervals
+
+
+def test_home_keys_are_found_only_where_the_songs_were_moved_to_one_key():
+    from tunelab.corpus.transforms import home_keys
+    from tunelab.io.abc_native import parse_abc_tune
+
+    c = parse_abc_tune("X:1\nM:4/4\nL:1/4\nK:C\nCEGc|GEC2|\n")
+    a = parse_abc_tune("X:1\nM:4/4\nL:1/4\nK:Am\nACEa|ECA2|\n")
+    d = parse_abc_tune("X:1\nM:4/4\nL:1/4\nK:D\nDFAd|AFD2|\n")
+    assert home_keys([c] * 10 + [a] * 9 + [d]) == [
+        ("C", "major"),
+        ("A", "minor"),
+    ]  # 19 of 20 in one signature
+    assert home_keys([c] * 5 + [d] * 5) is None
+    assert home_keys([d, d.transpose(0)]) == [("D", "major"), ("B", "minor")]

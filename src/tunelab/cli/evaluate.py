@@ -44,10 +44,12 @@ def register(sub) -> None:
 
 
 def cmd_evaluate(args) -> int:
+    from tunelab.io.atomic import out_dir
     from tunelab.metrics.evaluation import evaluate, write
 
     suites = tuple(x.strip() for x in args.suite.split(",") if x.strip()) if args.suite else None
-    report = evaluate(args.sets, reference=args.reference, suites=suites, train=args.train)
+    report = evaluate(args.sets, reference=args.reference, suites=suites, train=args.train, progress=True,
+                      before=lambda: out_dir(args.out))  # fmt: skip
     for e in report.errors:
         print(f"tunelab: skipped: {e}", file=sys.stderr)
     if not any(len(v) for v in report.values.values()):

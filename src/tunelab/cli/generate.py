@@ -147,16 +147,15 @@ def cmd_generate(args) -> int:
     if args.n is not None and args.n < 1:
         raise ConfigError(f"--n must be at least 1, got {args.n}")
     formats = parse_formats(args.formats)
-    use(args.threads)
+    use(args.threads, quiet=True)  # said when the work starts
     request = _request(args)
     rewrite = {k: getattr(args, k) for k in ("from_bar", "fill", "vary") if getattr(args, k) is not None}
-    if rewrite or (args.primer and request):
+    if rewrite or args.primer:
         return _around(args, request, rewrite, formats)
     if request:
         return _requested(args, request, formats)
     lines = generate_dir(
-        args.run or args.model, args.out, n=args.n, settings=settings_from(args), primer=args.primer,
-        seeds=args.seeds, protocol=args.protocol, protocol_filters=_filters_given(args), meter=args.meter,
+        args.run or args.model, args.out, n=args.n, settings=settings_from(args), seeds=args.seeds, protocol=args.protocol, protocol_filters=_filters_given(args), meter=args.meter,
         key=args.key, formats=formats, program=args.program, synth=args.synth, device=args.device
     )  # fmt: skip
     for line in lines:
@@ -194,7 +193,9 @@ def _requested(args, request: dict, formats) -> int:
     from tqdm import tqdm
 
     import tunelab
+    from tunelab.io.atomic import out_dir
     from tunelab.render.generation import save_samples
+    from tunelab.threads import say
 
     if args.seeds or args.protocol:
         raise ConfigError("--key, --mode, --meter, --bars, --pickup, --type and --transpose-to ask for new "
@@ -202,6 +203,8 @@ def _requested(args, request: dict, formats) -> int:
     model = tunelab.load(args.run or args.model, device=args.device, threads=args.threads)
     n, settings = args.n or 8, settings_from(args)
     model.check(**request)  # what it cannot honour, said before any work
+    out_dir(args.out)
+    say()
     bar = tqdm(total=n, desc="generating", unit="melody", delay=0.5)  # an error before any work: said alone
     t0 = time.perf_counter()
     melodies = model.generate(n, settings=settings, progress=lambda done: bar.update(done - bar.n), **request)
@@ -218,15 +221,18 @@ def _requested(args, request: dict, formats) -> int:
 
 
 def _around(args, request: dict, rewrite: dict, formats) -> int:
-    """New music around the primer's first piece: continued (from a bar), filled in, or varied."""
+    """New music around a primer: each of its pieces continued (after its end or from a bar), or
+    its first piece filled in or varied."""
     import time
 
     from tqdm import tqdm
 
     import tunelab
-    from tunelab.api import _tune, parse_bars
+    from tunelab.api import _tunes, parse_bars
+    from tunelab.io.atomic import out_dir
     from tunelab.render.generation import save_samples
     from tunelab.sampling.rewrite import bars_of
+    from tunelab.threads import say
     from tunelab.tokenizers.infill import fills_in
 
     if not args.primer:
@@ -241,9 +247,11 @@ def _around(args, request: dict, rewrite: dict, formats) -> int:
         raise ConfigError(f"--{flag.replace('_', '-')} is not for a melody made around a primer: the primer's own "
                           "key, meter, type and barring are kept (--bars with --primer or --from-bar: the bars in all)")  # fmt: skip
     model = tunelab.load(args.run or args.model, device=args.device, threads=args.threads)
-    tune = _tune(args.primer, model.form)
-    _agrees(tune, request, args.primer)
-    have = bars_of(tune)
+    tunes = _tunes(args.primer, model.form)
+    tune = tunes[0]
+    for t in tunes:
+        _agrees(t, request, args.primer)
+    have = min(bars_of(t) for t in tunes)
     if "fill" in rewrite:
         first, last = parse_bars(rewrite["fill"])
         if last > have:
@@ -253,10 +261,15 @@ def _around(args, request: dict, rewrite: dict, formats) -> int:
     if "from_bar" in rewrite and not 2 <= rewrite["from_bar"] <= have:
         raise ConfigError(f"--from-bar {rewrite['from_bar']}: {args.primer} has bars 1-{have}; continue from bar 2 "
                           f"to {have}")  # fmt: skip
+    kept = rewrite["from_bar"] - 1 if "from_bar" in rewrite else have
+    if "bars" in request and request["bars"] <= kept:
+        raise ConfigError(f"--bars {request['bars']}: the primer already has {kept} bars; ask for more")
     if rewrite.keys() & {"fill", "vary"} and not fills_in(model.tokenizer):
         raise ConfigError(f"--{next(iter(rewrite))}: {model.name} was not trained to fill in (tunelab train --infill "
                           "0.5 trains one)")  # fmt: skip
-    n, settings = args.n or 4, settings_from(args)
+    n, settings = args.n or (4 if rewrite.keys() & {"fill", "vary"} else len(tunes)), settings_from(args)
+    out_dir(args.out)
+    say()
     bar = tqdm(total=n, desc="generating", unit="melody", delay=0.5)
     tick = lambda done: bar.update(done - bar.n)  # noqa: E731
     t0 = time.perf_counter()
@@ -265,7 +278,7 @@ def _around(args, request: dict, rewrite: dict, formats) -> int:
     elif "vary" in rewrite:
         melodies = model.vary(tune, rewrite["vary"], n, settings=settings, progress=tick)
     else:
-        melodies = model.continue_tune(tune, n, from_bar=rewrite.get("from_bar"), bars=request.get("bars"),
+        melodies = model.continue_tune(tunes, n, from_bar=rewrite.get("from_bar"), bars=request.get("bars"),
                                        settings=settings, progress=tick)  # fmt: skip
     bar.close()
     _, summary = save_samples(

@@ -33,6 +33,8 @@ def register(sub) -> None:
         ),
     )
     c.add_argument("--resume", action="store_true", help="continue the run in --out exactly where it stopped")
+    c.add_argument("--recipe", help="a published recipe's fields (tunelab.study.recipes: box-lstm, small-hybrid, "
+                   "folk-lstm...) as the defaults; the flags given override them")  # fmt: skip
     add_flags(c, TrainConfig)
     c.add_argument(
         "--l2", action="append", default=None, metavar="GLOB=COEF",
@@ -51,11 +53,9 @@ def register(sub) -> None:
         "masked accuracy, and with --protocol study the study's window accuracy and NLL. Defaults are "
         "tunelab.training.score.score's.",
     )
+    c.add_argument("first", metavar="RUN", help="a run directory (with --model NAME: the DATA)")
     c.add_argument(
-        "paths",
-        nargs="+",
-        metavar="[RUN] DATA",
-        help="a run directory (or --model NAME), then a corpus name or path prepared as the run's corpus",
+        "data", nargs="?", metavar="DATA", help="a corpus name or path, prepared as the run's corpus was"
     )
     c.add_argument("--model", default=None, help="a shipped model instead of a run directory (study-lstm...)")
     c.add_argument(
@@ -91,9 +91,10 @@ def config_from_args(args):
     from tunelab.models import ModelConfig
     from tunelab.training import TrainConfig
 
-    if not args.corpus:
+    fields, options = _recipe(args.recipe)
+    fields |= given(args, TrainConfig)
+    if not fields.get("corpus"):
         raise ConfigError("--corpus is needed (a corpus name or path) unless --resume")
-    fields = given(args, TrainConfig)
     if args.preset is not None:  # one word for two things: a size, or the study's models
         new = "--model" if args.preset.startswith("study-") else "--size"
         print(
@@ -107,9 +108,27 @@ def config_from_args(args):
         fields.setdefault("mode", "window")
     if "epochs" not in fields and ("max_tokens" in fields or "max_minutes" in fields):
         fields["epochs"] = 1000  # the budget decides
+    if args.l2 is not None or "l2" not in fields:
+        fields["l2"] = _l2(args.l2)
     return TrainConfig(
-        **fields, model_options=given(args, ModelConfig), l2=_l2(args.l2), progress=not args.no_progress
+        **fields, model_options=options | given(args, ModelConfig), progress=not args.no_progress
     )
+
+
+def _recipe(name: str | None) -> tuple[dict, dict]:
+    """(TrainConfig fields, ModelConfig fields) of a published recipe; ({}, {}) for none."""
+    if name is None:
+        return {}, {}
+    from tunelab.study.recipes import RECIPES
+
+    if name not in RECIPES:
+        import difflib
+
+        close = difflib.get_close_matches(name, list(RECIPES), n=1)
+        hint = f" (did you mean {close[0]}?)" if close else ""
+        raise ConfigError(f"--recipe {name}: unknown{hint}; the recipes: {', '.join(RECIPES)}")
+    fields = dict(RECIPES[name].fields)
+    return fields, dict(fields.pop("model_options", {}))
 
 
 def _l2(items):
@@ -148,18 +167,16 @@ def cmd_score(args) -> int:
     from tunelab.threads import use
     from tunelab.training.score import score
 
-    use(args.threads)
-    want = 1 if args.model else 2
-    if len(args.paths) != want:
+    if args.model and args.data is not None:
         raise ConfigError(
-            "tunelab score takes RUN DATA, or --model NAME DATA"
-            + (
-                f"; got {len(args.paths)} paths with --model"
-                if args.model
-                else f"; got {len(args.paths)} path(s)"
-            )
+            f"tunelab score --model {args.model} DATA takes one path, got {args.first} and {args.data}"
         )
-    run, data = (args.model, args.paths[0]) if args.model else args.paths
+    if not args.model and args.data is None:
+        raise ConfigError(
+            f"tunelab score RUN DATA: give the data to score {args.first} on (a corpus name or path)"
+        )
+    run, data = (args.model, args.first) if args.model else (args.first, args.data)
+    use(args.threads)
     options = {
         k: getattr(args, k)
         for k in (

@@ -316,3 +316,26 @@ def quantize(score: Score, steps_per_quarter: int = 4) -> Score:
 
 def _ql(q: Fraction) -> str:
     return str(q.numerator) if q.denominator == 1 else f"{q.numerator}/{q.denominator}"
+
+
+def home_keys(scores, share: float = 0.9) -> list[tuple[str, str]] | None:
+    """The major key and its relative minor that ``share`` of the songs are in (written, else
+    found), as in a corpus moved to C major / A minor; None when the songs keep their own keys.
+    A model of such songs reads a primer moved there (:func:`tunelab.sampling.rewrite.in_model_key`)."""
+    from collections import Counter
+
+    found = Counter()
+    n = 0
+    for s in scores:
+        if isinstance(s, str) or not len(s):
+            continue
+        n += 1
+        tonic, mode = score_key(s, "first" if s.keys and s.keys[0][2] else "estimate")
+        pc = tonic_pitch_class(tonic)
+        found[(pc if mode == "major" else (pc + 3) % 12)] += 1  # the relative major's tonic
+    if not n:
+        return None
+    pc, count = found.most_common(1)[0]
+    if count < share * n:
+        return None
+    return [(_FOUND_MAJOR[pc], "major"), (_FOUND_MINOR[(pc + 9) % 12], "minor")]

@@ -66,6 +66,8 @@ def list_files(root) -> list[Path]:
 
 def _check_file(path: Path) -> str:
     """The file's format, after checking it exists and is not empty (ParseError otherwise)."""
+    if path.is_dir():
+        raise ParseError(path, "is a folder; give one file")
     fmt = format_of(path)
     if not path.is_file():
         raise ParseError(path, "no such file")

@@ -65,3 +65,30 @@ def atomic_dir(path):
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+def out_dir(path, flag: str = "--out") -> Path:
+    """``path`` as a folder to write into, made now (before the work whose results go there):
+    ConfigError naming the flag and the reason where it cannot be (a file in the way, no
+    permission, a read-only or virtual file system)."""
+    from tunelab.errors import ConfigError
+
+    path = Path(path)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path, prefix=".tunelab-probe-"):
+            pass
+    except OSError as err:
+        raise ConfigError(f"{flag} {path}: cannot write a folder there ({err.strerror or err})") from None
+    return path
+
+
+def out_file(path, flag: str = "--out") -> Path:
+    """``path`` as a file to write: its folder made now, ConfigError where it cannot be."""
+    path = Path(path)
+    if path.is_dir():
+        from tunelab.errors import ConfigError
+
+        raise ConfigError(f"{flag} {path}: is a folder; name a file")
+    out_dir(path.parent, flag)
+    return path

@@ -87,12 +87,15 @@ def evaluate(
     train=None,
     jobs: int | None = 1,
     reference_name: str | None = None,
+    progress: bool = False,
+    before=None,
 ) -> Report:
     """Evaluate ``sets`` (paths or ``{name: [Score]}``) against an optional ``reference``
     (a path, ``"deutschl"`` for its study-preset test split, or a list of Scores), shown
     under ``reference_name`` if given. ``train`` (the same kinds; ``"deutschl"``: its train
     split) enables the suites that compare with the training songs (novelty); ``suites``
-    defaults to every suite the inputs allow."""
+    defaults to every suite the inputs allow. ``progress``: a bar with the time left (stderr);
+    ``before``: called once the inputs are checked, before the work (the CLI makes ``--out``)."""
     from tunelab.errors import ConfigError
     from tunelab.metrics.stats import compare
 
@@ -107,6 +110,17 @@ def evaluate(
         raise ConfigError(
             f"--suite {', '.join(needs_train)} compares with training songs: give --train CORPUS"
         )
+    for flag, source in (("--reference", reference), ("--train", train)):
+        _check_source(flag, source)
+    if not isinstance(sets, dict):
+        for path in sets:
+            if not Path(path).exists():
+                raise ConfigError(f"{path}: no such file or folder")
+    if reference is not None and train is not None and str(reference) == str(train) and "@" not in str(train):
+        raise ConfigError(f"--reference and --train are both {reference}: every melody would be a copy of itself; "
+                          f"give a corpus's splits, --reference {reference}@test --train {reference}@train")  # fmt: skip
+    if before is not None:
+        before()
     loaded, errors = {}, []
     if isinstance(sets, dict):
         loaded = {k: (list(v), [str(i) for i in range(len(v))]) for k, v in sets.items()}
@@ -128,7 +142,7 @@ def evaluate(
         if not train_scores:
             raise ConfigError(f"--train {train}: no training songs could be read")
         against_train = [WITH_TRAIN[s](train_scores, train_ids) for s in needs_train]
-    report = _measure(loaded, [*per_melody, *against_train], errors)
+    report = _measure(loaded, [*per_melody, *against_train], errors, progress)
     report.reference = ref_name
     names, values, kept = report.names, report.values, report.scores
     for suite in against_train:
@@ -151,14 +165,19 @@ def evaluate(
     return report
 
 
-def _measure(loaded: dict, suites: list, errors: list[str]) -> Report:
+def _measure(loaded: dict, suites: list, errors: list[str], progress: bool = False) -> Report:
     """Every per-melody suite on every melody of every set; a melody a suite refuses (a
     ValueError: polyphonic for study17, say) is reported in ``errors`` and left out."""
     names: list[str] = []  # the metric columns, in the order the suites first give them
     values, items, kept_scores, labels = {}, {}, {}, {}
+    from tqdm import tqdm
+
+    bar = tqdm(total=sum(len(v[0]) for v in loaded.values()), desc="evaluating", unit="melody", delay=1,
+               disable=not progress)  # fmt: skip
     for set_name, (scores, ids) in loaded.items():
         rows, keep_ids, keep, texts = [], [], [], []
         for s, ident in zip(scores, ids):
+            bar.update()
             got = {}
             try:
                 for suite in suites:
@@ -176,6 +195,7 @@ def _measure(loaded: dict, suites: list, errors: list[str]) -> Report:
             np.array(rows, dtype=float).reshape(-1, len(names)) if rows else np.zeros((0, len(names)))
         )
         items[set_name], kept_scores[set_name], labels[set_name] = keep_ids, keep, texts
+    bar.close()
     return Report(names, values, items, kept_scores, labels=labels, errors=errors)
 
 
@@ -189,21 +209,46 @@ def unique_name(name: str, taken) -> str:
 
 def reference_scores(reference, errors: list[str], split: str = "test") -> tuple[list[Score], list[str], str]:
     """(scores, ids, name) of a reference: a list of Scores, ``"deutschl"`` (that split of its
-    study preset) or a path; problems are appended to ``errors``."""
+    study preset), ``CORPUS@SPLIT`` (a split of a built-in corpus or a folder's hash split: the
+    songs a model of it trained or was tested on), a run directory (``split="train"``: the songs it
+    trained on) or a path; problems are appended to ``errors``."""
     if isinstance(reference, (list, tuple)) and (not reference or isinstance(reference[0], Score)):
         return list(reference), [str(s.meta.get("id", f"#{i}")) for i, s in enumerate(reference)], "reference"
     run = Path(str(reference)) / "config.json"
     if split == "train" and run.is_file():
         return run_training_songs(run.parent)
-    if str(reference) == "deutschl":
+    text = str(reference)
+    if text == "deutschl" or ("@" in text and not Path(text).exists()):
         import tunelab.corpus as tc
 
-        corpus = tc.load("deutschl", "study", verbose=False)
+        name, _, split = text.partition("@") if "@" in text else (text, "", split)
+        corpus = tc.load(name, "study" if name == "deutschl" else None, verbose=False)
         kept = [e for e in corpus.kept if e.split == split]
-        return [e.score for e in kept], [e.id for e in kept], f"deutschl-{split}"
+        return [e.score for e in kept], [e.id for e in kept], f"{Path(name).name}-{split}"
     name, scores, ids, errs = load_set(reference)
     errors += errs
     return scores, ids, f"reference-{name}"
+
+
+def _check_source(flag: str, source) -> None:
+    """ConfigError, before any work, for a reference or training set that is not there."""
+    from tunelab.errors import ConfigError
+
+    if source is None or isinstance(source, (list, tuple)):
+        return
+    text = str(source)
+    if text == "deutschl" or Path(text).exists():
+        return
+    if "@" in text:
+        name, _, split = text.rpartition("@")
+        if split not in ("train", "val", "test"):
+            raise ConfigError(f"{flag} {text}: the split after @ is train, val or test")
+        from tunelab.corpus.sources import BUILTINS
+
+        if all(part in BUILTINS or Path(part).exists() for part in name.split("+")):
+            return
+        raise ConfigError(f"{flag} {text}: {name} is neither a folder nor a built-in corpus")
+    raise ConfigError(f"{flag} {text}: no such file or folder (or a corpus's split: {text}@test)")
 
 
 def run_training_songs(run: Path) -> tuple[list[Score], list[str], str]:

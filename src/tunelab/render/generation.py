@@ -138,7 +138,6 @@ def generate_dir(
     *,
     n: int | None = None,
     settings=None,
-    primer=None,
     seeds=None,
     protocol: str | None = None,
     protocol_filters: bool = False,
@@ -150,12 +149,12 @@ def generate_dir(
     device: str = "cpu",
 ) -> list[str]:
     """Sample melodies from ``run`` (a run directory or a shipped model's name) and write a
-    generation dir at ``out``: ``tunelab generate``. Prompts come from a ``primer`` file or a
-    ``seeds`` file (grid text), else from scratch; ``protocol="study"`` uses the study's context
-    and stops, and its temperature unless ``protocol_filters`` says the settings' filters were
-    chosen; ``meter`` ("3/4") and ``key`` ("Em") label the melodies (default: the primer's, else
-    4/4 and estimated). Returns the lines to show: the summary and the files written. Melodies on
-    request (key, meter, bars...) come from :meth:`tunelab.api.Model.generate` and
+    generation dir at ``out``: ``tunelab generate``. Prompts come from a ``seeds`` file (grid
+    text), else from scratch; ``protocol="study"`` uses the study's context and stops, and its
+    temperature unless ``protocol_filters`` says the settings' filters were chosen; ``meter``
+    ("3/4") and ``key`` ("Em") label melodies whose tokens name none (default 4/4 and estimated).
+    Returns the lines to show: the summary and the files written. Melodies on request (key,
+    meter, bars...) and around a primer come from :class:`tunelab.api.Model` and
     :func:`save_samples`."""
     import time
 
@@ -182,30 +181,26 @@ def generate_dir(
             )
     elif settings.fields:
         raise ConfigError(f"--field is for compound encodings; {run} uses {tokenizer.name}")
-    prompts, primers = None, []
-    if primer:
-        prompts, primers, plans = P.from_primer(
-            primer, tokenizer, loaded[2].get("data", {}).get("form") or "played"
-        )
-        settings = _planned(settings, plans, tokenizer, loaded[2])
-    elif seeds:
-        prompts = P.from_seeds(seeds, tokenizer)
-    settings = _protocol_settings(settings, tokenizer, primers, meter, protocol, protocol_filters)
+    prompts = P.from_seeds(seeds, tokenizer) if seeds else None
+    settings = _protocol_settings(settings, tokenizer, meter, protocol, protocol_filters)
     n = n or (len(prompts) if prompts else 8)
-    bar = tqdm(total=n, desc="generating", unit="melody")
+    from tunelab.io.atomic import out_dir
+    from tunelab.threads import say
+
+    out_dir(out)  # before the work: a folder that cannot be written is said now, not after
+    say()
+    bar = tqdm(total=n, desc="generating", unit="melody", delay=0.5)
     t0 = time.perf_counter()
     samples = generate(
         loaded, n, prompts=prompts, settings=settings, protocol=protocol,
         filters=settings.filters if protocol else None, progress=lambda done: bar.update(done - bar.n),
     )  # fmt: skip
     bar.close()
-    primer_meter = primers[0].meter_at(0) if primers and primers[0].time_signatures else None
-    primer_key = tuple(primers[0].keys[0][1:]) if primers and primers[0].keys else None
     out = Path(out)
     _, summary = save_samples(
         out, samples, tokenizer, label=run.name, formats=formats,
         used={"settings": settings.to_dict(), "protocol": protocol, "run": str(run)},
-        meter=meter or primer_meter, key=key or primer_key, seconds=time.perf_counter() - t0,
+        meter=meter, key=key, seconds=time.perf_counter() - t0,
         program=program, synth=synth,
     )  # fmt: skip
     lines = [*summary, f"wrote {out / 'index.html'}"]
@@ -215,23 +210,7 @@ def generate_dir(
     return lines
 
 
-def _planned(settings, plans: list, tokenizer, meta: dict):
-    """The settings with one plan per primer piece (where the model knows bar counts), and a
-    step cap with room for the longest."""
-    from dataclasses import replace
-
-    from tunelab.sampling import corpus_cap
-
-    if not any(plans):
-        return settings
-    settings = replace(settings, plan=plans)
-    if settings.max_steps is None:
-        steps = max(p.bar_steps(tokenizer.steps_per_quarter) * p.bars for p in plans if p)
-        settings = replace(settings, max_steps=max(corpus_cap(meta), 4 * steps + 256))
-    return settings
-
-
-def _protocol_settings(settings, tokenizer, primers, meter, protocol, protocol_filters: bool):
+def _protocol_settings(settings, tokenizer, meter, protocol, protocol_filters: bool):
     """The settings with a grid bar's length from the meter (for ``bars``), and the study's
     protocol applied (its context and stops; its temperature unless filters were chosen)."""
     from dataclasses import replace
@@ -239,7 +218,7 @@ def _protocol_settings(settings, tokenizer, primers, meter, protocol, protocol_f
     from tunelab.sampling import study_settings
 
     if settings.bars and tokenizer.name == "grid":
-        num, den = meter or (primers[0].meter_at(0) if primers else (4, 4))
+        num, den = meter or (4, 4)
         settings = replace(settings, bar_steps=tokenizer.steps_per_quarter * 4 * num // den)
     if protocol == "study":
         chosen = settings.filters

@@ -1,7 +1,7 @@
-"""Prompts: what a melody continues (a primer file or a seeds file), and what comes before it.
+"""Prompts from a seeds file (a primer, any file tunelab reads, is continued by
+:mod:`tunelab.sampling.rewrite`).
 
-A primer is any file tunelab reads (MIDI, ABC, kern, MusicXML, grid text): each piece in it is
-one prompt, its encoding without the end of song. A seeds file holds one grid-text prompt per
+A seeds file holds one grid-text prompt per
 line (the study's ``seeds.txt``); for a grid model its tokens are taken as they are (a seed may
 stop inside a note), for the other encodings the line is read as a melody and encoded. The
 study's seeds are the first ~20 characters of songs, and 210 of its 1,000 end in a pitch cut
@@ -14,37 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-from tunelab.errors import ConfigError, ParseError
+from tunelab.errors import ParseError
 from tunelab.score import Score
-
-
-def from_primer(
-    path, tokenizer, form: str = "played", bars: int | None = None
-) -> tuple[list, list[Score], list]:
-    """(prompts, the pieces they encode, the plans that end them) for every piece in a file,
-    read in ``form`` (the form the model learned: ``meta["data"]["form"]``). A model that knows
-    bar counts is told the melody's, ``bars`` or twice the piece's (at least 4 more), and its
-    grammar ends the melody there: a primer's own count would tell it the song is over
-    (:func:`tunelab.sampling.rewrite.continuation`)."""
-    from tunelab.io import load_file
-    from tunelab.sampling.rewrite import continuation
-
-    scores, errors = load_file(path, form=form)
-    if errors:
-        raise errors[0]
-    if not scores:
-        raise ParseError(path, "holds no piece to use as a primer")
-    prompts, plans = [], []
-    for score in scores:
-        try:
-            prompt, plan, _ = continuation(tokenizer, score, bars=bars)
-            prompts.append(prompt)
-            plans.append(plan)
-        except ConfigError as err:
-            raise ConfigError(f"{path}: {err}") from None
-        except ValueError as err:
-            raise ParseError(path, f"cannot be encoded as {tokenizer.name}: {err}") from None
-    return prompts, scores, plans
 
 
 def from_seeds(path, tokenizer) -> list[np.ndarray]:

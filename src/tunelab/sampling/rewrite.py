@@ -15,14 +15,14 @@ made it (the last span's, for a variation). ``run`` is what ``load_run`` returns
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from tunelab.corpus.segment import bar_ticks, excerpt, splice
 from tunelab.corpus.transforms import on_grid
 from tunelab.errors import ConfigError
-from tunelab.score import Score
+from tunelab.score import Score, tonic_octave_shift, tonic_pitch_class
 from tunelab.tokenizers.infill import LONGEST_MIDDLE, fill_prompt, fills_in
 from tunelab.tokenizers.plan import Plan
 
@@ -32,11 +32,26 @@ def bars_of(score: Score) -> int:
     return len(bar_ticks(score)) - 2
 
 
-def continuation(tokenizer, score: Score, upto: int | None = None, bars: int | None = None):
-    """(prompt, plan or None, bars in all) to continue ``score`` from bar ``upto`` (None: after
-    its end) to ``bars`` bars in all (None: twice the primer's, at least 4 more). The prompt's bar
-    count is the whole melody's; the plan keeps the meter, the upbeat and the bar count where the
-    primer has one meter and the model knows bar counts."""
+@dataclass
+class Continuation:
+    """What continuing a primer takes: the prompt, the plan (None: the model ends the melody), the
+    melody's bars in all and after the primer, and the semitones the primer was moved by into the
+    key a model without keys was trained in (C major / A minor), which the melody is moved back by."""
+
+    prompt: np.ndarray
+    plan: Plan | None
+    bars: int
+    new_bars: int
+    shift: int
+    primer: Score  # on the model's grid, cut where the melody goes on, in its own key
+
+
+def continuation(tokenizer, score: Score, upto: int | None = None, bars: int | None = None,
+                 meta: dict | None = None) -> Continuation:  # fmt: skip
+    """How to continue ``score`` from bar ``upto`` (None: after its end) to ``bars`` bars in all
+    (None: twice the primer's, at least 4 more). A model that knows bar counts is told the whole
+    melody's (told the primer's own, it would take the primer for a finished tune) and its grammar
+    keeps the meter, the upbeat and the bar count, where the primer has one meter."""
     steps = tokenizer.steps_per_quarter
     score = _on_grid(score, tokenizer)
     have = bars_of(score)
@@ -50,28 +65,79 @@ def continuation(tokenizer, score: Score, upto: int | None = None, bars: int | N
     total = bars if bars is not None else max(2 * have, have + 4)
     if total <= have:
         raise ConfigError(f"--bars {total}: the primer already has {have} bars; ask for more")
+    moved, shift = in_model_key(score, meta)
     knows_bars = any(n.startswith("B:") for n in tokenizer.items)
-    ids = tokenizer.prompt(score.replace(meta={**score.meta, "bars": total if knows_bars else None}))
+    try:
+        ids = tokenizer.prompt(moved.replace(meta={**moved.meta, "bars": total if knows_bars else None}))
+    except ValueError as err:
+        raise ConfigError(f"the primer cannot be encoded as {tokenizer.name}: {err}") from None
     plan = None
     if knows_bars and len(score.time_signatures) == 1:
         plan = Plan(score.meter_at(0), total, score.pickup * steps // score.tpq)
-    return ids, plan, total
+    return Continuation(ids, plan, total, total - have, shift, score)
 
 
-def continue_tune(run, score: Score, n: int, settings, *, upto: int | None = None, bars: int | None = None,
+def in_model_key(score: Score, meta: dict | None) -> tuple[Score, int]:
+    """``score`` moved into the key the model's training songs were all moved to (its run's
+    ``home_keys``: C major / A minor for the study's), as the study moved them, and the semitones
+    it moved; else as it is. A model that knows keys reads a primer in its own key."""
+    from tunelab.corpus.transforms import score_key
+
+    home = (meta or {}).get("data", {}).get("home_keys")
+    if not home or not len(score):
+        return score, 0
+    tonic, mode = score_key(score, "first" if score.keys and score.keys[0][2] else "estimate")
+    target = dict((m, t) for t, m in home).get(mode, home[0][0])
+    # the interval the study's preparation takes: tonic in octave 4 to the target's (G down to C)
+    shift = (tonic_pitch_class(target) + tonic_octave_shift(target)) - (
+        tonic_pitch_class(tonic) + tonic_octave_shift(tonic)
+    )
+    moved = score.transpose(shift)
+    return moved.replace(keys=[(0, target, mode), *moved.keys[1:]]), shift
+
+
+def continue_tune(run, scores, n: int, settings, *, upto: int | None = None, bars: int | None = None,
                   progress=None) -> list[tuple[Score, object]]:  # fmt: skip
-    """``n`` continuations of ``score`` (from bar ``upto``, or after its end)."""
+    """``n`` continuations, cycling through ``scores`` (one Score or several), from bar ``upto``
+    or after each one's end; each melody keeps its primer's key, meter and upbeat."""
     from tunelab.sampling import closed, generate
 
     _, tokenizer, meta = run
-    prompt, plan, _ = continuation(tokenizer, score, upto, bars)
-    s = _room(replace(settings, plan=plan), tokenizer, meta, plan)
+    scores = [scores] if isinstance(scores, Score) else list(scores)
+    conts = [continuation(tokenizer, s, upto, bars, meta) for s in scores]
+    s = replace(settings, plan=[c.plan for c in conts])
+    if not all(c.plan for c in conts):  # the model ends the melody: not before the bars asked
+        if tokenizer.name == "grid":
+            steps = min(c.new_bars * c.primer.bar_length(*c.primer.meter_at(c.primer.end - 1)) for c in conts)
+            s = replace(
+                s, min_steps=max(s.min_steps, steps * tokenizer.steps_per_quarter // conts[0].primer.tpq)
+            )
+        else:
+            s = replace(s, min_bars=max(s.min_bars, min(c.new_bars for c in conts)))
+    s = _room(s, tokenizer, meta, next((c.plan for c in conts if c.plan), None))
     out = []
-    for x in generate(run, n, prompts=[prompt] * n, settings=s, progress=progress):
+    samples = generate(run, n, prompts=[c.prompt for c in conts], settings=s, progress=progress)
+    for i, x in enumerate(samples):
+        c = conts[i % len(conts)]
         ids = closed(tokenizer, x.ids, x.prompt_length) if x.stop == "max_steps" else x.ids
-        new = tokenizer.decode(ids)
-        out.append((new.replace(meta={**score.meta, **_kept(new.meta)}), x))
+        out.append((_as_primer(tokenizer.decode(ids), c), x))
     return out
+
+
+def _as_primer(new: Score, c: Continuation) -> Score:
+    """A decoded continuation in its primer's key (moved back), with the primer's meter, upbeat
+    and key where its tokens name none, and the primer's title and source."""
+    if c.shift:
+        new = new.transpose(-c.shift)
+    changes: dict = {"meta": {**c.primer.meta, **_kept(new.meta)}}
+    if not new.time_signatures and c.primer.time_signatures:
+        changes |= {
+            "time_signatures": c.primer.time_signatures,
+            "pickup": c.primer.pickup * new.tpq // c.primer.tpq,
+        }
+    if c.shift or not new.keys:
+        changes["keys"] = [(t * new.tpq // c.primer.tpq, k, m) for t, k, m in c.primer.keys]
+    return new.replace(**changes)
 
 
 def fill(

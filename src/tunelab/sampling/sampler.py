@@ -45,6 +45,8 @@ class Settings:
         "protocol: 1,500)",
     )
     min_steps: int = setting(0, "no end of song before this many sampled tokens (1 after an empty prompt)")
+    min_bars: int = setting(0, "no end of song before this many new bars (encodings with bar tokens; grid: "
+                            "min_steps)", cli=False)  # fmt: skip
     bars: int | None = setting(None, "stop after this many new bars (a cap that cuts a melody where it is; "
                                "a melody of N bars is a plan: tunelab generate --bars)", cli=False)  # fmt: skip
     bar_steps: int = setting(16, "grid: a bar's length in steps (from the meter)", cli=False)
@@ -173,7 +175,7 @@ class _Batch:
             while True:
                 choose = alive & (pos >= length[rows])
                 # tokens the end of song must wait for: min_steps, and at least one for an empty prompt
-                wait = self.min_steps[rows] - sampled[rows]
+                wait = np.maximum(self.min_steps[rows] - sampled[rows], s.min_bars - bars[rows])
                 token = self._choose(hidden, rows, wait, choose)
                 stops, kept = [], []
                 for b in np.flatnonzero(choose):

@@ -48,7 +48,7 @@ def _parts(score: Score, start: int, end: int) -> tuple[Score | None, Score, Sco
 
 def _sides(tokenizer, prefix: Score | None, suffix: Score | None) -> list[np.ndarray]:
     """prefix, <suffix>, suffix, <middle>: what comes before the middle's own tokens."""
-    empty = tokenizer.encode(excerpt(Score([], [], [], tpq=4, end=4), 0, 4))[:0]
+    empty = np.zeros((0, len(tokenizer.fields)) if tokenizer.is_compound else 0, dtype=np.int64)
     return [
         tokenizer.prompt(prefix) if prefix is not None else empty,
         tokenizer.item_token(SUFFIX)[None],

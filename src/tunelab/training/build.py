@@ -44,6 +44,8 @@ def build_data(config: TrainConfig, ctx: Context, saved_tokenizer: dict | None) 
     train_scores, val_scores = corpus.split("train"), corpus.split("val")
     if not train_scores:
         raise ConfigError(f"{config.corpus}: no songs in the train split")
+    from tunelab.corpus.transforms import home_keys
+
     if config.transpose_copies:
         from tunelab.corpus.transforms import transposed_copies
     if saved_tokenizer:
@@ -104,6 +106,7 @@ def build_data(config: TrainConfig, ctx: Context, saved_tokenizer: dict | None) 
         "left_out": skipped + val_skipped,
         "gap": gap,
         "train_tokens": len(train.stream),
+        "home_keys": home_keys(train_scores),  # songs moved to one key (C major / A minor): None if not
         "val_tokens": len(val.stream) if val else 0,
     }
     val_study = song_stream(val_seqs, sep, 64) if val_seqs and sep is not None else None

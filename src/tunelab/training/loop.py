@@ -205,7 +205,9 @@ def _loop(r: Run, on_step=None) -> None:
         batches = r.data.train.batches(
             epoch, c.seed, c.batch_size, rank=ctx.rank, world=ctx.world, limit=c.steps_per_epoch
         )
-        bar = tqdm(total=len(batches), initial=p.batch, desc=f"epoch {epoch + 1}/{c.epochs}", unit="step",
+        budget = c.max_minutes or c.max_tokens  # the run ends with its budget, not at --epochs
+        desc = f"epoch {epoch + 1}" + ("" if budget else f"/{c.epochs}")
+        bar = tqdm(total=len(batches), initial=p.batch, desc=desc, unit="step",
                    disable=not (c.progress and ctx.main), dynamic_ncols=True, leave=False)  # fmt: skip
         r.net.train()
         tick, stop = time.monotonic(), None
@@ -216,7 +218,7 @@ def _loop(r: Run, on_step=None) -> None:
             p.seconds, p.elapsed, tick = p.seconds + now - tick, p.elapsed + now - tick, now
             if p.step % 10 == 0 or b + 1 == len(batches):
                 bar.set_postfix(loss=f"{p.tally[0] / max(p.tally[1], 1):.4f}",
-                                tok_s=f"{p.tokens / max(p.seconds, 1e-9):,.0f}")  # fmt: skip
+                                tok_s=f"{p.tokens / max(p.seconds, 1e-9):,.0f}", **_budget_left(r))  # fmt: skip
             bar.update(1)
             if c.eval_every and p.step % c.eval_every == 0:
                 p.curve.append(curve_point(r))
@@ -229,6 +231,19 @@ def _loop(r: Run, on_step=None) -> None:
         if end_of_epoch(r, saver, epoch, stop, part=bool(stop) and p.batch < len(batches)):
             break
     saver.finish()
+
+
+def _budget_left(r: Run) -> dict:
+    """The budget's share spent and the minutes left, for the progress bar (none without one)."""
+    c, p = r.config, r.p
+    if r.deadline:
+        left = max(r.deadline - time.monotonic(), 0.0)
+        return {"budget": f"{1 - left / (c.max_minutes * 60):.0%}", "left": f"{left / 60:.1f} min"}
+    if c.max_tokens:
+        rate = p.tokens / max(p.seconds, 1e-9)
+        left = max(c.max_tokens - p.seen, 0) / max(rate * r.ctx.world, 1e-9)
+        return {"budget": f"{p.seen / c.max_tokens:.0%}", "left": f"{left / 60:.1f} min"}
+    return {}
 
 
 def _budget_spent(r: Run) -> str | None:
