@@ -39,10 +39,28 @@ def test_busy_counts_other_programs_not_this_one(monkeypatch):
     monkeypatch.setattr(threads.os, "sysconf", lambda name: 100)
     clock = iter([0.0, 0.1])
     monkeypatch.setattr(threads.time, "process_time", lambda: next(clock))
-    monkeypatch.setattr(threads.time, "sleep", lambda s: None)
+    slept = []
+    monkeypatch.setattr(threads.time, "sleep", slept.append)
+    monkeypatch.setattr(threads.time, "monotonic", lambda: 10.1)
+    monkeypatch.setattr(threads, "_MARK", threads._mark())  # the import's mark: at monotonic 10.1
     # 100 jiffies over 4 CPUs at 100 a second: 0.25 s; 25 busy of 100: 4 x 0.25 = 1.0 CPU busy,
     # of which this process 0.1 s / 0.25 s = 0.4: other programs keep 0.6 busy
     assert threads.busy() == pytest.approx(0.6)
+    assert slept == [pytest.approx(0.25)]  # the whole interval waited: nothing came between mark and reading
+
+
+def test_the_time_since_import_counts_towards_the_interval(monkeypatch):
+    samples = iter([(1000, 800), (1100, 800 + 75)])
+    monkeypatch.setattr(threads, "_cpu_jiffies", lambda: next(samples))
+    clock = iter([0.0, 0.1])
+    monkeypatch.setattr(threads.time, "process_time", lambda: next(clock))
+    times = iter([5.0, 5.4])  # the mark, then the reading 0.4 s later (an import of torch between)
+    monkeypatch.setattr(threads.time, "monotonic", lambda: next(times))
+    monkeypatch.setattr(threads, "_MARK", threads._mark())
+    slept = []
+    monkeypatch.setattr(threads.time, "sleep", slept.append)
+    threads.busy()
+    assert slept == [0.0]
 
 
 def test_the_live_reading_is_within_the_machine():

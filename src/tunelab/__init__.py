@@ -4,6 +4,7 @@
 need them.
 """
 
+from tunelab import threads as _threads  # noqa: F401 (starts the load measurement its thread choice uses)
 from tunelab.errors import ConfigError, ParseError, TunelabError
 from tunelab.score import Score
 

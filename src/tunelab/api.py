@@ -39,11 +39,11 @@ def load(name_or_run, *, device: str = "cpu", threads: int | None = None) -> Mod
     from tunelab.training.checkpoint import load_run
     from tunelab.training.distributed import choose_device
 
-    if threads is not None or not _THREADS_CHOSEN:
-        T.use(threads, quiet=True)
-        _THREADS_CHOSEN = True
     run = resolve(name_or_run)
     model, tokenizer, meta = load_run(run, choose_device(device))
+    if threads is not None or not _THREADS_CHOSEN:  # after the loading, which the load measurement overlaps
+        T.use(threads, quiet=True)
+        _THREADS_CHOSEN = True
     return Model(run, model, tokenizer, meta)
 
 

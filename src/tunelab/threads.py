@@ -29,14 +29,15 @@ def usable() -> int:
 
 
 def busy(interval: float = 0.25) -> float:
-    """How many CPUs other programs keep busy, measured over ``interval`` seconds (the load
+    """How many CPUs other programs keep busy, measured from when this module was imported (the
+    process's own CPU time taken off), over at least ``interval`` seconds: the imports and loading
+    that come before a choice count towards it, so a command waits only for what is left (the load
     average where /proc/stat is missing)."""
-    try:
-        before, own = _cpu_jiffies(), time.process_time()
-    except OSError:
+    if _MARK is None:
         return min(os.getloadavg()[0], float(os.cpu_count() or 1)) if hasattr(os, "getloadavg") else 0.0
-    time.sleep(interval)
-    after, own = _cpu_jiffies(), time.process_time() - own
+    before, own0, wall0 = _MARK
+    time.sleep(max(interval - (time.monotonic() - wall0), 0.0))
+    after, own = _cpu_jiffies(), time.process_time() - own0
     total, idle = after[0] - before[0], after[1] - before[1]
     if total <= 0:
         return 0.0
@@ -64,6 +65,16 @@ def choose(requested: int | None = None) -> tuple[int, str]:
 
 
 _line: str | None = None
+
+
+def _mark() -> tuple | None:
+    try:
+        return _cpu_jiffies(), time.process_time(), time.monotonic()
+    except OSError:
+        return None
+
+
+_MARK = _mark()  # the start of the load measurement: when tunelab.threads is first imported
 
 
 def use(requested: int | None = None, *, quiet: bool = False) -> int:
