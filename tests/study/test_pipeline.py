@@ -189,3 +189,23 @@ def test_every_boxed_recipe_has_a_rate_and_every_recipe_a_reason():
             assert n == {"lstm": 853_710, "transformer": 10_544_686, "hybrid": 8_179_246}[fields["model"]], (
                 name
             )
+
+
+def test_the_demo_compares_the_three_on_any_corpus(monkeypatch, tmp_path):
+    """``tunelab demo --corpus X``: the three small models on X read as it is (no study
+    preparation, no shipped deutschl models beside them)."""
+    import tunelab.study as S
+    from tunelab.errors import ConfigError
+
+    seen = {}
+    monkeypatch.setattr(S, "run", lambda plan: seen.setdefault("plan", plan) and {})
+    monkeypatch.setattr(S, "_report", lambda result, out: out / "report.html")
+    S.demo(tmp_path, corpus="oneills", minutes=0.1, n=2)
+    plan = seen["plan"]
+    assert (
+        plan.data == "oneills"
+        and plan.corpus_preset is None
+        and set(plan.models) == {"lstm", "transformer", "hybrid"}
+    )
+    with pytest.raises(ConfigError, match="trained on deutschl, not oneills"):
+        S.demo(tmp_path, corpus="oneills", pretrained=True)

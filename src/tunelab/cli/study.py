@@ -42,6 +42,8 @@ def _demo_parser(sub) -> None:
                    help="training per model, in minutes of a free 2-core machine (its recipe's tokens a minute)")  # fmt: skip
     c.add_argument("--n", type=int, default=default["n"], help="melodies per model")
     c.add_argument("--pretrained", action="store_true", help="only the shipped models, no training")
+    c.add_argument("--corpus", default=default["corpus"], help="compare the three on this corpus instead (a built-in "
+                   "or a folder, read as it is: its test split the reference, its train split for copying)")  # fmt: skip
     c.add_argument("--threads", type=int, default=None, help=THREADS_HELP)
     c.set_defaults(func=cmd_demo)
 
@@ -186,7 +188,14 @@ def _encodings_parser(ssub) -> None:
 def cmd_demo(args) -> int:
     from tunelab.study import demo
 
-    demo(args.out, minutes=args.minutes, n=args.n, threads=args.threads, pretrained=args.pretrained)
+    demo(
+        args.out,
+        minutes=args.minutes,
+        n=args.n,
+        threads=args.threads,
+        pretrained=args.pretrained,
+        corpus=args.corpus,
+    )
     return 0
 
 

@@ -34,9 +34,17 @@ DEMO_OVERHEAD_MINUTES = 4.3
 
 
 def demo(
-    out="demo", *, minutes: float = 0.8, n: int = 32, threads: int | None = None, pretrained: bool = False
+    out="demo",
+    *,
+    minutes: float = 0.8,
+    n: int = 32,
+    threads: int | None = None,
+    pretrained: bool = False,
+    corpus: str = "deutschl",
 ) -> Path:
-    """Prepare deutschl, train the small LSTM, Transformer and Hybrid for ``minutes`` each of a
+    """Prepare ``corpus`` (deutschl as the study did; any other built-in or folder as it is: its
+    own grid, its test split the reference, its train split for copying), train the small LSTM,
+    Transformer and Hybrid for ``minutes`` each of a
     free 2-core machine (a budget in tokens: a busy machine takes longer, not worse), set the
     shipped converged models beside them (``shipped-study-*``, trained for hours on the study's
     split; not scored here unless ``pretrained``: docs/results.md has their test figures),
@@ -45,12 +53,16 @@ def demo(
     report. ``pretrained``: the shipped models alone, no training. Returns report.html's path."""
     from tunelab.pretrained import names
 
-    shipped = {f"shipped-{k}": {"pretrained": k} for k in SHIPPED if k in names()}
+    study = corpus == "deutschl"
+    shipped = {f"shipped-{k}": {"pretrained": k} for k in SHIPPED if k in names()} if study else {}
+    if pretrained and not study:
+        raise ConfigError(f"--pretrained: the shipped models were trained on deutschl, not {corpus}")
     if pretrained and not shipped:
         raise ConfigError(f"--pretrained: none of {', '.join(SHIPPED)} is shipped in this installation")
     models = shipped if pretrained else {**SMALL, **shipped}
     plan = Plan(
-        data="deutschl",
+        data=corpus,
+        corpus_preset="study" if study else None,
         out=Path(out),
         models=models,
         minutes=minutes,
@@ -63,7 +75,7 @@ def demo(
         # the shipped attention models take minutes each to score on 2 cores; their test figures
         # are in docs/results.md (section 0); the demo scores them only when they are all it has
         score_shipped=pretrained,
-        title="tunelab demo",
+        title="tunelab demo" if study else f"tunelab: three models on {corpus}",
         extra={"command": _command()},
     )
     trained = [k for k in models if "pretrained" not in models[k]]

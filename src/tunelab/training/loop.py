@@ -242,7 +242,7 @@ def _budget_left(r: Run) -> dict:
     if c.max_tokens:
         rate = p.tokens / max(p.seconds, 1e-9)
         left = max(c.max_tokens - p.seen, 0) / max(rate * r.ctx.world, 1e-9)
-        return {"budget": f"{p.seen / c.max_tokens:.0%}", "left": f"{left / 60:.1f} min"}
+        return {"budget": f"{min(p.seen / c.max_tokens, 1):.0%}", "left": f"{left / 60:.1f} min"}
     return {}
 
 
