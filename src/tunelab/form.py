@@ -260,7 +260,7 @@ def played(score):
 
     import numpy as np
 
-    from tunelab.score import normalize_changes
+    from tunelab.changes import normalize_changes
 
     if not score.form:
         return score if score.form is None else score.replace(form=None)

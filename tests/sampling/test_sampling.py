@@ -9,12 +9,12 @@ from torch import nn
 import tunelab.tokenizers as T
 from tunelab import Score
 from tunelab.errors import ParseError
-from tunelab.models import ModelConfig, SequenceModel, build, registry
+from tunelab.models import ModelConfig, SequenceModel, build, sequence_families
 from tunelab.sampling import Filters, Settings, boundary, closed, probabilities, sample
 from tunelab.sampling.prompts import from_seeds
 from tunelab.sampling.steppers import stepper
 
-FAMILIES = list(registry.FAMILIES)  # every registered family
+FAMILIES = list(sequence_families())  # every sequence family (the study's window model: study-lstm below)
 
 
 def tiny(family, vocab, **kw):

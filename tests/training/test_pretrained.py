@@ -45,7 +45,9 @@ def test_a_packed_run_loads_generates_and_scores_like_its_source(corpus, tmp_pat
     meta = json.loads((run / "config.json").read_text())
     longest = meta["data"].pop("longest_song")
     (run / "config.json").write_text(json.dumps(meta))
-    pretrained.pack(run, "tiny-lstm")
+    from tunelab.pretrained.pack import pack
+
+    pack(run, "tiny-lstm")
     assert json.loads((out / "config.json").read_text())["data"]["longest_song"] == longest
     a, tok, _ = load_run(run)
     b, _, _ = load_run(out)

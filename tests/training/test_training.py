@@ -194,10 +194,12 @@ def test_study_presets_train_in_window_mode(corpus, tmp_path):
             corpus, tmp_path / "w", model="study-lstm", size=None, mode="window", epochs=1, steps_per_epoch=2
         )
     )
-    assert json.loads((run / "config.json").read_text())["model"] == {
-        "preset": "study-lstm",
-        "vocab_size": 10,
-    }
+    spec = json.loads((run / "config.json").read_text())["model"]["config"]
+    assert spec["family"] == "study-lstm" and spec["vocab_size"] == 10  # a family like the others
+    from tunelab.training.checkpoint import build_model
+
+    old = build_model({"model": {"preset": "study-lstm", "vocab_size": 10}})  # a run saved before
+    assert sum(p.numel() for p in old.parameters()) == sum(p.numel() for p in load_run(run)[0].parameters())
 
 
 def test_cli_train_then_resume_for_more_epochs(corpus, tmp_path):

@@ -83,3 +83,15 @@ def given(args, cls) -> dict:
         if value is not None:
             out[f.name] = value
     return out
+
+
+def defaults_of(fn) -> dict:
+    """The defaults of ``fn``'s parameters: a command's flags read them from the function the
+    command calls, so that each default is written once, there."""
+    import inspect
+
+    return {
+        k: v.default
+        for k, v in inspect.signature(fn).parameters.items()
+        if v.default is not inspect.Parameter.empty
+    }

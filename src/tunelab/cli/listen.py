@@ -73,21 +73,31 @@ def _listen_parser(sub) -> None:
         "condition, render audio, sheet music and a piano roll for each, and store the test with its "
         "questions under --data-dir. Prints the test's id and page.",
     )
+    from tunelab.cli.flags import defaults_of
+    from tunelab.web.design import create
+
+    default = defaults_of(create)  # declared once, there
     c.add_argument(
         "--sets", nargs="+", required=True, help="generation dirs, folders of files or grid-text files"
     )
     c.add_argument("--reference", default=None, help="real songs as a condition: deutschl or a folder")
-    c.add_argument("--n", type=int, default=10, help="melodies per set")
-    c.add_argument("--seed", type=int, default=0, help="seeds which melodies are drawn and their order")
+    c.add_argument("--n", type=int, default=default["n"], help="melodies per set")
     c.add_argument(
-        "--scales", default="musicality,coherence,originality,naturalness,overall",
-        help="comma-separated rating scales (the study's five by default)"
+        "--seed", type=int, default=default["seed"], help="seeds which melodies are drawn and their order"
+    )
+    c.add_argument(
+        "--scales", default=",".join(default["scales"]), help="comma-separated rating scales (the study's five by default)"
     )  # fmt: skip
-    c.add_argument("--points", type=int, default=10, help="points on each scale (1 to this)")
-    c.add_argument("--pairs", type=int, default=0, help="A/B preference questions per listener")
+    c.add_argument("--points", type=int, default=default["points"], help="points on each scale (1 to this)")
+    c.add_argument(
+        "--pairs", type=int, default=default["pairs"], help="A/B preference questions per listener"
+    )
     c.add_argument("--no-preference", action="store_true", help="A/B questions offer 'no preference' too")
-    c.add_argument("--max-seconds", type=float, default=30.0, help="each melody cut to this long")
-    c.add_argument("--min-play", type=float, default=5.0, help="seconds a melody must play before rating")
+    c.add_argument(
+        "--max-seconds", type=float, default=default["max_seconds"], help="each melody cut to this long"
+    )
+    c.add_argument("--min-play", type=float, default=default["min_play_s"],
+                   help="seconds a melody must play before rating")  # fmt: skip
     c.add_argument("--name", default=None, help="the test's title")
     c.add_argument("--data-dir", default=DEFAULT_DIR, help="database and media folder")
     c.set_defaults(func=cmd_create)

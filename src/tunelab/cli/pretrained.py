@@ -43,7 +43,7 @@ def cmd_list(args) -> int:
 
 
 def cmd_pack(args) -> int:
-    from tunelab.pretrained import pack
+    from tunelab.pretrained.pack import pack
 
     out = pack(args.run, args.name)
     print(json.dumps({"packed": str(out), "bytes": sum(f.stat().st_size for f in out.iterdir())}))
@@ -51,7 +51,7 @@ def cmd_pack(args) -> int:
 
 
 def cmd_info(args) -> int:
-    from tunelab.pretrained import describe
+    from tunelab.pretrained.pack import describe
 
     info = describe(args.name)
     if args.json:

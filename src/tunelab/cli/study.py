@@ -57,10 +57,14 @@ def _reproduce_parser(ssub) -> None:
         "real test songs and set every number beside the study's published one. Resumable: a second call "
         "with the same --out skips what is done and resumes an interrupted training run.",
     )
-    c.add_argument("--out", default="study", help="output folder")
+    from tunelab.cli.flags import defaults_of
+    from tunelab.study import reproduce
+
+    default = defaults_of(reproduce)  # declared once, there
+    c.add_argument("--out", default=default["out"], help="output folder")
     c.add_argument(
         "--data",
-        default="deutschl",
+        default=default["data"],
         help="deutschl (the study's recipe) or a split folder (train/val/test.txt)",
     )
     c.add_argument(
@@ -90,11 +94,13 @@ def _reproduce_parser(ssub) -> None:
         action="store_true",
         help="the shipped converged models (study-lstm...) instead of training",
     )
-    c.add_argument("--recipe", default="box", help="box: the 20-minute recipes (tunelab.study.recipes)")
-    c.add_argument("--seed", type=int, default=0, help="training seed")
+    c.add_argument(
+        "--recipe", default=default["recipe"], help="box: the 20-minute recipes (tunelab.study.recipes)"
+    )
+    c.add_argument("--seed", type=int, default=default["seed"], help="training seed")
     c.add_argument(
         "--budget",
-        default="tokens",
+        default=default["budget"],
         choices=["tokens", "minutes"],
         help="tokens: a box of --minutes is that many minutes of the recipe's tokens on 2 free cores (a busy "
         "machine is slower, not different); minutes: wall clock",
@@ -116,20 +122,22 @@ def _efficiency_parser(ssub) -> None:
         "validation loss vs share of the training songs. Writes efficiency.csv, efficiency.md and PNG plots; "
         "a second call adds to what is there.",
     )
-    c.add_argument("--out", default="efficiency", help="output folder")
-    c.add_argument("--data", default="deutschl", help="corpus for part (c)")
-    c.add_argument("--parts", default="abc", help="which of a, b, c to measure")
-    c.add_argument("--minutes", type=float, default=1.0, help="(c): training minutes per model and share")
+    from tunelab.cli.flags import defaults_of
+    from tunelab.study.efficiency import run
+
+    default = defaults_of(run)  # declared once, there
+    c.add_argument("--out", default=default["out"], help="output folder")
+    c.add_argument("--data", default=default["data"], help="corpus for part (c)")
+    c.add_argument("--parts", default=default["parts"], help="which of a, b, c to measure")
     c.add_argument(
-        "--lengths", type=int, nargs="+", default=[64, 128, 256, 512, 1024], help="(a) input lengths"
+        "--minutes", type=float, default=default["minutes"], help="(c): training minutes per model and share"
     )
+    c.add_argument("--lengths", type=int, nargs="+", default=default["lengths"], help="(a) input lengths")
+    c.add_argument("--contexts", type=int, nargs="+", default=default["contexts"], help="(b) context lengths")
     c.add_argument(
-        "--contexts", type=int, nargs="+", default=[64, 128, 256, 512, 1024], help="(b) context lengths"
+        "--fractions", type=float, nargs="+", default=default["fractions"], help="(c) shares of the songs"
     )
-    c.add_argument(
-        "--fractions", type=float, nargs="+", default=[0.1, 0.25, 0.5, 1.0], help="(c) shares of the songs"
-    )
-    c.add_argument("--batch", type=int, default=16, help="(a) sequences per batch")
+    c.add_argument("--batch", type=int, default=default["batch"], help="(a) sequences per batch")
     c.add_argument("--threads", type=int, default=None, help=THREADS_HELP)
     c.set_defaults(func=cmd_efficiency)
 
@@ -142,13 +150,22 @@ def _ablation_parser(ssub) -> None:
         "one-hot input, positional encoding, the L2 grid), each trained for --minutes and scored with the "
         "study's test accuracy beside the study's. Resumable: finished variants are skipped.",
     )
-    c.add_argument("--out", default="ablation", help="output folder")
-    c.add_argument("--data", default="deutschl", help="deutschl or a split folder")
-    c.add_argument("--minutes", type=float, default=5.0, help="training minutes per variant")
-    c.add_argument("--size", choices=["study", "small"], default="study", help="the base Hybrid's size")
+    from tunelab.cli.flags import defaults_of
+    from tunelab.study.ablation import ablation
+
+    default = defaults_of(ablation)  # declared once, there
+    c.add_argument("--out", default=default["out"], help="output folder")
+    c.add_argument("--data", default=default["data"], help="deutschl or a split folder")
+    c.add_argument("--minutes", type=float, default=default["minutes"], help="training minutes per variant")
+    c.add_argument(
+        "--size", choices=["study", "small"], default=default["size"], help="the base Hybrid's size"
+    )
     c.add_argument("--only", nargs="+", default=None, help="variant names to run (see the output table)")
     c.add_argument(
-        "--score-subsample", type=int, default=16, help="study accuracy on one window in k, drawn at random"
+        "--score-subsample",
+        type=int,
+        default=default["score_subsample"],
+        help="study accuracy on one window in k, drawn at random",
     )
     c.add_argument("--threads", type=int, default=None, help=THREADS_HELP)
     c.set_defaults(func=cmd_ablation)
@@ -162,20 +179,24 @@ def _encodings_parser(ssub) -> None:
         "accuracy, NLL per token and per note, generation speed in notes/s, and closeness of the melodies to "
         "the test songs. Resumable: finished runs are skipped.",
     )
-    c.add_argument("--out", default="encodings", help="output folder")
-    c.add_argument("--data", default="deutschl", help="deutschl or a folder of songs")
-    c.add_argument("--minutes", type=float, default=3.0, help="training minutes per run")
-    c.add_argument("--n", type=int, default=200, help="melodies per run")
-    c.add_argument("--encodings", nargs="+", default=["grid", "remi", "cp", "nb"], help="encodings compared")
+    from tunelab.cli.flags import defaults_of
+    from tunelab.study.encodings import encodings
+
+    default = defaults_of(encodings)  # declared once, there
+    c.add_argument("--out", default=default["out"], help="output folder")
+    c.add_argument("--data", default=default["data"], help="deutschl or a folder of songs")
+    c.add_argument("--minutes", type=float, default=default["minutes"], help="training minutes per run")
+    c.add_argument("--n", type=int, default=default["n"], help="melodies per run")
+    c.add_argument("--encodings", nargs="+", default=default["encodings"], help="encodings compared")
     c.add_argument(
         "--families",
         nargs="+",
-        default=["gru", "lstm", "linear-transformer", "transformer"],
+        default=default["families"],
         help="model families compared",
     )
-    c.add_argument("--losses", nargs="+", default=["ce", "focal"], help="training losses compared")
+    c.add_argument("--losses", nargs="+", default=default["losses"], help="training losses compared")
     c.add_argument(
-        "--params", type=int, default=1_000_000,
+        "--params", type=int, default=default["params"],
         help="every model widened or narrowed to about this many parameters (0: the small presets as they are)"
     )  # fmt: skip
     c.add_argument(

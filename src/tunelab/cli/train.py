@@ -95,16 +95,20 @@ def config_from_args(args):
     fields |= given(args, TrainConfig)
     if not fields.get("corpus"):
         raise ConfigError("--corpus is needed (a corpus name or path) unless --resume")
+    from tunelab.models.registry import FAMILIES, family_class
+
     if args.preset is not None:  # one word for two things: a size, or the study's models
-        new = "--model" if args.preset.startswith("study-") else "--size"
+        new = "--model" if args.preset in FAMILIES else "--size"
         print(
             f"note: --preset is deprecated and will go in the next release; use {new} {args.preset}",
             file=sys.stderr,
         )
         fields.setdefault("model" if new == "--model" else "size", args.preset)
     model = fields.get("model", "lstm")
-    if model.startswith("study-"):  # the study's window models have their own sizes
+    cls = family_class(model)
+    if cls.fixed_size:  # the study's models: their own size
         fields.setdefault("size", None)
+    if cls.window_model:  # ... and their protocol: a window predicts the token after it
         fields.setdefault("mode", "window")
     if "epochs" not in fields and ("max_tokens" in fields or "max_minutes" in fields):
         fields["epochs"] = 1000  # the budget decides

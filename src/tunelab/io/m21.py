@@ -106,13 +106,7 @@ def from_music21(
         tss, pickup = declared_meter(*marked)
     else:
         tss, pickup = meter_from_barlines(*marked, sections={t for t, _ in form.marks} if form else ())
-    keys = []
-    for k in first.recurse().getElementsByClass(m21.key.KeySignature):
-        t = int(Fraction(k.getOffsetInHierarchy(first)).limit_denominator(10_000) * tpq)
-        if isinstance(k, m21.key.Key):
-            keys.append((t, k.tonic.name.replace("-", "b"), k.mode))
-        elif k.sharps in MAJOR_BY_SHARPS:  # a signature alone (no <mode>): kept, mode unknown
-            keys.append((t, MAJOR_BY_SHARPS[k.sharps], None))
+    keys = _keys(first, tpq, m21)
     tempo = None
     marks = list(stream.recurse().getElementsByClass(m21.tempo.MetronomeMark))
     if marks and marks[0].getQuarterBPM():
@@ -121,13 +115,9 @@ def from_music21(
         -1, 4
     )
     rest_arr = np.array([[int(o * tpq), int(d * tpq)] for o, d in rests], dtype=np.int64).reshape(-1, 2)
-    meta = {"source": source}
-    if tune is not None:
-        meta["tune"] = tune
-    md = stream.metadata
-    if md is not None and md.title:
-        meta["title"] = md.title
-    meta["declared_meter"] = has_meter
+    meta = {"source": source, **({"tune": tune} if tune is not None else {}), "declared_meter": has_meter}
+    if stream.metadata is not None and stream.metadata.title:
+        meta["title"] = stream.metadata.title
     return Score(
         arr[:, 0],
         arr[:, 1],
@@ -143,6 +133,18 @@ def from_music21(
         form=form,
         meta=meta,
     )
+
+
+def _keys(part, tpq: int, m21) -> list[tuple]:
+    """``(tick, tonic, mode)`` of every key in the part (a signature alone: mode unknown)."""
+    keys = []
+    for k in part.recurse().getElementsByClass(m21.key.KeySignature):
+        t = int(Fraction(k.getOffsetInHierarchy(part)).limit_denominator(10_000) * tpq)
+        if isinstance(k, m21.key.Key):
+            keys.append((t, k.tonic.name.replace("-", "b"), k.mode))
+        elif k.sharps in MAJOR_BY_SHARPS:  # a signature alone (no <mode>): kept, mode unknown
+            keys.append((t, MAJOR_BY_SHARPS[k.sharps], None))
+    return keys
 
 
 def _part_events(part, m21, merge_ties: bool):

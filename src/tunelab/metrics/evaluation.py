@@ -110,15 +110,7 @@ def evaluate(
         raise ConfigError(
             f"--suite {', '.join(needs_train)} compares with training songs: give --train CORPUS"
         )
-    for flag, source in (("--reference", reference), ("--train", train)):
-        _check_source(flag, source)
-    if not isinstance(sets, dict):
-        for path in sets:
-            if not Path(path).exists():
-                raise ConfigError(f"{path}: no such file or folder")
-    if reference is not None and train is not None and str(reference) == str(train) and "@" not in str(train):
-        raise ConfigError(f"--reference and --train are both {reference}: every melody would be a copy of itself; "
-                          f"give a corpus's splits, --reference {reference}@test --train {reference}@train")  # fmt: skip
+    _check_inputs(sets, reference, train)
     if before is not None:
         before()
     loaded, errors = {}, []
@@ -228,6 +220,21 @@ def reference_scores(reference, errors: list[str], split: str = "test") -> tuple
     name, scores, ids, errs = load_set(reference)
     errors += errs
     return scores, ids, f"reference-{name}"
+
+
+def _check_inputs(sets, reference, train) -> None:
+    """ConfigError, before any work, for inputs that are not there or a set compared with itself."""
+    from tunelab.errors import ConfigError
+
+    for flag, source in (("--reference", reference), ("--train", train)):
+        _check_source(flag, source)
+    if not isinstance(sets, dict):
+        for path in sets:
+            if not Path(path).exists():
+                raise ConfigError(f"{path}: no such file or folder")
+    if reference is not None and train is not None and str(reference) == str(train) and "@" not in str(train):
+        raise ConfigError(f"--reference and --train are both {reference}: every melody would be a copy of itself; "
+                          f"give a corpus's splits, --reference {reference}@test --train {reference}@train")  # fmt: skip
 
 
 def _check_source(flag: str, source) -> None:

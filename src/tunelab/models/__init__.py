@@ -9,32 +9,26 @@ from __future__ import annotations
 
 from tunelab.models.base import SequenceModel
 from tunelab.models.config import ModelConfig, vocab_fields
-from tunelab.models.registry import FAMILIES
+from tunelab.models.registry import FAMILIES, family_class
 
 
 def build(config_or_family, vocab_size: int | None = None, preset: str | None = None, **overrides):
-    """A model from a ModelConfig, a family name, or a study preset name.
+    """A model from a ModelConfig or a family name.
 
     Args:
-        config_or_family: a ModelConfig; a family (``lstm``, ``transformer``, ...); or
-            ``study-lstm`` / ``study-transformer`` / ``study-hybrid`` (the study's models).
-        vocab_size: vocabulary size (the study's presets default to its 45 symbols), or a list
+        config_or_family: a ModelConfig, or a family (``lstm``, ``transformer``, ...; the
+            study's ``study-lstm`` / ``study-transformer`` / ``study-hybrid`` have one size each).
+        vocab_size: vocabulary size (the study's families default to its 45 symbols), or a list
             of field sizes for a compound encoding (then a :class:`CompoundModel`).
         preset: ``tiny`` or ``small`` sizes for a family; None for the ModelConfig defaults.
         **overrides: ModelConfig fields to change.
     """
     from tunelab.errors import ConfigError
 
-    if isinstance(config_or_family, str) and config_or_family.startswith("study-"):
-        from tunelab.models.study import PRESETS
-
-        if config_or_family not in PRESETS:
-            raise ConfigError(
-                f"--model: unknown preset {config_or_family!r}; choose from {', '.join(PRESETS)}"
-            )
-        if isinstance(vocab_size, (list, tuple)):
-            raise ConfigError(f"{config_or_family} reads flat token ids; use it with the grid encoding")
-        return PRESETS[config_or_family](vocab_size or 45)
+    if isinstance(config_or_family, str) and family_class(config_or_family).fixed_size:
+        return build(
+            ModelConfig(family=config_or_family, **vocab_fields(vocab_size or 45))
+        )  # the study's sizes
     if isinstance(config_or_family, ModelConfig):
         config = config_or_family
     elif preset in ("tiny", "small"):
@@ -51,4 +45,10 @@ def build(config_or_family, vocab_size: int | None = None, preset: str | None = 
     return config.family_class()(config)
 
 
-__all__ = ["FAMILIES", "ModelConfig", "SequenceModel", "build"]
+def sequence_families() -> tuple[str, ...]:
+    """The families that predict every next token (not the study's window models): the shared
+    contract of tests/models holds them all, and any size preset applies."""
+    return tuple(f for f in FAMILIES if not family_class(f).window_model)
+
+
+__all__ = ["FAMILIES", "ModelConfig", "SequenceModel", "build", "sequence_families"]

@@ -35,6 +35,11 @@ from typing import ClassVar
 import torch
 from torch import nn
 
+STUDY_WINDOW = 64  # the study's models read 64 tokens and predict the one after them
+ONE_HOT_PROBLEM = (
+    "--embedding onehot is for flat transformer and hybrid models with --d-model equal to the vocabulary size"
+)
+
 
 class SequenceModel(nn.Module, ABC):
     """Base class of every family: ids in, next-token logits out, with a carried state. A family
@@ -43,7 +48,10 @@ class SequenceModel(nn.Module, ABC):
     recurrent: ClassVar[bool] = False  # a recurrent body (its embedding and state widths go together)
     carries_state: ClassVar[bool] = True  # generation can step with a carried state
     window_model: ClassVar[bool] = False  # reads a fixed window, predicts the token after it only
-    window: ClassVar[int] = 64  # the window of a window model
+    window: ClassVar[int] = STUDY_WINDOW  # the window of a window model
+    fixed_size: ClassVar[bool] = (
+        False  # the family has one size (the study's): --size and size flags do not apply
+    )
     compound: ClassVar[bool] = False  # per-field heads over compound words
     first_field: int = 0  # compound: the field predicted first
     l2_default: ClassVar[dict] = {}  # parameter-name glob -> Keras-style L2 coefficient
@@ -83,8 +91,6 @@ class SequenceModel(nn.Module, ABC):
         """Problems with ``config`` that only this family has (empty: none). One-hot input is
         for the families that say so."""
         if config.embedding == "onehot":
-            from tunelab.models.transformer import ONE_HOT_PROBLEM
-
             return [ONE_HOT_PROBLEM]
         return []
 

@@ -18,6 +18,10 @@ FAMILIES: dict[str, tuple[str, str]] = {
     "linear-transformer": ("tunelab.models.transformer", "LinearTransformerModel"),
     "hybrid": ("tunelab.models.hybrid", "HybridModel"),
     "mlp": ("tunelab.models.mlp", "MLPModel"),
+    # the study's models at its sizes, reading a 64-token window (reference/study-setup.md)
+    "study-lstm": ("tunelab.models.study", "StudyLSTM"),
+    "study-transformer": ("tunelab.models.study", "StudyTransformer"),
+    "study-hybrid": ("tunelab.models.study", "StudyHybrid"),
 }
 
 

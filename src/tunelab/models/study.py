@@ -56,16 +56,41 @@ def _keras_block(d_model: int, n_heads: int, d_ff: int, dropout: float) -> nn.Mo
     )
 
 
-class StudyLSTM(SequenceModel):
-    """one-hot -> LSTM(256) -> BatchNorm -> LSTM(256) -> Dropout(0.2) -> Dense(V)."""
+class _StudyModel(SequenceModel):
+    """The study's models are families of their own (``--model study-lstm``...), registered as
+    the others are, at the study's sizes: they read a window of :data:`WINDOW` tokens and
+    predict the one after it. Built from a ModelConfig (only its vocabulary counts) or a
+    vocabulary size."""
 
     window_model = True
+    fixed_size = True
+    family = ""
+
+    def _setup(self, config) -> int:
+        from tunelab.models.config import ModelConfig
+
+        if not isinstance(config, ModelConfig):
+            config = ModelConfig(family=self.family, vocab_size=int(config))
+        self.config = config
+        return config.vocab_size
+
+    @classmethod
+    def check(cls, config) -> list[str]:
+        if config.field_sizes is not None:
+            return [f"--model {cls.family} reads flat token ids; use it with the grid encoding"]
+        return []
+
+
+class StudyLSTM(_StudyModel):
+    """one-hot -> LSTM(256) -> BatchNorm -> LSTM(256) -> Dropout(0.2) -> Dense(V)."""
+
+    family = "study-lstm"
     recurrent = True
     l2_default: ClassVar[dict] = {"lstm1.weight_ih_l0": 0.01}  # Keras L2(0.01) on the first LSTM's kernel
 
-    def __init__(self, vocab_size: int = 45, hidden: int = 256, dropout: float = 0.2):
+    def __init__(self, config=45, hidden: int = 256, dropout: float = 0.2):
         super().__init__()
-        self.vocab_size = vocab_size
+        self.vocab_size = vocab_size = self._setup(config)
         self.lstm1 = nn.LSTM(vocab_size, hidden, batch_first=True)
         self.norm = nn.BatchNorm1d(hidden)
         self.lstm2 = nn.LSTM(hidden, hidden, batch_first=True)
@@ -94,17 +119,17 @@ class StudyLSTM(SequenceModel):
         return rows(state, index, dim=1)
 
 
-class StudyTransformer(SequenceModel):
+class StudyTransformer(_StudyModel):
     """Dense(256) on one-hot; 4 blocks with the positional encoding re-added to each block's
     input, LayerNorm before the attention (8 heads x 256, no causal mask) and before the
     feed-forward (1024), residuals around both; the last position -> Dense(V)."""
 
-    window_model = True
+    family = "study-transformer"
     carries_state = False  # no causal mask: every step recomputes the window
 
     def __init__(
         self,
-        vocab_size: int = 45,
+        config=45,
         d_model: int = 256,
         n_blocks: int = 4,
         n_heads: int = 8,
@@ -112,7 +137,8 @@ class StudyTransformer(SequenceModel):
         dropout: float = 0.2,
     ):
         super().__init__()
-        self.vocab_size, self.d_model = vocab_size, d_model
+        self.vocab_size = vocab_size = self._setup(config)
+        self.d_model = d_model
         self.inp = nn.Linear(vocab_size, d_model)
         self.blocks = nn.ModuleList(_keras_block(d_model, n_heads, d_ff, dropout) for _ in range(n_blocks))
         self.drop = nn.Dropout(dropout)
@@ -128,18 +154,18 @@ class StudyTransformer(SequenceModel):
         return self.head(x[:, -1:]), ids
 
 
-class StudyHybrid(SequenceModel):
+class StudyHybrid(_StudyModel):
     """Dense(256) on one-hot, no positions; 3 pre-LN encoder blocks (8 heads x 256, FF 512,
     dropout 0.1); the whole window of encoder outputs -> LSTM(256) -> BatchNorm -> LSTM(256)
     -> Dropout(0.2) -> Dense(V)."""
 
-    window_model = True
+    family = "study-hybrid"
     carries_state = False  # no causal mask: every step recomputes the window
     l2_default: ClassVar[dict] = {"lstm1.weight_ih_l0": 0.01}  # Keras L2(0.01) on the first LSTM's kernel
 
     def __init__(
         self,
-        vocab_size: int = 45,
+        config=45,
         d_model: int = 256,
         n_blocks: int = 3,
         n_heads: int = 8,
@@ -147,7 +173,7 @@ class StudyHybrid(SequenceModel):
         hidden: int = 256,
     ):
         super().__init__()
-        self.vocab_size = vocab_size
+        self.vocab_size = vocab_size = self._setup(config)
         self.inp = nn.Linear(vocab_size, d_model)
         self.blocks = nn.ModuleList(_keras_block(d_model, n_heads, d_ff, 0.1) for _ in range(n_blocks))
         self.enc_drop = nn.Dropout(0.1)
@@ -169,7 +195,7 @@ class StudyHybrid(SequenceModel):
 
 
 STUDY_PARAMETERS = {"study-lstm": 846_637, "study-transformer": 10_543_917, "study-hybrid": 8_176_941}
-PRESETS = {"study-lstm": StudyLSTM, "study-transformer": StudyTransformer, "study-hybrid": StudyHybrid}
+PRESETS = {cls.family: cls for cls in (StudyLSTM, StudyTransformer, StudyHybrid)}  # registered as families
 
 
 def trainable_parameters(model: nn.Module) -> int:

@@ -16,13 +16,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from tunelab.models.base import SequenceModel
+from tunelab.models.base import ONE_HOT_PROBLEM, SequenceModel
 from tunelab.models.config import ModelConfig
 from tunelab.models.state import last_keys, rows
-
-ONE_HOT_PROBLEM = (
-    "--embedding onehot is for flat transformer and hybrid models with --d-model equal to the vocabulary size"
-)
 
 
 def attention_problems(config: ModelConfig, *, one_hot: bool) -> list[str]:

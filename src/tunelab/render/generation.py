@@ -109,7 +109,7 @@ def save_samples(
                 **(used or {}),
             }
         )
-        if tokenizer.name == "grid":
+        if tokenizer.text_lines:
             lines.append(grid_line(s.ids, tokenizer))
     tokens, errors = sum(s.steps for s in samples), sum(s.syntax_errors for s in samples)
     timing = f" in {seconds:.1f} s ({tokens / max(seconds, 1e-9):,.0f} tokens/s)" if seconds else ""
@@ -130,102 +130,6 @@ def save_samples(
         progress=progress,
     )
     return scores, summary
-
-
-def generate_dir(
-    run,
-    out,
-    *,
-    n: int | None = None,
-    settings=None,
-    seeds=None,
-    protocol: str | None = None,
-    protocol_filters: bool = False,
-    meter: str | None = None,
-    key: str | None = None,
-    formats=("mid", "musicxml", "abc", "grid", "wav", "svg", "png"),
-    program: int | None = None,
-    synth: str = "auto",
-    device: str = "cpu",
-) -> list[str]:
-    """Sample melodies from ``run`` (a run directory or a shipped model's name) and write a
-    generation dir at ``out``: ``tunelab generate``. Prompts come from a ``seeds`` file (grid
-    text), else from scratch; ``protocol="study"`` uses the study's context and stops, and its
-    temperature unless ``protocol_filters`` says the settings' filters were chosen; ``meter``
-    ("3/4") and ``key`` ("Em") label melodies whose tokens name none (default 4/4 and estimated).
-    Returns the lines to show: the summary and the files written. Melodies on request (key,
-    meter, bars...) and around a primer come from :class:`tunelab.api.Model` and
-    :func:`save_samples`."""
-    import time
-
-    from tqdm import tqdm
-
-    from tunelab.errors import ConfigError
-    from tunelab.pretrained import resolve
-    from tunelab.sampling import Settings, generate
-    from tunelab.sampling import prompts as P
-    from tunelab.sampling.melody import parse_key, parse_meter
-    from tunelab.training.checkpoint import load_run
-    from tunelab.training.distributed import choose_device
-
-    settings = settings or Settings()
-    meter, key = parse_meter(meter), parse_key(key)
-    run = resolve(run)
-    loaded = load_run(run, choose_device(device))  # fails early, naming the file, on a bad run dir
-    tokenizer = loaded[1]
-    if tokenizer.is_compound:
-        unknown = set(settings.fields) - set(tokenizer.fields)
-        if unknown:
-            raise ConfigError(
-                f"--field: {', '.join(sorted(unknown))} not among {', '.join(tokenizer.fields)}"
-            )
-    elif settings.fields:
-        raise ConfigError(f"--field is for compound encodings; {run} uses {tokenizer.name}")
-    prompts = P.from_seeds(seeds, tokenizer) if seeds else None
-    settings = _protocol_settings(settings, tokenizer, meter, protocol, protocol_filters)
-    n = n or (len(prompts) if prompts else 8)
-    from tunelab.io.atomic import out_dir
-    from tunelab.threads import say
-
-    out_dir(out)  # before the work: a folder that cannot be written is said now, not after
-    say()
-    bar = tqdm(total=n, desc="generating", unit="melody", delay=0.5)
-    t0 = time.perf_counter()
-    samples = generate(
-        loaded, n, prompts=prompts, settings=settings, protocol=protocol,
-        filters=settings.filters if protocol else None, progress=lambda done: bar.update(done - bar.n),
-    )  # fmt: skip
-    bar.close()
-    out = Path(out)
-    _, summary = save_samples(
-        out, samples, tokenizer, label=run.name, formats=formats,
-        used={"settings": settings.to_dict(), "protocol": protocol, "run": str(run)},
-        meter=meter, key=key, seconds=time.perf_counter() - t0,
-        program=program, synth=synth,
-    )  # fmt: skip
-    lines = [*summary, f"wrote {out / 'index.html'}"]
-    lines += [
-        f"wrote {out / 'grid.txt'}" if f == "grid" else f"wrote {out / f}/ ({n} files)" for f in formats
-    ]
-    return lines
-
-
-def _protocol_settings(settings, tokenizer, meter, protocol, protocol_filters: bool):
-    """The settings with a grid bar's length from the meter (for ``bars``), and the study's
-    protocol applied (its context and stops; its temperature unless filters were chosen)."""
-    from dataclasses import replace
-
-    from tunelab.sampling import study_settings
-
-    if settings.bars and tokenizer.name == "grid":
-        num, den = meter or (4, 4)
-        settings = replace(settings, bar_steps=tokenizer.steps_per_quarter * 4 * num // den)
-    if protocol == "study":
-        chosen = settings.filters
-        settings = study_settings(settings)
-        if protocol_filters:
-            settings = replace(settings, filters=chosen)
-    return settings
 
 
 def error_line(grammar: bool, errors: int, tokens: int) -> str:

@@ -17,8 +17,9 @@ import numpy as np
 from tunelab.errors import ConfigError
 from tunelab.sampling.filters import Filters, draw, probabilities
 from tunelab.sampling.sampler import FALLBACK_STEPS, Sample, Settings, boundary, closed, sample
+from tunelab.tokenizers.grid import GridTokenizer
 
-STUDY = {"temperature": 0.7, "max_steps": 1500, "context": 64}  # reference/study-setup.md, Generation
+STUDY = {"temperature": 0.7, "max_steps": 1500, "context": GridTokenizer.song_gap}  # reference/study-setup.md
 
 
 def study_settings(settings: Settings | None = None) -> Settings:
@@ -37,13 +38,15 @@ def lookback_of(meta: dict | None) -> int | None:
     """How far back a run's model can look: the training sequence length for models with
     absolute positions (they never saw a position past it); None for the others."""
     spec = (meta or {}).get("model", {})
-    if "config" not in spec:  # the study's window models: they read their own window
+    if "config" not in spec:  # a study window model saved before they were families
         return None
     from tunelab.models import ModelConfig
+    from tunelab.training.config import TrainConfig
 
     config = ModelConfig(**spec["config"])
-    if config.family_class().absolute_positions(config):
-        return int(meta.get("train", {}).get("seq_len", 64))
+    cls = config.family_class()
+    if not cls.window_model and cls.absolute_positions(config):  # a window model reads its own window
+        return int(meta.get("train", {}).get("seq_len", TrainConfig.seq_len))
     return None
 
 
@@ -79,15 +82,16 @@ def generate(
         s = replace(s, lookback=lookback_of(meta))
     gap = 1
     if protocol == "study":
-        if tokenizer.name != "grid":
-            raise ConfigError(f"--protocol study needs a grid model; {run} uses {tokenizer.name}")
+        if not tokenizer.song_gap:
+            raise ConfigError(f"--protocol study needs a grid model (songs between separators); {run} uses "
+                              f"{tokenizer.name}")  # fmt: skip
         s, gap = study_settings(s), STUDY["context"]
         if filters is not None:
             s = replace(s, filters=filters)
     elif protocol is not None:
         raise ConfigError(f"--protocol: unknown {protocol!r}; the one protocol is 'study'")
-    elif tokenizer.name == "grid":
-        gap = int(meta.get("train", {}).get("gap") or 64)
+    elif tokenizer.song_gap:
+        gap = int(meta.get("train", {}).get("gap") or tokenizer.song_gap)
     if s.max_steps is None:  # a melody longer than every training song has run away
         s = replace(s, max_steps=corpus_cap(meta))
     if isinstance(s.plan, (list, tuple)):  # one plan per prompt: cycled as the prompts are

@@ -34,7 +34,7 @@ def from_seeds(path, tokenizer) -> list[np.ndarray]:
         tokens = line.split()
         if tokens and len(tokens[-1]) == 1 and tokens[-1].isdigit():
             tokens = tokens[:-1]  # a pitch cut short: no melody has MIDI pitch 0-9
-        if tokenizer.name == "grid":
+        if tokenizer.text_lines:
             prompts.append(grid_ids(tokens, tokenizer, path, lineno))
             continue
         songs = parse_line(" ".join(tokens), path, lineno)

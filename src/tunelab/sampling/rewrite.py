@@ -107,7 +107,7 @@ def continue_tune(run, scores, n: int, settings, *, upto: int | None = None, bar
     conts = [continuation(tokenizer, s, upto, bars, meta) for s in scores]
     s = replace(settings, plan=[c.plan for c in conts])
     if not all(c.plan for c in conts):  # the model ends the melody: not before the bars asked
-        if tokenizer.name == "grid":
+        if not tokenizer.bar_tokens:
             steps = min(c.new_bars * c.primer.bar_length(*c.primer.meter_at(c.primer.end - 1)) for c in conts)
             s = replace(
                 s, min_steps=max(s.min_steps, steps * tokenizer.steps_per_quarter // conts[0].primer.tpq)

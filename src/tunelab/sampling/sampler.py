@@ -293,7 +293,7 @@ class _Batch:
             self.errors[r] += 1
         if s.stop_at_end and tok.ends(token):
             return "end", True
-        if s.bars is not None and tok.name == "grid" and sampled + 1 >= s.bars * s.bar_steps:
+        if s.bars is not None and not tok.bar_tokens and sampled + 1 >= s.bars * s.bar_steps:
             return "bars", True
         if sampled + 1 >= s.max_steps:
             return "max_steps", True

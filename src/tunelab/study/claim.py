@@ -94,39 +94,3 @@ def read_per_item(path: Path) -> dict[str, dict[str, np.ndarray]]:
                 except ValueError:
                     text.add(k)
     return {k: {m: np.array(v) for m, v in d.items() if m not in text} for k, d in out.items()}
-
-
-def headline(models: list, ev: dict, tests: list[dict] | None):
-    """The study's claim re-tested: OA with the real songs per metric, and the deviation tests."""
-    dist = ev.get("distribution", {})
-    baselines = [k for k in models if k != published.CHALLENGER]
-    rows, verdicts = [], {}
-    for t in tests or []:
-        key = f"metric:{t['metric']}"
-        oas = [dist.get(n, {}).get(key, {}).get("oa") for n in models]
-        tests_cells = [f"{t[b]['delta']:+.3f} ({_p(t[b]['p_holm'])})" for b in baselines]
-        rows.append([t["group"], t["metric"], *oas, *tests_cells, t["verdict"]])
-        verdicts.setdefault(t["group"], {}).setdefault(t["verdict"], 0)
-        verdicts[t["group"]][t["verdict"]] += 1
-    note = "; ".join(f"{g}: " + ", ".join(f"{k} {v}" for k, v in c.items()) for g, c in verdicts.items())
-    from tunelab.study.report import Table
-
-    return Table(
-        "Does the Hybrid come closer to the real songs than both baselines?",
-        [
-            "group",
-            "metric",
-            *(f"OA {n}" for n in models),
-            *(f"hybrid vs {b}: delta (p)" for b in baselines),
-            "verdict",
-        ],
-        rows,
-        "OA: overlap of each model's per-melody distribution with the test songs' (higher is closer). Tests: each "
-        "melody's absolute deviation from the test songs' median, Hybrid against each baseline, two-sided "
-        "Mann-Whitney U with Holm's correction over all rows; Cliff's delta < 0 means the Hybrid's melodies lie "
-        f"closer. Verdicts: {note}.",
-    )
-
-
-def _p(p: float) -> str:
-    return f"p={p:.1e}" if p < 1e-3 else f"p={p:.3f}"

@@ -23,6 +23,7 @@ from tunelab.metrics.study17 import NAMES
 from tunelab.models.registry import family_class
 from tunelab.study.pipeline import Plan, preset_for, run
 from tunelab.study.recipes import SMALL
+from tunelab.tokenizers import tokenizer_class
 
 ENCODINGS = ("grid", "remi", "cp", "nb")
 FAMILIES = ("gru", "lstm", "linear-transformer", "transformer")
@@ -48,9 +49,8 @@ def specs(
                     "encoding": enc,
                     "controls": "none",  # notes only, as the encodings compared are
                     "loss": loss,
-                    "gap": 1
-                    if enc == "grid"
-                    else 0,  # one `/` between grid songs; the others carry their own ends
+                    # one separator between songs where the encoding has one (grid); the others end their own
+                    "gap": int(tokenizer_class(enc).separator_id is not None),
                     "model_options": {**base.get("model_options", {}), "dropout": 0.0}
                     if size == "small"
                     else {},

@@ -192,6 +192,7 @@ def score_model(plan: Plan, run_dir: Path) -> dict:
     """Test scores on the test songs not also in the training split and on all of them: masked
     accuracy, NLL per token and per note, bits per note (pitch and the rest), and (grid) the
     study's window accuracy (cached in the run dir)."""
+    from tunelab.tokenizers import from_dict
     from tunelab.training.checkpoint import read_config
     from tunelab.training.score import score
 
@@ -199,7 +200,7 @@ def score_model(plan: Plan, run_dir: Path) -> dict:
     if cache.exists():
         return json.loads(cache.read_text())
     t0 = time.perf_counter()
-    grid = read_config(run_dir)["tokenizer"].get("name", "grid") == "grid"
+    grid = bool(from_dict(read_config(run_dir)["tokenizer"]).song_gap)  # the study's window protocol applies
     try:
         s = score(
             run_dir,
@@ -264,7 +265,7 @@ def generate_set(plan: Plan, name: str, run_dir: Path, test) -> dict:
         return {"summary": json.loads(done.read_text()), "scores": load_set(gen_dir)[1]}
     loaded = load_run(run_dir)
     tokenizer = loaded[1]
-    protocol = plan.protocol if tokenizer.name == "grid" else None
+    protocol = plan.protocol if tokenizer.song_gap else None
     prompts = seeds(plan, tokenizer, test) if protocol == "study" else None
     # the study's context and stops for grid models (its seeds), its temperature and step cap from
     # scratch for the others; plan.filters replace the temperature in both, plan.max_steps the cap

@@ -18,27 +18,11 @@ import numpy as np
 
 from tunelab.score import Score
 from tunelab.tokenizers import controls as C
+from tunelab.tokenizers.grammar import Grammar
 from tunelab.tokenizers.rhythm import breaks_triplets, on_grid_of
 
 PAD = 0  # id 0 is padding in every flat vocabulary and "ignore" in every compound field
 CONTI = 1  # in compound fields: "unchanged since the last word that set it"
-
-
-class Grammar(ABC):
-    """Which ids may come next, given the ids so far (one instance per sequence)."""
-
-    @abstractmethod
-    def allowed(self, field: int | None = None, chosen: tuple = ()) -> np.ndarray:
-        """Boolean mask over the vocabulary (flat), or over field ``field`` given the fields
-        ``chosen`` before it in the current word (compound)."""
-
-    @abstractmethod
-    def feed(self, token) -> bool:
-        """Advance by one id (flat) or word (compound); False, state unchanged, if forbidden."""
-
-    @abstractmethod
-    def result(self):
-        """What the accepted ids describe (a MetricScore or a Score)."""
 
 
 class Tokenizer(ABC):
@@ -50,6 +34,12 @@ class Tokenizer(ABC):
     separator_id: int | None = None  # what goes between songs in a training stream (grid: `/`)
     carries_meter: ClassVar[bool] = False  # the encoding names meters itself (no "meter" items)
     rests_are_tokens: ClassVar[bool] = False  # rests are tokens (grid), not the gaps between notes
+    bar_tokens: ClassVar[bool] = True  # bars open with tokens (opens_bar); grid counts steps instead
+    song_gap: ClassVar[int] = 0  # separators after each song in a training stream (grid: the study's 64)
+    finest_grid: ClassVar[int] = (
+        24  # the finest steps a quarter `tunelab train` picks (a grid's length grows with it)
+    )
+    text_lines: ClassVar[bool] = False  # a melody is a line of the encoding's own text (grid text: grid.txt)
     # options a tokenizer saved before they existed was made with (tunelab.tokenizers.from_dict)
     saved_before: ClassVar[dict] = {"controls": (), "items": None, "monophonic": False, "meters_seen": None,
                                     "bar_cuts": True, "whole_triplets": False}  # fmt: skip
@@ -140,7 +130,7 @@ class Tokenizer(ABC):
         the start, before any note; so does the opening key, which may change once the music has
         begun (a second key before it would overrule the first, the one a melody was asked for):
         ``started`` (music has begun), ``named`` (kinds given). The sentinels of filling in are
-        never written (a grammar reads them: :class:`_Sentinels`)."""
+        never written (a grammar reads them: :class:`tunelab.tokenizers.infill.Sentinels`)."""
         return np.array(
             [not kind or ((kind == "K:" if started else kind not in named) and kind != "fill")
              for kind in self._header_kind], dtype=bool,
@@ -260,7 +250,9 @@ class Tokenizer(ABC):
         if plan is not None:
             self._check_plan(plan)
         if self._sentinels:
-            return _Sentinels(self, plan)
+            from tunelab.tokenizers.infill import Sentinels
+
+            return Sentinels(self, plan)
         return self._grammar() if plan is None else self._grammar(plan)
 
     def _check_plan(self, plan) -> None:
@@ -371,41 +363,6 @@ class Tokenizer(ABC):
 
     @abstractmethod
     def _to_score(self, result) -> Score: ...
-
-
-class _Sentinels(Grammar):
-    """The grammar of a tokenizer that fills in: the encoding's own grammar, started afresh at
-    each sentinel (the suffix is a song of its own, and so is the middle, which keeps the plan),
-    and the sentinels never sampled."""
-
-    def __init__(self, tok: Tokenizer, plan=None):
-        self.tok, self.plan = tok, plan
-        self.inner = self._fresh(plan)
-        self.values = np.array(sorted(tok._sentinels), dtype=np.int64)
-
-    def _fresh(self, plan):
-        return self.tok._grammar() if plan is None else self.tok._grammar(plan)
-
-    def allowed(self, field=None, chosen=()):
-        if not self.tok.is_compound:
-            m = self.inner.allowed().copy()
-            m[self.values] = False
-            return m
-        m = self.inner.allowed(field, chosen)
-        if field == self.tok.pitch_field:
-            m = m.copy()
-            m[self.values] = False
-        return m
-
-    def feed(self, token) -> bool:
-        which = self.tok.sentinel(token)
-        if which is None:
-            return self.inner.feed(token)
-        self.inner = self._fresh(self.plan if which == C.INFILL[1] else None)
-        return True
-
-    def result(self):
-        return self.inner.result()
 
 
 def mask_of(size: int, ids) -> np.ndarray:

@@ -30,6 +30,10 @@ class GridTokenizer(Tokenizer):
     separator_id = SEP  # what goes between songs in a training stream
     rests_are_tokens = True
     end_id = SEP
+    bar_tokens = False  # steps, no bars: a bar is counted in steps of its meter
+    song_gap = 64  # the study's: 64 `/` after each song, so its 64-token windows never straddle two
+    finest_grid = 12  # a song's length grows with the grid
+    text_lines = True  # grid text: one melody a line
 
     def __init__(self, steps_per_quarter: int = 4, pitches=range(128), **options):
         super().__init__(steps_per_quarter, **options)

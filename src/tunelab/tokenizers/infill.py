@@ -21,6 +21,7 @@ import numpy as np
 from tunelab.corpus.segment import bar_span, bar_ticks, excerpt
 from tunelab.score import Score
 from tunelab.tokenizers import controls as C
+from tunelab.tokenizers.grammar import Grammar
 from tunelab.tokenizers.plan import Plan
 
 SUFFIX, MIDDLE = C.INFILL
@@ -92,3 +93,38 @@ def fill_prompt(tokenizer, score: Score, first: int, last: int) -> tuple[np.ndar
         raise ValueError(f"bars {first}-{last} are not whole bars of {plan.meter[0]}/{plan.meter[1]}")
     ids = np.concatenate([*_sides(tokenizer, prefix, suffix), tokenizer.head(middle)])
     return ids, plan, (start, end)
+
+
+class Sentinels(Grammar):
+    """The grammar of a tokenizer that fills in: the encoding's own grammar, started afresh at
+    each sentinel (the suffix is a song of its own, and so is the middle, which keeps the plan),
+    and the sentinels never sampled."""
+
+    def __init__(self, tok, plan=None):
+        self.tok, self.plan = tok, plan
+        self.inner = self._fresh(plan)
+        self.values = np.array(sorted(tok._sentinels), dtype=np.int64)
+
+    def _fresh(self, plan):
+        return self.tok._grammar() if plan is None else self.tok._grammar(plan)
+
+    def allowed(self, field=None, chosen=()):
+        if not self.tok.is_compound:
+            m = self.inner.allowed().copy()
+            m[self.values] = False
+            return m
+        m = self.inner.allowed(field, chosen)
+        if field == self.tok.pitch_field:
+            m = m.copy()
+            m[self.values] = False
+        return m
+
+    def feed(self, token) -> bool:
+        which = self.tok.sentinel(token)
+        if which is None:
+            return self.inner.feed(token)
+        self.inner = self._fresh(self.plan if which == C.INFILL[1] else None)
+        return True
+
+    def result(self):
+        return self.inner.result()

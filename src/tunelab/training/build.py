@@ -13,6 +13,7 @@ import numpy as np
 import torch
 
 from tunelab.errors import ConfigError
+from tunelab.models.base import STUDY_WINDOW
 from tunelab.training.config import TrainConfig
 from tunelab.training.data import Examples, encode_each, encode_songs, song_stream
 from tunelab.training.distributed import Context
@@ -62,7 +63,7 @@ def build_data(config: TrainConfig, ctx: Context, saved_tokenizer: dict | None) 
             else train_scores
         )
         tokenizer = tokenizer.fit(fit_on)
-    gap = config.gap if config.gap is not None else (64 if config.encoding == "grid" else 0)
+    gap = config.gap if config.gap is not None else tokenizer.song_gap
     sep = tokenizer.separator_id
     if gap and sep is None:
         raise ConfigError(
@@ -71,13 +72,7 @@ def build_data(config: TrainConfig, ctx: Context, saved_tokenizer: dict | None) 
     train_scores = tunelab.corpus.subsample(train_scores, config.train_fraction, config.seed)
     if config.transpose_copies:
         train_scores = transposed_copies(train_scores, config.transpose_copies, config.seed)
-    each = encode_each(train_scores, tokenizer)
-    train_seqs, skipped = [x for x in each if not isinstance(x, str)], [x for x in each if isinstance(x, str)]
-    if config.infill:
-        from tunelab.tokenizers.infill import rearranged
-
-        kept = [s for s, x in zip(train_scores, each) if not isinstance(x, str)]
-        train_seqs = rearranged(tokenizer, kept, train_seqs, config.infill, config.seed)
+    train_seqs, skipped = _train_sequences(train_scores, tokenizer, config)
     val_seqs, val_skipped = encode_songs(val_scores, tokenizer)
     try:
         train = Examples(song_stream(train_seqs, sep, gap), config.seq_len, config.mode)
@@ -109,8 +104,21 @@ def build_data(config: TrainConfig, ctx: Context, saved_tokenizer: dict | None) 
         "home_keys": home_keys(train_scores),  # songs moved to one key (C major / A minor): None if not
         "val_tokens": len(val.stream) if val else 0,
     }
-    val_study = song_stream(val_seqs, sep, 64) if val_seqs and sep is not None else None
+    val_study = song_stream(val_seqs, sep, STUDY_WINDOW) if val_seqs and sep is not None else None
     return Data(tokenizer, train, val, val_study, info)
+
+
+def _train_sequences(scores, tokenizer, config: TrainConfig) -> tuple[list, list[str]]:
+    """The training songs' token arrays (a share rearranged to fill in the middle: ``--infill``),
+    and why each song left out does not encode."""
+    each = encode_each(scores, tokenizer)
+    seqs, skipped = [x for x in each if not isinstance(x, str)], [x for x in each if isinstance(x, str)]
+    if config.infill:
+        from tunelab.tokenizers.infill import rearranged
+
+        kept = [s for s, x in zip(scores, each) if not isinstance(x, str)]
+        seqs = rearranged(tokenizer, kept, seqs, config.infill, config.seed)
+    return seqs, skipped
 
 
 def _grid(scores, encoding: str, ctx: Context) -> int:
@@ -118,8 +126,9 @@ def _grid(scores, encoding: str, ctx: Context) -> int:
     most 24 steps a quarter for the event encodings, whose length does not grow with it, 12 for
     grid, whose does. Said in one line when it is not 16ths or leaves songs out."""
     from tunelab.corpus.transforms import grid_for
+    from tunelab.tokenizers import tokenizer_class
 
-    steps, held = grid_for(scores, at_most=12 if encoding == "grid" else 24, share=0.99)
+    steps, held = grid_for(scores, at_most=tokenizer_class(encoding).finest_grid, share=0.99)
     if ctx.main and (steps != 4 or held < len(scores)):
         print(f"grid: {steps} steps a quarter, the coarsest that holds {held:,} of {len(scores):,} training songs "
               "exactly; the others are left out (--steps-per-quarter to choose)", file=sys.stderr)  # fmt: skip
@@ -128,17 +137,20 @@ def _grid(scores, encoding: str, ctx: Context) -> int:
 
 def build_model(config: TrainConfig, tokenizer):
     from tunelab.models import build
+    from tunelab.models.registry import family_class
 
     vocab = tokenizer.vocab_size
-    if config.model.startswith("study-"):
-        if config.mode != "window":
-            raise ConfigError(
-                f"--model {config.model} reads a window and predicts the token after it: add --mode window"
-            )
-        return build(config.model, vocab), {"preset": config.model, "vocab_size": vocab}
+    cls = family_class(config.model)
+    if cls.window_model and config.mode != "window":
+        raise ConfigError(
+            f"--model {config.model} reads a window and predicts the token after it: add --mode window"
+        )
     if config.mode == "window" and tokenizer.is_compound:
         raise ConfigError("--mode window is the study's protocol for flat encodings; use --mode sequence")
-    model = build(config.model, vocab, preset=config.size, **config.model_options)
+    if cls.fixed_size:  # one size: the family's own
+        model = build(config.model, vocab)
+    else:
+        model = build(config.model, vocab, preset=config.size, **config.model_options)
     return model, {"config": model.config.to_dict()}
 
 

@@ -28,10 +28,9 @@ def _encodings() -> tuple:
 
 
 def _models() -> tuple:
-    from tunelab.models import FAMILIES
-    from tunelab.models.study import PRESETS
+    from tunelab.models.registry import FAMILIES  # the study's models among them
 
-    return (*FAMILIES, *PRESETS)
+    return tuple(FAMILIES)
 
 
 @dataclass

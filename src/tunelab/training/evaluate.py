@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from tunelab.models.base import STUDY_WINDOW
 from tunelab.training.data import Examples, tail_chunk
 from tunelab.training.losses import token_nll
 
@@ -130,7 +131,7 @@ def study_windows(
     model,
     stream: np.ndarray,
     *,
-    window: int = 64,
+    window: int = STUDY_WINDOW,
     batch_size: int = 512,
     device="cpu",
     index=None,
@@ -179,7 +180,7 @@ def subsample(n: int, k: int, seed: int = 0) -> np.ndarray | None:
 def study_metrics(model, stream: np.ndarray, subsample_k: int = 1, seed: int = 0, **kwargs) -> dict:
     """The study's window accuracy and NLL (nats per target) of a flat stream, over every window
     or (``subsample_k`` > 1) one in k drawn at random with ``seed``."""
-    index = subsample(len(stream) - kwargs.get("window", 64), subsample_k, seed)
+    index = subsample(len(stream) - kwargs.get("window", STUDY_WINDOW), subsample_k, seed)
     hits, nll = study_windows(model, stream, index=index, **kwargs)
     return {"study_accuracy": float(hits.mean()), "study_nll": float(nll.mean()), "study_windows": len(hits)}
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from tunelab.errors import ConfigError, TunelabError
+from tunelab.models.base import STUDY_WINDOW
 from tunelab.training.checkpoint import load_run
 from tunelab.training.data import Examples, encode_each, encode_songs, song_stream
 from tunelab.training.distributed import choose_device
@@ -160,8 +161,10 @@ def _write_surprise(path, tokenizer, songs, each, keep) -> None:
 
 def _study_protocol(model, seqs, keep, sep: int, subsample: int, unseen: bool, **kw) -> dict:
     """The study's window accuracy and NLL over the kept songs (and over all with ``unseen``)."""
-    stream = song_stream(seqs, sep, 64)
-    index = pick_windows(len(stream) - 64, subsample)
+    stream = song_stream(
+        seqs, sep, STUDY_WINDOW
+    )  # the study's: a window's worth of separators after each song
+    index = pick_windows(len(stream) - STUDY_WINDOW, subsample)
     hits, nll = study_windows(model, stream, index=index, **kw)
     targets = _study_targets(seqs, keep, sep)
     mine = targets if index is None else targets[index]
@@ -190,7 +193,7 @@ def _training_corpus(data, train_cfg: dict, info: dict):
         ) from None
 
 
-def _study_targets(seqs: list, keep: list[bool], sep: int, window: int = 64) -> np.ndarray:
+def _study_targets(seqs: list, keep: list[bool], sep: int, window: int = STUDY_WINDOW) -> np.ndarray:
     """Which targets of the whole split's study stream are the targets of the kept songs' own
     stream. With 64 ``/`` after every song, a 64-token window never reaches into the song
     before, so a kept song's targets see the same window in both streams; only the first kept
