@@ -82,3 +82,9 @@ def test_event_arrays_fill_leading_and_inner_gaps():
     assert on.tolist() == [0, 2, 4, 6, 8, 8, 12]
     assert du.tolist() == [2, 2, 2, 2, 1, 4, 2]
     assert pitch.tolist() == [-1, 60, -1, 62, -1, 64, -1]
+
+
+def test_notes_are_a_list_one_can_index_and_count():
+    s = Score.from_notes([(0, 2, 60), (2, 2, 64)], tpq=2)
+    notes = s.notes()
+    assert notes[1] == (2, 2, 64, 80) and len(notes) == 2 and notes == s.notes()

@@ -199,9 +199,11 @@ class Score:
         on, du, pi = self.event_arrays()
         return [(o, d, None if p < 0 else p) for o, d, p in zip(on.tolist(), du.tolist(), pi.tolist())]
 
-    def notes(self):
-        """Iterate ``(onset, duration, pitch, velocity)`` as Python ints."""
-        return zip(self.onset.tolist(), self.duration.tolist(), self.pitch.tolist(), self.velocity.tolist())
+    def notes(self) -> list[tuple[int, int, int, int]]:
+        """``(onset, duration, pitch, velocity)`` of every note, as Python ints in ticks."""
+        return list(
+            zip(self.onset.tolist(), self.duration.tolist(), self.pitch.tolist(), self.velocity.tolist())
+        )
 
     # ---- transformations -----------------------------------------------------------------------
 

@@ -194,6 +194,8 @@ def cmd_score(args) -> int:
             "surprise_csv",
         )
     }
-    result = score(run, data, unseen=args.unseen, **{k: v for k, v in options.items() if v is not None})
+    result = score(
+        run, data, unseen=args.unseen, progress=True, **{k: v for k, v in options.items() if v is not None}
+    )
     print(json.dumps(result, indent=2))
     return 0

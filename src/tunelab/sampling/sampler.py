@@ -170,7 +170,7 @@ class _Batch:
         alive = np.ones(n, dtype=bool)
         sampled, bars = np.zeros(n, dtype=np.int64), np.zeros(n, dtype=np.int64)
         pos = int(length.min())
-        with torch.no_grad():
+        with torch.inference_mode():
             hidden = self._start(seq, pos)
             while True:
                 choose = alive & (pos >= length[rows])

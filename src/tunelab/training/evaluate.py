@@ -136,6 +136,7 @@ def study_windows(
     device="cpu",
     index=None,
     autocast=None,
+    progress: bool = False,
 ) -> tuple[np.ndarray, np.ndarray]:
     """The study's protocol for every ``window``-token window of a flat stream: whether the argmax
     prediction is right, and the negative log-likelihood (nats) of the true next token.
@@ -151,7 +152,10 @@ def study_windows(
     if index is not None:
         windows = windows[torch.as_tensor(index, device=windows.device)]
     hits, nll = [], []
-    for i in range(0, len(windows), batch_size):
+    from tqdm import tqdm
+
+    for i in tqdm(range(0, len(windows), batch_size), desc="study windows", unit="batch", delay=1,
+                  disable=not progress):  # fmt: skip
         w = windows[i : i + batch_size]
         with autocast() if autocast else nullcontext():
             logits, _ = model(w[:, :-1])

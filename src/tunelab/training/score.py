@@ -30,6 +30,7 @@ def score(
     precision: str = "fp32",
     preset: str | None = None,
     surprise_csv=None,
+    progress: bool = False,
 ) -> dict:
     """Scores of the run's best weights on ``data``.
 
@@ -52,6 +53,7 @@ def score(
             None: the run's own.
         surprise_csv: a path for every target's information content (song, target, token,
             bits, pitch_bits: for plots of surprise along a melody).
+        progress: bars with the time left for the long parts (stderr).
 
     Returns:
         ``nll_per_token``, ``perplexity``, ``masked_accuracy`` (and ``study_accuracy`` with
@@ -89,9 +91,10 @@ def score(
         "left_out": {"do_not_encode": len(skipped), "also_in_train": len(seqs) - len(kept)},
         **_teacher_forced(model, tokenizer, kept, meta, batch_size, **kw),
     }
-    out |= _bits(model, tokenizer, songs, seqs, keep, meta, unseen, surprise_csv, batch_size=batch_size, **kw)
+    out |= _bits(model, tokenizer, songs, seqs, keep, meta, unseen, surprise_csv, batch_size=batch_size,
+                 progress=progress, **kw)  # fmt: skip
     if protocol == "study":
-        out |= _study_protocol(model, seqs, keep, sep, subsample, unseen, **kw)
+        out |= _study_protocol(model, seqs, keep, sep, subsample, unseen, progress=progress, **kw)
     out["precision"] = precision
     out["seconds"] = round(time.perf_counter() - t0, 2)
     return out

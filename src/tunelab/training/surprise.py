@@ -96,6 +96,7 @@ def target_bits(
     batch_size: int = 256,
     device="cpu",
     autocast=None,
+    progress: bool = False,
 ) -> tuple[np.ndarray, np.ndarray]:
     """``(bits, pitch_bits)`` of every token of ``stream`` given the tokens before it ([0] is NaN:
     nothing predicts it)."""
@@ -108,7 +109,10 @@ def target_bits(
     pitch_ids = torch.as_tensor(tokenizer.pitch_ids(), device=device)
     s = torch.as_tensor(stream).to(device)
     offsets = torch.arange(length + 1, device=device)
-    for i in range(0, len(plan), batch_size):
+    from tqdm import tqdm
+
+    for i in tqdm(range(0, len(plan), batch_size), desc="bits per note", unit="batch", delay=1,
+                  disable=not progress):  # fmt: skip
         starts = torch.as_tensor([p[0] for p in plan[i : i + batch_size]], device=device)
         lo = torch.as_tensor([p[1] for p in plan[i : i + batch_size]], device=device)
         rows = s[starts[:, None] + offsets]  # (B, L + 1[, F])
