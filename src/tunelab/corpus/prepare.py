@@ -18,7 +18,13 @@ import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tunelab.corpus.transforms import STUDY_DURATIONS, duration_problem, quantize, transpose_to_c_or_a
+from tunelab.corpus.transforms import (
+    STUDY_DURATIONS,
+    duration_problem,
+    quantize,
+    top_line,
+    transpose_to_c_or_a,
+)
 from tunelab.errors import ConfigError, ParseError
 from tunelab.form import played
 from tunelab.score import Score
@@ -39,6 +45,8 @@ class PrepOptions:
         ties: ``"merge"`` tied notes into one note, or ``"keep"`` them as notated.
         steps_per_quarter: quantize to this grid (4 = 16th notes); None keeps the ticks.
         monophonic: drop pieces with overlapping notes.
+        voice: ``"top"`` keeps the top line of a piece with several voices (a chorale's soprano:
+            :func:`tunelab.corpus.transforms.top_line`) before the other filters; None keeps all.
         split: train/val/test fractions for the hash split.
         dedupe: keep one copy of pieces identical after preparation, so no piece is in two
             splits.
@@ -55,6 +63,7 @@ class PrepOptions:
     ties: str = "merge"
     steps_per_quarter: int | None = None
     monophonic: bool = False
+    voice: str | None = None
     split: tuple = (0.80, 0.06, 0.14)
     dedupe: bool = False
     split_file: str | None = None
@@ -64,6 +73,8 @@ class PrepOptions:
         problems = []
         if self.form not in FORMS:
             problems.append(f"--form must be one of {', '.join(FORMS)}, got {self.form!r}")
+        if self.voice not in (None, "top"):
+            problems.append(f"--voice must be 'top' or none, got {self.voice!r}")
         if self.transpose not in (None, "c-or-a"):
             problems.append(f"--transpose must be 'c-or-a' or none, got {self.transpose!r}")
         if self.key_rule not in ("first", "estimate", "study"):
@@ -123,6 +134,8 @@ def apply_options(score: Score, opts: PrepOptions) -> tuple[Score | None, str]:
             score = played(score)
         except ValueError as e:
             return None, f"form: {e}"
+    if opts.voice == "top":
+        score = top_line(score)
     if opts.monophonic and not score.is_monophonic():
         return None, "polyphonic"
     if opts.durations is not None:
@@ -166,7 +179,8 @@ def _read_task(task):
     """Worker: one task -> list of (id, source, Score | ParseError).
 
     A task is ``(kind, source, ident, payload, ties)``: kind ``"abc-tune"`` with payload
-    ``(tune number, tune text, reader options)``, or ``"file"`` with no payload.
+    ``(tune number, tune text, reader options)``, ``"part"`` with a part's index (one part of a
+    score music21 reads), or ``"file"`` with no payload.
     """
     kind, source, ident, payload, ties = task
     with warnings.catch_warnings():
@@ -178,6 +192,10 @@ def _read_task(task):
                 number, text, dialect = payload
                 score = read_abc_tune(text, source=source, tune=number, ties=ties, **dialect)
                 return [(ident, source, score)]
+            if kind == "part":
+                from tunelab.io.m21 import read_part
+
+                return [(ident, source, read_part(source, payload, ties=ties))]
             from tunelab.io import load_file
 
             scores, errors = load_file(source, ties=ties)

@@ -116,7 +116,9 @@ def _music21_tunebook(name: str, folder_name: str) -> Source:
                   make_tasks=lambda: abc_tune_tasks(files, folder))  # fmt: skip
 
 
-def _bach_chorales() -> Source:
+def _bach_chorales(part: int | None = None, name: str = "bach-chorales") -> Source:
+    """The chorales, every voice (``part`` None) or one part of each (0: the soprano, the melody
+    IDyOM's chorale set takes)."""
     folder = _music21_corpus_dir() / "bach"
     files = sorted(folder.glob("*.mxl"))  # the fingerprint covers the folder; no music21 import
 
@@ -132,12 +134,12 @@ def _bach_chorales() -> Source:
             seen.add(ident)
             work = m21.corpus.getWork(name)  # a list when the work has several files: take one
             path = work[0] if isinstance(work, list) else work
-            tasks.append(("file", str(path), ident, None))
+            tasks.append(
+                ("file", str(path), ident, None) if part is None else ("part", str(path), ident, part)
+            )
         return tasks
 
-    return Source(
-        "bach-chorales", BUILTINS["bach-chorales"].description, [], files, folder, make_tasks=make_tasks
-    )
+    return Source(name, BUILTINS[name].description, [], files, folder, make_tasks=make_tasks)
 
 
 @dataclass(frozen=True)
@@ -151,6 +153,10 @@ BUILTINS = {
         "German Essen folk songs from music21's ABC (about 6,000 tunes; non-commercial)", _deutschl
     ),
     "bach-chorales": Builtin("J. S. Bach's 371 four-part chorales from music21 (polyphonic)", _bach_chorales),
+    "bach-soprano": Builtin(
+        "the soprano line of each of those chorales (their melodies, as IDyOM's chorale set)",
+        lambda: _bach_chorales(part=0, name="bach-soprano"),
+    ),
     "oneills": Builtin(
         "O'Neill's Music of Ireland (1850 collection, 2,009 tunes transcribed in ABC) from music21",
         lambda: _music21_tunebook("oneills", "oneills1850"),

@@ -207,6 +207,30 @@ def transposed_copies(scores, copies: int, seed: int = 0) -> list[Score]:
     return out
 
 
+def top_line(score: Score) -> Score:
+    """The top voice: a note is kept where it is the highest sounding at its onset (a lower voice
+    moving under a held note is not), and cut where the next kept note begins. On a chorale, the
+    soprano line; on a tune with chords, the tune. Notated rests go (the gaps are the line's)."""
+    if not len(score):
+        return score
+    on, du, pitch = score.onset, score.duration, score.pitch
+    off = on + du
+    keep = []
+    for i in range(len(on)):
+        sounding = (on <= on[i]) & (off > on[i])  # every note sounding as this one starts
+        if pitch[i] >= pitch[sounding].max():
+            if keep and on[keep[-1]] == on[i]:  # one onset, one note: the highest
+                if pitch[i] > pitch[keep[-1]]:
+                    keep[-1] = i
+                continue
+            keep.append(i)
+    idx = np.array(keep)
+    new_du = du[idx].copy()
+    new_du[:-1] = np.minimum(new_du[:-1], on[idx][1:] - on[idx][:-1])
+    return score.replace(onset=on[idx], duration=new_du, pitch=pitch[idx], velocity=score.velocity[idx],
+                         rests=None)  # fmt: skip
+
+
 def one_voice_problem(score: Score, quantized: Score) -> str | None:
     """Why ``quantized`` (``score`` on a grid) is not one voice, or None: the notes overlapped
     already, or only notes closer than a grid step (32nds, tuplets) collide on the grid."""

@@ -55,6 +55,24 @@ def parse_data_with_music21(
     return from_music21(stream, source=source, ties=ties, tune=tune, meters=meters)
 
 
+def read_part(path, part: int, *, ties: str = "merge") -> Score:
+    """One part of a score file music21 reads (a chorale's soprano: part 0)."""
+    m21 = music21()
+    try:
+        stream = m21.converter.parse(str(path))
+    except Exception as e:
+        raise ParseError(path, f"music21 could not parse it ({_one_line(e)})") from None
+    parts = list(stream.parts) if hasattr(stream, "parts") else []
+    if part >= len(parts):
+        raise ParseError(path, f"has {len(parts)} parts, no part {part + 1}")
+    score = from_music21(parts[part], source=str(path), ties=ties)
+    if not score.keys:  # the key is the score's, written in its first part alone at times
+        found = list(stream.recurse().getElementsByClass(m21.key.KeySignature))
+        if found:
+            score = score.replace(keys=_keys(stream, score.tpq, m21)[:1])
+    return score
+
+
 def from_music21(
     stream, *, source: str = "", ties: str = "merge", tune=None, meters: str = "barlines"
 ) -> Score:

@@ -32,11 +32,12 @@ def build_data(config: TrainConfig, ctx: Context, saved_tokenizer: dict | None) 
     import tunelab.corpus
     import tunelab.tokenizers
 
+    load = {"form": config.form, "split_file": config.split_file}
     if ctx.main:
-        corpus = tunelab.corpus.load(config.corpus, config.corpus_preset, form=config.form)
+        corpus = tunelab.corpus.load(config.corpus, config.corpus_preset, **load)
     ctx.barrier()  # the others read rank 0's cache
     if not ctx.main:
-        corpus = tunelab.corpus.load(config.corpus, config.corpus_preset, form=config.form, verbose=False)
+        corpus = tunelab.corpus.load(config.corpus, config.corpus_preset, verbose=False, **load)
     unreadable = corpus.errors()
     if ctx.main and unreadable:
         print(f"note: {len(unreadable):,} pieces of {config.corpus} could not be read and are left out, e.g. "

@@ -165,6 +165,20 @@ def load_run(run, device="cpu"):
     return model.to(device).eval(), tokenizer, meta
 
 
+def init_from(config) -> tuple[dict, dict]:
+    """(config.json, best weights) of the run a fine-tuning starts from (a shipped model's name
+    too); ConfigError when its encoding is not the one asked."""
+    from tunelab.pretrained import resolve
+
+    run = resolve(config.init_from)
+    meta = read_config(run)
+    if meta["tokenizer"]["name"] != config.encoding:
+        raise CheckpointError(f"--init-from {config.init_from}: it encodes as {meta['tokenizer']['name']}, not "
+                          f"--encoding {config.encoding}")  # fmt: skip
+    model, _, _ = load_run(run)
+    return meta, model.state_dict()
+
+
 class Checkpointer:
     """Writes a run directory as training goes: resume.pt and train_log.csv at each save, the
     best weights when the selection metric improves, config.json with the run's status; and at

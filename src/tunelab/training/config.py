@@ -59,6 +59,10 @@ class TrainConfig:
     transpose_copies: int = setting(0, "transposition augmentation: each training song also in this many other "
                                     "keys (random intervals of 1-6 semitones, the key control moving with the "
                                     "notes; validation and test songs stay as written)")  # fmt: skip
+    split_file: str | None = setting(None, "a file of `id split` lines that fixes each song's split (train, val, "
+                                     "test; songs it does not name are left out): folds, the study's split")  # fmt: skip
+    init_from: str | None = setting(None, "start from this run's (or shipped model's) best weights and tokenizer "
+                                    "and fine-tune: its family and sizes, the songs encoded as it encodes them")  # fmt: skip
     infill: float = setting(0.0, "share of training songs rearranged to fill in the middle (prefix, suffix, "
                             "then the middle: tunelab.tokenizers.infill), so the model can rewrite bars between "
                             "others; 0: left to right only")  # fmt: skip

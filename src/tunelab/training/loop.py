@@ -116,8 +116,16 @@ def build_run(config: TrainConfig, run: Path, payload: dict | None, ctx: Context
     # several processes on one machine's CPUs share them (torchrun on CPU)
     threads.use(config.threads or (max(threads.choose()[0] // ctx.world, 1) if ctx.world > 1 else None))
     B.seed_everything(config.seed)
-    data = B.build_data(config, ctx, ckpt.read_config(run)["tokenizer"] if payload else None)
-    model, spec = B.build_model(config, data.tokenizer)
+    start = (
+        ckpt.init_from(config) if config.init_from and not payload else None
+    )  # fine-tuning: (meta, weights)
+    saved = ckpt.read_config(run)["tokenizer"] if payload else start[0]["tokenizer"] if start else None
+    data = B.build_data(config, ctx, saved)
+    if start:
+        model, spec = ckpt.build_model(start[0]), start[0]["model"]
+        model.load_state_dict(start[1])
+    else:
+        model, spec = B.build_model(config, data.tokenizer)
     if payload:
         model.load_state_dict(payload["model"])
     model.to(ctx.device)

@@ -18,20 +18,10 @@ from tunelab.training.precision import autocast
 
 
 def score(
-    run,
-    data,
-    *,
-    split: str | None = None,
-    protocol: str | None = None,
-    unseen: bool = False,
-    device: str = "auto",
-    batch_size: int = 256,
-    subsample: int = 1,
-    precision: str = "fp32",
-    preset: str | None = None,
-    surprise_csv=None,
+    run, data, *, split: str | None = None, protocol: str | None = None, unseen: bool = False, device: str = "auto",
+    batch_size: int = 256, subsample: int = 1, precision: str = "fp32", preset: str | None = None, surprise_csv=None,
     progress: bool = False,
-) -> dict:
+) -> dict:  # fmt: skip
     """Scores of the run's best weights on ``data``.
 
     Args:
