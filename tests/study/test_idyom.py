@@ -4,7 +4,6 @@ evaluated songs (by their notes), fine-tuning from a run's weights, a soprano li
 import json
 
 import numpy as np
-import pytest
 
 import tunelab.study.idyom as I
 from tunelab.io.abc_native import parse_abc_tune
