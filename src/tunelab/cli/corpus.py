@@ -106,6 +106,8 @@ def _prep_args(c: argparse.ArgumentParser) -> None:
         help="played (default): repeats taken, endings chosen, parts in order; written: the notes once, with "
         "repeat marks, endings and parts kept (ABC and MusicXML write them back)",
     )
+    c.add_argument("--voice", choices=["top"], default=None,
+                   help="top: keep the top line of pieces with several voices (a chorale's soprano, a tune over chords)")  # fmt: skip
     c.add_argument("--dedupe", action="store_true", help="keep one copy of identical pieces")
     c.add_argument("--jobs", type=int, default=None, help="reader processes (default: all cores)")
     c.add_argument("--no-cache", action="store_true", help="neither read nor write the preparation cache")
@@ -123,6 +125,7 @@ def _load(args):
         dedupe=True if args.dedupe else None,
         split_file=args.split_file,
         form=args.form,
+        voice=args.voice,
     )
     if args.preset:
         print("note: --preset is deprecated and will go in the next release; use --prep", file=sys.stderr)
