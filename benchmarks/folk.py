@@ -63,15 +63,19 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("phase", choices=["train", "measure"])
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--per-condition", type=int, default=200, help="melodies per condition (measure)")
+    ap.add_argument("--fills", type=int, default=200, help="fills whose seams are measured (measure)")
+    ap.add_argument("--out", type=Path, default=RESULTS / "folk", help="results file stem (measure)")
     args = ap.parse_args(argv)
     if args.phase == "train":
         train_all(args.threads)
         return 0
-    from folk_measure import measure
+    from folk_measure import measure, report
 
-    result = measure(RUNS, threads=args.threads)
-    (RESULTS / "folk.json").write_text(json.dumps(result, indent=1) + "\n")
-    print(f"wrote {RESULTS / 'folk.json'}")
+    result = measure(RUNS, threads=args.threads, per_condition=args.per_condition, fills=args.fills)
+    args.out.with_suffix(".json").write_text(json.dumps(result, indent=1) + "\n")
+    args.out.with_suffix(".md").write_text(report(result))
+    print(f"wrote {args.out.with_suffix('.md')} and .json")
     return 0
 
 

@@ -122,17 +122,17 @@ def main() -> None:
     ap.add_argument("--encodings", nargs="+", default=list(ENCODINGS))
     ap.add_argument("--out", type=Path, default=HERE / "results" / "generation_checks")
     args = ap.parse_args()
-    rows = []
+    path = args.out.with_suffix(".json")
     for enc in args.encodings:
         run = train_one(args.corpus, enc, args.tokens, args.form)
-        rows.append(check(run, args.n, seed=1))
-        print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
-    path = args.out.with_suffix(".json")
-    old = json.loads(path.read_text()) if path.exists() else []
-    keep = [r for r in old if not any(r["run"] == x["run"] for x in rows)]
-    path.write_text(json.dumps(keep + rows, indent=1) + "\n")
-    args.out.with_suffix(".md").write_text(report(keep + rows))
-    print(report(keep + rows))
+        row = check(run, args.n, seed=1)
+        print(json.dumps(row), file=sys.stderr, flush=True)
+        # each row is kept as it finishes, so a lost machine loses one model's check, not the table
+        old = json.loads(path.read_text()) if path.exists() else []
+        rows = [r for r in old if r["run"] != row["run"]] + [row]
+        path.write_text(json.dumps(rows, indent=1) + "\n")
+        args.out.with_suffix(".md").write_text(report(rows))
+    print(args.out.with_suffix(".md").read_text())
 
 
 def report(rows: list[dict]) -> str:

@@ -27,11 +27,12 @@ def _longest_song(meta: dict) -> int | None:
     return max((len(s) for s in seqs), default=None)
 
 
-def pack(run, name: str) -> Path:
-    """Copy a finished run into the package as ``name``, its weights in 8 bits."""
+def pack(run, name: str, into=None) -> Path:
+    """Copy a finished run into the package as ``name``, its weights in 8 bits (``into``: a
+    folder to pack into instead, e.g. a GPU machine's results folder to be copied back)."""
     from tunelab.training import checkpoint as ckpt
 
-    run, out = Path(run), shelf.HERE / name
+    run, out = Path(run), Path(into or shelf.HERE) / name
     meta = ckpt.read_config(run)
     state = ckpt.load_weights(run / ckpt.WEIGHTS)
     out.mkdir(parents=True, exist_ok=True)
