@@ -16,6 +16,7 @@ from tunelab.threads import HELP as THREADS_HELP
 COMMANDS = {
     "train": "train a model on a corpus; checkpoints every epoch; --resume continues",
     "score": "a run's NLL, perplexity and accuracies on any data, as JSON",
+    "surprise": "each note's information content and entropy (IDyOM's per-note output), as CSV",
 }
 
 
@@ -85,6 +86,34 @@ def register(sub) -> None:
     c.add_argument("--subsample", type=int,
                    help=f"the study's accuracy on one window in k, at random (default: {default['subsample']}, all)")  # fmt: skip
     c.set_defaults(func=cmd_score)
+
+    _register_surprise(sub)
+
+
+def _register_surprise(sub) -> None:
+    c = sub.add_parser(
+        "surprise",
+        help=COMMANDS["surprise"],
+        description="One row per note of SONGS, as IDyOM reports them: the note's onset (quarter notes) and "
+        "MIDI pitch; information content (bits) and entropy of its pitch and of the rest (when it starts and "
+        "how long it lasts); the pitches the model expected most, with their probabilities. Each song ends "
+        "with a row for its end; a song's rows add up to its information content (tunelab score's bits).",
+    )
+    c.add_argument(
+        "songs", metavar="SONGS", help="a corpus name, file or folder, prepared as the model's corpus was"
+    )
+    c.add_argument("--model", required=True, help="a run directory or a shipped model (study-lstm...)")
+    c.add_argument("--out", type=Path, required=True, help="the CSV to write")
+    from inspect import signature
+
+    from tunelab.training.score import note_surprise
+
+    default = {k: v.default for k, v in signature(note_surprise).parameters.items()}  # declared once, there
+    c.add_argument("--split", choices=["train", "val", "test", "all"], help=f"default: {default['split']}")
+    c.add_argument("--device", help=f"auto, cpu, cuda... (default: {default['device']})")
+    c.add_argument("--threads", type=int, help=THREADS_HELP)
+    c.add_argument("--preset", help="prepare SONGS so (study...); default: as the model's corpus was")
+    c.set_defaults(func=cmd_surprise)
 
 
 def config_from_args(args):
@@ -198,4 +227,31 @@ def cmd_score(args) -> int:
         run, data, unseen=args.unseen, progress=True, **{k: v for k, v in options.items() if v is not None}
     )
     print(json.dumps(result, indent=2))
+    return 0
+
+
+def cmd_surprise(args) -> int:
+    import csv
+    import io
+
+    from tunelab.io.atomic import atomic_write_text, out_file
+    from tunelab.threads import use
+    from tunelab.training.score import note_surprise
+
+    path = out_file(args.out)  # checked before the work
+    use(args.threads)
+    given = {k: getattr(args, k) for k in ("split", "device", "preset") if getattr(args, k) is not None}
+    rows = note_surprise(args.model, args.songs, progress=True, **given)
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    w.writerow(["melody", "note", "onset", "pitch", "pitch_ic", "pitch_entropy", "rest_ic", "rest_entropy",
+                "ic", "expected"])  # fmt: skip
+    for r in rows:
+        w.writerow([r.song, r.index, "" if r.onset is None else f"{r.onset:g}", "" if r.pitch is None else r.pitch,
+                    f"{r.pitch_ic:.4f}", f"{r.pitch_entropy:.4f}", f"{r.rest_ic:.4f}", f"{r.rest_entropy:.4f}",
+                    f"{r.pitch_ic + r.rest_ic:.4f}", " ".join(f"{p}:{q:.3f}" for p, q in r.expected)])  # fmt: skip
+    atomic_write_text(path, buf.getvalue())
+    notes = sum(r.pitch is not None for r in rows)
+    print(f"wrote {path}: {notes:,} notes of {len(rows) - notes:,} melodies, "
+          f"{sum(r.pitch_ic + r.rest_ic for r in rows) / max(notes, 1):.3f} bits per note")  # fmt: skip
     return 0

@@ -197,3 +197,26 @@ def _study_targets(seqs: list, keep: list[bool], sep: int, window: int = STUDY_W
     start = ends[int(np.argmax(keep))] - lengths[int(np.argmax(keep))]
     mask[max(start - window, 0) : start] = False  # targets at stream[start : start + window]
     return mask
+
+
+def note_surprise(run, data, *, split: str = "all", device: str = "auto", batch_size: int = 256,
+                  preset: str | None = None, progress: bool = False) -> list:  # fmt: skip
+    """Per-note information content and entropy of a run on ``data`` (IDyOM's per-note output):
+    a list of :class:`tunelab.training.expectation.NoteRow`, song after song, each song's end last."""
+    from tunelab.pretrained import resolve as run_or_shipped
+    from tunelab.training.expectation import note_rows
+
+    dev = choose_device(device)
+    run = run_or_shipped(run)
+    model, tokenizer, meta = load_run(run, dev)
+    songs, seqs, skipped, _ = _songs(data, split, tokenizer, meta, False, preset)
+    if not seqs:
+        why = f" ({skipped[0]})" if skipped else ""
+        raise ConfigError(f"{data}: no song in split {split!r} that {Path(run).name}'s encoding holds{why}")
+    try:
+        each = note_rows(model, tokenizer, songs, seqs, gap=meta["data"]["gap"], seq_len=meta["train"]["seq_len"],
+                         window_mode=meta["train"]["mode"] == "window", batch_size=batch_size, device=dev,
+                         progress=progress)  # fmt: skip
+    except ValueError as err:
+        raise ConfigError(f"{Path(run).name}: {err}") from None
+    return [row for rows in each for row in rows]

@@ -85,11 +85,19 @@ def windows(n: int, length: int, keep: int) -> list[tuple[int, int]]:
     return out
 
 
+def target_bits(model, stream: np.ndarray, tokenizer, **kwargs) -> tuple[np.ndarray, np.ndarray]:
+    """``(bits, pitch_bits)`` of every token of ``stream`` given the tokens before it ([0] is NaN:
+    nothing predicts it); ``kwargs`` as for :func:`target_measures`."""
+    bits, pitch = target_measures(model, stream, tokenizer, _nll, **kwargs)
+    return bits / LN2, np.nan_to_num(pitch) / LN2  # the first token's pitch part: 0
+
+
 @torch.inference_mode()
-def target_bits(
+def target_measures(
     model,
     stream: np.ndarray,
     tokenizer,
+    measure,
     *,
     seq_len: int,
     window_mode: bool = False,
@@ -97,15 +105,16 @@ def target_bits(
     device="cpu",
     autocast=None,
     progress: bool = False,
-) -> tuple[np.ndarray, np.ndarray]:
-    """``(bits, pitch_bits)`` of every token of ``stream`` given the tokens before it ([0] is NaN:
-    nothing predicts it)."""
+) -> list[np.ndarray]:
+    """What ``measure(model, tokenizer, x, y, pitch_ids)`` says of every token of ``stream`` given
+    the tokens before it: ``measure`` returns tensors of shape ``(B, L, ...)``, one per measure;
+    each comes back as an array of the stream's length (row 0 NaN: nothing predicts it)."""
     was_training = model.training
     model.eval()
     n = len(stream)
     length = min(seq_len, n - 1)
     plan = windows(n, length, 1 if window_mode else max(length // 2, 1))
-    bits, pitch = np.full(n, np.nan), np.zeros(n)
+    out: list[np.ndarray] | None = None
     pitch_ids = torch.as_tensor(tokenizer.pitch_ids(), device=device)
     s = torch.as_tensor(stream).to(device)
     offsets = torch.arange(length + 1, device=device)
@@ -118,14 +127,16 @@ def target_bits(
         rows = s[starts[:, None] + offsets]  # (B, L + 1[, F])
         x, y = rows[:, :-1], rows[:, 1:]
         with autocast() if autocast else nullcontext():
-            nll, pitch_nll = _nll(model, tokenizer, x, y, pitch_ids)
+            found = measure(model, tokenizer, x, y, pitch_ids)
         target = starts[:, None] + 1 + offsets[:-1]  # (B, L): stream index of each target
         counted = target >= lo[:, None]
         where = target[counted].cpu().numpy()
-        bits[where] = nll[counted].double().cpu().numpy() / LN2
-        pitch[where] = pitch_nll[counted].double().cpu().numpy() / LN2
+        if out is None:
+            out = [np.full((n, *m.shape[2:]), np.nan) for m in found]
+        for array, m in zip(out, found):
+            array[where] = m[counted].double().cpu().numpy()
     model.train(was_training)
-    return bits, pitch
+    return out
 
 
 def _nll(model, tokenizer, x, y, pitch_ids) -> tuple[torch.Tensor, torch.Tensor]:
