@@ -13,7 +13,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -35,6 +35,7 @@ class Report:
     copies: dict[str, list] = field(default_factory=dict)  # set -> the worst copies (novelty.CopyExample)
     stats: dict = field(default_factory=dict)
     distribution: dict = field(default_factory=dict)  # set -> {feature: {oa, kld}}
+    discriminator: dict = field(default_factory=dict)  # set -> [Verdict] against the reference
     errors: list[str] = field(default_factory=list)
 
     def summary(self) -> dict[str, dict[str, dict[str, float]]]:
@@ -105,6 +106,8 @@ def evaluate(
     unknown = [s for s in suites if s not in known]
     if unknown:
         raise ConfigError(f"--suite: unknown {', '.join(unknown)}; choose from {', '.join(known)}")
+    if "discriminator" in suites and reference is None:
+        raise ConfigError("--suite discriminator tells each set from the real songs: give --reference CORPUS")
     needs_train = [s for s in suites if s in WITH_TRAIN]
     if needs_train and train is None:
         raise ConfigError(
@@ -154,7 +157,30 @@ def evaluate(
                 # and the overlap of each metric's per-melody distribution with the reference's
                 for metric, oa in compare_values(values[set_name], values[ref_name], names).items():
                     report.distribution[set_name][f"metric:{metric}"] = {"oa": oa, "kld": float("nan")}
+    if "discriminator" in suites and ref_name and kept.get(ref_name):
+        report.discriminator = _discriminate(kept, ref_name, progress)
     return report
+
+
+def _discriminate(kept: dict, ref_name: str, progress: bool) -> dict:
+    """Each set against the reference, and the reference's halves against each other (the row
+    that must come out at 0.5)."""
+    import sys
+
+    from tunelab.metrics.discriminator import real_against_real, two_sample
+
+    out = {}
+    for set_name, scores in kept.items():
+        if progress:
+            print(f"discriminator: {set_name}...", file=sys.stderr, flush=True)
+        try:
+            if set_name == ref_name:
+                out[f"{ref_name} (half against half)"] = real_against_real(scores)
+            elif scores:
+                out[set_name] = two_sample(scores, kept[ref_name])
+        except ValueError as err:
+            out[set_name] = str(err)
+    return out
 
 
 def _measure(loaded: dict, suites: list, errors: list[str], progress: bool = False) -> Report:
@@ -183,9 +209,9 @@ def _measure(loaded: dict, suites: list, errors: list[str], progress: bool = Fal
             rows.append([got[k] for k in names])
             keep_ids.append(ident)
             keep.append(s)
-        values[set_name] = (
-            np.array(rows, dtype=float).reshape(-1, len(names)) if rows else np.zeros((0, len(names)))
-        )
+        values[set_name] = np.array(rows, dtype=float).reshape(
+            len(rows), len(names)
+        )  # no per-melody suite: no columns
         items[set_name], kept_scores[set_name], labels[set_name] = keep_ids, keep, texts
     bar.close()
     return Report(names, values, items, kept_scores, labels=labels, errors=errors)
@@ -294,6 +320,9 @@ def write(report: Report, out_dir) -> list[Path]:
         "reference": report.reference,
         "stats": report.stats,
         "distribution": report.distribution,
+        "discriminator": {
+            k: v if isinstance(v, str) else [asdict(x) for x in v] for k, v in report.discriminator.items()
+        },
         "errors": report.errors,
     }
     atomic_write_text(out / "metrics.json", json.dumps(_clean(payload), indent=2) + "\n")

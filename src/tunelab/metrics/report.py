@@ -37,6 +37,13 @@ def html(report) -> str:
             "correction and Cliff's delta (positive: the first set is higher).</p>",
             _stats_table(report),
         ]
+    if report.discriminator:
+        parts += [
+            f"<h2>Told apart from {_e(report.reference)}?</h2><p>Cross-validated accuracy of a classifier "
+            "trained to tell each set from the reference (0.5: it cannot), with a 95% interval, and what gives "
+            "the set away (tunelab.metrics.discriminator). The reference's halves against each other must give 0.5.</p>",
+            _discriminator_table(report),
+        ]
     if report.distribution:
         parts += [
             f"<h2>Closeness to {_e(report.reference)}</h2><p>Overlapping area (1 = as close as the "
@@ -44,7 +51,8 @@ def html(report) -> str:
             "rows <i>metric:…</i> give the overlap of each metric's per-melody distribution with the reference's.</p>",
             _distribution_table(report),
         ]
-    parts += ["<h2>Distributions</h2>", _img(_boxplots(report))]
+    if report.names:  # no per-melody suite (only the discriminator, say): nothing to draw
+        parts += ["<h2>Distributions</h2>", _img(_boxplots(report))]
     parts += [
         "<h2>Examples</h2><p>Self-similarity of bars (left) and piano roll (right) for the first melodies of each set.</p>"
     ]
@@ -103,6 +111,21 @@ def _stats_table(report) -> str:
         cells = "".join(f"<td>{_fmt(p['p_holm'])}, {p['cliffs_delta']:+.2f}</td>" for p in st["pairs"])
         rows.append(f"<tr><td>{_e(m)}</td><td>{_fmt(st['kruskal']['p'])}</td>{cells}</tr>")
     return f"<table>{head}{''.join(rows)}</table>"
+
+
+def _discriminator_table(report) -> str:
+    rows = ["<table><tr><th>set</th><th>classifier</th><th>accuracy [95%]</th><th>melodies each</th>"
+            "<th>what gives it away</th></tr>"]  # fmt: skip
+    for name, verdicts in report.discriminator.items():
+        if isinstance(verdicts, str):
+            rows.append(f"<tr><td>{_e(name)}</td><td colspan='4'>{_e(verdicts)}</td></tr>")
+            continue
+        for v in verdicts:
+            rows.append(
+                f"<tr><td>{_e(name)}</td><td>{v.classifier}</td><td>{v.accuracy:.3f} [{v.low:.3f}, {v.high:.3f}]</td>"
+                f"<td>{v.melodies}</td><td style='text-align:left'>{'<br>'.join(_e(t) for t in v.tells)}</td></tr>"
+            )
+    return "".join(rows) + "</table>"
 
 
 def _distribution_table(report) -> str:

@@ -93,6 +93,8 @@ PER_MELODY = {"study17": study17_of, "structure": structure_of}
 WITH_TRAIN: dict[str, type[TrainSuite]] = {
     "novelty": Novelty
 }  # per melody, against the training songs (--train)
-SET_LEVEL = ("distribution",)  # each set against the reference (tunelab.metrics.distribution)
+# each set against the reference: closeness of distributions (tunelab.metrics.distribution), and
+# a classifier two-sample test (tunelab.metrics.discriminator; not in DEFAULT: a minute or more)
+SET_LEVEL = ("distribution", "discriminator")
 SUITES = (*PER_MELODY, *WITH_TRAIN, *SET_LEVEL)
-DEFAULT = (*PER_MELODY, *SET_LEVEL)  # and WITH_TRAIN's when training songs are given
+DEFAULT = (*PER_MELODY, "distribution")  # and WITH_TRAIN's when training songs are given
