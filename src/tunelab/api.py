@@ -189,13 +189,15 @@ class Model:
             s = replace(s, max_steps=max(corpus_cap(self.meta), 4 * steps + 256))
         samples = generate((self.model, self.tokenizer, self.meta), n, prompts=[prompt] * n, settings=s,
                            progress=progress)  # fmt: skip
+        from tunelab.sampling.melody import transpose_to as moved_to
+
         out = []
         for x in samples:
             ids = closed(self.tokenizer, x.ids, x.prompt_length) if x.stop == "max_steps" else x.ids
             score = self.tokenizer.decode(ids)
             info = {"asked": request.asks()}
             if target is not None and len(score):
-                score, moved = _transposed(score, target)
+                score, moved = moved_to(score, target)
                 info["transposed"] = moved
             out.append(Melody(score, ids, x.stop, x.prompt_length, info))
         return out
@@ -327,20 +329,3 @@ def _meter(meter):
     from tunelab.sampling.melody import parse_meter
 
     return parse_meter(str(meter))
-
-
-def _transposed(score: Score, tonic: str) -> tuple[Score, int]:
-    """The score moved so its tonic (written, else the key finder's) is ``tonic``, by the
-    smallest interval (up to a tritone either way)."""
-    from tunelab.sampling.melody import estimate_key
-
-    try:
-        target = tonic_pitch_class(tonic)
-    except ValueError:
-        raise ConfigError(f"--key / --transpose-to: {tonic!r} is not a tonic (C, F#, Bb...)") from None
-    current = score.keys[0][1:] if score.keys and score.keys[0][0] == 0 else estimate_key(score)
-    shift = (target - tonic_pitch_class(current[0])) % 12
-    shift = shift - 12 if shift > 6 else shift
-    mode = current[1]
-    moved = score.transpose(shift)
-    return moved.replace(keys=[(0, tonic, mode), *[(t, k, m) for t, k, m in moved.keys if t > 0]]), shift

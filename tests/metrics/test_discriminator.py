@@ -41,7 +41,9 @@ def test_features_of_a_scale_by_hand():
     assert f["interval +2"] == pytest.approx(2 / 3) and f["interval +1"] == pytest.approx(1 / 3)
     assert f["duration 1"] == 0.75 and f["duration 2"] == 0.25 and f["last note pitch class 5"] == 1
     assert f["pitch range"] == pytest.approx(5 / 24) and f["notes a quarter"] == pytest.approx(4 / 5)
-    assert f["rest share"] == pytest.approx(0) and f["on downbeats"] == pytest.approx(0.25)  # tick 0 of 0, 1920
+    assert f["rest share"] == pytest.approx(0) and f["on downbeats"] == pytest.approx(
+        0.25
+    )  # tick 0 of 0, 1920
     assert f["steps"] == 1 and f["leaps"] == 0 and f["last note length"] == pytest.approx(0.5)
 
 
@@ -69,11 +71,21 @@ def test_evaluate_runs_the_discriminator_suite(tmp_path):
         for i in range(30):
             write_midi(tune(rng, leaps), tmp_path / name / f"{i}.mid")
     out = tmp_path / "eval"
-    args = ["evaluate", str(tmp_path / "gen"), "--reference", str(tmp_path / "real"), "--suite", "discriminator"]
+    args = [
+        "evaluate",
+        str(tmp_path / "gen"),
+        "--reference",
+        str(tmp_path / "real"),
+        "--suite",
+        "discriminator",
+    ]
     assert main([*args, "--out", str(out)]) == 0
     found = json.loads((out / "metrics.json").read_text())["discriminator"]
     assert set(found) == {"gen", "reference-real (half against half)"}
     assert [v["classifier"] for v in found["gen"]] == ["features", "sequence"]
     assert found["gen"][0]["accuracy"] > 0.8
     assert "Told apart" in (out / "report.html").read_text()
-    assert main(["evaluate", str(tmp_path / "gen"), "--suite", "discriminator", "--out", str(tmp_path / "x")]) == 2
+    assert (
+        main(["evaluate", str(tmp_path / "gen"), "--suite", "discriminator", "--out", str(tmp_path / "x")])
+        == 2
+    )

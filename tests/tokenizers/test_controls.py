@@ -196,3 +196,37 @@ def test_a_plan_in_a_meter_the_model_never_had_is_refused():
     tok = T.get("remi").fit([parse_abc_tune("X:1\nM:6/8\nL:1/8\nK:D\ndfa afd|\n")])
     with pytest.raises(ConfigError, match=r"--meter 3/4: this model knows 6/8"):
         tok.grammar(Plan((3, 4), 8, 0))
+
+
+@pytest.mark.parametrize("name", T.NAMES)
+def test_items_cannot_run_on_at_one_position(name):
+    """A model that proposes a control item whenever one may come (a key change, a mark: items
+    take no time) still ends its song: one item per slot at a position, so no run of key changes
+    fills the melody up to the step cap (seen: a folk model's 4,795 key changes at one position)."""
+    songs = [parse_abc_tune("X:1\nM:6/8\nL:1/8\nK:D\ndfa afd|[K:G]efg fed|[K:Em]gfe d3|]\n", form="played")]
+    tok = T.get(name, controls="key").fit(songs)
+    rng = np.random.default_rng(0)
+    items = np.zeros(tok.vocab_size[tok.pitch_field] if tok.is_compound else tok.vocab_size, dtype=bool)
+    first = 2 + 128 if tok.is_compound else len(tok.vocab) - len(tok.items)
+    items[first : first + len(tok.items)] = True
+    for _ in range(5):
+        g, seq = tok.grammar(), []
+        while len(seq) < 2000 and not (seq and tok.ends(np.asarray(seq[-1]))):
+            if tok.is_compound:
+                word = []
+                for f in range(len(tok.fields)):
+                    allowed = g.allowed(f, tuple(word)).copy()
+                    allowed[0] &= f > 0
+                    keen = allowed & items if f == tok.pitch_field else allowed & False
+                    word.append(int(rng.choice(np.flatnonzero(keen if keen.any() else allowed))))
+                seq.append(word)
+            else:
+                allowed = g.allowed().copy()
+                allowed[0] = False
+                keen = allowed & items
+                seq.append(int(rng.choice(np.flatnonzero(keen if keen.any() else allowed))))
+            assert g.feed(tuple(seq[-1]) if tok.is_compound else seq[-1])
+        assert tok.ends(np.asarray(seq[-1])), f"{name}: no end in {len(seq)} tokens"
+        s = tok.decode(np.array(seq))
+        ticks = [t for t, *_ in s.keys]
+        assert len(ticks) == len(set(ticks)), "two keys at one tick"

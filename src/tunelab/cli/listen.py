@@ -60,6 +60,16 @@ def _serve_parser(sub) -> None:
         help="new listeners one address may start a minute",
     )
     c.add_argument("--openapi", action="store_true", help="serve the API description at /api/openapi.json")
+    c.add_argument(
+        "--compose-model", action="append", default=None, metavar="MODEL",
+        help="a shipped model or a run directory the composer (/compose) offers (repeatable; default: "
+        "every shipped model)"
+    )  # fmt: skip
+    c.add_argument("--no-composer", action="store_true", help="serve no composer page")
+    c.add_argument("--compose-workers", type=int, default=2, help="tunes composed at once (one thread each)")
+    c.add_argument(
+        "--compose-queue", type=int, default=8, help="more that wait; beyond: 503 with Retry-After"
+    )
     c.set_defaults(func=cmd_serve)
 
 
@@ -197,6 +207,26 @@ def cmd_report(args) -> int:
     return 0
 
 
+def composer_of(sources, workers: int, queue: int):
+    """The composer over ``sources`` (shipped names or run directories; None: every shipped
+    model), each checked now, loaded on first use by the high-level API."""
+    import tunelab
+    from tunelab.pretrained import names, resolve
+    from tunelab.web.composer import Composer
+
+    if workers < 1 or queue < 0:
+        raise ConfigError(
+            f"--compose-workers must be 1 or more and --compose-queue 0 or more, got {workers}, {queue}"
+        )
+    by_name = {}
+    for source in sources or names():
+        path = resolve(source)  # ConfigError naming a model that is neither shipped nor a run
+        by_name[Path(source).name if Path(source).exists() else source] = path
+    return Composer(
+        lambda name: tunelab.load(by_name[name], threads=1), list(by_name), workers=workers, queue=queue
+    )
+
+
 def cmd_serve(args) -> int:
     try:
         import uvicorn
@@ -230,8 +260,10 @@ def cmd_serve(args) -> int:
         listeners_per_client_minute=args.client_listeners_per_minute,
     )
     app = create_app(
-        data_dir, admin_token=token, gallery=gallery, allowed_hosts=hosts, limits=limits, openapi=args.openapi
-    )
+        data_dir, admin_token=token, gallery=gallery, allowed_hosts=hosts, limits=limits, openapi=args.openapi,
+        composer=None if args.no_composer else composer_of(args.compose_model, args.compose_workers,
+                                                           args.compose_queue),
+    )  # fmt: skip
     print(f"tunelab serve: http://{args.host}:{args.port}/  data in {data_dir.resolve()}", flush=True)
     if source == "new":
         print(f"admin token: {token}", flush=True)

@@ -47,6 +47,30 @@ def anonymous_musicxml(xml: str) -> str:
 
 def svg_from_musicxml(xml: str, where="<score>") -> str:
     """SVG text of one page holding the whole piece."""
+    return _toolkit(xml, where).renderToSVG(1)
+
+
+def svg_and_timemap(xml: str, where="<score>") -> tuple[str, list[tuple[float, float, str]]]:
+    """The SVG, and when each drawn note sounds: ``(start, end, id)`` in quarter notes from the
+    piece's start, ``id`` the note's element in the SVG (for a player that follows along)."""
+    tk = _toolkit(xml, where)
+    svg = tk.renderToSVG(1)
+    events = tk.renderToTimemap()
+    if isinstance(events, str):  # older verovio: JSON text
+        import json
+
+        events = json.loads(events)
+    start, out = {}, []
+    for ev in events:
+        for note in ev.get("off", []):
+            if note in start:
+                out.append((start.pop(note), float(ev["qstamp"]), note))
+        for note in ev.get("on", []):
+            start[note] = float(ev["qstamp"])
+    return svg, sorted(out)
+
+
+def _toolkit(xml: str, where):
     try:
         import verovio
     except ImportError:
@@ -60,7 +84,7 @@ def svg_from_musicxml(xml: str, where="<score>") -> str:
     tk.setOptions(OPTIONS)
     if not tk.loadData(xml):
         raise TunelabError(f"{where}: verovio could not read the MusicXML")
-    return tk.renderToSVG(1)
+    return tk
 
 
 def write_svg(score: Score, path, xml: str | None = None) -> None:

@@ -12,7 +12,7 @@ import re
 import numpy as np
 
 from tunelab.errors import ConfigError
-from tunelab.score import Score
+from tunelab.score import Score, tonic_pitch_class
 
 MAJOR = ("C", "Db", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
 MINOR = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "G#", "A", "Bb", "B")
@@ -67,3 +67,18 @@ def grid_line(ids, tokenizer) -> str:
     """Grid text of one melody's ids: token names, without ``/`` and padding."""
     names = tokenizer.vocab
     return " ".join(names[i] for i in np.asarray(ids).tolist() if names[i] not in ("/", "<pad>"))
+
+
+def transpose_to(score: Score, tonic: str) -> tuple[Score, int]:
+    """The score moved so its tonic (written, else the key finder's) is ``tonic``, by the
+    smallest interval (up to a tritone either way)."""
+    try:
+        target = tonic_pitch_class(tonic)
+    except ValueError:
+        raise ConfigError(f"--key / --transpose-to: {tonic!r} is not a tonic (C, F#, Bb...)") from None
+    current = score.keys[0][1:] if score.keys and score.keys[0][0] == 0 else estimate_key(score)
+    shift = (target - tonic_pitch_class(current[0])) % 12
+    shift = shift - 12 if shift > 6 else shift
+    mode = current[1]
+    moved = score.transpose(shift)
+    return moved.replace(keys=[(0, tonic, mode), *[(t, k, m) for t, k, m in moved.keys if t > 0]]), shift

@@ -73,6 +73,10 @@ class Tokenizer(ABC):
         self._header_kind = [
             "fill" if name in C.INFILL else name[:2] if name[:2] in C.ONCE else "" for name in self.items
         ]
+        # an item's slot: one item per slot per position (two keys at one tick: the later would
+        # overrule the first; a mark twice is one mark), so items, which take no time, cannot run on
+        self._slot = ["K:" if name.startswith("K:") else name for name in self.items]
+        self._all_items = np.ones(len(self.items), dtype=bool)
         self.monophonic = bool(monophonic)
         self.meters_seen = None if meters_seen is None else [tuple(m) for m in meters_seen]
         self.bar_cuts = bool(bar_cuts)
@@ -135,6 +139,16 @@ class Tokenizer(ABC):
             [not kind or ((kind == "K:" if started else kind not in named) and kind != "fill")
              for kind in self._header_kind], dtype=bool,
         )  # fmt: skip
+
+    def items_free(self, here: set) -> np.ndarray:
+        """Over the items: those whose slot is still free at this position (``here``: the slots of
+        the items already named at it, :meth:`item_slot`)."""
+        if not here:
+            return self._all_items
+        return np.array([slot not in here for slot in self._slot], dtype=bool)
+
+    def item_slot(self, index: int) -> str:
+        return self._slot[index]
 
     def item_token(self, name: str) -> np.ndarray:
         """The token of item ``name``: an id (flat) or a word (compound: its pitch field names the

@@ -163,6 +163,7 @@ class _GridGrammar(Grammar):
 
     def _new_song(self) -> None:
         self.named: set = set()
+        self.here: set = set()  # the slots of the items named since the last step
         self.tup = Tuplets(self.steps) if self.triplets else None
         self.t = 0  # steps so far
         self.bar_len: int | None = None  # the meter's bar, once named
@@ -185,6 +186,16 @@ class _GridGrammar(Grammar):
         return mask
 
     def allowed(self, field=None, chosen=()) -> np.ndarray:
+        mask = self._allowed()
+        if self.tok is not None and self.here and not self.padding:  # an item once per slot at a step
+            free = mask.copy()
+            free[self.item :] &= self.tok.items_free(self.here)
+            # where nothing else may come (a plan's end that a triplet cannot reach: a known dead
+            # end of the triplet grid), the items stay open and the step cap ends the melody
+            mask = free if free[1:].any() else mask
+        return mask
+
+    def _allowed(self) -> np.ndarray:
         if self.padding:
             return self._masks["padding"]
         mask = self._meter_mask(self._masks["body" if self.current else "fresh"])
@@ -258,6 +269,7 @@ class _GridGrammar(Grammar):
             self.found.append((self.t, token - self.item))
             if self.tok is not None:
                 self.named.add(self.tok.header_kind(token - self.item))
+                self.here.add(self.tok.item_slot(token - self.item))
             if token in self.meter_len:
                 self.bar_len, self.bar0 = self.meter_len[token], self.t
                 self.first_bar = self.t == 0
@@ -271,6 +283,7 @@ class _GridGrammar(Grammar):
                     self.tup.played(self._rel(self.current[-1][0]), self.current[-1][1])
                 self.current.append([self.t, 1, None if token == REST else self.pitches[token - 4]])
             self.t += 1
+            self.here.clear()
             if self.bar_len and self.t >= self.bar_len:
                 self.first_bar = False
         return True

@@ -36,6 +36,7 @@ class NBGrammar(Planned, Grammar):
         self.tup = Tuplets(tok.steps_per_quarter) if tok.whole_triplets else None
         self.tick = 0  # how far the triplet discipline has followed the music
         self.named: set = set()  # header controls given (once each, before the music)
+        self.here: set = set()  # the slots of the items named at the current position
         self._headers = any(tok.header_kind(i) for i in range(len(tok.items)))
         seen = tok.meters if tok.meters_seen is None else [m for m in tok.meters if m in set(tok.meters_seen)]
         self.meter_ok = mask_of(self.sizes[1], [tok._meter_id[m] for m in seen])
@@ -184,6 +185,8 @@ class NBGrammar(Planned, Grammar):
             if self._headers:  # header controls: once each, before the music
                 started = bool(self.notes) or len(self.bars) > 1 or state == NEW_BAR
                 m[self.item0 :] &= self.tok.items_allowed(started, self.named)
+            if state == SAME_POS:  # an item once per slot at a position
+                m[self.item0 :] &= self.tok.items_free(self.here)
             return m
         if chosen[3] >= self.item0:
             return mask_of(size, [0])  # an item has no duration or velocity
@@ -280,6 +283,8 @@ class NBGrammar(Planned, Grammar):
                 started = bool(self.notes) or len(self.bars) > 1 or state == NEW_BAR
                 if not self.tok.items_allowed(started, self.named)[pitch - self.item0]:
                     return False
+            if state == SAME_POS and not self.tok.items_free(self.here)[pitch - self.item0]:
+                return False
         elif min(pitch, dur, vel) < V0:
             return False
         if state == NEW_BAR:
@@ -322,9 +327,11 @@ class NBGrammar(Planned, Grammar):
             if state != EMPTY_BAR:
                 if state != SAME_POS:
                     self.pos, self.note_here = pos - V0, False
+                    self.here.clear()
                 if pitch >= self.item0:
                     self.items.append((len(self.bars) - 1, self.pos, pitch - self.item0))
                     self.named.add(self.tok.header_kind(pitch - self.item0))
+                    self.here.add(self.tok.item_slot(pitch - self.item0))
                 else:
                     length = dur - V0 + 1
                     self.notes.append(

@@ -138,6 +138,7 @@ class REMIGrammar(Grammar):
         self.tup = Tuplets(tok.steps_per_quarter) if tok.whole_triplets else None
         self.tick = 0  # how far the triplet discipline has followed the music (steps from the start)
         self.named: set = set()  # header controls given (once each, before the music)
+        self.here: set = set()  # the slots of the items named at the current position
         self._headers = any(tok.header_kind(i) for i in range(len(tok.items)))
 
     def probe(self) -> REMIGrammar:
@@ -147,7 +148,7 @@ class REMIGrammar(Grammar):
         new.bars, new.notes, new.cuts, new._pending = list(self.bars), [], {}, list(self._pending)
         new.items = []
         new.tup = copy.copy(self.tup)
-        new.named = set(self.named)
+        new.named, new.here = set(self.named), set(self.here)
         return new
 
     def _bar_len(self) -> int:
@@ -206,6 +207,7 @@ class REMIGrammar(Grammar):
                 m[t.PITCH : t.VEL] = True
         if self._headers:
             m[t.ITEM : t.SIZE] &= t.items_allowed(bool(self.notes) or len(self.bars) > 1, self.named)
+        m[t.ITEM : t.SIZE] &= t.items_free(self.here)  # an item once per slot at a position
         return m if self.plan is None else self._planned(m)
 
     def _planned(self, m: np.ndarray) -> np.ndarray:
@@ -284,9 +286,11 @@ class REMIGrammar(Grammar):
                 self.origin += self.cuts.get(len(self.bars) - 1, self._bar_len())
             self.bars.append(self.bars[-1] if self.bars else None)
             self.pos, self.state = None, "bar"
+            self.here.clear()
         elif token >= t.ITEM:
             self.items.append((len(self.bars) - 1, self.pos, token - t.ITEM))
             self.named.add(t.header_kind(token - t.ITEM))
+            self.here.add(t.item_slot(token - t.ITEM))
             self.state = "item"
         elif token < t.START:
             self.bars[-1] = t.meters[token - t.TS]
@@ -296,6 +300,7 @@ class REMIGrammar(Grammar):
             self.origin = -self.start  # bar 0's downbeat lies before the score starts
         elif token < t.PITCH:
             self.pos, self.state = token - t.POS, "pos"
+            self.here.clear()
             if self.tup is not None:
                 rest_then(self.tup, self._cursor(), self.pos)
                 self.tick = self.origin + self.pos

@@ -61,7 +61,9 @@ def _measure(model, tokenizer, x, y, pitch_ids):
         cond = lp - some[..., None]  # log P(pitch | a pitch here)
         is_pitch = torch.isin(y, pitch_ids)
         pitch_nll = torch.where(is_pitch, nll + some, 0.0)
-        others = logp.masked_fill(torch.isin(torch.arange(logp.shape[-1], device=y.device), pitch_ids), -torch.inf)
+        others = logp.masked_fill(
+            torch.isin(torch.arange(logp.shape[-1], device=y.device), pitch_ids), -torch.inf
+        )
         when = torch.cat([others, some[..., None]], dim=-1)  # the choice: this other token, or a pitch
         rest_h = torch.where(is_pitch, _entropy(when.clamp_min(-1e30)), _entropy(logp))
     else:

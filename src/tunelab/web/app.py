@@ -42,7 +42,8 @@ from tunelab.web.schemas import LISTENER, TEST_ID, Answer, NewListener, NewTest
 from tunelab.web.store import Busy, Conflict, Store, Unwritable
 
 MEDIA = {"wav": "audio/wav", "svg": "image/svg+xml", "png": "image/png"}
-STATIC = {"listen.js": "text/javascript", "results.js": "text/javascript", "style.css": "text/css"}
+STATIC = {"listen.js": "text/javascript", "results.js": "text/javascript", "compose.js": "text/javascript",
+          "style.css": "text/css"}  # fmt: skip
 STATIC_DIR = Path(__file__).parent / "static"
 
 
@@ -110,14 +111,16 @@ def create_app(
     limits: Limits | None = None,
     openapi: bool = False,
     clock=time.time,
+    composer=None,
 ) -> FastAPI:
     """The app over ``data_dir`` (database and media); ``gallery``: set name -> folder or corpus;
     ``allowed_hosts``: the names listeners reach the server by (``Host`` header, port aside; None:
     any); ``limits``: :class:`Limits`; ``openapi``: serve the API description at
     /api/openapi.json; ``clock``: the time in epoch seconds (tests pass their own to step over
-    listening time)."""
+    listening time); ``composer``: a :class:`tunelab.web.composer.Composer` to serve ``/compose``."""
     limits = limits or Limits()
     srv = Server(Path(data_dir), admin_token, gallery or {}, limits, clock)
+    srv.composing = composer is not None
     app = FastAPI(
         title="tunelab", docs_url=None, redoc_url=None, openapi_url="/api/openapi.json" if openapi else None
     )
@@ -128,6 +131,10 @@ def create_app(
     _listener_api(app, srv)
     _answers_api(app, srv)
     _admin_api(app, srv)
+    if composer is not None:
+        from tunelab.web.composer import routes
+
+        routes(app, composer, pages.composer())
     return app
 
 
@@ -170,7 +177,7 @@ def _pages(app: FastAPI, srv: Server) -> None:
 
     @app.get("/", response_class=HTMLResponse)
     def home():
-        return pages.home(srv.store.tests(), srv.sets.names())
+        return pages.home(srv.store.tests(), srv.sets.names(), composer=srv.composing)
 
     @app.get("/listen/{test_id}", response_class=HTMLResponse)
     def listen_page(test_id: str):

@@ -14,6 +14,7 @@ from fastapi import HTTPException
 from fastapi.responses import JSONResponse
 
 MAX_BODY = 16 * 1024
+BODY_LIMITS = {"/api/compose/import": 256 * 1024}  # paths that take a file: their own limit
 LOOPBACK = ("127.0.0.1", "localhost", "::1", "[::1]")
 # the code of an error raised without one, by status
 CODES = {400: "bad_request", 401: "token_required", 403: "wrong_token", 404: "not_found", 405: "method_not_allowed",
@@ -91,9 +92,9 @@ class Guard:
         headers = dict(scope["headers"])
         if not self._host_ok(headers):
             return await error_response(400, "bad_host", "unexpected Host header")(scope, receive, send)
-        size = headers.get(b"content-length")
-        if size is not None and (not size.isdigit() or int(size) > MAX_BODY):
-            return await error_response(413, "body_too_large", f"request body over {MAX_BODY} bytes")(
+        size, most = headers.get(b"content-length"), BODY_LIMITS.get(scope["path"], MAX_BODY)
+        if size is not None and (not size.isdigit() or int(size) > most):
+            return await error_response(413, "body_too_large", f"request body over {most} bytes")(
                 scope, receive, send
             )
         seen = 0
@@ -108,8 +109,8 @@ class Guard:
                     408, "timeout", f"request body not received within {self.body_seconds:g} s"
                 ) from None
             seen += len(message.get("body", b""))
-            if seen > MAX_BODY:
-                raise ApiError(413, "body_too_large", f"request body over {MAX_BODY} bytes")
+            if seen > most:
+                raise ApiError(413, "body_too_large", f"request body over {most} bytes")
             return message
 
         async def secured(message):

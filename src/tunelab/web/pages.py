@@ -23,14 +23,20 @@ def _page(title: str, body: str) -> str:
     return HEAD.format(title=e(title)) + body + "</body></html>\n"
 
 
-def home(tests: list[dict], gallery: list[str]) -> str:
+def home(tests: list[dict], gallery: list[str], composer: bool = False) -> str:
     rows = "".join(
         f"<li><a href='/listen/{e(t['id'])}'>{e(t['name'])}</a></li>" for t in tests if not t["closed"]
     )
     sets = "".join(f"<li><a href='/gallery/{e(name)}'>{e(name)}</a></li>" for name in gallery)
     return _page(
         "tunelab",
-        "<main><h1>tunelab</h1><h2>Listening tests</h2>"
+        "<main><h1>tunelab</h1>"
+        + (
+            "<p><a href='/compose'>Composer</a>: ask a model for a tune, hear it, change it</p>"
+            if composer
+            else ""
+        )
+        + "<h2>Listening tests</h2>"
         f"<ul>{rows or '<li>none yet: <code>tunelab listen create</code></li>'}</ul>"
         f"<h2>Gallery</h2><ul>{sets or '<li>no sets: <code>tunelab serve --gallery DIR</code></li>'}</ul></main>",
     )
@@ -208,3 +214,60 @@ class GallerySets:
                 else:
                     atomic_write_bytes(path, png_bytes(score), mode=0o600)
         return path
+
+
+def composer() -> str:
+    """The composer's page: controls filled in from the chosen model by ``static/compose.js``."""
+    body = """<main class='wide composer'>
+<h1>Composer</h1>
+<form id='ask' class='controls'>
+<label>Model <select id='model' name='model' required></select></label>
+<p id='about' class='meta'></p>
+<div class='row'>
+<label data-control='key'>Key <select id='key'><option value=''>any</option></select></label>
+<label data-control='mode'>Mode <select id='mode'><option value=''>any</option></select></label>
+<label data-control='meter'>Meter <select id='meter'><option value=''>any</option></select></label>
+<label data-control='bars'>Bars <input id='bars' type='number' min='1' max='64' placeholder='any'></label>
+<label data-control='type'>Tune type <select id='type'><option value=''>any</option></select></label>
+</div>
+<div class='row'>
+<label>Temperature <input id='temperature' type='number' min='0.05' max='2' step='0.05' value='1'></label>
+<label>Top-p <input id='top_p' type='number' min='0.05' max='1' step='0.05' value='0.95'></label>
+<label>Seed <input id='seed' type='number' min='0' max='2147483647' value='0'></label>
+</div>
+<label>Primer: a tune to continue, as ABC (optional)
+<textarea id='primer' rows='4' maxlength='20000' spellcheck='false'></textarea></label>
+<label>or open a file (ABC, MIDI, MusicXML, kern) <input id='upload' type='file' accept='.abc,.mid,.midi,.xml,.musicxml,.krn'></label>
+<button id='generate' type='submit'>Generate</button>
+</form>
+<p id='status' role='status' aria-live='polite'></p>
+<p id='error' role='alert'></p>
+<section id='result' hidden>
+<div id='sheet' aria-label='sheet music'></div>
+<audio id='player' controls preload='auto'></audio>
+<div class='row tools'>
+<fieldset id='fill-tools'><legend>Regenerate bars</legend>
+<label>from <input id='first' type='number' min='1' max='64' value='3'></label>
+<label>to <input id='last' type='number' min='1' max='64' value='4'></label>
+<button id='fill' type='button'>Regenerate</button></fieldset>
+<fieldset><legend>Continue</legend>
+<label>from bar <input id='from_bar' type='number' min='1' max='64' placeholder='the end'></label>
+<button id='continue' type='button'>Continue</button></fieldset>
+<fieldset id='vary-tools'><legend>Variation</legend>
+<label>keep <input id='keep' type='number' min='0.1' max='0.9' step='0.1' value='0.5'></label>
+<button id='vary' type='button'>Vary</button></fieldset>
+<fieldset><legend>Transpose</legend>
+<label>to <select id='to'></select></label>
+<button id='transpose' type='button'>Transpose</button></fieldset>
+</div>
+<label>ABC (edit it, then apply)
+<textarea id='abc' rows='10' maxlength='20000' spellcheck='false'></textarea></label>
+<button id='apply' type='button'>Apply edit</button>
+<p class='downloads'>Download:
+<a id='dl-abc' download>ABC</a> <a id='dl-mid' download>MIDI</a> <a id='dl-musicxml' download>MusicXML</a>
+<a id='dl-wav' download>WAV</a> <a id='dl-svg' download>SVG</a></p>
+<p>Permalink (the same model, controls, seeds and edits give this tune again): <a id='permalink'>this tune</a></p>
+</section>
+</main>
+<script src='/static/compose.js'></script>"""
+    return _page("tunelab composer", body)
