@@ -176,10 +176,13 @@ class Composer:
         from tunelab.io.abc_write import abc_text
         from tunelab.render.sheet import musicxml_text, svg_and_timemap
 
+        if not score.meta.get("title"):  # else music21 writes "Music21 Fragment" over it
+            score = score.replace(meta={**score.meta, "title": "tune"})
         abc = abc_text(score, number=1, explicit_repeats=True)
         ident = hashlib.sha256(abc.encode()).hexdigest()[:24]
         xml = musicxml_text(score)
         svg, timemap = svg_and_timemap(xml)
+        svg = re.sub(r"<style[^>]*>.*?</style>", "", svg, count=1, flags=re.S)  # the page's CSS has its rules
         with self._lock:
             self._tunes[ident] = {
                 "score": score,

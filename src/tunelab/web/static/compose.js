@@ -141,6 +141,11 @@ async function replay(saved) {
   // a permalink: the model, then every step in order
   $("model").value = saved.model;
   showControls();
+  const asked = saved.steps.find((s) => s.action === "generate") || {};
+  for (const name of ["key", "mode", "meter", "type", "bars", "temperature", "top_p", "seed"]) {
+    if (asked[name] !== undefined) $(name).value = String(asked[name]);
+  }
+  if (asked.abc) $("primer").value = asked.abc;
   say("rebuilding the tune...");
   try {
     for (const ask of saved.steps) {
