@@ -26,7 +26,9 @@ def composer():
 
 @pytest.fixture()
 def client(composer, tmp_path):
-    return TestClient(create_app(tmp_path, admin_token="t" * 32, composer=composer), base_url="http://127.0.0.1")
+    return TestClient(
+        create_app(tmp_path, admin_token="t" * 32, composer=composer), base_url="http://127.0.0.1"
+    )
 
 
 def notes_outside(abc: str, first: int, last: int) -> list:
@@ -43,7 +45,12 @@ def test_the_models_say_what_they_can_be_asked(client):
     folk, study = found["folk-lstm"], found["study-lstm"]
     assert folk["fills_in"] and folk["bars"] and "6/8" in folk["meters"] and "jig" in folk["types"]
     assert "dorian" in folk["modes"] and folk["key_by"] == "conditioning"
-    assert not study["fills_in"] and not study["bars"] and study["meters"] == [] and study["key_by"] == "transposition"
+    assert (
+        not study["fills_in"]
+        and not study["bars"]
+        and study["meters"] == []
+        and study["key_by"] == "transposition"
+    )
 
 
 def test_a_tune_as_asked_the_same_again_and_its_bars_regenerated(client):
@@ -94,9 +101,18 @@ def test_downloads_read_back(client, tmp_path):
         ("/api/compose", {**ASK, "model": "nope"}, 404, "unknown_model"),
         ("/api/compose", {**ASK, "model": "study-lstm", "meter": "6/8", "bars": None}, 422, "refused"),
         ("/api/compose", {**ASK, "type": "polka music"}, 422, "refused"),
-        ("/api/compose", {"model": "study-lstm", "action": "fill", "abc": "K:C\nCDEF|GABc|\n", "first": 1,
-                          "last": 1}, 422, "cannot_fill"),  # fmt: skip
-        ("/api/compose", {"model": "folk-lstm", "action": "vary", "key": "D", "abc": "K:C\nCDEF|\n"}, 422, "invalid"),
+        (
+            "/api/compose",
+            {"model": "study-lstm", "action": "fill", "abc": "K:C\nCDEF|GABc|\n", "first": 1, "last": 1},
+            422,
+            "cannot_fill",
+        ),
+        (
+            "/api/compose",
+            {"model": "folk-lstm", "action": "vary", "key": "D", "abc": "K:C\nCDEF|\n"},
+            422,
+            "invalid",
+        ),
         ("/api/compose", {"model": "folk-lstm", "action": "fill", "first": 1, "last": 2}, 422, "invalid"),
     ],
 )
@@ -111,7 +127,10 @@ def test_bad_input_gets_one_clear_error(client, path, body, status, code):
 def test_uploads_that_are_not_tunes(client, tmp_path):
     r = client.post("/api/compose/import?name=big.mid", content=b"\0" * (5 * 1024 * 1024))
     assert r.status_code == 413 and r.json()["code"] == "body_too_large"
-    r = client.post("/api/compose/import?name=noise.mid", content=bytes(np.random.default_rng(0).integers(0, 256, 900, dtype=np.uint8)))
+    r = client.post(
+        "/api/compose/import?name=noise.mid",
+        content=bytes(np.random.default_rng(0).integers(0, 256, 900, dtype=np.uint8)),
+    )
     assert r.status_code == 422 and r.json()["code"] == "unreadable" and "noise.mid" in r.json()["error"]
     r = client.post("/api/compose/import?name=x.exe", content=b"MZ")
     assert r.status_code == 415
