@@ -102,7 +102,9 @@ def crowd(url: str, users: int, seconds: float) -> dict:
                         pages.append((path, time.perf_counter() - t0, r.status_code))
                 time.sleep(0.25)
 
-    threads = [threading.Thread(target=user, args=(k,)) for k in range(users)] + [threading.Thread(target=prober)]
+    threads = [threading.Thread(target=user, args=(k,)) for k in range(users)] + [
+        threading.Thread(target=prober)
+    ]
     for t in threads:
         t.start()
     for t in threads:

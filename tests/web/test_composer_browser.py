@@ -45,7 +45,9 @@ def test_compose_hear_change_and_take_home_in_chromium(tmp_path):
             assert "M:6/8" in first and "K:D" in first
             expect(page.locator("#sheet > svg")).to_be_visible()
             # play, fast, to the end; the playing note is highlighted on the way
-            page.evaluate("() => { const a = document.getElementById('player'); a.playbackRate = 4; a.play(); }")
+            page.evaluate(
+                "() => { const a = document.getElementById('player'); a.playbackRate = 4; a.play(); }"
+            )
             expect(page.locator("#sheet .playing").first).to_be_attached(timeout=10000)
             expect(page.locator("#player")).to_have_js_property("ended", True, timeout=30000)
             page.screenshot(path=str(shots / "composer.png"), full_page=True)
