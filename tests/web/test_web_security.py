@@ -358,10 +358,12 @@ def test_6_the_admin_token_lives_in_headers_is_rate_limited_strong_and_files_are
             client.get("/api/tests", headers={"X-Admin-Token": f"guess{i}"}).status_code for i in range(12)
         ]
         assert codes == [403] * 10 + [429] * 2
-        assert client.get("/api/tests", headers=ADMIN).status_code == 429  # even the right one, for a minute
+        assert client.get("/api/tests", headers=ADMIN).status_code == 200  # the right one is never locked out
     from tunelab.web.server import admin_token, token_bits
 
-    assert token_bits("t") < 96 <= token_bits(TOKEN)
+    assert token_bits("t") < 64 <= token_bits(TOKEN)
+    for weak in ("abcdefghijklmnopqrstuvwxyz", "qwertyuiopasdfghjklzxcvbnm", "passwordpasswordpassword12345678"):
+        assert token_bits(weak) < 64, weak  # what a count of characters let through
     for weak in ("t", "password123", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"):
         done = subprocess.run([sys.executable, "-m", "tunelab", "serve", "--data-dir", str(tmp_path), "--admin-token", weak],
                               capture_output=True, text=True, timeout=60)  # fmt: skip

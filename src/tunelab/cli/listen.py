@@ -66,6 +66,10 @@ def _serve_parser(sub) -> None:
         "every shipped model)"
     )  # fmt: skip
     c.add_argument("--no-composer", action="store_true", help="serve no composer page")
+    c.add_argument(
+        "--trusted-proxy", action="append", default=None, metavar="ADDRESS",
+        help="a reverse proxy's address whose X-Forwarded-For is believed (repeatable; default: none)"
+    )  # fmt: skip
     c.add_argument("--compose-workers", type=int, default=2, help="tunes composed at once (one thread each)")
     c.add_argument(
         "--compose-queue", type=int, default=8, help="more that wait; beyond: 503 with Retry-After"
@@ -271,5 +275,8 @@ def cmd_serve(args) -> int:
         print(f"admin token: from {source}", flush=True)
     if args.host in ("0.0.0.0", "::") and not args.allowed_host:
         print("note: on a network, give --allowed-host NAME for each name listeners use", file=sys.stderr)
-    uvicorn.run(app, host=args.host, port=args.port, log_level="warning", http=timed_protocol())
+    # proxy headers (X-Forwarded-For) are believed only from --trusted-proxy addresses: uvicorn's
+    # default believes any client on loopback, which lets one client pass for many
+    proxies = {"proxy_headers": bool(args.trusted_proxy), "forwarded_allow_ips": args.trusted_proxy or []}
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning", http=timed_protocol(), **proxies)
     return 0

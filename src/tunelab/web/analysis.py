@@ -339,14 +339,22 @@ def _clean_text(v):
     return _CONTROL.sub("", v) if isinstance(v, str) else v
 
 
+BIDI = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")  # marks that reorder what a cell shows
+BLANK = " \t\r\n\u00a0\u200b\ufeff"  # what a spreadsheet may skip before it reads a formula
+
+
 def _cell(v) -> str:
-    """A CSV cell a spreadsheet will not run: text starting with = + - @ (or a tab or CR, which
-    some spreadsheets skip before reading a formula) gets a leading apostrophe (OWASP's advice)."""
+    """A CSV cell a spreadsheet will neither run nor show reordered: a text whose first character
+    past any blank is = + - @ (or that starts with a blank control) gets a leading apostrophe
+    (OWASP's advice), and each bidirectional control is written out as ``<U+202E>``."""
     if v is None:
         return ""
-    if isinstance(v, str) and v[:1] in ("=", "+", "-", "@", "\t", "\r"):
+    if not isinstance(v, str):
+        return str(v)
+    v = BIDI.sub(lambda m: f"<U+{ord(m[0]):04X}>", v)
+    if v.lstrip(BLANK)[:1] in ("=", "+", "-", "@") or v[:1] in ("\t", "\r", "\n"):
         return "'" + v
-    return str(v)
+    return v
 
 
 def export_csv(store, test_id: str) -> str:

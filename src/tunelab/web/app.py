@@ -71,19 +71,20 @@ class Server:
             raise ApiError(
                 400, "token_in_url", "send the admin token in the X-Admin-Token header, never in a URL"
             )
-        who = f"admin-fail:{self.client_of(request)}"
+        bearer = request.headers.get("authorization", "")
+        given = request.headers.get("x-admin-token") or (bearer[7:] if bearer.startswith("Bearer ") else "")
+        if given and secrets.compare_digest(given.encode(), self._token):
+            return  # the right token is never locked out, whoever failed before it
+        who = f"admin-fail:{self.client_of(request)}"  # per client: one address cannot lock out another
         wait = self.rate.hit(who, self.limits.admin_failures_per_minute, count=False)
         if wait:
             raise ApiError(
                 429, "rate_limited", "too many wrong admin tokens", {"Retry-After": str(int(wait) + 1)}
             )
-        bearer = request.headers.get("authorization", "")
-        given = request.headers.get("x-admin-token") or (bearer[7:] if bearer.startswith("Bearer ") else "")
         if not given:
             raise ApiError(401, "token_required", "admin token required (X-Admin-Token header)")
-        if not secrets.compare_digest(given.encode(), self._token):
-            self.rate.hit(who, self.limits.admin_failures_per_minute)
-            raise ApiError(403, "wrong_token", "wrong admin token")
+        self.rate.hit(who, self.limits.admin_failures_per_minute)
+        raise ApiError(403, "wrong_token", "wrong admin token")
 
     def test_or_404(self, test_id: str) -> dict:
         test = self.store.test(test_id) if TEST_ID.match(test_id) else None
@@ -269,11 +270,13 @@ def _listener_api(app: FastAPI, srv: Server) -> None:
         if index is None:
             raise ApiError(404, "not_found", "no such file")
         item = srv.items_of(who["test_id"])[index]
-        if slot not in srv.store.served(listener_id, position):
+        data = (srv.data_dir / "media" / who["test_id"] / item["media"][ext]).read_bytes()
+        # listening starts when the audio has been sent whole (no ranges: every fetch is the whole
+        # file); a picture starts nothing
+        if ext == "wav" and slot not in srv.store.served(listener_id, position):
             srv.store.mark_served(listener_id, position, slot, srv.clock())
-        return FileResponse(
-            srv.data_dir / "media" / who["test_id"] / item["media"][ext], media_type=MEDIA[ext]
-        )
+        # no ETag or Last-Modified: they would tell when (so in which order) the media were made
+        return Response(data, media_type=MEDIA[ext], headers={"Cache-Control": "no-store"})
 
 
 def _answers_api(app: FastAPI, srv: Server) -> None:

@@ -110,22 +110,17 @@ def create(
     rng = np.random.default_rng(seed)
     test_id = secrets.token_hex(4)
     media_dir = Path(data_dir) / "media" / test_id
-    items = []
     picks = [
         (c, pool[j])
         for c, pool in chosen.items()
         for j in sorted(rng.choice(len(pool), min(n, len(pool)), replace=False))
     ]
-    for k, (condition, (ident, score)) in enumerate(picks):
-        key = new_key()  # random: nothing about the melody or its set can be read from it
-        items.append(
-            {
-                "key": key,
-                "set": condition,
-                "source": str(ident),
-                "media": _render(score, key, media_dir, max_seconds, synth),
-            }
-        )
+    items = [{"key": new_key(), "set": c, "source": str(ident)} for c, (ident, _) in picks]  # keys: random
+    # rendered in an order shuffled across the sets (file times tell nothing), each with a variation
+    # of its own that leaves the music as it is (a silent lead-in, dither, a margin): no test file
+    # equals a gallery file or another test's
+    for k, i in enumerate(rng.permutation(len(picks))):
+        items[i]["media"] = _render(picks[i][1][1], items[i]["key"], media_dir, max_seconds, synth, rng)
         if progress:
             print(f"\rrendering {k + 1}/{len(picks)}", end="", file=sys.stderr, flush=True)
     if progress:
@@ -140,7 +135,7 @@ def create(
     return test_id
 
 
-def _render(score, key: str, media_dir: Path, max_seconds: float, synth: str) -> dict:
+def _render(score, key: str, media_dir: Path, max_seconds: float, synth: str, rng) -> dict:
     """The melody's first ``max_seconds`` as WAV, sheet music and piano roll; its study17 metrics.
     Blind by construction: the files are made from the notes alone (no title, no metadata), the
     sheet music from MusicXML stripped of every title, credit and software line."""
@@ -152,12 +147,40 @@ def _render(score, key: str, media_dir: Path, max_seconds: float, synth: str) ->
     clip = _clip(score, max_seconds).replace(meta={})
     media_dir.mkdir(parents=True, exist_ok=True)
     write_wav(clip, media_dir / f"{key}.wav", prefer=synth)
+    _vary_wav(media_dir / f"{key}.wav", rng)
     svg = svg_from_musicxml(anonymous_musicxml(musicxml_text(clip)), key)
     atomic_write_bytes(media_dir / f"{key}.svg", svg.encode(), mode=0o600)
     write_png(clip, media_dir / f"{key}.png")
+    _vary_png(media_dir / f"{key}.png", rng)
     seconds = clip.end * 60.0 / (clip.tempo or 120.0) / clip.tpq
     return {"wav": f"{key}.wav", "svg": f"{key}.svg", "png": f"{key}.png", "seconds": round(seconds, 2),
             "metrics": melody_metrics(score)}  # fmt: skip
+
+
+def _vary_wav(path: Path, rng) -> None:
+    """A silent lead-in of 20-250 ms and a dither of one step (inaudible): the same music in
+    bytes no other render has. The listening clock counts the music's length, not the lead-in."""
+    import wave
+
+    with wave.open(str(path)) as w:
+        params, frames = w.getparams(), w.readframes(w.getnframes())
+    samples = np.frombuffer(frames, dtype="<i2").astype(np.int32)
+    lead = np.zeros(int(rng.integers(20, 250)) * params.framerate // 1000 * params.nchannels, dtype=np.int32)
+    noisy = samples + rng.integers(-1, 2, len(samples))
+    out = np.clip(np.concatenate([lead, noisy]), -32768, 32767).astype("<i2")
+    with wave.open(str(path), "wb") as w:
+        w.setparams(params)
+        w.writeframes(out.tobytes())
+
+
+def _vary_png(path: Path, rng) -> None:
+    """A margin of 1-6 pixels in the picture's own background colour."""
+    from PIL import Image, ImageOps
+
+    with Image.open(path) as im:
+        im.load()
+    border = tuple(int(x) for x in rng.integers(1, 7, 4))
+    ImageOps.expand(im, border=border, fill=im.getpixel((0, 0))).save(path)
 
 
 def melody_metrics(score) -> dict[str, float]:

@@ -62,8 +62,8 @@ class RateLimiter:
 
 class Guard:
     """ASGI middleware: refuses a ``Host`` it does not serve (DNS rebinding), bodies over
-    :data:`MAX_BODY` (by header, and by counting what arrives) and bodies slower than
-    ``body_seconds``; sets the security headers on every response, and ``no-store`` on the API
+    :data:`MAX_BODY` (by header, and by counting what arrives) and bodies that have not all
+    arrived ``body_seconds`` after the request began (however they trickle); sets the security headers on every response, and ``no-store`` on the API
     and the admin page."""
 
     HEADERS: ClassVar = [
@@ -97,17 +97,24 @@ class Guard:
             return await error_response(413, "body_too_large", f"request body over {most} bytes")(
                 scope, receive, send
             )
-        seen = 0
+        seen, whole = 0, False
         private = scope["path"].startswith(("/api/", "/results/"))
+        deadline = asyncio.get_running_loop().time() + self.body_seconds  # for the whole body, not a chunk
 
         async def counted():
-            nonlocal seen
+            nonlocal seen, whole
+            if whole:  # the body is in: what follows (a disconnect) may take as long as it takes
+                return await receive()
             try:
-                message = await asyncio.wait_for(receive(), self.body_seconds)
+                left = deadline - asyncio.get_running_loop().time()
+                if left <= 0:
+                    raise TimeoutError
+                message = await asyncio.wait_for(receive(), left)
             except TimeoutError:
                 raise ApiError(
                     408, "timeout", f"request body not received within {self.body_seconds:g} s"
                 ) from None
+            whole = message.get("type") != "http.request" or not message.get("more_body", False)
             seen += len(message.get("body", b""))
             if seen > most:
                 raise ApiError(413, "body_too_large", f"request body over {most} bytes")
