@@ -146,3 +146,55 @@ def test_6_a_body_that_trickles_in_is_cut_off_at_the_deadline(tmp_path, made):
 )
 def test_8_exported_cells_neither_run_nor_reorder(given, shown):
     assert _cell(given) == shown
+
+
+@pytest.mark.slow
+def test_7_reads_stay_fast_under_a_held_lock_and_50_writers_and_health_is_now(tmp_path, made):
+    import threading
+
+    import numpy as np
+
+    from .test_web_security import _hold_write_lock
+
+    root, _, _, test_id = made
+    data = root / "data"
+    server = simulate.ServerProcess(data, TOKEN).start()
+    try:
+        base = server.base
+        ready = threading.Event()
+        locker = threading.Thread(target=_hold_write_lock, args=(data / "tunelab.db", 10.0, ready))
+        locker.start()
+        ready.wait(5)
+        t_lock, writes, reads = time.monotonic(), [], []
+
+        def writer():
+            with httpx.Client(timeout=30) as c:
+                while time.monotonic() - t_lock < 8.0:
+                    t0 = time.monotonic()
+                    r = c.post(f"{base}/api/listeners", json={"test_id": test_id, "consent": True})
+                    writes.append((r.status_code, time.monotonic() - t0, r.headers.get("retry-after")))
+                    time.sleep(0.05)
+
+        threads = [threading.Thread(target=writer) for _ in range(50)]
+        for t in threads:
+            t.start()
+        with httpx.Client(timeout=5) as c:
+            while time.monotonic() - t_lock < 8.0:
+                for url in ("/api/health", f"/listen/{test_id}", f"/api/tests/{test_id}"):
+                    t0 = time.monotonic()
+                    c.get(base + url)
+                    reads.append((time.monotonic() - t0) * 1000)
+                time.sleep(0.02)
+        for t in threads:
+            t.join(15)
+        locker.join(10)
+        t_free = time.monotonic()
+        health = httpx.get(f"{base}/api/health").json()  # no write has succeeded since the lock
+        print(f"50 writers under a 10 s lock: {len(writes)} writes, {len(reads)} reads, read p99 "
+              f"{np.percentile(reads, 99):.1f} ms, slowest write {max(w[1] for w in writes):.2f} s")  # fmt: skip
+        assert {w[0] for w in writes} == {503} and all(w[2] for w in writes)
+        assert max(w[1] for w in writes) < 2.0
+        assert np.percentile(reads, 99) < 100, f"read p99 {np.percentile(reads, 99):.0f} ms"
+        assert health["storage"] == "ok" and time.monotonic() - t_free < 1.0
+    finally:
+        server.stop()

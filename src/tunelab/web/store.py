@@ -55,10 +55,13 @@ def new_key() -> str:
 class Store:
     """The database under ``path``, migrated to :data:`SCHEMA` on open."""
 
-    def __init__(self, path, *, upto: int = SCHEMA, busy_ms: int = 1500):
+    def __init__(self, path, *, upto: int = SCHEMA, busy_ms: int = 1500, waiting_writers: int = 16):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.busy_ms = busy_ms
+        # at most this many writers wait for the lock at once; the next is Busy at once, so that
+        # waiting writers never hold the server's worker threads that reads need
+        self._writers = threading.BoundedSemaphore(waiting_writers)
         self._local = threading.local()
         self.last_error: tuple[float, str] | None = None  # (when, reason) of the last failed write
         _private(self.path)
@@ -87,6 +90,19 @@ class Store:
         """One write transaction, taken at once (BEGIN IMMEDIATE), committed or rolled back whole.
         Raises :class:`Busy` when another writer holds the lock past ``busy_ms``, and
         :class:`Unwritable` for a read-only database or a full disk."""
+        if not self._writable_now():  # one answer for every connection, old ones included
+            raise self._classify(sqlite3.OperationalError("attempt to write a readonly database"))
+        recent = self.last_error and self.last_error[1] == "busy" and time.time() - self.last_error[0] < 1.0
+        if recent or not self._writers.acquire(blocking=False):  # a writer just timed out, or too many wait
+            raise Busy(f"{self.path}: the database is busy (writers waiting)")  # last_error as it was
+        try:
+            with self._tx() as db:
+                yield db
+        finally:
+            self._writers.release()
+
+    @contextmanager
+    def _tx(self):
         db = self.connect()
         try:
             db.execute("BEGIN IMMEDIATE")
@@ -118,11 +134,29 @@ class Store:
         """``ok``, or why writes fail: ``busy`` / ``read_only`` / ``disk_full`` / ``error`` (the
         last failed write within ``recent_s``), ``read_only`` when the files are not writable.
         Reads only: never waits for a lock."""
-        if not os.access(self.path, os.W_OK) or not os.access(self.path.parent, os.W_OK):
+        if not self._writable_now():
             return "read_only"
+        if self.last_error and self.last_error[1] == "busy":
+            return self._probe()  # what the store is now, not what it was at the last write
         if self.last_error and time.time() - self.last_error[0] < recent_s:
             return self.last_error[1]
         self.connect().execute("SELECT 1").fetchone()
+        return "ok"
+
+    def _writable_now(self) -> bool:
+        return os.access(self.path, os.W_OK) and os.access(self.path.parent, os.W_OK)
+
+    def _probe(self) -> str:
+        """``ok`` if the write lock can be taken this instant (taken and let go), else ``busy``."""
+        db = sqlite3.connect(self.path, timeout=0, isolation_level=None)
+        try:
+            db.execute("BEGIN IMMEDIATE")
+            db.execute("ROLLBACK")
+        except sqlite3.OperationalError:
+            return "busy"
+        finally:
+            db.close()
+        self.last_error = None
         return "ok"
 
     def _migrate(self, upto: int) -> int:
