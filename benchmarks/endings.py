@@ -57,7 +57,7 @@ def main() -> int:
     torch.set_num_threads(1)
     songs = tunelab.corpus.load(str(SPLIT), verbose=False).split("test")
     lengths = None
-    rows, curves = [], {}
+    curves = {}
     for name in MODELS:
         pe = end_probability(name, songs)
         if lengths is None:  # each song's length in targets: the positions of its last target + 1
