@@ -12,6 +12,8 @@ state machine read a word at a time.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from tunelab.score import Score
@@ -36,7 +38,7 @@ class CPTokenizer(EventTokenizer):
         self.B_START = B_BAR + 1
         self.B_POS = self.B_START + self.values.max_bar_steps - 1
 
-    @property
+    @functools.cached_property  # fixed once the tokenizer is made; asked at every sampling step
     def vocab(self) -> list[list[str]]:
         v, head = self.values, ["<ignore>", "<conti>"]
         return [

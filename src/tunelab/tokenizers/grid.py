@@ -12,6 +12,7 @@ padding).
 
 from __future__ import annotations
 
+import functools
 import re
 
 import numpy as np
@@ -41,7 +42,7 @@ class GridTokenizer(Tokenizer):
         self._pitch_id = {p: i + 4 for i, p in enumerate(self.pitches)}
         self.ITEM = 4 + len(self.pitches)
 
-    @property
+    @functools.cached_property  # fixed once the tokenizer is made; asked at every sampling step
     def vocab(self) -> list[str]:
         return ["<pad>", "/", "_", "r", *(str(p) for p in self.pitches), *self.items]
 

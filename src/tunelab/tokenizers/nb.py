@@ -21,6 +21,7 @@ is shorter than CP's metrical + note words; accuracy leaves out ignore and CONTI
 
 from __future__ import annotations
 
+import functools
 from typing import ClassVar
 
 import numpy as np
@@ -50,7 +51,7 @@ class NBTokenizer(EventTokenizer):
     def opens_bar(self, tokens) -> np.ndarray:
         return np.isin(np.asarray(tokens)[..., 0], (NEW_BAR, EMPTY_BAR))
 
-    @property
+    @functools.cached_property  # fixed once the tokenizer is made; asked at every sampling step
     def vocab(self) -> list[list[str]]:
         v = self.values
         head = ["<ignore>", "<conti>"]

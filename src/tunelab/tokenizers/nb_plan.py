@@ -66,9 +66,10 @@ class Planned:
         """Whether a note may start at ``pos`` and end by ``rest`` steps from its bar's downbeat."""
         if rest <= pos:
             return False
-        if self.tup is None:
+        bar = self._bar_len(ts)
+        if self.tup is None or rest >= bar:  # the end lies past this bar: as the grammar already says
             return True
-        room = min(self._bar_len(ts) - pos, rest - pos)
+        room = min(bar - pos, rest - pos)
         return bool(self._rhythm(state, pos).lengths(pos, rest - pos, room).any())
 
     def _eos_positions(self) -> np.ndarray:

@@ -14,6 +14,7 @@ Transformer" (REMI); MidiTok's REMI where it fits (here without tempo and chord 
 from __future__ import annotations
 
 import copy
+import functools
 
 import numpy as np
 
@@ -50,7 +51,7 @@ class REMITokenizer(EventTokenizer):
         )
         self.ts_mask = mask_of(self.SIZE, [self.TS + self._meter_id[m] for m in allowed])
 
-    @property
+    @functools.cached_property  # fixed once the tokenizer is made; asked at every sampling step
     def vocab(self) -> list[str]:
         v = self.values
         return (
