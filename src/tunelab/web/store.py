@@ -47,6 +47,10 @@ class Unwritable(Exception):
         self.reason = reason
 
 
+_REASONS = ((("locked", "busy"), "busy"), (("readonly", "read-only"), "read_only"), (("full",), "disk_full"))
+_SAYS = {"read_only": "the database is read-only", "disk_full": "the disk is full"}
+
+
 def new_key() -> str:
     """A media key: 16 random hex digits (64 bits from the OS's generator), derived from nothing."""
     return secrets.token_hex(8)
@@ -119,16 +123,11 @@ class Store:
 
     def _classify(self, err: sqlite3.OperationalError) -> Exception:
         text = str(err).lower()
-        if "locked" in text or "busy" in text:
-            reason, out = "busy", Busy(f"{self.path}: the database is busy (another writer holds its lock)")
-        elif "readonly" in text or "read-only" in text:
-            reason, out = "read_only", Unwritable("read_only", f"{self.path}: the database is read-only")
-        elif "full" in text:
-            reason, out = "disk_full", Unwritable("disk_full", f"{self.path}: the disk is full")
-        else:
-            reason, out = "error", Unwritable("error", f"{self.path}: {err}")
+        reason = next((r for words, r in _REASONS if any(w in text for w in words)), "error")
         self.last_error = (time.time(), reason)
-        return out
+        if reason == "busy":
+            return Busy(f"{self.path}: the database is busy (another writer holds its lock)")
+        return Unwritable(reason, f"{self.path}: {_SAYS.get(reason, err)}")
 
     def state(self, recent_s: float = 60.0) -> str:
         """``ok``, or why writes fail: ``busy`` / ``read_only`` / ``disk_full`` / ``error`` (the
@@ -146,8 +145,7 @@ class Store:
     def _writable_now(self) -> bool:
         return os.access(self.path, os.W_OK) and os.access(self.path.parent, os.W_OK)
 
-    def _probe(self) -> str:
-        """``ok`` if the write lock can be taken this instant (taken and let go), else ``busy``."""
+    def _probe(self) -> str:  # ok if the write lock can be taken this instant (taken and let go)
         db = sqlite3.connect(self.path, timeout=0, isolation_level=None)
         try:
             db.execute("BEGIN IMMEDIATE")
@@ -385,17 +383,11 @@ class Store:
         return [dict(r) for r in rows]
 
     def counts(self, test_id: str) -> dict:
-        db = self.connect()
-        listeners = db.execute("SELECT COUNT(*) FROM listeners WHERE test_id = ?", (test_id,)).fetchone()[0]
-        responses = db.execute(
-            "SELECT COUNT(*) FROM responses p JOIN listeners l ON l.id = p.listener_id WHERE l.test_id = ?",
-            (test_id,),
-        ).fetchone()[0]
-        done = db.execute(
-            "SELECT COUNT(*) FROM listeners WHERE test_id = ? AND next_position >= json_array_length(steps)",
-            (test_id,),
-        ).fetchone()[0]
-        return {"listeners": listeners, "responses": responses, "finished": done}
+        query = """SELECT (SELECT COUNT(*) FROM listeners WHERE test_id = ?1),
+            (SELECT COUNT(*) FROM responses p JOIN listeners l ON l.id = p.listener_id WHERE l.test_id = ?1),
+            (SELECT COUNT(*) FROM listeners WHERE test_id = ?1 AND next_position >= json_array_length(steps))"""
+        row = self.connect().execute(query, (test_id,)).fetchone()
+        return {"listeners": row[0], "responses": row[1], "finished": row[2]}
 
 
 def _private(path: Path) -> None:
