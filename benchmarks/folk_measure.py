@@ -354,7 +354,44 @@ def speed(folk, repeats: int = 10) -> dict:
 
 
 def report(r: dict) -> str:
-    """The measurements as the markdown table of benchmarks/results/folk.md (the JSON has all)."""
-    import json
-
-    return "# The folk model (benchmarks/folk.py)\n\n```json\n" + json.dumps(r, indent=1) + "\n```\n"
+    """The measurements as benchmarks/results/folk.md (the JSON beside it has everything)."""
+    runs = ", ".join(f"{n}: {i['parameters']:,} parameters, {i['epochs']} epochs ({i['train_minutes']} min, "
+                     f"{i['tokens']:,} tokens)" for n, i in r["runs"].items())  # fmt: skip
+    out = ["# The folk model (benchmarks/folk.py measure)", "", f"Runs: {runs}."]
+    if r.get("not_trained"):
+        out.append(f"Not trained yet (their comparisons left out): {', '.join(r['not_trained'])}.")
+    b = r["bits"]
+    out += ["", f"**Bits per note** on {b['songs']:,} unseen test songs ({b['notes']:,} notes):", "",
+            "| run | every token (controls too) | the music, controls given |", "|---|---:|---:|"]  # fmt: skip
+    out += [f"| {n} | {b[n]['all_tokens']:.3f} | {b[n]['music_only']:.3f} |" for n in r["runs"]]
+    out += [f"- {k}: {v['mean_bits_per_song']:+.2f} bits a song (Wilcoxon p {v['wilcoxon_p']:.2g})"
+            for k, v in b.items() if " - " in k]  # fmt: skip
+    f = r["infill_bits"]
+    out += ["", f"**Filling in** {f['bars']} bars in {f['spans']:,} songs ({f['notes']:,} notes): given both sides "
+            f"{f['both_sides']:.3f} bits per note, left to right {f['left_to_right']:.3f}"
+            + (f", left to right by the model trained without filling in {f['left_to_right_model_without_fill_in']:.3f}"
+               if "left_to_right_model_without_fill_in" in f else "") + "."]  # fmt: skip
+    q = r["requests"]
+    out += ["", "**On request**, per condition at temperature 1.0 (real: the held-out songs of that mode or type):", "",
+            "| asked | melodies | stops | meter / bars exact | key found as asked (real, that mode) | "
+            "type as asked (real) | final on the tonic (real) | OA, 9 features |",
+            "|---|---:|---|---|---|---|---|---:|"]  # fmt: skip
+    for c in q["conditions"]:
+        a = c["ask"]
+        ask = f"{a['type']} {a['meter']} {a['key']} {a['mode']} {a['bars']} bars"
+        stops = ", ".join(f"{k} {v}" for k, v in c["stops"].items())
+        out.append(f"| {ask} | {c['melodies']} | {stops} | {c['meter_exact']:.2f} / {c['bars_exact']:.2f} | "
+                   f"{c['key_agreement']:.2f} ({c['real_key_agreement_of_mode']:.2f}) | {c['type_as_asked']:.2f} "
+                   f"({c['real_type_right']:.2f}) | {c['final_on_tonic']:.2f} ({c['real_final_on_tonic_of_mode']:.2f}) | "
+                   f"{c['oa_mean']:.3f} |" if "oa_mean" in c else
+                   f"| {ask} | {c['melodies']} | {stops} | {c['meter_exact']:.2f} / {c['bars_exact']:.2f} | "
+                   f"{c['key_agreement']:.2f} ({c['real_key_agreement_of_mode']:.2f}) | {c['type_as_asked']:.2f} "
+                   f"({c['real_type_right']:.2f}) | {c['final_on_tonic']:.2f} ({c['real_final_on_tonic_of_mode']:.2f}) | "
+                   f"fewer than 20 real songs |")  # fmt: skip
+    m = r["seams"]
+    out += ["", f"**Seams** of {m['fills']} fills: the {m['seam_intervals']} intervals into and out of the filled bars "
+            f"against {m['real_bar_line_intervals']:,} real intervals across a bar line: OA {m['oa']:.3f} (mean size "
+            f"{m['mean_abs_seam']:.2f} against {m['mean_abs_real']:.2f} semitones).",
+            "", f"**Speed** ({r['speed']['threads']} thread): a {r['speed']['bars']}-bar tune with every control "
+            f"{r['speed']['tune_s']:.2f} s, a fill of 2 bars {r['speed']['fill_2_bars_s']:.2f} s (median of 10)."]  # fmt: skip
+    return "\n".join(out) + "\n"
