@@ -283,8 +283,11 @@ def paired(a: dict, b: dict) -> tuple[float, float]:
     Wilcoxon signed-rank test's p-value."""
     from scipy import stats
 
-    x = dict(zip(a["song_ids"], a["song_bits"]))
-    pairs = [(x[k], v) for k, v in zip(b["song_ids"], b["song_bits"]) if k in x]
+    def same(ident: str) -> str:  # ids keep their file's extension since issue 27 ("test#1" -> "test.txt#1")
+        return ident.replace(".txt#", "#")
+
+    x = {same(k): v for k, v in zip(a["song_ids"], a["song_bits"])}
+    pairs = [(x[same(k)], v) for k, v in zip(b["song_ids"], b["song_bits"]) if same(k) in x]
     d = [v - u for u, v in pairs]
     return sum(d) / len(d), float(stats.wilcoxon(d).pvalue) if any(d) else 1.0
 
