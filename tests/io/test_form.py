@@ -123,3 +123,14 @@ def test_generated_abc_writes_every_repeat_start_and_plays_the_same():
     assert play_ranges(full, 600) == play_ranges(form, 600)
     s = parse_abc_tune(HEAD + "CDEF:|GABc||FEDC|C4:|\n")
     assert abc_text(s, explicit_repeats=True).count("|:") == 2 and "|:" not in abc_text(s)
+
+
+@pytest.mark.parametrize("last", ["|:|", "[|]:", "|[2"])
+def test_a_repeat_or_ending_opened_at_the_very_end_opens_nothing_and_writes_back(last):
+    """O'Neill's "G3-G2 |:|" and Ryan's "AGF "D.C."[|]:|": a start of repeat (or an ending) at the
+    last barline has nothing after it. Read as abc2midi plays it (no repeat) and written back as
+    the barline it is, so the written form round-trips (11 O'Neill's and 12 Ryan's tunes did not)."""
+    s = parse_abc_tune(f"X:1\nM:2/4\nL:1/8\nK:C\nAB cd {last}\n", source="t", tune=1)
+    assert s.form is None and len(played(s)) == 4
+    again = parse_abc_tune(abc_text(s), source="t", tune=1)
+    assert again.form is None and again.pitch.tolist() == s.pitch.tolist()

@@ -318,6 +318,9 @@ class _Tune:
         marks = [(tick(t), m) for t, m in voice.marks]
         repeats = {t for t, m in marks if m in (REPEAT_END, REPEAT_START)}  # a repeat sign is a section bar
         marks = [(t, m) for t, m in marks if not (m == SECTION and (t == 0 or t == end or t in repeats))]
+        # a repeat or an ending that starts where the piece ends opens nothing ("|:|" or "[|]:" as the
+        # last barline): played as abc2midi plays it, and written back as the barline it is
+        marks = [(t, m) for t, m in marks if not (t == end and (m == REPEAT_START or m.startswith("[")))]
         marks = [x for i, x in enumerate(marks) if i == 0 or x != marks[i - 1]]
         order = self.fields.get("P", "").strip() or None
         if order is not None:
