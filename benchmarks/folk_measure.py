@@ -394,4 +394,8 @@ def report(r: dict) -> str:
             f"{m['mean_abs_seam']:.2f} against {m['mean_abs_real']:.2f} semitones).",
             "", f"**Speed** ({r['speed']['threads']} thread): a {r['speed']['bars']}-bar tune with every control "
             f"{r['speed']['tune_s']:.2f} s, a fill of 2 bars {r['speed']['fill_2_bars_s']:.2f} s (median of 10)."]  # fmt: skip
+    if "speed_during_the_run" in r:
+        was = r["speed_during_the_run"]
+        out.append(f"(Measured again after the generation speed-up of this session, beside one other job; during the "
+                   f"run, before it and beside five: {was['tune_s']:.2f} s and {was['fill_2_bars_s']:.2f} s.)")  # fmt: skip
     return "\n".join(out) + "\n"
