@@ -74,6 +74,9 @@ def _serve_parser(sub) -> None:
     c.add_argument(
         "--compose-queue", type=int, default=8, help="more that wait; beyond: 503 with Retry-After"
     )
+    c.add_argument(
+        "--compose-per-minute", type=int, default=60, help="composer requests one address may make a minute"
+    )
     c.set_defaults(func=cmd_serve)
 
 
@@ -211,24 +214,26 @@ def cmd_report(args) -> int:
     return 0
 
 
-def composer_of(sources, workers: int, queue: int):
+def composer_of(sources, workers: int, queue: int, per_minute: int = 60):
     """The composer over ``sources`` (shipped names or run directories; None: every shipped
     model), each checked now, loaded on first use by the high-level API."""
     import tunelab
     from tunelab.pretrained import names, resolve
     from tunelab.web.composer import Composer
 
-    if workers < 1 or queue < 0:
+    if workers < 1 or queue < 0 or per_minute < 1:
         raise ConfigError(
-            f"--compose-workers must be 1 or more and --compose-queue 0 or more, got {workers}, {queue}"
+            "--compose-workers and --compose-per-minute must be 1 or more and --compose-queue 0 or more, "
+            f"got {workers}, {per_minute} and {queue}"
         )
     by_name = {}
     for source in sources or names():
         path = resolve(source)  # ConfigError naming a model that is neither shipped nor a run
         by_name[Path(source).name if Path(source).exists() else source] = path
     return Composer(
-        lambda name: tunelab.load(by_name[name], threads=1), list(by_name), workers=workers, queue=queue
-    )
+        lambda name: tunelab.load(by_name[name], threads=1), list(by_name), workers=workers, queue=queue,
+        per_minute=per_minute,
+    )  # fmt: skip
 
 
 def cmd_serve(args) -> int:
@@ -266,7 +271,7 @@ def cmd_serve(args) -> int:
     app = create_app(
         data_dir, admin_token=token, gallery=gallery, allowed_hosts=hosts, limits=limits, openapi=args.openapi,
         composer=None if args.no_composer else composer_of(args.compose_model, args.compose_workers,
-                                                           args.compose_queue),
+                                                           args.compose_queue, args.compose_per_minute),
     )  # fmt: skip
     print(f"tunelab serve: http://{args.host}:{args.port}/  data in {data_dir.resolve()}", flush=True)
     if source == "new":

@@ -85,6 +85,7 @@ class Composer:
         self.rate = RateLimiter()
         self._models: OrderedDict = OrderedDict()
         self._tunes: OrderedDict = OrderedDict()  # id -> {"abc", "score", format -> bytes}
+        self.described: dict = {}  # model name -> what GET models says of it
         self._lock = threading.Lock()
 
     def model(self, name: str):
@@ -267,10 +268,12 @@ def routes(app: FastAPI, composer: Composer, page: str) -> None:
     async def models():
         out = []
         for name in composer.names:
-            try:
-                out.append(await composer.run(composer.describe, name))
-            except TunelabError as err:  # a run that no longer loads is left out, and said so
-                out.append({"name": name, "error": str(err)})
+            if name not in composer.described:  # loaded once (in the pool), then answered at once
+                try:
+                    composer.described[name] = await composer.run(composer.describe, name)
+                except TunelabError as err:  # a run that no longer loads is left out, and said so
+                    composer.described[name] = {"name": name, "error": str(err)}
+            out.append(composer.described[name])
         return out
 
     @app.post("/api/compose")
