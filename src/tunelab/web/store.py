@@ -97,7 +97,9 @@ class Store:
         if not self._writable_now():  # one answer for every connection, old ones included
             raise self._classify(sqlite3.OperationalError("attempt to write a readonly database"))
         recent = self.last_error and self.last_error[1] == "busy" and time.time() - self.last_error[0] < 1.0
-        if recent or not self._writers.acquire(blocking=False):  # a writer just timed out, or too many wait
+        # a writer timed out a moment ago (the lock is held): refuse at once; else wait a little for a
+        # place among the waiting writers (writes take milliseconds when nothing holds the lock)
+        if recent or not self._writers.acquire(timeout=0.05):
             raise Busy(f"{self.path}: the database is busy (writers waiting)")  # last_error as it was
         try:
             with self._tx() as db:
