@@ -362,7 +362,11 @@ def test_6_the_admin_token_lives_in_headers_is_rate_limited_strong_and_files_are
     from tunelab.web.server import admin_token, token_bits
 
     assert token_bits("t") < 64 <= token_bits(TOKEN)
-    for weak in ("abcdefghijklmnopqrstuvwxyz", "qwertyuiopasdfghjklzxcvbnm", "passwordpasswordpassword12345678"):
+    for weak in (
+        "abcdefghijklmnopqrstuvwxyz",
+        "qwertyuiopasdfghjklzxcvbnm",
+        "passwordpasswordpassword12345678",
+    ):
         assert token_bits(weak) < 64, weak  # what a count of characters let through
     for weak in ("t", "password123", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"):
         done = subprocess.run([sys.executable, "-m", "tunelab", "serve", "--data-dir", str(tmp_path), "--admin-token", weak],

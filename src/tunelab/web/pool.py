@@ -36,7 +36,9 @@ class Pool:
     async def run(self, fn, *args, **kwargs):
         """``fn(*args, **kwargs)`` on a worker thread; Full when the pool is full."""
         with self._lock:
-            answer = self._mean * (1 + max(0, self._jobs + 1 - self.workers) / self.workers)  # wait + own time
+            answer = self._mean * (
+                1 + max(0, self._jobs + 1 - self.workers) / self.workers
+            )  # wait + own time
             if self._jobs >= self.capacity or answer > self.max_wait:
                 raise Full(max(1, round(self._mean * self._jobs / self.workers)))
             self._jobs += 1
