@@ -100,7 +100,7 @@ def test_a_melody_that_collides_only_on_the_grid_is_not_called_polyphonic():
 
 def test_transposed_copies_move_the_key_with_the_notes():
     from tunelab.corpus.transforms import transposed_copies
-    from tunelab.score import Score
+    from tunelab.score import Score, tonic_pitch_class
 
     s = Score.from_notes([(0, 4, 62), (4, 4, 66)], tpq=4, keys=[(0, "D", "dorian")])
     out = transposed_copies([s], 3, seed=1)
@@ -109,6 +109,7 @@ def test_transposed_copies_move_the_key_with_the_notes():
         shift = c.meta["transposed"]
         assert 1 <= abs(shift) <= 6 and (c.pitch - s.pitch).tolist() == [shift, shift]
         assert c.keys[0][2] == "dorian" and c.keys[0][1] != "D"
+        assert tonic_pitch_class(c.keys[0][1]) == (2 + shift) % 12  # the tonic moved by what the notes did
     assert len({c.meta["transposed"] for c in out[1:]}) == 3  # distinct intervals
 
 

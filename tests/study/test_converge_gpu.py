@@ -9,17 +9,16 @@ from pathlib import Path
 
 import numpy as np
 
-from ..helpers import song
+from ..helpers import split_folder
 
 BENCH = Path(__file__).resolve().parents[2] / "benchmarks"
 
 
 def test_the_gpu_script_trains_scores_and_packs_both_models_on_cpu(tmp_path):
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    rng = np.random.default_rng(5)
-    for name, n in (("train", 24), ("val", 4), ("test", 4)):
-        (corpus / f"{name}.txt").write_text("\n".join(song(rng) for _ in range(n)) + "\n")
+    (tmp_path / "corpus").mkdir()
+    corpus = split_folder(
+        tmp_path / "corpus", np.random.default_rng(5), (("train", 24), ("val", 4), ("test", 4))
+    )
     sys.path.insert(0, str(BENCH))
     try:
         import converge_gpu

@@ -14,16 +14,12 @@ import pytest
 from tunelab.cli import main
 from tunelab.training import TrainConfig, train
 
-from ..helpers import song
+from ..helpers import split_folder
 
 
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory):
-    root = tmp_path_factory.mktemp("corpus")
-    rng = np.random.default_rng(11)
-    for name, n in (("train", 30), ("val", 4), ("test", 6)):
-        (root / f"{name}.txt").write_text("\n".join(song(rng) for _ in range(n)) + "\n")
-    return root
+    return split_folder(tmp_path_factory.mktemp("corpus"), np.random.default_rng(11))
 
 
 @pytest.mark.parametrize("encoding", ["grid", "nb"])
