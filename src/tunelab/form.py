@@ -196,12 +196,14 @@ def _passes(marks: list, start: int) -> int:
     return top
 
 
-def _expand(marks: list, a: int, b: int) -> list[tuple[int, int]]:
-    """One part's ranges, its repeats taken and endings chosen."""
+def _expand(marks: list, a: int, b: int, implied: dict | None = None) -> list[tuple[int, int]]:
+    """One part's ranges, its repeats taken and endings chosen. ``implied["|:"]`` gets the ticks
+    a ``:|`` returns to where no ``|:`` is written, ``implied[":|"]`` those of a ``:|`` that only
+    closes a last ending (the endings number the passes: there is no pass after the last)."""
     out: list[tuple[int, int]] = []
     head, i = a, 0
     back_i, back_t = 0, a  # where a :| returns to (mark index and tick)
-    explicit = after_repeat = False
+    explicit = after_repeat = closing = False
     pass_no, playing = 1, True
     while i < len(marks):
         tick, m = marks[i]
@@ -209,20 +211,33 @@ def _expand(marks: list, a: int, b: int) -> list[tuple[int, int]]:
             out.append((head, tick))
         head = tick
         if m == REPEAT_START:
-            back_i, back_t, explicit, pass_no, playing = i + 1, tick, True, 1, True
+            back_i, back_t, explicit, pass_no, playing, closing = i + 1, tick, True, 1, True, False
         elif m.startswith("["):
             playing = pass_no in map(int, m[1:].split(","))
+            if playing and pass_no >= _passes(marks, back_i):  # the last ending: the repeat is over,
+                back_i, back_t, pass_no = i + 1, tick, 1  # and a :| inside it only closes it
+                explicit, after_repeat, closing = False, True, True
         elif m == SECTION:
-            playing = True
+            playing, closing = True, False
             if not explicit and after_repeat:  # abc2midi: after a repeat, a section bar starts the next
                 back_i, back_t, pass_no = i + 1, tick, 1
-        elif m == REPEAT_END and playing:
-            if pass_no < _passes(marks, back_i):
+        elif m == REPEAT_END and not playing:  # an ending closed: what follows is played
+            playing = True
+            nxt = marks[i + 1] if i + 1 < len(marks) else (None, "")
+            if pass_no >= _passes(marks, back_i) and not (nxt[0] == tick and nxt[1].startswith("[")):
+                back_i, back_t, pass_no = i + 1, tick, 1  # and, unmarked, it is the last one
+                explicit, after_repeat, closing = False, True, False
+        elif m == REPEAT_END:
+            if pass_no < _passes(marks, back_i) and not closing:
+                if not explicit and implied is not None:
+                    implied[REPEAT_START].add(back_t)
                 pass_no += 1
                 i, head = back_i, back_t
                 continue
+            if closing and implied is not None:
+                implied[REPEAT_END].add(tick)
             back_i, back_t, pass_no = i + 1, tick, 1
-            explicit, after_repeat = False, True
+            explicit, after_repeat, closing = False, True, False
         i += 1
     if playing and b > head:
         out.append((head, b))
@@ -231,25 +246,20 @@ def _expand(marks: list, a: int, b: int) -> list[tuple[int, int]]:
 
 def with_repeat_starts(form: Form) -> Form:
     """The same form with a ``|:`` written wherever a ``:|`` returns to a start that is only
-    implied (the start of the tune or part, the end of the repeat before, a section bar after it):
-    it plays the same, and readers that would otherwise guess (abc2midi: "Assuming repeat") do not
-    have to."""
-    out: list[tuple[int, str]] = []
-    start_t, start_i, explicit, after_repeat = None, 0, False, False
-    for t, m in form.marks:
-        if m.startswith("P:"):
-            start_t, start_i, explicit, after_repeat = t, len(out) + 1, False, False
-        elif m == REPEAT_START:
-            explicit = True
-        elif m == SECTION and not explicit and after_repeat:
-            start_t, start_i = t, len(out) + 1
-        elif m == REPEAT_END:
-            if not explicit:
-                out.insert(start_i, (start_t or 0, REPEAT_START))
-            start_t, start_i, explicit, after_repeat = t, len(out) + 2, False, True
-        out.append((t, m))
-    starts = {t for t, m in out if m == REPEAT_START}  # a repeat sign is a section bar (as readers have it)
-    return Form(canonical([(t, m) for t, m in out if not (m == SECTION and t in starts)]), form.order)
+    implied (the start of the tune or part, the end of the repeat before, a section bar after it)
+    and a section bar for a ``:|`` that only closes a last ending: it plays the same (as
+    :func:`played` has it), and readers that would otherwise guess (abc2midi: "Assuming repeat",
+    or one more pass with no ending) do not have to."""
+    implied: dict[str, set[int]] = {REPEAT_START: set(), REPEAT_END: set()}
+    end = max((t for t, _ in form.marks), default=0) + 1
+    for _, a, b, marks in _parts(form.marks, end):
+        _expand(marks, a, b, implied)
+    starts, closes = implied[REPEAT_START], implied[REPEAT_END]
+    # a repeat sign is a section bar (as readers have it): a || where a |: now stands goes
+    out = [(t, m) for t, m in form.marks if not (m == SECTION and t in starts)]
+    out = [(t, SECTION if m == REPEAT_END and t in closes else m) for t, m in out]
+    out += [(t, REPEAT_START) for t in starts if (t, REPEAT_START) not in form.marks]
+    return Form(canonical(out), form.order)
 
 
 def played(score):

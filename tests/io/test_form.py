@@ -69,6 +69,40 @@ def test_abc2midi_plays_the_same(name, tmp_path):
     assert heard == parse_abc_tune(HEAD + body + "\n", form="played").pitch.tolist()
 
 
+# (body, the notes as played, abc2midi's notes): where abc2midi reads the source otherwise
+# (O'Neill's Banish Misfortune, Daniel O'Rourke, Kitty Nowlan...; Ryan's Calisthenic Hornpipe)
+AFTER_ENDINGS = {
+    "a part after the last ending repeats from its section bar": (
+        "C::D|[1E:|[2F||G:|", "C C D E D F G G", "C C D E D F G D G"),
+    "a :| closing the last ending plays no third pass": ("|:C|[1D:|[2E:|", "C D C E", "C D C E C"),
+    "an unmarked second ending after a :| is played": ("|:C|[1D:|E F|]", "C D C E F", None),
+}  # fmt: skip
+
+
+def _abc2midi(text: str, tmp_path) -> str:
+    import symusic
+
+    (tmp_path / "t.abc").write_text(text)
+    run = ["abc2midi", str(tmp_path / "t.abc"), "-o", str(tmp_path / "t.mid")]
+    subprocess.run(run, capture_output=True, check=True)
+    midi = symusic.Score(str(tmp_path / "t.mid"))
+    return " ".join(NAMES[p % 12] for _, p in sorted((n.time, n.pitch) for t in midi.tracks for n in t.notes))
+
+
+@pytest.mark.skipif(not shutil.which("abc2midi"), reason="abc2midi not installed (make test installs it)")
+@pytest.mark.parametrize("name", AFTER_ENDINGS)
+def test_after_the_last_ending_and_abc2midi_agrees_once_written_out(name, tmp_path):
+    body, want, theirs = AFTER_ENDINGS[name]
+    s = parse_abc_tune(HEAD + body + "\n")
+    assert letters(played(s)) == want
+    if theirs is not None:  # abc2midi's own reading of the source: the disagreement is real
+        assert _abc2midi(HEAD + body + "\n", tmp_path) == theirs
+    # written out with every repeat start and a closing :| as a section bar, abc2midi plays ours
+    full = abc_text(s, explicit_repeats=True)
+    assert _abc2midi(full, tmp_path) == want
+    assert letters(played(parse_abc_tune(full))) == want
+
+
 def test_meter_and_key_changes_survive_the_repeats():
     s = parse_abc_tune("X:1\nM:4/4\nL:1/4\nK:C\nCDEF|\nM:3/4\nK:G\nGAF:|\n", form="played")
     q = 480
