@@ -524,9 +524,23 @@ Against **abc2midi** (repeats expanded; grace notes, chord symbols, dynamics and
 - *onsets: broken rhythm next to a slur, decoration or tie dropped*: as music21 above.
 - *onsets: 3/4 counted compound for (5 (7 (9*: ABC 2.1 (4.13) makes n = 3 only in compound
   meters (6/8, 9/8, 12/8), 2 otherwise.
+- *lengths: a chord's notes written with different lengths*: ABC 2.1 (4.17) gives a chord the
+  first note's time and says no more; abc2midi sounds every note for that long, tunelab keeps
+  each note's written length (onsets agree). Onsets and lengths within a 16th of a quarter agree
+  inside a chord: abc2midi staggers a chord's notes by 10 ticks each.
+- *abc2midi agrees on the same music as tunelab writes it (why)*: abc2midi plays tunelab's own
+  ABC of the tune (every repeat start written, `abc_text(..., explicit_repeats=True)`) exactly
+  as tunelab plays the source, so the two readers differ only in reading the source's notation;
+  *why* names the notation: the ABC 2.1 rule behind abc2midi's first error on the source
+  (an ending with no `|:` before it, 4.9; a decoration letter read as a note, 4.14/4.16; `[|]`,
+  an invisible bar line, read as a chord, 4.8; a broken rhythm across different lengths or a
+  decoration, 4.4/4.20; a tie abc2midi cannot place, 4.11), or, where abc2midi reports no error,
+  the form mark it reads otherwise (a `:|` whose `|:` is only implied; a `:|` that closes the
+  last ending, where abc2midi plays one more pass that has no ending (4.9: the endings number
+  the passes); `||:`).
 - the rest (*note count*, *pitches*, *onsets* without a named class) are counted and listed
-  above; the ones looked at are source slips (a `:|` whose repeat start is unclear, a bar that
-  does not add up).
+  above: source slips where no reading is right (a `|:` that no `:|` closes, `|:` twice, an
+  ending written `||1`).
 """
 
 

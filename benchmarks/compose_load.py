@@ -1,7 +1,7 @@
 """Latency of the composer (``tunelab serve``'s /compose) on loopback, with the shipped folk model.
 
-A real server process (``python -m tunelab serve --compose-model folk-lstm``, 2 workers of one
-thread, a queue of 8). Then:
+A real server process (``python -m tunelab serve --compose-model folk-lstm``, 2 worker processes
+of one thread, a queue of 8). Then:
 
 1. one user: 30 requests one after the other for a 16-bar tune (a reel in G, 4/4, a new seed
    each), p50 / p95 of the whole request;
@@ -135,7 +135,7 @@ def main() -> int:
     page_ms = [t * 1000 for _, t, _ in many["pages"]]
     lines = [
         "# The composer under load (benchmarks/compose_load.py)", "",
-        f"`tunelab serve --compose-model folk-lstm` on loopback (2 workers of one thread, a queue of 8), a "
+        f"`tunelab serve --compose-model folk-lstm` on loopback (2 worker processes of one thread, a queue of 8), a "
         f"16-bar reel in G (4/4) per request; {os.cpu_count()} cores, {args.note}.", "",
         "| | requests | p50 | p95 | max |", "|---|---:|---:|---:|---:|",
         f"| one user, one tune at a time | {len(single)} | {p(single, 50):.2f} s | {p(single, 95):.2f} s | "

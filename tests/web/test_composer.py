@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import wave
+from functools import partial
 
 import numpy as np
 import pytest
@@ -21,7 +22,7 @@ ASK = {"model": "folk-lstm", "key": "D", "mode": "major", "meter": "6/8", "bars"
 
 @pytest.fixture(scope="module")
 def composer():
-    return Composer(lambda name: tunelab.load(name, threads=1), ["folk-lstm", "study-lstm"], per_minute=1000)
+    return Composer(partial(tunelab.load, threads=1), ["folk-lstm", "study-lstm"], per_minute=1000)
 
 
 @pytest.fixture()
@@ -149,7 +150,7 @@ def test_a_full_pool_answers_503_with_retry_after(composer, client):
 
 
 def test_a_client_over_its_rate_is_told_when_to_come_back(tmp_path):
-    slow = Composer(lambda name: tunelab.load(name, threads=1), ["folk-lstm"], per_minute=2)
+    slow = Composer(partial(tunelab.load, threads=1), ["folk-lstm"], per_minute=2)
     c = TestClient(create_app(tmp_path, admin_token="t" * 32, composer=slow), base_url="http://127.0.0.1")
     codes = [c.post("/api/compose/render", json={"abc": "K:C\nCDEF|\n"}).status_code for _ in range(3)]
     assert codes[:2] == [200, 200] and codes[2] == 429

@@ -5,6 +5,7 @@ open the permalink in a fresh context to get the same tune. Screenshots at deskt
 widths go to $TUNELAB_SCREENSHOTS (the docs' images) when it is set."""
 
 import os
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -23,7 +24,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.skipif(missing is not None, reason=m
 def test_compose_hear_change_and_take_home_in_chromium(tmp_path):
     from playwright.sync_api import expect, sync_playwright
 
-    composer = Composer(lambda name: tunelab.load(name, threads=1), ["folk-lstm", "study-lstm"])
+    composer = Composer(partial(tunelab.load, threads=1), ["folk-lstm", "study-lstm"])
     url, stop = serve(create_app(tmp_path / "data", admin_token="t" * 32, composer=composer))
     shots = Path(os.environ.get("TUNELAB_SCREENSHOTS", tmp_path))
     try:

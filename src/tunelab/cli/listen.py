@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import sys
+from functools import partial
 from pathlib import Path
 
 from tunelab.errors import ConfigError
@@ -70,7 +71,7 @@ def _serve_parser(sub) -> None:
         "--trusted-proxy", action="append", default=None, metavar="ADDRESS",
         help="a reverse proxy's address whose X-Forwarded-For is believed (repeatable; default: none)"
     )  # fmt: skip
-    c.add_argument("--compose-workers", type=int, default=2, help="tunes composed at once (one thread each)")
+    c.add_argument("--compose-workers", type=int, default=2, help="tunes composed at once (one worker process of one thread each)")
     c.add_argument(
         "--compose-queue", type=int, default=8, help="more that wait; beyond: 503 with Retry-After"
     )
@@ -217,7 +218,6 @@ def cmd_report(args) -> int:
 def composer_of(sources, workers: int, queue: int, per_minute: int = 60):
     """The composer over ``sources`` (shipped names or run directories; None: every shipped
     model), each checked now, loaded on first use by the high-level API."""
-    import tunelab
     from tunelab.pretrained import names, resolve
     from tunelab.web.composer import Composer
 
@@ -230,10 +230,17 @@ def composer_of(sources, workers: int, queue: int, per_minute: int = 60):
     for source in sources or names():
         path = resolve(source)  # ConfigError naming a model that is neither shipped nor a run
         by_name[Path(source).name if Path(source).exists() else source] = path
-    return Composer(
-        lambda name: tunelab.load(by_name[name], threads=1), list(by_name), workers=workers, queue=queue,
-        per_minute=per_minute,
-    )  # fmt: skip
+    composer = Composer(partial(_load_named, by_name), list(by_name), workers=workers, queue=queue,
+                        per_minute=per_minute)  # fmt: skip
+    composer.pool.warm()  # the workers import and start before the first listener waits on them
+    return composer
+
+
+def _load_named(by_name: dict, name: str):
+    """A composer worker's loader (module-level, so that it pickles into the worker)."""
+    import tunelab
+
+    return tunelab.load(by_name[name], threads=1)
 
 
 def cmd_serve(args) -> int:

@@ -73,36 +73,26 @@ class Edited(BaseModel):
 
 
 class Composer:
-    """What the composer's routes share: the models (loaded once, a few kept), the pool, the
-    rendered tunes by id, and the per-client request counts."""
+    """What the composer's routes share in the server: the pool of worker processes (each with
+    its :class:`Work`), the rendered tunes by id, what each model offers, the per-client request
+    counts. ``load(name)`` loads a model in a worker, so it must pickle (a module-level function,
+    or a ``functools.partial`` of one)."""
 
     def __init__(self, load, names: list[str], *, workers: int = 2, queue: int = 8, per_minute: int = 60,
                  threads_per_worker: int = 1):  # fmt: skip
-        import torch
-
-        self.load, self.names, self.per_minute = load, list(names), per_minute
-        self.pool = Pool(workers, queue, initializer=lambda: torch.set_num_threads(threads_per_worker))
+        self.names, self.per_minute = list(names), per_minute
+        self.pool = Pool(workers, queue, initializer=_start_worker, initargs=(load, threads_per_worker))
         self.rate = RateLimiter()
-        self._models: OrderedDict = OrderedDict()
         self._tunes: OrderedDict = OrderedDict()  # id -> {"abc", "score", format -> bytes}
         self.described: dict = {}  # model name -> what GET models says of it
         self._lock = threading.Lock()
 
-    def model(self, name: str):
+    def known(self, name: str) -> str:
         if name not in self.names:
             raise ApiError(
                 404, "unknown_model", f"no model named {name!r}; the server offers {', '.join(self.names)}"
             )
-        with self._lock:
-            if name in self._models:
-                self._models.move_to_end(name)
-                return self._models[name]
-        m = self.load(name)
-        with self._lock:
-            self._models[name] = m
-            while len(self._models) > 4:
-                self._models.popitem(last=False)
-        return m
+        return name
 
     def limit(self, request: Request) -> None:
         who = f"compose:{request.client.host if request.client else '?'}"
@@ -111,14 +101,82 @@ class Composer:
             raise ApiError(429, "rate_limited", "too many requests from this client",
                            {"Retry-After": str(int(wait) + 1)})  # fmt: skip
 
-    async def run(self, fn, *args):
+    async def run(self, method: str, *args):
+        """``Work.<method>(*args)`` in a worker; its ApiError or TunelabError answered as such."""
         try:
-            return await self.pool.run(fn, *args)
+            kind, value = await self.pool.run(_do, method, *args)
         except Full as busy:
             raise ApiError(503, "busy", "the composer is busy: try again shortly",
                            {"Retry-After": str(busy.retry_after)}) from None  # fmt: skip
+        if kind == "error":
+            raise ApiError(*value)
+        return value
 
-    # ---- the work, on a worker thread -----------------------------------------------------------
+    async def compose(self, ask: Ask) -> dict:
+        self.known(ask.model)
+        return self.keep(*await self.run("compose", ask))
+
+    async def render(self, abc: str) -> dict:
+        return self.keep(*await self.run("render", abc))
+
+    def keep(self, answer: dict, tune: dict) -> dict:
+        with self._lock:
+            self._tunes[answer["id"]] = tune
+            while len(self._tunes) > 256:
+                self._tunes.popitem(last=False)
+        return answer
+
+    async def media(self, ident: str, ext: str) -> bytes:
+        with self._lock:
+            tune = self._tunes.get(ident)
+        if tune is None:
+            raise ApiError(
+                404, "not_found", "no such tune here (the server keeps the last 256): compose it again"
+            )
+        if ext not in tune:
+            data = await self.run("media", tune["score"], ext)
+            with self._lock:
+                tune[ext] = data
+        return tune[ext]
+
+
+# ---- the work, in a worker process ---------------------------------------------------------------
+_work: Work | None = None
+
+
+def _start_worker(load, threads: int) -> None:
+    global _work
+    import torch
+
+    torch.set_num_threads(threads)
+    _work = Work(load)
+
+
+def _do(method: str, *args):
+    """``("ok", value)`` or ``("error", ApiError's arguments)``: errors cross back as data (a
+    TunelabError, a control the model does not know or a tune it cannot read, is a 422)."""
+    try:
+        return "ok", getattr(_work, method)(*args)
+    except ApiError as err:
+        return "error", (err.status_code, err.code, err.detail, err.headers)
+    except TunelabError as err:
+        return "error", (422, "refused", str(err), None)
+
+
+class Work:
+    """A worker's models (loaded once, a few kept) and what it does with them."""
+
+    def __init__(self, load):
+        self.load, self._models = load, OrderedDict()
+
+    def model(self, name: str):
+        if name not in self._models:
+            self._models[name] = self.load(name)
+            while len(self._models) > 4:
+                self._models.popitem(last=False)
+        self._models.move_to_end(name)
+        return self._models[name]
+
     def describe(self, name: str) -> dict:
         from tunelab.tokenizers.infill import fills_in
 
@@ -131,7 +189,7 @@ class Composer:
             "bars": bool(c["bars"]), "key_by": c["key_by"], "fills_in": fills_in(m.tokenizer),
         }  # fmt: skip
 
-    def compose(self, ask: Ask) -> dict:
+    def compose(self, ask: Ask) -> tuple[dict, dict]:
         from tunelab.sampling import Filters, Settings
 
         m = self.model(ask.model)
@@ -148,20 +206,17 @@ class Composer:
             score = melody.score
         elif ask.action in ("generate", "continue"):
             score = m.continue_tune(_need(ask.abc), from_bar=ask.from_bar, bars=ask.bars, settings=s)[0].score
-        elif ask.action == "fill":
+        elif ask.action in ("fill", "vary"):
             if not self.describe(ask.model)["fills_in"]:
                 raise ApiError(
                     422, "cannot_fill", f"{ask.model} was trained without filling in: choose another model"
                 )
-            if ask.first is None or ask.last is None or ask.last < ask.first:
+            if ask.action == "vary":
+                score = m.vary(_need(ask.abc), ask.keep if ask.keep is not None else 0.5, settings=s)[0].score
+            elif ask.first is None or ask.last is None or ask.last < ask.first:
                 raise ApiError(422, "invalid", "fill needs bars first..last, first <= last")
-            score = m.fill(_need(ask.abc), (ask.first, ask.last), settings=s)[0].score
-        elif ask.action == "vary":
-            if not self.describe(ask.model)["fills_in"]:
-                raise ApiError(
-                    422, "cannot_fill", f"{ask.model} was trained without filling in: choose another model"
-                )
-            score = m.vary(_need(ask.abc), ask.keep if ask.keep is not None else 0.5, settings=s)[0].score
+            else:
+                score = m.fill(_need(ask.abc), (ask.first, ask.last), settings=s)[0].score
         else:
             from tunelab.sampling.melody import transpose_to
 
@@ -170,10 +225,11 @@ class Composer:
             score, _ = transpose_to(_read(_need(ask.abc)), ask.to)
         return self.answer(score, seconds=time.perf_counter() - t0)
 
-    def render(self, abc: str) -> dict:
+    def render(self, abc: str) -> tuple[dict, dict]:
         return self.answer(_read(abc))
 
-    def answer(self, score, seconds: float = 0.0) -> dict:
+    def answer(self, score, seconds: float = 0.0) -> tuple[dict, dict]:
+        """What the page gets, and the tune the server keeps for its media."""
         from tunelab.io.abc_write import abc_text
         from tunelab.render.sheet import musicxml_text, svg_and_timemap
 
@@ -184,41 +240,23 @@ class Composer:
         xml = musicxml_text(score)
         svg, timemap = svg_and_timemap(xml)
         svg = re.sub(r"<style[^>]*>.*?</style>", "", svg, count=1, flags=re.S)  # the page's CSS has its rules
-        with self._lock:
-            self._tunes[ident] = {
-                "score": score,
-                "abc": abc.encode(),
-                "musicxml": xml.encode(),
-                "svg": svg.encode(),
-            }
-            while len(self._tunes) > 256:
-                self._tunes.popitem(last=False)
+        tune = {"score": score, "abc": abc.encode(), "musicxml": xml.encode(), "svg": svg.encode()}
         return {"id": ident, "abc": abc, "svg": svg, "timemap": timemap, "qpm": score.tempo or 120.0,
                 "notes": len(score), "bars": max(len(score.bar_starts()) - (1 if score.pickup else 0), 0),
-                "seconds": round(seconds, 3)}  # fmt: skip
+                "seconds": round(seconds, 3)}, tune  # fmt: skip
 
-    def media(self, ident: str, ext: str) -> bytes:
-        with self._lock:
-            tune = self._tunes.get(ident)
-        if tune is None:
-            raise ApiError(
-                404, "not_found", "no such tune here (the server keeps the last 256): compose it again"
-            )
-        if ext not in tune:
-            with tempfile.TemporaryDirectory() as tmp:
-                path = Path(tmp) / f"tune.{ext}"
-                if ext == "wav":
-                    from tunelab.render.audio import write_wav
+    def media(self, score, ext: str) -> bytes:
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / f"tune.{ext}"
+            if ext == "wav":
+                from tunelab.render.audio import write_wav
 
-                    write_wav(tune["score"], path)
-                else:
-                    from tunelab.io.midi import write_midi
+                write_wav(score, path)
+            else:
+                from tunelab.io.midi import write_midi
 
-                    write_midi(tune["score"], path)
-                data = path.read_bytes()
-            with self._lock:
-                tune[ext] = data
-        return tune[ext]
+                write_midi(score, path)
+            return path.read_bytes()
 
     def imported(self, data: bytes, name: str) -> dict:
         from tunelab.io import load_file
@@ -260,6 +298,8 @@ def _read(abc: str):
 def routes(app: FastAPI, composer: Composer, page: str) -> None:
     """The composer's page and API on ``app``."""
 
+    app.router.on_shutdown.append(composer.pool.shutdown)
+
     @app.get("/compose", response_class=HTMLResponse)
     def compose_page():
         return page
@@ -268,23 +308,25 @@ def routes(app: FastAPI, composer: Composer, page: str) -> None:
     async def models():
         out = []
         for name in composer.names:
-            if name not in composer.described:  # loaded once (in the pool), then answered at once
+            if name not in composer.described:  # loaded once (in a worker), then answered at once
                 try:
-                    composer.described[name] = await composer.run(composer.describe, name)
-                except TunelabError as err:  # a run that no longer loads is left out, and said so
-                    composer.described[name] = {"name": name, "error": str(err)}
+                    composer.described[name] = await composer.run("describe", name)
+                except ApiError as err:  # a run that no longer loads is left out, and said so
+                    if err.status_code == 503:
+                        raise
+                    composer.described[name] = {"name": name, "error": err.detail}
             out.append(composer.described[name])
         return out
 
     @app.post("/api/compose")
     async def compose(ask: Ask, request: Request):
         composer.limit(request)
-        return await composer.run(_tunelab_errors, composer.compose, ask)
+        return await composer.compose(ask)
 
     @app.post("/api/compose/render")
     async def render(body: Edited, request: Request):
         composer.limit(request)
-        return await composer.run(_tunelab_errors, composer.render, body.abc)
+        return await composer.render(body.abc)
 
     @app.post("/api/compose/import")
     async def import_file(request: Request, name: str = Query(..., max_length=128)):
@@ -294,25 +336,14 @@ def routes(app: FastAPI, composer: Composer, page: str) -> None:
         data = await request.body()
         if not data:
             raise ApiError(422, "invalid", f"{name}: the file is empty")
-        return await composer.run(_tunelab_errors, composer.imported, data, name)
+        return await composer.run("imported", data, name)
 
     @app.get("/api/compose/media/{ident}.{ext}")
     async def media(ident: str, ext: str, download: int = 0):
         if ext not in MEDIA or not re.fullmatch(r"[0-9a-f]{24}", ident):
             raise ApiError(404, "not_found", "no such media")
-        data = await composer.run(composer.media, ident, ext)
+        data = await composer.media(ident, ext)
         headers = (
             {"Content-Disposition": f'attachment; filename="tune-{ident[:8]}.{ext}"'} if download else {}
         )
         return Response(data, media_type=MEDIA[ext], headers=headers)
-
-
-def _tunelab_errors(fn, *args):
-    """``fn(*args)``, a TunelabError (a control the model does not know, a tune it cannot read)
-    answered as 422 with its one line."""
-    try:
-        return fn(*args)
-    except ApiError:
-        raise
-    except TunelabError as err:
-        raise ApiError(422, "refused", str(err)) from None

@@ -1,15 +1,22 @@
-"""A bounded pool of worker threads for slow work (generation, rendering) that the event loop
+"""A bounded pool of worker processes for slow work (generation, rendering) that the event loop
 awaits without blocking: at most ``workers`` jobs run and ``queue`` more wait, and no job is
 taken when its answer would come later than ``max_wait`` (its wait, the jobs ahead of it x the
-running mean of a job's time / the workers, and its own time); one more is refused at once (:class:`Full`, answered 503 with
-Retry-After), so a crowd gets told, never a hang, and those let in are answered in time."""
+running mean of a job's time / the workers, and its own time); one more is refused at once
+(:class:`Full`, answered 503 with Retry-After), so a crowd gets told, never a hang, and those let
+in are answered in time.
+
+Processes, not threads: verovio, music21 and the samplers' Python hold the interpreter lock for
+tens of milliseconds at a time, which in a thread stalls the event loop and every page route
+with it. A job is a picklable callable; its process is started (``spawn``) with ``initializer``.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import multiprocessing
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor
 
 
 class Full(Exception):
@@ -20,12 +27,20 @@ class Full(Exception):
         self.retry_after = retry_after
 
 
+def _timed(fn, *args):
+    """``fn(*args)`` and its own time in seconds (in the worker: its wait in the queue not counted)."""
+    t0 = time.perf_counter()
+    return fn(*args), time.perf_counter() - t0
+
+
 class Pool:
-    def __init__(self, workers: int = 2, queue: int = 8, initializer=None, max_wait: float = 4.0):
+    def __init__(self, workers: int = 2, queue: int = 8, initializer=None, initargs: tuple = (),
+                 max_wait: float = 4.0):  # fmt: skip
         self.workers, self.capacity, self.max_wait = workers, workers + queue, max_wait
-        self._executor = ThreadPoolExecutor(
-            workers, thread_name_prefix="tunelab-work", initializer=initializer
-        )
+        self._executor = ProcessPoolExecutor(
+            workers, mp_context=multiprocessing.get_context("spawn"), initializer=initializer,
+            initargs=initargs,
+        )  # fmt: skip
         self._lock, self._jobs = threading.Lock(), 0
         self._mean = 0.5  # seconds a job takes, a running mean (for Retry-After)
 
@@ -33,28 +48,26 @@ class Pool:
     def jobs(self) -> int:
         return self._jobs
 
-    async def run(self, fn, *args, **kwargs):
-        """``fn(*args, **kwargs)`` on a worker thread; Full when the pool is full."""
+    async def run(self, fn, *args):
+        """``fn(*args)`` in a worker process; Full when the pool is full."""
         with self._lock:
-            answer = self._mean * (
-                1 + max(0, self._jobs + 1 - self.workers) / self.workers
-            )  # wait + own time
+            answer = self._mean * (1 + max(0, self._jobs + 1 - self.workers) / self.workers)  # wait + own
             if self._jobs >= self.capacity or answer > self.max_wait:
                 raise Full(max(1, round(self._mean * self._jobs / self.workers)))
             self._jobs += 1
         try:
-            return await asyncio.wrap_future(self._executor.submit(self._timed, fn, *args, **kwargs))
+            result, seconds = await asyncio.wrap_future(self._executor.submit(_timed, fn, *args))
+            with self._lock:
+                self._mean = 0.8 * self._mean + 0.2 * seconds
+            return result
         finally:
             with self._lock:
                 self._jobs -= 1
 
-    def _timed(self, fn, *args, **kwargs):
-        t0 = time.perf_counter()
-        try:
-            return fn(*args, **kwargs)
-        finally:
-            with self._lock:  # a job's own time, its wait in the queue not counted
-                self._mean = 0.8 * self._mean + 0.2 * (time.perf_counter() - t0)
+    def warm(self) -> None:
+        """Start every worker now (each imports and loads in its initializer), not on first use."""
+        for f in [self._executor.submit(time.sleep, 0) for _ in range(self.workers)]:
+            f.result()
 
     def shutdown(self) -> None:
         self._executor.shutdown(wait=False, cancel_futures=True)
