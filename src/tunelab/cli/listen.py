@@ -71,7 +71,7 @@ def _serve_parser(sub) -> None:
         "--trusted-proxy", action="append", default=None, metavar="ADDRESS",
         help="a reverse proxy's address whose X-Forwarded-For is believed (repeatable; default: none)"
     )  # fmt: skip
-    c.add_argument("--compose-workers", type=int, default=2, help="tunes composed at once (one worker process of one thread each)")
+    c.add_argument("--compose-workers", type=int, default=2, help="tunes composed at once (a process each)")
     c.add_argument(
         "--compose-queue", type=int, default=8, help="more that wait; beyond: 503 with Retry-After"
     )
