@@ -11,7 +11,10 @@ The rules are ABC 2.1's (sections 4.8, 4.9, 3.1.9), and abc2midi's where the sta
 choice open: a ``:|`` goes back to the last ``|:``; without one, to the start of the tune, or,
 after an earlier repeat, to the end of that repeat or a section bar after it. A repeat with
 endings is played as many times as its highest ending number (at least twice); ending ``N`` is
-played on pass ``N`` only. Without a header order the parts are played as written.
+played on pass ``N`` only, and an ending ends at the next ``:|`` (music after it is played). The
+last ending closes its repeat: a ``:|`` inside it goes back nowhere (there is no pass after the
+last; abc2midi plays one more that has no ending), and the next repeat starts after it, or at a
+section bar after it. Without a header order the parts are played as written.
 """
 
 from __future__ import annotations
