@@ -4,13 +4,13 @@ The shipped study models read a 64-token window and ramble (issue 31: note-count
 real songs 0.54 for the Transformer and 0.44 for the Hybrid at T=0.7; 8 of 32 demo Hybrid
 melodies at the step cap). tunelab's own models see the whole song (sequence mode), and can be
 told its length (the ``bars`` control, which the grammar then keeps). Four runs on the study's
-split, the same recipes (small-transformer, small-hybrid) and the same minutes of one thread:
+split, the same recipes (small-transformer, small-hybrid) and the same training tokens:
 with the bar count as a control, and without any control (whole-song context alone). Each
 writes 1,000 melodies from scratch at temperature 0.7 (the model samples its own bar count when
 it has the control), counted for the step cap, and ``tunelab evaluate --suite distribution``
 against the study's 752 test songs gives the note-count overlap (OA).
 
-    python benchmarks/endings_fix.py [--minutes 20] [--n 1000]   # resumable; writes results/endings_fix.md
+    python benchmarks/endings_fix.py [--tokens 8e6] [--n 1000]   # resumable; writes results/endings_fix.md
 """
 
 from __future__ import annotations
@@ -50,8 +50,8 @@ def one(name: str, recipe: str, controls: str, args) -> dict:
     run, gen, ev = (args.runs / slug(name), args.runs / f"{slug(name)}-gen", args.runs / f"{slug(name)}-eval")
     if not (run / "done").exists():
         resume = ["--resume"] if (run / "config.json").exists() else []
-        tunelab("train", "--recipe", recipe, "--corpus", str(SPLIT), "--controls", controls, "--max-minutes",
-                str(args.minutes), "--threads", "1", "--no-progress", "--out", str(run), *resume)  # fmt: skip
+        tunelab("train", "--recipe", recipe, "--corpus", str(SPLIT), "--controls", controls, "--max-tokens",
+                str(int(args.tokens)), "--threads", "1", "--no-progress", "--out", str(run), *resume)  # fmt: skip
         (run / "done").write_text(time.strftime("%F %T"))
     if not (gen / "melodies.jsonl").exists():
         t0 = time.perf_counter()
@@ -95,8 +95,8 @@ def note_count_oa(metrics: dict) -> float | None:
 
 def report(rows: dict, args) -> str:
     out = ["# Endings: tunelab's own attention models (benchmarks/endings_fix.py)", "",
-           f"Study split; recipes small-transformer / small-hybrid, {args.minutes:g} minutes of one thread "
-           f"each; {args.n} melodies from scratch at T=0.7 (the model samples its bar count where it has the "
+           f"Study split; recipes small-transformer / small-hybrid, {args.tokens:,.0f} training tokens each "
+           "(one thread); {args.n} melodies from scratch at T=0.7 (the model samples its bar count where it has the "
            "control). The shipped study models: their 752 melodies by the study's protocol (its seeds, T=0.7, "
            "at most 1,500 steps). Note-count OA against the 752 test songs (`tunelab evaluate --suite "
            "distribution`).", "",
@@ -114,7 +114,7 @@ def report(rows: dict, args) -> str:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--minutes", type=float, default=20)
+    ap.add_argument("--tokens", type=float, default=8e6, help="training tokens a run (equal compute)")
     ap.add_argument("--n", type=int, default=1000)
     ap.add_argument("--only", nargs="*", default=list(VARIANTS))
     ap.add_argument("--runs", type=Path, default=Path("runs/endings"))
