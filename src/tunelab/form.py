@@ -23,6 +23,9 @@ import re
 from dataclasses import dataclass
 from itertools import pairwise
 
+_ORDER_TOKEN = re.compile(r"[A-Z]|\d+|[().]|\s+|.")
+_LABEL = re.compile(r"[A-Z]")
+
 REPEAT_START, REPEAT_END, SECTION = "|:", ":|", "||"
 _ENDING = re.compile(r"\[(\d+(?:,\d+)*)\Z")
 _PART = re.compile(r"P:([A-Z])\Z")
@@ -102,7 +105,7 @@ def ending_passes(text: str) -> list[int]:
 def parse_order(text: str) -> list[str]:
     """The part labels an ABC ``P:`` header plays, in order: ``AABB``, ``A2B``, ``(AB)2C``,
     ``B.A`` (dots and spaces separate). ValueError for anything else."""
-    tokens = re.findall(r"[A-Z]|\d+|[().]|\s+|.", text)
+    tokens = _ORDER_TOKEN.findall(text)
     pos = 0
 
     def seq(depth: int) -> list[str]:
@@ -122,7 +125,7 @@ def parse_order(text: str) -> list[str]:
                 if pos >= len(tokens):
                     raise ValueError(f"P:{text}: '(' without ')'")
                 pos += 1
-            elif re.fullmatch(r"[A-Z]", tok):
+            elif _LABEL.fullmatch(tok):
                 item = [tok]
             else:
                 raise ValueError(f"P:{text}: {tok!r} is not a part label (A-Z), a count or a bracket")

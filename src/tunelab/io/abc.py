@@ -15,6 +15,12 @@ from tunelab.errors import ParseError
 from tunelab.form import played
 from tunelab.score import Score
 
+_DIGITS = re.compile(r"\d+")
+_NOT_ID = re.compile(r"[^0-9A-Za-z._-]")
+_K_LINE = re.compile(r"^K:(.*)$", re.MULTILINE)
+_K_FIELD = re.compile(r"^K:", re.MULTILINE)
+_C1_BYTES = re.compile(rb"[\x80-\x9f]")
+
 _TUNE_START = re.compile(r"^X:", re.MULTILINE)
 
 
@@ -26,8 +32,8 @@ def split_tunebook(text: str) -> tuple[str, list[tuple[str, str]]]:
     for a, b in zip(starts, starts[1:] + [len(text)]):
         chunk = text[a:b].strip("\n")
         field = chunk.split("\n", 1)[0][2:].strip()
-        digits = re.match(r"\d+", field)  # X: is a reference number; anything after it is noise
-        number = digits[0][:20] if digits else re.sub(r"[^0-9A-Za-z._-]", "", field)[:20]
+        digits = _DIGITS.match(field)  # X: is a reference number; anything after it is noise
+        number = digits[0][:20] if digits else _NOT_ID.sub("", field)[:20]
         tunes.append((number or str(len(tunes) + 1), chunk))
     return header, tunes
 
@@ -37,7 +43,7 @@ def tune_key_mode(tune_text: str) -> tuple[str | None, str | None] | None:
     when the tune has no K: field or one the native reader does not know."""
     from tunelab.io.abc_native import NeedsMusic21, key_name
 
-    m = re.search(r"^K:(.*)$", tune_text, re.MULTILINE)
+    m = _K_LINE.search(tune_text)
     if not m:
         return None
     try:
@@ -77,7 +83,7 @@ def read_abc_tune(
     from tunelab.io.abc_native import NeedsMusic21, parse_abc_tune
     from tunelab.io.m21 import parse_data_with_music21
 
-    if not re.search(r"^K:", tune_text, re.MULTILINE):
+    if not _K_FIELD.search(tune_text):
         raise ParseError(source, "tune has no K: (key) field", tune=tune)
     because = "the native reader is off"
     if native:
@@ -131,7 +137,7 @@ def _single_byte(raw: bytes) -> str:
     most tunebooks typed on Windows are) unless it has bytes that code page leaves undefined or
     reads as stray symbols, then DOS's CP437 (old tunebooks, where 0x80-0x9f are accented letters);
     Latin-1 where no byte is in 0x80-0x9f."""
-    if not re.search(rb"[\x80-\x9f]", raw):
+    if not _C1_BYTES.search(raw):
         return raw.decode("latin-1")
     try:
         windows = raw.decode("cp1252")

@@ -6,6 +6,15 @@ from __future__ import annotations
 import re
 from fractions import Fraction
 
+_NO_TONIC = re.compile(r"\s*(none\b|$|H[Pp]\b|clef=|[_^=])")
+_GERMAN = re.compile(r"\s*(H|Es)(?![#b])(.*)")
+_HP = re.compile(r"\s*Hp\b")
+_GERMAN_START = re.compile(r"^\s*(H|Es)(?![#b])")
+_EXPLICIT_ACC = re.compile(r"(?:^|\s)(\^{1,2}|_{1,2}|=)([A-Ga-g])(?=\s|$)")
+_METER = re.compile(r"\(?([\d+ ]+)\)?\s*/\s*(\d+)")
+_QUOTED = re.compile(r'"[^"]*"')
+_TEMPO = re.compile(r"(?:((?:\d+/\d+\s*)+)=\s*)?(\d+(?:\.\d+)?)\s*$")
+
 
 class NeedsMusic21(Exception):
     """Valid ABC, but beyond the native reader (the caller falls back to music21 and counts it)."""
@@ -34,9 +43,9 @@ def key_name(value: str) -> tuple[str | None, str | None]:
     way of writing G minor as well as G major: the corpus estimates it from the notes).
     ``K:none``, ``K:`` and the highland-pipe keys give (None, None)."""
     body = value.split("%", 1)[0]
-    if re.match(r"\s*(none\b|$|H[Pp]\b|clef=|[_^=])", body):
+    if _NO_TONIC.match(body):
         return None, None
-    german = re.match(r"\s*(H|Es)(?![#b])(.*)", body)  # Essen: German note names (H = B, Es = E flat)
+    german = _GERMAN.match(body)  # Essen: German note names (H = B, Es = E flat)
     if german:
         body = {"H": "B", "Es": "Eb"}[german[1]] + german[2]
     m = _KEY.match(body)
@@ -56,11 +65,11 @@ def key_signature(value: str) -> dict[str, int]:
     """Alteration by step letter that a K: field implies: its key's signature, then any explicit
     accidentals it lists (``K:D =c``, ``K:none ^f``); ``K:Hp`` (highland pipes) sharpens F and C."""
     body = value.split("%", 1)[0]
-    if re.match(r"\s*Hp\b", body):
+    if _HP.match(body):
         return {"F": 1, "C": 1}
     tonic, mode = key_name(body)
     alter: dict[str, int] = {}
-    body = re.sub(r"^\s*(H|Es)(?![#b])", lambda g: {"H": "B", "Es": "Eb"}[g[1]], body)
+    body = _GERMAN_START.sub(lambda g: {"H": "B", "Es": "Eb"}[g[1]], body)
     tail = body
     if tonic is not None:
         sharps = _MAJOR_SHARPS.get(tonic)
@@ -72,7 +81,7 @@ def key_signature(value: str) -> dict[str, int]:
         order = _SHARP_ORDER[:sharps] if sharps >= 0 else _FLAT_ORDER[:-sharps]
         alter = dict.fromkeys(order, 1 if sharps >= 0 else -1)
         tail = body[_KEY.match(body).end() :]
-    for acc, letter in re.findall(r"(?:^|\s)(\^{1,2}|_{1,2}|=)([A-Ga-g])(?=\s|$)", tail):
+    for acc, letter in _EXPLICIT_ACC.findall(tail):
         alter[letter.upper()] = {"^": 1, "^^": 2, "_": -1, "__": -2, "=": 0}[acc]
     return alter
 
@@ -86,7 +95,7 @@ def meter(value: str) -> tuple[int, int] | None:
         return 2, 2
     if v.lower() in ("", "none") or v.upper().startswith("FREI"):
         return None
-    m = re.fullmatch(r"\(?([\d+ ]+)\)?\s*/\s*(\d+)", v)  # 6/8, (2+3)/8, 2+3/8
+    m = _METER.fullmatch(v)  # 6/8, (2+3)/8, 2+3/8
     if m:
         num = sum(int(x) for x in m[1].split("+") if x.strip())
         den = int(m[2])
@@ -110,8 +119,8 @@ def unit_length(value: str) -> Fraction:
 
 def tempo(value: str) -> float | None:
     """Quarter notes a minute of a Q: field (``1/4=120``, ``3/8=80``, ``120``, ``"Allegro" 1/4=120``)."""
-    v = re.sub(r'"[^"]*"', "", value.split("%", 1)[0]).strip()
-    m = re.search(r"(?:((?:\d+/\d+\s*)+)=\s*)?(\d+(?:\.\d+)?)\s*$", v)
+    v = _QUOTED.sub("", value.split("%", 1)[0]).strip()
+    m = _TEMPO.search(v)
     if not v or not m:
         return None
     beat = sum((Fraction(b) for b in m[1].split()), Fraction(0)) if m[1] else Fraction(1, 4)

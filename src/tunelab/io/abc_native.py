@@ -35,6 +35,12 @@ from tunelab.io.abc_voice import TICKS, Voice
 from tunelab.io.bars import declared_meter
 from tunelab.score import Score
 
+_PROPAGATE = re.compile(r"^%%propagate-accidentals\s+(not|octave|pitch)\b", re.MULTILINE)
+_USER_SYMBOL = re.compile(r"\s*\S\s*=\s*[!+][^!+]*[!+]\s*")
+_PART_LABEL = re.compile(r"[A-Z](?![A-Za-z])")
+_LENGTH = re.compile(r"(\d*)(/*)(\d*)")
+_BROKEN = re.compile(r"<+|>+")
+
 TPQ = 480
 MAX_QUARTERS = 2**16  # 16,384 bars of 4/4: far beyond any tune, short of what would exhaust memory
 _NOTE = re.compile(r"(\^{1,2}|_{1,2}|=)?([A-Ga-gzxZX])([,']*)(\d*)(/*)(\d*)")
@@ -75,7 +81,7 @@ def parse_abc_tune(
     names only a tonic: ``"major"`` (ABC 2.1) or None (unknown: the Essen ABC writes ``K:G``
     for G minor too).
     """
-    m = re.search(r"^%%propagate-accidentals\s+(not|octave|pitch)\b", text, re.MULTILINE)
+    m = _PROPAGATE.search(text)
     propagate = m[1] if m else propagate
     for name, value, allowed in (("propagate", propagate, ("octave", "pitch", "not")),
                                  ("form", form, ("written", "played")), ("grace", grace, ("drop", "keep"))):  # fmt: skip
@@ -137,7 +143,7 @@ class _Tune:
 
     def _field(self, name: str, value: str, inline: bool) -> None:
         if name in "mU" and value:
-            if name == "U" and re.fullmatch(r"\s*\S\s*=\s*[!+][^!+]*[!+]\s*", value):
+            if name == "U" and _USER_SYMBOL.fullmatch(value):
                 return  # a letter for a decoration: decorations are ignored anyway
             raise NeedsMusic21(f"{name}: field")
         if not self.in_body:
@@ -162,7 +168,7 @@ class _Tune:
                 self.current().set_key(value)
         elif name == "V" and self.in_body:
             self.switch(value.split()[0] if value.split() else "1")
-        elif name == "P" and self.in_body and re.match(r"[A-Z](?![A-Za-z])", value):
+        elif name == "P" and self.in_body and _PART_LABEL.match(value):
             self.current().part(value[0])  # a part label (P:A, P:B.); P:Modern version is text
 
     def current(self) -> Voice:
@@ -226,9 +232,9 @@ class _Tune:
                 raise self.fail(f"{what[c]} never closed")
             inner = line[pos + 1 : end]
             if c == "[":
-                m = re.match(r"(\d*)(/*)(\d*)", line[end + 1 :])
+                m = _LENGTH.match(line, end + 1)
                 v.chord(inner, m[0])
-                return end + 1 + m.end()
+                return m.end()
             if c == "{":
                 v.grace(inner)
             elif inner and inner[0] not in "^_<>@":  # an annotation ("^text") is not a chord symbol
@@ -249,7 +255,7 @@ class _Tune:
             v.tie()
             return pos + 1
         if c in "<>":
-            run = re.match(r"<+|>+", line[pos:])[0]
+            run = _BROKEN.match(line, pos)[0]
             v.broken(len(run), c)
             return pos + len(run)
         m = _NOTE.match(line, pos)

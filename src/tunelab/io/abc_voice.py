@@ -12,6 +12,10 @@ from functools import lru_cache
 
 from tunelab.io import abc_fields as F
 
+_ENDING_NUMBERS = re.compile(r"\d+(?:[,-]\d+)*$")
+_LENGTH = re.compile(r"(\d*)(/*)(\d*)")
+_NOT_NOTES = re.compile(r"[\s.~]|![^!]*!|\"[^\"]*\"")
+
 _ACCIDENTAL = {"^": 1, "^^": 2, "_": -1, "__": -2, "=": 0}
 _STEP_PC = F.STEP
 _CHORD_NOTE = re.compile(r"(\^{1,2}|_{1,2}|=)?([A-Ga-g])([,']*)(\d*)(/*)(\d*)")
@@ -79,7 +83,7 @@ def _barline(text: str) -> tuple[bool, tuple[str, ...]]:
     are section bars, and digits open an ending (``|1``, ``:|2``, ``[1,3``, ``[2-4``)."""
     from tunelab.form import REPEAT_END, REPEAT_START, SECTION, ending, ending_passes
 
-    numbers = re.search(r"\d+(?:[,-]\d+)*$", text)
+    numbers = _ENDING_NUMBERS.search(text)
     body = text[: numbers.start()].rstrip("[") if numbers else text
     marks = []
     if body.startswith(":"):
@@ -243,11 +247,11 @@ class Voice:
         self.last, self.t, self.tie_from, self.tie_next = ("notes", [index], start), start + d, group, False
 
     def chord(self, inner: str, outer: str) -> None:
-        mult = length(*re.match(r"(\d*)(/*)(\d*)", outer).groups()) if outer else Fraction(1)
+        mult = length(*_LENGTH.match(outer).groups()) if outer else Fraction(1)
         tied = "-" in inner  # a tie inside a chord ([d3-d'3-]) ties it to what follows
         inner = inner.replace("-", "")
         found = list(_CHORD_NOTE.finditer(inner))
-        if not found or "".join(m[0] for m in found) != re.sub(r"[\s.~]|![^!]*!|\"[^\"]*\"", "", inner):
+        if not found or "".join(m[0] for m in found) != _NOT_NOTES.sub("", inner):
             raise F.NeedsMusic21(f"chord [{inner}]")
         first = length(*found[0].groups()[3:]) * mult
         d = self._duration(first)
