@@ -22,7 +22,9 @@ ASK = {"model": "folk-lstm", "key": "D", "mode": "major", "meter": "6/8", "bars"
 
 @pytest.fixture(scope="module")
 def composer():
-    return Composer(partial(tunelab.load, threads=1), ["folk-lstm", "study-lstm"], per_minute=1000)
+    c = Composer(partial(tunelab.load, threads=1), ["folk-lstm", "study-lstm"], per_minute=1000)
+    yield c
+    c.pool.shutdown()
 
 
 @pytest.fixture()
@@ -153,4 +155,36 @@ def test_a_client_over_its_rate_is_told_when_to_come_back(tmp_path):
     slow = Composer(partial(tunelab.load, threads=1), ["folk-lstm"], per_minute=2)
     c = TestClient(create_app(tmp_path, admin_token="t" * 32, composer=slow), base_url="http://127.0.0.1")
     codes = [c.post("/api/compose/render", json={"abc": "K:C\nCDEF|\n"}).status_code for _ in range(3)]
+    slow.pool.shutdown()
     assert codes[:2] == [200, 200] and codes[2] == 429
+
+
+ORPHAN = """
+import asyncio, os, sys
+from tunelab.web.pool import Pool
+if __name__ == "__main__":
+    print(asyncio.run(Pool(1, 0).run(os.getpid)), flush=True)
+    os._exit(0)  # no shutdown: as a server killed with SIGKILL
+"""
+
+
+def test_workers_leave_when_their_server_dies_without_a_shutdown(tmp_path):
+    import os
+    import subprocess
+    import sys
+    import time
+
+    (tmp_path / "server.py").write_text(ORPHAN)
+    done = subprocess.run([sys.executable, str(tmp_path / "server.py")], capture_output=True, text=True,
+                          timeout=120)  # fmt: skip
+    worker = int(done.stdout.split()[-1])
+    assert worker != os.getpid()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            os.kill(worker, 0)  # still there?
+        except ProcessLookupError:
+            return
+        time.sleep(0.2)
+    os.kill(worker, 9)
+    raise AssertionError(f"worker {worker} outlived its server by 10 s")

@@ -97,3 +97,4 @@ def test_compose_hear_change_and_take_home_in_chromium(tmp_path):
             browser.close()
     finally:
         stop()
+        composer.pool.shutdown()

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
+import os
 import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -27,6 +28,20 @@ class Full(Exception):
         self.retry_after = retry_after
 
 
+def _start(parent: int, initializer, initargs: tuple) -> None:
+    """A worker's start: it leaves when its server does, however the server ended (a SIGKILL
+    runs no shutdown, and a worker waiting for jobs would otherwise wait for ever)."""
+
+    def watch():
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="tunelab-parent-watch", daemon=True).start()
+    if initializer is not None:
+        initializer(*initargs)
+
+
 def _timed(fn, *args):
     """``fn(*args)`` and its own time in seconds (in the worker: its wait in the queue not counted)."""
     t0 = time.perf_counter()
@@ -38,8 +53,8 @@ class Pool:
                  max_wait: float = 4.0):  # fmt: skip
         self.workers, self.capacity, self.max_wait = workers, workers + queue, max_wait
         self._executor = ProcessPoolExecutor(
-            workers, mp_context=multiprocessing.get_context("spawn"), initializer=initializer,
-            initargs=initargs,
+            workers, mp_context=multiprocessing.get_context("spawn"), initializer=_start,
+            initargs=(os.getpid(), initializer, initargs),
         )  # fmt: skip
         self._lock, self._jobs = threading.Lock(), 0
         self._mean = 0.5  # seconds a job takes, a running mean (for Retry-After)
