@@ -3,12 +3,16 @@
 The shipped study models read a 64-token window and ramble (issue 31: note-count overlap with
 real songs 0.54 for the Transformer and 0.44 for the Hybrid at T=0.7; 8 of 32 demo Hybrid
 melodies at the step cap). tunelab's own models see the whole song (sequence mode), and can be
-told its length (the ``bars`` control, which the grammar then keeps). Four runs on the study's
-split, the same recipes (small-transformer, small-hybrid) and the same training tokens:
-with the bar count as a control, and without any control (whole-song context alone). Each
-writes 1,000 melodies from scratch at temperature 0.7 (the model samples its own bar count when
-it has the control), counted for the step cap, and ``tunelab evaluate --suite distribution``
-against the study's 752 test songs gives the note-count overlap (OA).
+told its length (the ``bars`` control, which the grammar then keeps). Four runs on Deutschl as
+the study prepares it (``--corpus deutschl --prep study``: C major / A minor, the 16th grid, its
+durations; read from the kern files, so the meters are kept, which a bar count needs: the
+study's own split is grid text without meters), the same recipes (small-transformer,
+small-hybrid) and the same training tokens: with meter and bar count as controls, and without
+any control (whole-song context alone). Each writes 1,000 melodies from scratch at temperature
+0.7 (the model samples its own bar count when it has the control), counted for the step cap,
+and ``tunelab evaluate --suite distribution --reference deutschl`` (the study preset's test
+songs) gives the note-count overlap (OA). The shipped models' rows: their 752 melodies by the
+study's protocol against the study split's 752 test songs.
 
     python benchmarks/endings_fix.py [--tokens 8e6] [--n 1000]   # resumable; writes results/endings_fix.md
 """
@@ -26,8 +30,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 SPLIT = HERE.parent.parent / "shared" / "data" / "study-split"
 VARIANTS = {  # name -> (recipe, controls)
-    "transformer, bar count": ("small-transformer", "bars"),
-    "hybrid, bar count": ("small-hybrid", "bars"),
+    "transformer, bar count": ("small-transformer", "meter,bars"),
+    "hybrid, bar count": ("small-hybrid", "meter,bars"),
     "transformer, whole song only": ("small-transformer", "none"),
     "hybrid, whole song only": ("small-hybrid", "none"),
 }
@@ -50,7 +54,7 @@ def one(name: str, recipe: str, controls: str, args) -> dict:
     run, gen, ev = (args.runs / slug(name), args.runs / f"{slug(name)}-gen", args.runs / f"{slug(name)}-eval")
     if not (run / "done").exists():
         resume = ["--resume"] if (run / "config.json").exists() else []
-        tunelab("train", "--recipe", recipe, "--corpus", str(SPLIT), "--controls", controls, "--max-tokens",
+        tunelab("train", "--recipe", recipe, "--corpus", "deutschl", "--prep", "study", "--controls", controls, "--max-tokens",
                 str(int(args.tokens)), "--threads", "1", "--no-progress", "--out", str(run), *resume)  # fmt: skip
         (run / "done").write_text(time.strftime("%F %T"))
     if not (gen / "melodies.jsonl").exists():
@@ -59,7 +63,7 @@ def one(name: str, recipe: str, controls: str, args) -> dict:
                 "--formats", "mid", "--threads", "1", "--out", str(gen))  # fmt: skip
         (gen / "seconds").write_text(f"{time.perf_counter() - t0:.0f}")
     if not (ev / "metrics.json").exists():
-        tunelab("evaluate", str(gen / "mid"), "--reference", str(SPLIT), "--suite", "distribution",
+        tunelab("evaluate", str(gen / "mid"), "--reference", "deutschl", "--suite", "distribution",
                 "--out", str(ev))  # fmt: skip
     stops = Counter(json.loads(line)["stop"] for line in (gen / "melodies.jsonl").open())
     found = json.loads((ev / "metrics.json").read_text())
@@ -95,11 +99,11 @@ def note_count_oa(metrics: dict) -> float | None:
 
 def report(rows: dict, args) -> str:
     out = ["# Endings: tunelab's own attention models (benchmarks/endings_fix.py)", "",
-           f"Study split; recipes small-transformer / small-hybrid, {args.tokens:,.0f} training tokens each "
-           "(one thread); {args.n} melodies from scratch at T=0.7 (the model samples its bar count where it has the "
+           f"Deutschl as the study prepares it; recipes small-transformer / small-hybrid, {args.tokens:,.0f} "
+           f"training tokens each (one thread); {args.n} melodies from scratch at T=0.7 (the model samples its bar count where it has the "
            "control). The shipped study models: their 752 melodies by the study's protocol (its seeds, T=0.7, "
-           "at most 1,500 steps). Note-count OA against the 752 test songs (`tunelab evaluate --suite "
-           "distribution`).", "",
+           "at most 1,500 steps). Note-count OA (`tunelab evaluate --suite distribution`) against the test songs: the study "
+           "preset's for tunelab's runs, the study split's 752 for the shipped models.", "",
            "| model | context | at the step cap | note-count OA |", "|---|---|---:|---:|"]  # fmt: skip
     for name, r in rows.items():
         n, oa = sum(r["stops"].values()), note_count_oa(r["metrics"])
@@ -107,7 +111,7 @@ def report(rows: dict, args) -> str:
             what, context = f"{name} (shipped)", "64-token window"
         else:
             what = f"{name} ({r['epochs']} epochs)"
-            context = "whole song" + (", bar count as a control" if r["controls"] == "bars" else "")
+            context = "whole song" + (", meter and bar count as controls" if "bars" in r["controls"] else "")
         out.append(f"| {what} | {context} | {r['stops'].get('max_steps', 0)} of {n} | {oa:.3f} |")
     return "\n".join(out) + "\n"
 

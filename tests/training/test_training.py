@@ -24,6 +24,7 @@ from tunelab.training.evaluate import subsample as pick_windows
 from tunelab.training.score import _study_targets, score
 
 from ..helpers import song as _song
+from ..helpers import split_folder
 
 
 @pytest.fixture(scope="module")
@@ -442,3 +443,18 @@ def test_a_budget_that_ends_inside_an_epoch_prints_that_epoch_and_evaluate_takes
 
     songs, ids, name = run_training_songs(run)
     assert len(songs) == 40 and ids[0] == "train.txt#1" and name == "part-train"
+
+
+def test_a_control_no_training_song_carries_is_refused_before_training(tmp_path, capsys):
+    """The study split is grid text (no meters, keys or types): --controls bars used to train a
+    model without bar counts, silently, under a run named for them."""
+    (tmp_path / "corpus").mkdir()
+    corpus = split_folder(tmp_path / "corpus", np.random.default_rng(1))
+    common = ["--corpus", str(corpus), "--size", "tiny", "--epochs", "1", "--steps-per-epoch", "2", "--seq-len", "16",
+              "--batch-size", "4", "--no-progress", "--threads", "1"]  # fmt: skip
+    assert main(["train", "--controls", "bars", "--out", str(tmp_path / "bars"), *common]) == 2
+    err = capsys.readouterr().err
+    assert "--controls bars: no training song" in err and "needs a meter" in err
+    assert not (tmp_path / "bars" / "model.safetensors").exists()
+    # the default ("what the corpus holds") asks for nothing by name: it trains
+    assert main(["train", "--out", str(tmp_path / "default"), *common]) == 0

@@ -76,6 +76,13 @@ def bar_count(score: Score) -> int:
     return int((starts >= score.pickup).sum()) if score.pickup else len(starts)
 
 
+def kinds_held(items) -> set[str]:
+    """Which of the controls bars, type, key and form a fitted vocabulary's items carry (meter
+    is the notes' own in every encoding but grid, so it is not asked here)."""
+    prefixes = {"bars": ("B:",), "type": ("T:",), "key": ("K:",), "form": ("P=", "$", *_FORM_MARKS)}
+    return {kind for kind, p in prefixes.items() if any(name.startswith(p) for name in items)}
+
+
 def vocabulary(kinds, meters=()) -> list[str]:
     """Every item name the kinds can produce (``meters``: the meters a grid may name)."""
     out = []

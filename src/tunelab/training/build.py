@@ -64,6 +64,7 @@ def build_data(config: TrainConfig, ctx: Context, saved_tokenizer: dict | None) 
             else train_scores
         )
         tokenizer = tokenizer.fit(fit_on)
+        _check_controls(config, tokenizer)
     gap = config.gap if config.gap is not None else tokenizer.song_gap
     sep = tokenizer.separator_id
     if gap and sep is None:
@@ -107,6 +108,24 @@ def build_data(config: TrainConfig, ctx: Context, saved_tokenizer: dict | None) 
     }
     val_study = song_stream(val_seqs, sep, STUDY_WINDOW) if val_seqs and sep is not None else None
     return Data(tokenizer, train, val, val_study, info)
+
+
+def _check_controls(config: TrainConfig, tokenizer) -> None:
+    """A control asked for by name (not the default "whatever the corpus holds") that no training
+    song carries is an error before the work, not a model silently trained without it."""
+    from tunelab.tokenizers.controls import kinds_held
+
+    if config.controls == TrainConfig.__dataclass_fields__["controls"].default:
+        return
+    asked = {k.strip() for k in config.controls.split(",")} & {"bars", "type", "key", "form"}
+    missing = sorted(asked - kinds_held(tokenizer.items))
+    if missing:
+        raise ConfigError(
+            f"--controls {','.join(missing)}: no training song of {config.corpus} carries "
+            f"{'it' if len(missing) == 1 else 'them'} (a bar count needs a meter, a key a K: field or "
+            "key signature, a tune type an R: field that enough songs name, a form repeat marks); "
+            "leave it out of --controls"
+        )
 
 
 def _train_sequences(scores, tokenizer, config: TrainConfig) -> tuple[list, list[str]]:
