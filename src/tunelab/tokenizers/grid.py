@@ -144,6 +144,7 @@ class _GridGrammar(Grammar):
         self.meter_len = {item + i: steps * 4 * int(m[1]) // int(m[2])
                           for i, name in enumerate(items) if (m := re.fullmatch(r"M:(\d+)/(\d+)", name))}  # fmt: skip
         self.up = item + items.index("M:|") if "M:|" in items else None
+        self.bar_items = {item + i: int(n[2:]) for i, n in enumerate(items) if n.startswith("B:")}
         self._names, self._plan, self._end, self._plan_meter = list(items), None, None, None
         self.tok = None
         self._has_headers = any(n[:2] in C.ONCE or n in C.INFILL for n in items)
@@ -170,6 +171,8 @@ class _GridGrammar(Grammar):
         self.bar_len: int | None = None  # the meter's bar, once named
         self.bar0 = 0  # where bar counting starts (a meter change, the first full bar)
         self.first_bar = True  # no bar line passed yet: an up-beat may still be named
+        self.bars_named: int | None = None  # a bar count the song named (B:n), which binds its end
+        self.bound: tuple | None = None  # (bar length, start of the first full bar) it counts in
 
     def _meter_mask(self, mask: np.ndarray) -> np.ndarray:
         if not self.meter_len:
@@ -202,6 +205,13 @@ class _GridGrammar(Grammar):
         mask = self._meter_mask(self._masks["body" if self.current else "fresh"])
         if self._plan is not None:
             mask = self._planned(mask)
+        if self._end is not None:
+            mask = mask.copy()
+            if self.t >= self._end:  # the end: nothing more sounds
+                mask[HOLD : self.item] = False
+            mask[SEP] &= self.t == self._end
+        elif self.bound is not None:
+            mask = self._bound_mask(mask)
         if self.tok is not None and self._has_headers:  # header controls: once, before the music
             mask = mask.copy()
             mask[self.item :] &= self.tok.items_allowed(bool(self.current), self.named)
@@ -225,15 +235,25 @@ class _GridGrammar(Grammar):
             first = bool(mask[self._plan_meter]) and self.bar_len is None
             mask[list(self.meter_len)] = False
             mask[self._plan_meter] = first
+        if self._plan.bars is not None:  # a song names the bars it has: the plan's, if any
+            mask[[i for i, n in self.bar_items.items() if n != self._plan.bars]] = False
         up = self._plan.pickup or 0
         if self.up is not None:
             mask[self.up] = bool(up) and self.t == up and self.first_bar
         if up and self.t == up and self.first_bar:  # the first full bar starts here: say so first
             mask[SEP : self.item] = False
-        if self._end is not None:
-            if self.t >= self._end:  # the end: nothing more sounds
-                mask[HOLD : self.item] = False
-            mask[SEP] &= self.t == self._end
+        return mask
+
+    def _bound_mask(self, mask: np.ndarray) -> np.ndarray:
+        """A song that names its bars (``B:n``) ends with its last: at the bar line after n full
+        bars, or n bars' length from the start where an upbeat and a short last bar make n bars
+        together. A model that drifts past its own count otherwise holds a note to the step cap."""
+        length, first = self.bound
+        last = first + self.bars_named * length
+        mask = mask.copy()
+        if self.t >= last:
+            mask[HOLD : self.item] = False
+        mask[SEP] &= self.t in (last, self.bars_named * length)
         return mask
 
     def _rel(self, t: int) -> int:
@@ -271,11 +291,16 @@ class _GridGrammar(Grammar):
             if self.tok is not None:
                 self.named.add(self.tok.header_kind(token - self.item))
                 self.here.add(self.tok.item_slot(token - self.item))
+            self.bars_named = self.bar_items.get(token, self.bars_named)
             if token in self.meter_len:
+                # a second meter: bars of two lengths, which the count does not bind
+                self.bound = None if self.bar_len else self.bound
                 self.bar_len, self.bar0 = self.meter_len[token], self.t
                 self.first_bar = self.t == 0
             elif token == self.up:
                 self.bar0, self.first_bar = self.t, False
+            if self.bars_named and self.bar_len and (self.bound is None or token == self.up):
+                self.bound = (self.bar_len, self.bar0) if self.t == 0 or token == self.up else None
         else:
             if token == HOLD:
                 self.current[-1][1] += 1
