@@ -19,7 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from abc_tunebooks import _warm_up, tasks_of  # noqa: E402
+from abc_tunebooks import _warm_up, tasks_of
 
 
 def clock(book: str, every: int) -> tuple[int, float, float]:
