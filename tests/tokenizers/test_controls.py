@@ -234,7 +234,7 @@ def test_items_cannot_run_on_at_one_position(name):
 
 def test_a_bar_count_a_song_names_binds_its_end_on_the_grid():
     """No plan: a model that samples its own controls names ``B:n`` and the grammar ends the song
-    with its n-th bar (upbeat or not), never past it. The small Transformer trained with bar counts
+    with its n-th bar (upbeat or not, meter changes or not), never past it. The small Transformer trained with bar counts
     held a note to the step cap in 183 of 1,000 melodies while only the model kept its count."""
     from tunelab.tokenizers.controls import bar_count
 
@@ -252,7 +252,7 @@ def test_a_bar_count_a_song_names_binds_its_end_on_the_grid():
             assert g.feed(seq[-1])
         names = [tok.vocab[i] for i in seq]
         said = [int(n[2:]) for n in names if n.startswith("B:")]
-        if said and sum(n.startswith("M:") and n != "M:|" for n in names) == 1:
+        if said:  # meter changes too: the count is of bars as they come
             s = tok.decode(np.array(seq))
             assert tok.ends(np.asarray(seq[-1])) and s.meta["syntax_errors"] == 0
             assert bar_count(s) == said[0]

@@ -172,7 +172,8 @@ class _GridGrammar(Grammar):
         self.bar0 = 0  # where bar counting starts (a meter change, the first full bar)
         self.first_bar = True  # no bar line passed yet: an up-beat may still be named
         self.bars_named: int | None = None  # a bar count the song named (B:n), which binds its end
-        self.bound: tuple | None = None  # (bar length, start of the first full bar) it counts in
+        self.bars_done = 0  # full bars completed (bar lines passed after the first full bar started)
+        self.upbeat = 0  # steps before the first full bar
 
     def _meter_mask(self, mask: np.ndarray) -> np.ndarray:
         if not self.meter_len:
@@ -210,7 +211,7 @@ class _GridGrammar(Grammar):
             if self.t >= self._end:  # the end: nothing more sounds
                 mask[HOLD : self.item] = False
             mask[SEP] &= self.t == self._end
-        elif self.bound is not None:
+        elif self.bars_named and self.bar_len:
             mask = self._bound_mask(mask)
         if self.tok is not None and self._has_headers:  # header controls: once, before the music
             mask = mask.copy()
@@ -248,12 +249,13 @@ class _GridGrammar(Grammar):
         """A song that names its bars (``B:n``) ends with its last: at the bar line after n full
         bars, or n bars' length from the start where an upbeat and a short last bar make n bars
         together. A model that drifts past its own count otherwise holds a note to the step cap."""
-        length, first = self.bound
-        last = first + self.bars_named * length
-        mask = mask.copy()
-        if self.t >= last:
+        n, mask = self.bars_named, mask.copy()
+        if self.bars_done >= n:
             mask[HOLD : self.item] = False
-        mask[SEP] &= self.t in (last, self.bars_named * length)
+        short_last = (
+            self.upbeat and self.bars_done == n - 1 and self._rel(self.t) == self.bar_len - self.upbeat
+        )
+        mask[SEP] &= self.bars_done >= n or bool(short_last)
         return mask
 
     def _rel(self, t: int) -> int:
@@ -293,14 +295,12 @@ class _GridGrammar(Grammar):
                 self.here.add(self.tok.item_slot(token - self.item))
             self.bars_named = self.bar_items.get(token, self.bars_named)
             if token in self.meter_len:
-                # a second meter: bars of two lengths, which the count does not bind
-                self.bound = None if self.bar_len else self.bound
+                if self.bar_len and (self.t - self.bar0) % self.bar_len:  # a bar the change cuts short
+                    self.bars_done += 1
                 self.bar_len, self.bar0 = self.meter_len[token], self.t
                 self.first_bar = self.t == 0
             elif token == self.up:
-                self.bar0, self.first_bar = self.t, False
-            if self.bars_named and self.bar_len and (self.bound is None or token == self.up):
-                self.bound = (self.bar_len, self.bar0) if self.t == 0 or token == self.up else None
+                self.bar0, self.first_bar, self.upbeat = self.t, False, self.t
         else:
             if token == HOLD:
                 self.current[-1][1] += 1
@@ -310,6 +310,8 @@ class _GridGrammar(Grammar):
                 self.current.append([self.t, 1, None if token == REST else self.pitches[token - 4]])
             self.t += 1
             self.here.clear()
+            if self.bar_len and self.t > self.bar0 and (self.t - self.bar0) % self.bar_len == 0:
+                self.bars_done += 1
             if self.bar_len and self.t >= self.bar_len:
                 self.first_bar = False
         return True
