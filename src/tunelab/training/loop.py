@@ -99,12 +99,14 @@ def train(config: TrainConfig | dict, *, resume: bool = False, on_step=None, **c
     elif (run / ckpt.RESUME).exists() or (run / ckpt.WEIGHTS).exists():
         raise ConfigError(f"{run} already holds a run; add --resume to continue it or choose another --out")
     ctx = setup(config.device)
+    ended = False
     try:
         r = build_run(config, run, payload, ctx)
         _loop(r, on_step)
+        ended = True
         return run
     finally:
-        teardown(ctx)
+        teardown(ctx, together=ended)  # after an error, waiting for the others could hang
 
 
 def build_run(config: TrainConfig, run: Path, payload: dict | None, ctx: Context) -> Run:
