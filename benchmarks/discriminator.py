@@ -52,7 +52,14 @@ def main() -> int:
             sets.append(str(out))
     t0 = time.perf_counter()
     tunelab(
-        "evaluate", *sets, "--reference", str(SPLIT), "--suite", "discriminator", "--out", str(RUNS / "eval")
+        "evaluate",
+        *sets,
+        "--reference",
+        str(SPLIT / "test.txt"),
+        "--suite",
+        "discriminator",
+        "--out",
+        str(RUNS / "eval"),
     )
     found = json.loads((RUNS / "eval" / "metrics.json").read_text())["discriminator"]
     (HERE / "results" / "discriminator.json").write_text(json.dumps(found, indent=1) + "\n")
@@ -65,7 +72,7 @@ def report(found: dict, seconds: float) -> str:
     lines = [
         "# Told apart from real songs? (benchmarks/discriminator.py)", "",
         f"{N} melodies per set by the study's protocol (the study's seeds as prompts), against the study's {N} "
-        "real test songs; accuracy of 5-fold cross-validated classifiers with a 95% Wilson interval "
+        "real test songs (its test.txt; the reference row: half of them against the other half); accuracy of 5-fold cross-validated classifiers with a 95% Wilson interval "
         "(tunelab.metrics.discriminator). 0.5: the classifier cannot tell them apart.", "",
         "| set | features (logistic regression) | sequence (bidirectional GRU) | sharpest | issue 31's 55-feature regression |",
         "|---|---|---|---|---|",

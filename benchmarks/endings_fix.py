@@ -78,7 +78,7 @@ def shipped(model: str, args) -> dict | None:
     if not (gen / "melodies.jsonl").exists():
         return None
     if not (ev / "metrics.json").exists():
-        tunelab("evaluate", str(gen / "mid"), "--reference", str(SPLIT), "--suite", "distribution",
+        tunelab("evaluate", str(gen / "mid"), "--reference", str(SPLIT / "test.txt"), "--suite", "distribution",
                 "--out", str(ev))  # fmt: skip
     stops = Counter(json.loads(line)["stop"] for line in (gen / "melodies.jsonl").open())
     return {"stops": dict(stops), "metrics": json.loads((ev / "metrics.json").read_text())}
