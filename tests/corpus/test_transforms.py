@@ -106,8 +106,11 @@ def test_transposed_copies_move_the_key_with_the_notes():
     out = transposed_copies([s], 3, seed=1)
     assert out[0] is s and len(out) == 4
     for c in out[1:]:
-        shift = c.meta["transposed"]
-        assert 1 <= abs(shift) <= 6 and (c.pitch - s.pitch).tolist() == [shift, shift]
+        moved = (c.pitch - s.pitch).tolist()  # from the notes, not from what the copy says of itself
+        shift = moved[0]
+        assert moved == [shift, shift]  # every note by the same interval
+        assert 1 <= abs(shift) <= 6
+        assert c.meta["transposed"] == shift
         assert c.keys[0][2] == "dorian" and c.keys[0][1] != "D"
         assert tonic_pitch_class(c.keys[0][1]) == (2 + shift) % 12  # the tonic moved by what the notes did
     assert len({c.meta["transposed"] for c in out[1:]}) == 3  # distinct intervals

@@ -76,11 +76,14 @@ def bar_count(score: Score) -> int:
     return int((starts >= score.pickup).sum()) if score.pickup else len(starts)
 
 
+# the controls a fitted vocabulary shows it holds, by the item names of each (meter is the notes'
+# own in every encoding but grid, so it is not asked)
+HELD = {"bars": ("B:",), "type": ("T:",), "key": ("K:",), "form": ("P=", "$", *_FORM_MARKS)}
+
+
 def kinds_held(items) -> set[str]:
-    """Which of the controls bars, type, key and form a fitted vocabulary's items carry (meter
-    is the notes' own in every encoding but grid, so it is not asked here)."""
-    prefixes = {"bars": ("B:",), "type": ("T:",), "key": ("K:",), "form": ("P=", "$", *_FORM_MARKS)}
-    return {kind for kind, p in prefixes.items() if any(name.startswith(p) for name in items)}
+    """Which of the controls in :data:`HELD` a fitted vocabulary's items carry."""
+    return {kind for kind, p in HELD.items() if any(name.startswith(p) for name in items)}
 
 
 def vocabulary(kinds, meters=()) -> list[str]:

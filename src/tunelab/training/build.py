@@ -113,11 +113,11 @@ def build_data(config: TrainConfig, ctx: Context, saved_tokenizer: dict | None) 
 def _check_controls(config: TrainConfig, tokenizer) -> None:
     """A control asked for by name (not the default "whatever the corpus holds") that no training
     song carries is an error before the work, not a model silently trained without it."""
-    from tunelab.tokenizers.controls import kinds_held
+    from tunelab.tokenizers.controls import HELD, kinds_held
 
     if config.controls == TrainConfig.__dataclass_fields__["controls"].default:
         return
-    asked = {k.strip() for k in config.controls.split(",")} & {"bars", "type", "key", "form"}
+    asked = {k.strip() for k in config.controls.split(",")} & set(HELD)
     missing = sorted(asked - kinds_held(tokenizer.items))
     if missing:
         raise ConfigError(

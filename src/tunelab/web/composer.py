@@ -207,7 +207,9 @@ class Work:
         elif ask.action in ("generate", "continue"):
             score = m.continue_tune(_need(ask.abc), from_bar=ask.from_bar, bars=ask.bars, settings=s)[0].score
         elif ask.action in ("fill", "vary"):
-            if not self.describe(ask.model)["fills_in"]:
+            from tunelab.tokenizers.infill import fills_in
+
+            if not fills_in(m.tokenizer):  # the model's own sentinels, not its whole description
                 raise ApiError(
                     422, "cannot_fill", f"{ask.model} was trained without filling in: choose another model"
                 )
