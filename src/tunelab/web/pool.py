@@ -5,9 +5,9 @@ running mean of a job's time / the workers, and its own time); one more is refus
 (:class:`Full`, answered 503 with Retry-After), so a crowd gets told, never a hang, and those let
 in are answered in time.
 
-Processes, not threads: verovio, music21 and the samplers' Python hold the interpreter lock for
-tens of milliseconds at a time, which in a thread stalls the event loop and every page route
-with it. A job is a picklable callable; its process is started (``spawn``) with ``initializer``.
+Processes, not threads: with the work in threads the page's routes took up to 170 ms under load
+(44 ms with processes, benchmarks/results/compose_load.md), consistent with the work holding the
+interpreter lock while the event loop waits (which call holds it longest was not profiled). A job is a picklable callable; its process is started (``spawn``) with ``initializer``.
 """
 
 from __future__ import annotations
