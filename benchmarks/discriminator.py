@@ -74,17 +74,17 @@ def report(found: dict, seconds: float) -> str:
         f"{N} melodies per set by the study's protocol (the study's seeds as prompts), against the study's {N} "
         "real test songs (its test.txt; the reference row: half of them against the other half); accuracy of 5-fold cross-validated classifiers with a 95% Wilson interval "
         "(tunelab.metrics.discriminator). 0.5: the classifier cannot tell them apart.", "",
-        "| set | features (logistic regression) | sequence (bidirectional GRU) | sharpest | issue 31's 55-feature regression |",
-        "|---|---|---|---|---|",
+        "| set | features (logistic regression) | sequence (bidirectional GRU) | both (probabilities averaged) | sharpest | issue 31's 55-feature regression |",
+        "|---|---|---|---|---|---|",
     ]  # fmt: skip
     for name, verdicts in found.items():
         if isinstance(verdicts, str):
-            lines.append(f"| {name} | {verdicts} | | | |")
+            lines.append(f"| {name} | {verdicts} | | | | |")
             continue
         cells = {v["classifier"]: f"{v['accuracy']:.3f} [{v['low']:.3f}, {v['high']:.3f}]" for v in verdicts}
         sharpest = max(v["accuracy"] for v in verdicts)
         label = Path(name).name.replace("-T", " T") if "half" not in name else "real against real"
-        lines.append(f"| {label} | {cells.get('features', '')} | {cells.get('sequence', '')} | {sharpest:.3f} | "
+        lines.append(f"| {label} | {cells.get('features', '')} | {cells.get('sequence', '')} | {cells.get('both', '')} | {sharpest:.3f} | "
                      f"{PUBLISHED.get(label, '')} |")  # fmt: skip
     lines += ["", "What gives each set away:", ""]
     for name, verdicts in found.items():

@@ -82,10 +82,44 @@ def test_evaluate_runs_the_discriminator_suite(tmp_path):
     assert main([*args, "--out", str(out)]) == 0
     found = json.loads((out / "metrics.json").read_text())["discriminator"]
     assert set(found) == {"gen", "reference-real (half against half)"}
-    assert [v["classifier"] for v in found["gen"]] == ["features", "sequence"]
+    assert [v["classifier"] for v in found["gen"]] == ["features", "sequence", "both"]
     assert found["gen"][0]["accuracy"] > 0.8
     assert "Told apart" in (out / "report.html").read_text()
     assert (
         main(["evaluate", str(tmp_path / "gen"), "--suite", "discriminator", "--out", str(tmp_path / "x")])
         == 2
     )
+
+
+def test_a_melodys_verdict_does_not_depend_on_the_melodies_padded_beside_it():
+    import torch
+
+    from tunelab.metrics.discriminator_models import NoteGRU, _batch, note_rows
+
+    torch.manual_seed(0)
+    model = NoteGRU().eval()
+    rng = np.random.default_rng(2)
+    short, long = note_rows(tune(rng)), np.concatenate([note_rows(tune(rng))] * 3)
+    with torch.inference_mode():
+        alone = model(*_batch([short]))
+        beside = model(*_batch([short, long]))
+        # the backward GRU reads the melody from its own last note: reversing the order changes it
+        flipped = model(*_batch([short[::-1].copy()]))
+    assert len(long) > len(short)
+    assert beside[0].item() == pytest.approx(alone[0].item(), abs=1e-5)
+    assert flipped[0].item() != pytest.approx(alone[0].item(), abs=1e-4)
+
+
+def test_both_averages_the_two_held_out_probabilities_by_hand():
+    from tunelab.metrics.discriminator_models import both_test
+
+    # melodies 0-4 from set a, 5-9 from set b; each row: (features' logit, sequence's logit)
+    logits = np.array(
+        [(3, -1), (-1, 3), (-3, 1), (0.5, 0.5), (2, 2), (-2, -2), (1, -3), (-0.2, 0.1), (0.4, -2), (3, -1)]
+    )
+    fold = np.arange(10) % 5
+    v = both_test(logits[:, 0], logits[:, 1], fold, 5)
+    # averaged probabilities: 0.61 0.61 0.39 0.62 0.88 | 0.12 0.26 0.49 0.36 0.61 -> a, a, b, a, a | b, b, b, b, a
+    assert v.accuracy == pytest.approx(8 / 10) and v.melodies == 5
+    assert v.fold_accuracies == [1.0, 1.0, 0.5, 1.0, 0.5]
+    assert v.tells == ["the two classifiers agree on 30% of melodies"]  # rows 3, 4, 5

@@ -12,6 +12,7 @@ never saw it:
   the bar), mean- and max-pooled. It sees order, which histograms do not: phrases that wander,
   endings that do not close, a motif never answered. Its most confident melodies, and in each
   the bar whose removal most lowers its verdict, are the passages that give the set away.
+- **both**: the two as one, each melody's two held-out probabilities averaged.
 
 Accuracy is over every held-out verdict, with a 95% Wilson interval: 0.5 when the classifier
 cannot tell the sets apart, which real songs against other real songs must give (the reference
@@ -116,16 +117,19 @@ def balanced(a: list[Score], b: list[Score], seed: int) -> tuple[list[Score], li
 
 
 def two_sample(a: list[Score], b: list[Score], *, seed: int = 0, sequence: bool = True) -> list[Verdict]:
-    """The feature classifier's verdict on ``a`` against ``b``, then the sequence model's."""
-    from .discriminator_models import feature_test, sequence_test
+    """The feature classifier's verdict on ``a`` against ``b``, then the sequence model's, then
+    both's (their held-out probabilities averaged)."""
+    from .discriminator_models import both_test, feature_test, sequence_test
 
     a, b = balanced(a, b, seed)
     if len(a) < 2 * FOLDS:
         raise ValueError(f"a two-sample test needs {2 * FOLDS} melodies in each set; got {len(a)}")
-    out = [feature_test(a, b, folds(len(a), seed))]
-    if sequence:
-        out.append(sequence_test(a, b, folds(len(a), seed), seed=seed))
-    return out
+    fold = folds(len(a), seed)
+    verdict, by_features = feature_test(a, b, fold)
+    if not sequence:
+        return [verdict]
+    heard, by_sequence = sequence_test(a, b, fold, seed=seed)
+    return [verdict, heard, both_test(by_features, by_sequence, fold, len(a))]
 
 
 def real_against_real(real: list[Score], *, seed: int = 0, sequence: bool = True) -> list[Verdict]:
