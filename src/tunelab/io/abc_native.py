@@ -24,6 +24,7 @@ from __future__ import annotations
 import re
 from fractions import Fraction
 from itertools import chain
+from math import gcd, lcm
 
 import numpy as np
 
@@ -277,22 +278,22 @@ class _Tune:
         if not voices:
             raise ParseError(self.source, "tune has no notes", tune=self.tune)
         first = voices[0]
+        # plain Python until the arrays are built: a tune is about a hundred notes, where each numpy
+        # call costs more than the loop it saves (most of all right after another reader ran)
         notes = [n for v in voices for n in v.notes]
-        arr = np.fromiter(chain.from_iterable(notes), dtype=np.int64, count=3 * len(notes)).reshape(-1, 3)
-        rests = np.fromiter(chain.from_iterable(first.rests), dtype=np.int64, count=2 * len(first.rests))
-        rests = rests.reshape(-1, 2)
-        end = max([v.t for v in voices] + [int((arr[:, 0] + arr[:, 1]).max()) if len(arr) else 0]
-                  + [int((rests[:, 0] + rests[:, 1]).max()) if len(rests) else 0])  # fmt: skip
+        rests = first.rests
+        end = max([v.t for v in voices] + [o + d for o, d, _ in notes] + [o + d for o, d in rests])
         if end > MAX_QUARTERS * TICKS:
             raise ParseError(self.source, f"the music lasts {end / TICKS:,.0f} quarter notes, more than the "
                              f"{MAX_QUARTERS:,} a tune may (a length typo?)", tune=self.tune)  # fmt: skip
-        tpq = _resolution(arr, rests, end)
+        tpq = _resolution(notes, rests, end)
+        per = TICKS // tpq  # tpq divides TICKS: every time of the tune is a whole number of ``per``
 
-        def tick(t: int) -> int:  # exact: tpq holds every time of the tune
-            return t * tpq // TICKS
+        def tick(t: int) -> int:
+            return t // per
 
-        arr[:, :2] = arr[:, :2] * tpq // TICKS  # below 2**63: times < 2**16 quarters, tpq <= TICKS
-        rests = rests * tpq // TICKS
+        onset, duration = [o // per for o, _, _ in notes], [d // per for _, d, _ in notes]
+        rests = np.array([(o // per, d // per) for o, d in rests], dtype=np.int64).reshape(-1, 2)
         meters = [(tick(t), *(m or (None, None))) for t, m in first.meters]
         tss, pickup = declared_meter(meters, [tick(b) for b in first.bars], tick(end), tpq)
         keys = [(tick(t), *key_name(k)) for t, k in first.keys]
@@ -313,7 +314,8 @@ class _Tune:
         if len(voices) > 1:
             meta["voices"] = len(voices)
         return Score(
-            arr[:, 0], arr[:, 1], arr[:, 2], tpq=tpq, time_signatures=tss, keys=keys, pickup=pickup,
+            np.array(onset, dtype=np.int64), np.array(duration, dtype=np.int64),
+            np.array([p for _, _, p in notes], dtype=np.int64), tpq=tpq, time_signatures=tss, keys=keys, pickup=pickup,
             end=tick(end), tempo=F.tempo(self.fields.get("Q", "")),
             rests=rests, form=self._form(first, tick, tick(end)), meta=meta,
         )  # fmt: skip
@@ -355,12 +357,9 @@ def _strip_comment(line: str) -> str:
     return "".join(out).rstrip()
 
 
-def _resolution(notes: np.ndarray, rests: np.ndarray, end: int) -> int:
+def _resolution(notes: list, rests: list, end: int) -> int:
     """Ticks a quarter that hold every time of the tune exactly: 480, times what tuplets need
-    (a triplet of 16ths in a 6/8 tune needs 3 more); at most ``TICKS`` (480 x 2,520)."""
-    from math import gcd, lcm
-
-    common = gcd(
-        TICKS, end, int(np.gcd.reduce(notes[:, :2], axis=None)), int(np.gcd.reduce(rests, axis=None))
-    )
+    (a triplet of 16ths in a 6/8 tune needs 3 more); at most ``TICKS`` (480 x 2,520), of which
+    it is a divisor."""
+    common = gcd(TICKS, end, *chain.from_iterable(n[:2] for n in notes), *chain.from_iterable(rests))
     return lcm(TPQ, TICKS // common)

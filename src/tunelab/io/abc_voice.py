@@ -120,8 +120,8 @@ class Voice:
         self.last: tuple | None = None  # ("notes", [indices], start) or ("rest", index, start)
         self.graces: list = []
         self.line_start_t = 0
-        self._lengths: dict = {}  # (num, slashes, den) -> ticks at ``_lengths_unit``
-        self._lengths_unit = None
+        self._tokens: dict = {}  # a note's text -> what it says by itself at ``_tokens_unit``
+        self._tokens_unit = None
         self._propagate, self._merge = tune.opts["propagate"], tune.opts["ties"] == "merge"
         self._by_octave = self._propagate == "octave"
 
@@ -222,29 +222,64 @@ class Voice:
         return _scaled(d, num, den)
 
     def note(self, m) -> None:
+        """A note or rest token (``^c'3/2``, ``z2``). What a note's text says by itself (its
+        ticks at this L:, its step, octave and pitch before accidentals) is worked out once per
+        voice and unit length and looked up after: a tune repeats a few dozen tokens."""
+        if self._tokens_unit is not self.unit:
+            self._tokens, self._tokens_unit = {}, self.unit
+        token = self._tokens.get(m[0])
+        if token is None:
+            if m[2] in "zxZX":
+                self._rest_token(m)
+                return
+            token = self._tokens[m[0]] = self._token(m)
+        d, step, octave_no, where, base, written = token
+        if self.broken_next or self.tuplet_left:
+            d = self._modified(d)
+        start = self.t
+        if self.graces:
+            self._graces(start + d)
+        if self.tie_next:  # a tie to continue: the general way
+            group: dict = {}
+            acc, letter, octave = m.groups()[:3]
+            index = self._sound(acc, letter, octave, self.t, start + d - self.t, group)
+        else:
+            if written is None:
+                alter = self.bar_alter.get(where, self.key_alter.get(step, 0))
+            else:
+                alter = written
+                if self._propagate != "not":
+                    self.bar_alter[where] = written
+            if not 0 <= base + alter <= 127:
+                raise self._outside(m[2], m[3])
+            index = len(self.notes)
+            self.notes.append([self.t, start + d - self.t, base + alter])
+            group = {base + alter: (index, step, octave_no, alter)}
+        self.last, self.t, self.tie_from, self.tie_next = ("notes", [index], start), start + d, group, False
+
+    def _token(self, m) -> tuple:
+        """(ticks, step, octave number, where its accidentals are kept, pitch before any
+        accidental, its written accidental or None) of a note's text at this unit length."""
+        acc, letter, octave, num, slashes, den = m.groups()
+        step, octave_no = _WHERE.get((letter, octave)) or _where(letter, octave)
+        d = _plain_ticks(length(num, slashes, den), self.unit)
+        where = (step, octave_no if self._by_octave else 0)
+        written = _ACCIDENTAL[acc] if acc else None
+        return d, step, octave_no, where, 12 * (octave_no + 1) + _STEP_PC[step], written
+
+    def _rest_token(self, m) -> None:
         acc, letter, octave, num, slashes, den = m.groups()
         if letter in "ZX":  # multi-bar rest: that many bars of the meter
             if not self.bar_length():
                 raise F.NeedsMusic21("a multi-bar rest without a meter")
             self._rest(self.bar_length() * (int(num) if num else 1))
             return
-        if self._lengths_unit is not self.unit:  # ticks of each written length, per L:
-            self._lengths, self._lengths_unit = {}, self.unit
-        d = self._lengths.get((num, slashes, den))
-        if d is None:
-            d = self._lengths[num, slashes, den] = _plain_ticks(length(num, slashes, den), self.unit)
+        if acc or octave:
+            raise self.tune.fail(f"a rest cannot have an accidental or octave: {m[0]!r}")
+        d = _plain_ticks(length(num, slashes, den), self.unit)
         if self.broken_next or self.tuplet_left:
             d = self._modified(d)
-        if letter in "zx":
-            if acc or octave:
-                raise self.tune.fail(f"a rest cannot have an accidental or octave: {m[0]!r}")
-            self._rest(d, notated=letter == "z")  # x: an invisible rest, a spacer
-            return
-        start, group = self.t, {}
-        if self.graces:
-            self._graces(start + d)
-        index = self._sound(acc, letter, octave, self.t, start + d - self.t, group)
-        self.last, self.t, self.tie_from, self.tie_next = ("notes", [index], start), start + d, group, False
+        self._rest(d, notated=letter == "z")  # x: an invisible rest, a spacer
 
     def chord(self, inner: str, outer: str) -> None:
         mult = length(*_LENGTH.match(outer).groups()) if outer else Fraction(1)
@@ -282,6 +317,9 @@ class Voice:
         else:
             self._done(("spacer", 0, self.t), self.t + d, {})
 
+    def _outside(self, letter: str, octave: str):
+        return self.tune.fail(f"pitch {letter}{octave[:8]}{'...' * (len(octave) > 8)} is outside MIDI 0-127")
+
     def _sound(self, acc, letter, octave, onset, d, group: dict, grace: bool = False) -> int:
         """One sounding note, or the continuation of a tied one; its index in ``notes``. ``group``
         collects the element's pitches, which a following tie continues."""
@@ -299,9 +337,7 @@ class Voice:
             alter = self.bar_alter.get(where, self.key_alter.get(step, 0))
         pitch = 12 * (octave_no + 1) + _STEP_PC[step] + alter  # ABC "C" = C4 = 60
         if not 0 <= pitch <= 127:
-            raise self.tune.fail(
-                f"pitch {letter}{octave[:8]}{'...' * (len(octave) > 8)} is outside MIDI 0-127"
-            )
+            raise self._outside(letter, octave)
         prev = self.tie_from.get(pitch) if tie_next and not grace else None
         if prev is not None and self._merge:
             n = self.notes[prev[0]]
