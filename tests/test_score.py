@@ -24,6 +24,11 @@ def test_notes_are_sorted_and_validated():
         melody([(0, 4, 60)], end=2)
     with pytest.raises(ValueError, match="one length"):
         Score(np.array([0, 1]), np.array([1]), np.array([60]))
+    with pytest.raises(ValueError, match="onset must be >= 0, got -3"):  # not the first as given
+        melody([(4, 1, 60), (-3, 1, 62)])
+    with pytest.raises(ValueError, match="velocity must be <= 127"):
+        Score(np.array([0]), np.array([1]), np.array([60]), velocity=np.array([128]))
+    assert melody([(0, 1, 60)]).velocity.tolist() == [80]
 
 
 def test_equality_is_resolution_free_and_diff_names_the_note():

@@ -273,6 +273,7 @@ def played(score):
     key and chord changes carried to where they sound; ``meta["sections"]`` lists ``[tick, label]``
     where each played part or repeat pass starts. A Score without a form comes back as it is."""
     import copy
+    from bisect import bisect_left
 
     import numpy as np
 
@@ -286,13 +287,20 @@ def played(score):
     shift = [(a, b, sum(y - x for x, y in ranges[:k]) - a) for k, (a, b) in enumerate(ranges)]
 
     def take(onset, duration, *cols):  # onsets are sorted: each range is a slice
-        lo = np.searchsorted(onset, [a for a, _, _ in shift], side="left")
-        hi = np.searchsorted(onset, [b for _, b, _ in shift], side="left")
-        idx = np.concatenate([np.arange(i, j) for i, j in zip(lo, hi)]) if shift else np.zeros(0, np.int64)
-        moved = np.repeat([d for _, _, d in shift], hi - lo)
-        ends = np.repeat([b for _, b, _ in shift], hi - lo)
-        on = onset[idx] + moved
-        return [on, np.minimum(duration[idx], ends - onset[idx]), *(c[idx] for c in cols)]
+        starts = onset.tolist()
+        idx, moved, ends = [], [], []
+        for a, b, d in shift:
+            i, j = bisect_left(starts, a), bisect_left(starts, b)
+            idx += range(i, j)
+            moved += [d] * (j - i)
+            ends += [b] * (j - i)
+        idx = np.array(idx, dtype=np.int64)
+        on = onset[idx]
+        return [
+            on + moved,
+            np.minimum(duration[idx], np.array(ends, dtype=np.int64) - on),
+            *(c[idx] for c in cols),
+        ]
 
     def changes(items):
         out = []
@@ -309,9 +317,8 @@ def played(score):
     new.onset, new.duration, new.pitch, new.velocity = take(
         score.onset, score.duration, score.pitch, score.velocity
     )
-    if score.rests is not None:
-        order = np.argsort(score.rests[:, 0], kind="stable")
-        r_on, r_du = take(score.rests[order, 0], score.rests[order, 1])
+    if score.rests is not None:  # sorted by onset (the Score sees to it)
+        r_on, r_du = take(score.rests[:, 0], score.rests[:, 1])
         new.rests = np.stack([r_on, r_du], axis=1)
     new.time_signatures, new.keys = changes(score.time_signatures), changes(score.keys)
     new.end, new.form = sum(b - a for a, b in ranges), None

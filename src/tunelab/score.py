@@ -70,9 +70,8 @@ class Score:
         self.duration = _int_array(self.duration, "duration")
         self.pitch = _int_array(self.pitch, "pitch")
         n = len(self.onset)
-        if self.velocity is None:
-            self.velocity = np.full(n, 80, dtype=np.int64)
-        self.velocity = _int_array(self.velocity, "velocity")
+        given = self.velocity is not None
+        self.velocity = _int_array(self.velocity, "velocity") if given else np.full(n, 80, dtype=np.int64)
         if not (len(self.duration) == len(self.pitch) == len(self.velocity) == n):
             raise ValueError(
                 f"onset, duration, pitch and velocity must have one length, got "
@@ -81,14 +80,16 @@ class Score:
         if not isinstance(self.tpq, (int, np.integer)) or self.tpq <= 0:
             raise ValueError(f"tpq must be a positive integer, got {self.tpq!r}")
         self.tpq = int(self.tpq)
-        _check_range(self.onset, 0, None, "onset")
-        _check_range(self.duration, 1, None, "duration")
-        _check_range(self.pitch, 0, 127, "pitch")
-        _check_range(self.velocity, 1, 127, "velocity")
         if n > 1 and not _sorted(self.onset, self.pitch):
             order = np.lexsort((self.pitch, self.onset))
             self.onset, self.duration = self.onset[order], self.duration[order]
             self.pitch, self.velocity = self.pitch[order], self.velocity[order]
+        if n and self.onset[0] < 0:  # sorted: the first onset is the least
+            raise ValueError(f"onset must be >= 0, got {self.onset[0]}")
+        _check_range(self.duration, 1, None, "duration")
+        _check_range(self.pitch, 0, 127, "pitch")
+        if given:
+            _check_range(self.velocity, 1, 127, "velocity")
         self.time_signatures = [tuple(int(v) for v in ts) for ts in self.time_signatures]
         for i, (tick, num, den) in enumerate(self.time_signatures):
             if num <= 0 or den <= 0 or den & (den - 1):
