@@ -190,17 +190,21 @@ class _Tune:
         voice = self.current()
         voice.new_line()
         pos, n = 0, len(line)
-        note, starts = _NOTE.match, _NOTE_START
+        note, starts, bar = _NOTE.match, _NOTE_START, _BAR.match
         while pos < n:
             c = line[pos]
-            if c in starts:  # most elements are notes: read them here, without a call
+            if c in starts:  # most elements are notes and barlines: read them here, without a call
                 m = note(line, pos)
-                if m is not None and m.end() > pos:
+                if m is not None:  # a match holds a letter: never empty
                     voice.note(m)
                     pos = m.end()
                     continue
-            if c in " \t\\":
+            elif c in " \t\\":
                 pos += 1
+                continue
+            elif c in "|:" and (m := bar(line, pos)):
+                voice.barline(m[0])
+                pos = m.end()
                 continue
             if c == "[" and (m := _INLINE.match(line, pos)):
                 self.field(m[1], m[2].strip(), inline=True)

@@ -57,9 +57,13 @@ def exact(x) -> int:
     return int(x.numerator)
 
 
-@lru_cache(maxsize=1024)
 def _ticks(units: Fraction, unit: Fraction) -> int:
-    return exact(units * unit * 4 * TICKS)
+    """Ticks of ``units`` unit lengths of ``unit`` whole notes, in integers (a cache keyed by
+    Fractions spent more on hashing them than this does on the arithmetic)."""
+    num, den = units.numerator * unit.numerator * 4 * TICKS, units.denominator * unit.denominator
+    if num % den:
+        raise F.NeedsMusic21(f"times finer than 1/{TICKS} of a quarter")
+    return num // den
 
 
 def _plain_ticks(units: Fraction, unit: Fraction) -> int:
@@ -163,9 +167,12 @@ class Voice:
     def barline(self, text: str) -> None:
         is_bar, marks = _barline(text)
         if is_bar:
-            self._bar()
-            self.bar_alter.clear()
-        self.marks += [(self.t, m) for m in marks]
+            if not self.bars or self.bars[-1] != self.t:
+                self.bars.append(self.t)
+            if self.bar_alter:
+                self.bar_alter.clear()
+        if marks:
+            self.marks += [(self.t, m) for m in marks]
 
     def chord_symbol(self, text: str) -> None:
         """A quoted string: a chord symbol where it reads as one (ABC 2.1, 4.18), else an
