@@ -93,3 +93,25 @@ def test_notes_are_a_list_one_can_index_and_count():
     s = Score.from_notes([(0, 2, 60), (2, 2, 64)], tpq=2)
     notes = s.notes()
     assert notes[1] == (2, 2, 64, 80) and len(notes) == 2 and notes == s.notes()
+
+
+@pytest.mark.parametrize("n", [5, 3000])  # checked over lists (a tune) and over arrays (a long piece)
+def test_order_and_ranges_are_checked_at_every_size(n):
+    from tunelab.score import SMALL
+
+    assert (n > SMALL) == (n == 3000)
+    rng = np.random.default_rng(0)
+    onset = rng.permutation(np.repeat(np.arange(n // 2 + 1), 2)[:n]) * 10
+    pitch = rng.integers(40, 90, n)
+    s = Score(onset, np.full(n, 5), pitch, rests=np.array([[7, 1], [3, 1]]))
+    key = s.onset * 128 + s.pitch
+    assert (np.diff(key) >= 0).all() and sorted(onset.tolist()) == s.onset.tolist()
+    assert s.rests[:, 0].tolist() == [3, 7] and s.end == max(onset) + 5
+    for bad, message in (
+        (pitch + 100, "pitch must be <= 127, got"),
+        (pitch - 100, "pitch must be >= 0, got"),
+    ):
+        with pytest.raises(ValueError, match=message):
+            Score(onset, np.full(n, 5), bad)
+    with pytest.raises(ValueError, match="duration must be >= 1, got -1"):
+        Score(onset, np.r_[np.full(n - 1, 5), -1], pitch)

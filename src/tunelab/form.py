@@ -286,21 +286,16 @@ def played(score):
         return score.replace(form=None)
     shift = [(a, b, sum(y - x for x, y in ranges[:k]) - a) for k, (a, b) in enumerate(ranges)]
 
-    def take(onset, duration, *cols):  # onsets are sorted: each range is a slice
-        starts = onset.tolist()
-        idx, moved, ends = [], [], []
+    def take(onset, duration, *cols) -> list[list]:  # onsets sorted: each range is a slice
+        starts, lengths, *rest = (c.tolist() for c in (onset, duration, *cols))  # a tune's few hundred
+        out: list[list] = [[] for _ in range(2 + len(cols))]  # notes: lists beat numpy calls here
         for a, b, d in shift:
             i, j = bisect_left(starts, a), bisect_left(starts, b)
-            idx += range(i, j)
-            moved += [d] * (j - i)
-            ends += [b] * (j - i)
-        idx = np.array(idx, dtype=np.int64)
-        on = onset[idx]
-        return [
-            on + moved,
-            np.minimum(duration[idx], np.array(ends, dtype=np.int64) - on),
-            *(c[idx] for c in cols),
-        ]
+            out[0] += [t + d for t in starts[i:j]]
+            out[1] += [min(x, b - t) for t, x in zip(starts[i:j], lengths[i:j])]
+            for got, col in zip(out[2:], rest):
+                got += col[i:j]
+        return out
 
     def changes(items):
         out = []
@@ -314,12 +309,12 @@ def played(score):
     # a slice of a valid Score, moved: valid by construction (no re-validation: reading a tunebook
     # expands every tune)
     new = copy.copy(score)
-    new.onset, new.duration, new.pitch, new.velocity = take(
-        score.onset, score.duration, score.pitch, score.velocity
-    )
+    notes = take(score.onset, score.duration, score.pitch, score.velocity)
+    new.onset, new.duration, new.pitch, new.velocity = (np.array(c, dtype=np.int64) for c in notes)
     if score.rests is not None:  # sorted by onset (the Score sees to it)
-        r_on, r_du = take(score.rests[:, 0], score.rests[:, 1])
-        new.rests = np.stack([r_on, r_du], axis=1)
+        new.rests = np.array(list(zip(*take(score.rests[:, 0], score.rests[:, 1]))), dtype=np.int64).reshape(
+            -1, 2
+        )
     new.time_signatures, new.keys = changes(score.time_signatures), changes(score.keys)
     new.end, new.form = sum(b - a for a, b in ranges), None
     meta = dict(score.meta)
