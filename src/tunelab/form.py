@@ -292,7 +292,7 @@ def played(score):
         for a, b, d in shift:
             i, j = bisect_left(starts, a), bisect_left(starts, b)
             out[0] += [t + d for t in starts[i:j]]
-            out[1] += [min(x, b - t) for t, x in zip(starts[i:j], lengths[i:j])]
+            out[1] += [x if t + x <= b else b - t for t, x in zip(starts[i:j], lengths[i:j])]
             for got, col in zip(out[2:], rest):
                 got += col[i:j]
         return out

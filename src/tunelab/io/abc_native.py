@@ -25,6 +25,7 @@ import re
 from fractions import Fraction
 from itertools import chain
 from math import gcd, lcm
+from operator import add
 
 import numpy as np
 
@@ -285,18 +286,21 @@ class _Tune:
         # plain Python until the arrays are built: a tune is about a hundred notes, where each numpy
         # call costs more than the loop it saves (most of all right after another reader ran)
         notes = [n for v in voices for n in v.notes]
+        onset, duration, pitch = (list(c) for c in zip(*notes)) if notes else ([], [], [])
         rests = first.rests
-        end = max([v.t for v in voices] + [o + d for o, d, _ in notes] + [o + d for o, d in rests])
+        end = max([v.t for v in voices] + list(map(add, onset, duration)) + [o + d for o, d in rests])
         if end > MAX_QUARTERS * TICKS:
             raise ParseError(self.source, f"the music lasts {end / TICKS:,.0f} quarter notes, more than the "
                              f"{MAX_QUARTERS:,} a tune may (a length typo?)", tune=self.tune)  # fmt: skip
-        tpq = _resolution(notes, rests, end)
-        per = TICKS // tpq  # tpq divides TICKS: every time of the tune is a whole number of ``per``
+        # ticks a quarter that hold every time of the tune exactly: 480, times what tuplets need (a
+        # triplet of 16ths in a 6/8 tune needs 3 more); at most TICKS (480 x 2,520), a divisor of it
+        tpq = lcm(TPQ, TICKS // gcd(TICKS, end, *onset, *duration, *chain.from_iterable(rests)))
+        per = TICKS // tpq  # every time of the tune is a whole number of ``per``
 
         def tick(t: int) -> int:
             return t // per
 
-        onset, duration = [o // per for o, _, _ in notes], [d // per for _, d, _ in notes]
+        onset, duration = [o // per for o in onset], [d // per for d in duration]
         rests = np.array([(o // per, d // per) for o, d in rests], dtype=np.int64).reshape(-1, 2)
         meters = [(tick(t), *(m or (None, None))) for t, m in first.meters]
         tss, pickup = declared_meter(meters, [tick(b) for b in first.bars], tick(end), tpq)
@@ -319,7 +323,7 @@ class _Tune:
             meta["voices"] = len(voices)
         return Score(
             np.array(onset, dtype=np.int64), np.array(duration, dtype=np.int64),
-            np.array([p for _, _, p in notes], dtype=np.int64), tpq=tpq, time_signatures=tss, keys=keys, pickup=pickup,
+            np.array(pitch, dtype=np.int64), tpq=tpq, time_signatures=tss, keys=keys, pickup=pickup,
             end=tick(end), tempo=F.tempo(self.fields.get("Q", "")),
             rests=rests, form=self._form(first, tick, tick(end)), meta=meta,
         )  # fmt: skip
@@ -359,11 +363,3 @@ def _strip_comment(line: str) -> str:
         out.append(line[i])
         i += 1
     return "".join(out).rstrip()
-
-
-def _resolution(notes: list, rests: list, end: int) -> int:
-    """Ticks a quarter that hold every time of the tune exactly: 480, times what tuplets need
-    (a triplet of 16ths in a 6/8 tune needs 3 more); at most ``TICKS`` (480 x 2,520), of which
-    it is a divisor."""
-    common = gcd(TICKS, end, *chain.from_iterable(n[:2] for n in notes), *chain.from_iterable(rests))
-    return lcm(TPQ, TICKS // common)

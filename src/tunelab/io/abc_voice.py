@@ -106,7 +106,7 @@ def _barline(text: str) -> tuple[bool, tuple[str, ...]]:
 class Voice:
     def __init__(self, tune, key: str, meter, unit: Fraction):
         self.tune, self.t = tune, 0
-        self.unit, self.meter = unit, meter
+        self._unit, self.meter = unit, meter
         self.key_alter = F.key_signature(key)
         self.keys, self.meters = [(0, key)], [(0, meter)]
         self.notes: list[list] = []  # [onset, duration, pitch], quarter notes
@@ -124,12 +124,20 @@ class Voice:
         self.last: tuple | None = None  # ("notes", [indices], start) or ("rest", index, start)
         self.graces: list = []
         self.line_start_t = 0
-        self._tokens: dict = {}  # a note's text -> what it says by itself at ``_tokens_unit``
-        self._tokens_unit = None
+        self._tokens: dict = {}  # a note's text -> what it says by itself at this unit length
         self._propagate, self._merge = tune.opts["propagate"], tune.opts["ties"] == "merge"
         self._by_octave = self._propagate == "octave"
 
     # --- fields --------------------------------------------------------------------------------
+
+    @property
+    def unit(self) -> Fraction:
+        """The unit note length (``L:``), in whole notes."""
+        return self._unit
+
+    @unit.setter
+    def unit(self, value: Fraction) -> None:
+        self._unit, self._tokens = value, {}  # note lengths change with it
 
     def set_meter(self, meter) -> None:
         self.meter = meter
@@ -147,7 +155,12 @@ class Voice:
     # --- bars ----------------------------------------------------------------------------------
 
     def bar_length(self) -> int | None:
-        return exact(Fraction(4 * TICKS * self.meter[0], self.meter[1])) if self.meter else None
+        if not self.meter:
+            return None
+        ticks, rest = divmod(4 * TICKS * self.meter[0], self.meter[1])
+        if rest:
+            raise F.NeedsMusic21(f"times finer than 1/{TICKS} of a quarter")
+        return ticks
 
     def new_line(self) -> None:
         """A line that ended without a barline after exactly one full bar ended that bar (Essen)."""
@@ -232,8 +245,6 @@ class Voice:
         """A note or rest token (``^c'3/2``, ``z2``). What a note's text says by itself (its
         ticks at this L:, its step, octave and pitch before accidentals) is worked out once per
         voice and unit length and looked up after: a tune repeats a few dozen tokens."""
-        if self._tokens_unit is not self.unit:
-            self._tokens, self._tokens_unit = {}, self.unit
         token = self._tokens.get(m[0])
         if token is None:
             if m[2] in "zxZX":
