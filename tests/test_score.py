@@ -97,7 +97,7 @@ def test_notes_are_a_list_one_can_index_and_count():
 
 @pytest.mark.parametrize("n", [5, 3000])  # checked over lists (a tune) and over arrays (a long piece)
 def test_order_and_ranges_are_checked_at_every_size(n):
-    from tunelab.score import SMALL
+    from tunelab.note_checks import SMALL
 
     assert (n > SMALL) == (n == 3000)
     rng = np.random.default_rng(0)

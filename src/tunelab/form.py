@@ -19,9 +19,15 @@ section bar after it. Without a header order the parts are played as written.
 
 from __future__ import annotations
 
+import copy
 import re
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from itertools import pairwise
+
+import numpy as np
+
+from tunelab.changes import normalize_changes
 
 _ORDER_TOKEN = re.compile(r"[A-Z]|\d+|[().]|\s+|.")
 _LABEL = re.compile(r"[A-Z]")
@@ -272,13 +278,6 @@ def played(score):
     """The Score as played: its form's repeats, endings and parts expanded (``form`` None), meter,
     key and chord changes carried to where they sound; ``meta["sections"]`` lists ``[tick, label]``
     where each played part or repeat pass starts. A Score without a form comes back as it is."""
-    import copy
-    from bisect import bisect_left
-
-    import numpy as np
-
-    from tunelab.changes import normalize_changes
-
     if not score.form:
         return score if score.form is None else score.replace(form=None)
     ranges = play_ranges(score.form, score.end)
@@ -333,8 +332,6 @@ def _played_barlines(score, shift) -> list[int]:
     """The written barlines where they are played. Where a jump joins a short bar before it to
     a short bar after it (a bar before ``:|`` and the upbeat it returns to) into one bar of the
     meter, the two are one bar: no barline at the join."""
-    from bisect import bisect_left, bisect_right
-
     written = sorted(int(b) for b in score.meta["barlines"])
     out: list[int] = []
     for k, (a, b, d) in enumerate(shift):

@@ -8,11 +8,15 @@ tonic from the notes (see ``tunelab.corpus.transforms.score_key``).
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
 from tunelab.errors import ParseError
 from tunelab.form import played
+from tunelab.io.abc_fields import NeedsMusic21, meter
+from tunelab.io.abc_native import key_name, parse_abc_tune
+from tunelab.io.m21 import parse_data_with_music21
 from tunelab.score import Score
 
 _DIGITS = re.compile(r"\d+")
@@ -22,6 +26,11 @@ _K_FIELD = re.compile(r"^K:", re.MULTILINE)
 _C1_BYTES = re.compile(rb"[\x80-\x9f]")
 
 _TUNE_START = re.compile(r"^X:", re.MULTILINE)
+
+
+def _stem(source) -> str:
+    """A source's file name without its extension (``Path.stem``, without building a Path)."""
+    return os.path.splitext(os.path.basename(source))[0]
 
 
 def split_tunebook(text: str) -> tuple[str, list[tuple[str, str]]]:
@@ -41,8 +50,6 @@ def split_tunebook(text: str) -> tuple[str, list[tuple[str, str]]]:
 def tune_key_mode(tune_text: str) -> tuple[str | None, str | None] | None:
     """The tonic and mode a tune's ``K:`` field writes (mode None when it writes none); None
     when the tune has no K: field or one the native reader does not know."""
-    from tunelab.io.abc_native import NeedsMusic21, key_name
-
     m = _K_LINE.search(tune_text)
     if not m:
         return None
@@ -58,8 +65,6 @@ _M_FIELD = re.compile(r"(?:^M:([^\n%]*))|(?:\[M:([^\]]*)\])", re.MULTILINE)
 def written_meters(tune_text: str) -> set:
     """Every meter a tune's ``M:`` fields and ``[M:]`` write: ``(num, den)``, None for a free
     meter, ``"unknown"`` for one the native reader cannot spell."""
-    from tunelab.io.abc_fields import NeedsMusic21, meter
-
     out = set()
     for m in _M_FIELD.finditer(tune_text):
         try:
@@ -80,9 +85,6 @@ def read_abc_tune(
     ``played``; ``grace``: ``drop`` or ``keep``; ``bare_key``: the mode of ``K:D`` (see
     ``parse_abc_tune``).
     """
-    from tunelab.io.abc_native import NeedsMusic21, parse_abc_tune
-    from tunelab.io.m21 import parse_data_with_music21
-
     if not _K_FIELD.search(tune_text):
         raise ParseError(source, "tune has no K: (key) field", tune=tune)
     because = "the native reader is off"
@@ -90,7 +92,7 @@ def read_abc_tune(
         try:
             score = parse_abc_tune(tune_text, source=source, tune=tune, ties=ties, propagate=propagate,
                                    form=form, grace=grace, bare_key=bare_key)  # fmt: skip
-            score.meta["id"] = f"{Path(source).stem}#{tune}"
+            score.meta["id"] = f"{_stem(source)}#{tune}"
             score.meta["reader"] = "native"
             return score
         except NeedsMusic21 as err:
@@ -103,7 +105,7 @@ def read_abc_tune(
     written = tune_key_mode(tune_text)
     if written and written[1] is None and bare_key is None and score.keys and score.keys[0][0] == 0:
         score.keys[0] = (0, score.keys[0][1], None)
-    score.meta["id"] = f"{Path(source).stem}#{tune}"
+    score.meta["id"] = f"{_stem(source)}#{tune}"
     score.meta["reader"] = "music21"
     score.meta["music21_because"] = because
     return played(score) if form == "played" else score
