@@ -96,14 +96,17 @@ def test_notes_are_a_list_one_can_index_and_count():
 
 
 @pytest.mark.parametrize("n", [5, 3000])  # checked over lists (a tune) and over arrays (a long piece)
-def test_order_and_ranges_are_checked_at_every_size(n):
+@pytest.mark.parametrize("as_lists", [False, True])  # a reader's lists, or arrays
+def test_order_and_ranges_are_checked_at_every_size(n, as_lists):
     from tunelab.note_checks import SMALL
 
     assert (n > SMALL) == (n == 3000)
     rng = np.random.default_rng(0)
     onset = rng.permutation(np.repeat(np.arange(n // 2 + 1), 2)[:n]) * 10
     pitch = rng.integers(40, 90, n)
-    s = Score(onset, np.full(n, 5), pitch, rests=np.array([[7, 1], [3, 1]]))
+    given = (onset.tolist(), [5] * n, pitch.tolist()) if as_lists else (onset, np.full(n, 5), pitch)
+    s = Score(*given, rests=np.array([[7, 1], [3, 1]]))
+    assert s.onset.dtype == np.int64 and s.pitch.dtype == np.int64
     key = s.onset * 128 + s.pitch
     assert (np.diff(key) >= 0).all() and sorted(onset.tolist()) == s.onset.tolist()
     assert s.rests[:, 0].tolist() == [3, 7] and s.end == max(onset) + 5

@@ -18,32 +18,50 @@ SMALL = 1024
 _INT64 = np.dtype(np.int64)
 
 
-def checked_notes(onset, duration, pitch, velocity=None) -> tuple[np.ndarray, ...]:
-    """(onset, duration, pitch, velocity) as checked int64 arrays in (onset, pitch) order;
-    velocity 80 where None."""
+def checked_notes(
+    onset, duration, pitch, velocity=None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]:
+    """(onset, duration, pitch, velocity) as checked int64 arrays in (onset, pitch) order
+    (velocity 80 where None), and where the last note ends. Lists of ints are welcome: a
+    reader's lists are checked as they are, without reading them back from the arrays."""
+    given = [onset, duration, pitch]
     onset, duration, pitch = (
         int_array(onset, "onset"),
         int_array(duration, "duration"),
         int_array(pitch, "pitch"),
     )
     n = len(onset)
-    given = velocity is not None
-    velocity = int_array(velocity, "velocity") if given else np.full(n, 80, dtype=np.int64)
+    has_velocity = velocity is not None
+    velocity = int_array(velocity, "velocity") if has_velocity else np.full(n, 80, dtype=np.int64)
     if not (len(duration) == len(pitch) == len(velocity) == n):
         raise ValueError(
             f"onset, duration, pitch and velocity must have one length, got "
             f"{n}, {len(duration)}, {len(pitch)}, {len(velocity)}"
         )
-    if n > 1 and not in_order(onset, pitch):
-        order = np.lexsort((pitch, onset))
-        onset, duration, pitch, velocity = onset[order], duration[order], pitch[order], velocity[order]
-    if n and onset[0] < 0:  # sorted: the first onset is the least
-        raise ValueError(f"onset must be >= 0, got {onset[0]}")
-    check_range(duration, 1, None, "duration")
-    check_range(pitch, 0, 127, "pitch")
-    if given:
+    if n > SMALL:
+        if not in_order(onset, pitch):
+            order = np.lexsort((pitch, onset))
+            onset, duration, pitch, velocity = onset[order], duration[order], pitch[order], velocity[order]
+        least, lowest, highest = int(onset[0]), int(pitch.min()), int(pitch.max())
+        shortest, last = int(duration.min()), int((onset + duration).max())
+    elif n:
+        o, d, p = (x if type(x) is list else a.tolist() for x, a in zip(given, (onset, duration, pitch)))
+        if not all(a < b or (a == b and x <= y) for a, b, x, y in zip(o, o[1:], p, p[1:])):
+            order = np.lexsort((pitch, onset))
+            onset, duration, pitch, velocity = onset[order], duration[order], pitch[order], velocity[order]
+        least, lowest, highest, shortest, last = min(o), min(p), max(p), min(d), max(map(add, o, d))
+    if n:
+        if least < 0:
+            raise ValueError(f"onset must be >= 0, got {least}")
+        if shortest < 1:
+            raise ValueError(f"duration must be >= 1, got {shortest}")
+        if lowest < 0 or highest > 127:
+            raise ValueError(
+                f"pitch must be {'>= 0' if lowest < 0 else '<= 127'}, got {lowest if lowest < 0 else highest}"
+            )
+    if has_velocity:
         check_range(velocity, 1, 127, "velocity")
-    return onset, duration, pitch, velocity
+    return onset, duration, pitch, velocity, last if n else 0
 
 
 def checked_rests(rests) -> np.ndarray:

@@ -70,7 +70,7 @@ class Score:
         if not isinstance(self.tpq, (int, np.integer)) or self.tpq <= 0:
             raise ValueError(f"tpq must be a positive integer, got {self.tpq!r}")
         self.tpq = int(self.tpq)
-        self.onset, self.duration, self.pitch, self.velocity = checked_notes(
+        self.onset, self.duration, self.pitch, self.velocity, last = checked_notes(
             self.onset, self.duration, self.pitch, self.velocity
         )
         self.time_signatures = [tuple(int(v) for v in ts) for ts in self.time_signatures]
@@ -94,7 +94,7 @@ class Score:
         self.pickup = int(self.pickup)
         if self.rests is not None:
             self.rests = checked_rests(self.rests)
-        last = self.last_offset()
+            last = max(last, last_end(self.rests[:, 0], self.rests[:, 1]))
         if self.end is None:
             self.end = last
         elif self.end < last:

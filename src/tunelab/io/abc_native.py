@@ -322,8 +322,7 @@ class _Tune:
         if len(voices) > 1:
             meta["voices"] = len(voices)
         return Score(
-            np.array(onset, dtype=np.int64), np.array(duration, dtype=np.int64),
-            np.array(pitch, dtype=np.int64), tpq=tpq, time_signatures=tss, keys=keys, pickup=pickup,
+            onset, duration, pitch, tpq=tpq, time_signatures=tss, keys=keys, pickup=pickup,
             end=tick(end), tempo=F.tempo(self.fields.get("Q", "")),
             rests=rests, form=self._form(first, tick, tick(end)), meta=meta,
         )  # fmt: skip

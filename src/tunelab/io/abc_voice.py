@@ -10,6 +10,7 @@ from contextlib import suppress
 from fractions import Fraction
 from functools import lru_cache
 
+from tunelab.form import REPEAT_END, REPEAT_START, SECTION, ending, ending_passes
 from tunelab.io import abc_fields as F
 
 _ENDING_NUMBERS = re.compile(r"\d+(?:[,-]\d+)*$")
@@ -85,8 +86,6 @@ def _barline(text: str) -> tuple[bool, tuple[str, ...]]:
     """What a barline's text says: whether it ends a bar (``[2`` alone does not), and its form
     marks (:mod:`tunelab.form`): ``::`` ends a repeat and starts one, ``||``, ``[|`` and ``|]``
     are section bars, and digits open an ending (``|1``, ``:|2``, ``[1,3``, ``[2-4``)."""
-    from tunelab.form import REPEAT_END, REPEAT_START, SECTION, ending, ending_passes
-
     numbers = _ENDING_NUMBERS.search(text)
     body = text[: numbers.start()].rstrip("[") if numbers else text
     marks = []
