@@ -91,7 +91,7 @@ def report(found: dict, seconds: float) -> str:
         if not isinstance(verdicts, str):
             for v in verdicts:
                 lines.append(f"- {Path(name).name}, {v['classifier']}: " + "; ".join(v["tells"]))
-    lines += ["", f"Classifiers: {seconds / 60:.1f} minutes on one thread (beside other jobs)."]
+    lines += ["", f"Classifiers: {seconds / 60:.1f} minutes of wall time (what else ran: say it here)."]
     return "\n".join(lines) + "\n"
 
 
