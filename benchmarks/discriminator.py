@@ -7,13 +7,14 @@ test songs: the feature classifier and the sequence model (tunelab.metrics.discr
 5-fold cross-validated, with the reference's halves against each other as the row that must be
 0.5. Beside them, the logistic regression over 55 features that issue 31 reported.
 
-    python benchmarks/discriminator.py        # about 15 minutes on one thread
+    python benchmarks/discriminator.py [--note 'what else ran']
 
 Writes benchmarks/results/discriminator.md and .json; sets under runs/discriminator/.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import subprocess
 import sys
@@ -37,6 +38,9 @@ def tunelab(*args: str) -> None:
 
 
 def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--note", default="nothing else running", help="what else ran on the machine")
+    args = ap.parse_args()
     RUNS.mkdir(parents=True, exist_ok=True)
     seeds = RUNS / "seeds.txt"
     seeds.write_text("".join((SPLIT / "seeds.txt").read_text().splitlines(keepends=True)[:N]))
@@ -63,12 +67,12 @@ def main() -> int:
     )
     found = json.loads((RUNS / "eval" / "metrics.json").read_text())["discriminator"]
     (HERE / "results" / "discriminator.json").write_text(json.dumps(found, indent=1) + "\n")
-    (HERE / "results" / "discriminator.md").write_text(report(found, time.perf_counter() - t0))
+    (HERE / "results" / "discriminator.md").write_text(report(found, time.perf_counter() - t0, args.note))
     print((HERE / "results" / "discriminator.md").read_text())
     return 0
 
 
-def report(found: dict, seconds: float) -> str:
+def report(found: dict, seconds: float, note: str) -> str:
     lines = [
         "# Told apart from real songs? (benchmarks/discriminator.py)", "",
         f"{N} melodies per set by the study's protocol (the study's seeds as prompts), against the study's {N} "
@@ -91,7 +95,7 @@ def report(found: dict, seconds: float) -> str:
         if not isinstance(verdicts, str):
             for v in verdicts:
                 lines.append(f"- {Path(name).name}, {v['classifier']}: " + "; ".join(v["tells"]))
-    lines += ["", f"Classifiers: {seconds / 60:.1f} minutes of wall time (what else ran: say it here)."]
+    lines += ["", f"Classifiers: {seconds / 60:.1f} minutes of wall time ({note})."]
     return "\n".join(lines) + "\n"
 
 
