@@ -42,7 +42,7 @@ def main() -> int:
     text = "\n".join([
         "# The discriminator's time (benchmarks/discriminator_speed.py)", "",
         f"{len(a):,} against {len(b):,} real Deutschl songs (drawn at random from the study preset's train split), "
-        f"features and sequence classifiers, 5 folds each, {args.threads} thread(s), {args.note}: "
+        f"features and sequence classifiers, 5 folds each, and both (their probabilities averaged), {args.threads} thread(s), {args.note}: "
         f"**{seconds:.1f} s**.", "", "| classifier | accuracy (real against real: 0.5) |", "|---|---|", *rows, "",
     ])  # fmt: skip
     (HERE / "results" / "discriminator_speed.md").write_text(text)
