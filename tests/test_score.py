@@ -118,3 +118,14 @@ def test_order_and_ranges_are_checked_at_every_size(n, as_lists):
             Score(onset, np.full(n, 5), bad)
     with pytest.raises(ValueError, match="duration must be >= 1, got -1"):
         Score(onset, np.r_[np.full(n - 1, 5), -1], pitch)
+    rests = np.stack([rng.permutation(n) * 10 + 10**6, np.full(n, 3)], 1)  # as many rests, shuffled
+    s = Score(*given, rests=rests)
+    assert (np.diff(s.rests[:, 0]) > 0).all() and s.end == 10**6 + (n - 1) * 10 + 3
+    for bad, message in (
+        ((0, -4), "rest onset must be >= 0, got -4"),
+        ((1, 0), "rest duration must be >= 1, got 0"),
+    ):
+        broken = rests.copy()
+        broken[n // 2, bad[0]] = bad[1]
+        with pytest.raises(ValueError, match=message):
+            Score(*given, rests=broken)

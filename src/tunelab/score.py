@@ -93,8 +93,8 @@ class Score:
             raise ValueError(f"pickup must be >= 0 ticks, got {self.pickup}")
         self.pickup = int(self.pickup)
         if self.rests is not None:
-            self.rests = checked_rests(self.rests)
-            last = max(last, last_end(self.rests[:, 0], self.rests[:, 1]))
+            self.rests, rests_end = checked_rests(self.rests)
+            last = max(last, rests_end)
         if self.end is None:
             self.end = last
         elif self.end < last:
