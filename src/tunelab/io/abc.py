@@ -22,7 +22,6 @@ from tunelab.score import Score
 _DIGITS = re.compile(r"\d+")
 _NOT_ID = re.compile(r"[^0-9A-Za-z._-]")
 _K_LINE = re.compile(r"^K:(.*)$", re.MULTILINE)
-_K_FIELD = re.compile(r"^K:", re.MULTILINE)
 _C1_BYTES = re.compile(rb"[\x80-\x9f]")
 
 _TUNE_START = re.compile(r"^X:", re.MULTILINE)
@@ -85,7 +84,7 @@ def read_abc_tune(
     ``played``; ``grace``: ``drop`` or ``keep``; ``bare_key``: the mode of ``K:D`` (see
     ``parse_abc_tune``).
     """
-    if not _K_FIELD.search(tune_text):
+    if not (tune_text.startswith("K:") or "\nK:" in tune_text):  # a K: line (no regex: it runs per tune)
         raise ParseError(source, "tune has no K: (key) field", tune=tune)
     because = "the native reader is off"
     if native:

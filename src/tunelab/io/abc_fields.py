@@ -119,6 +119,8 @@ def unit_length(value: str) -> Fraction:
 
 def tempo(value: str) -> float | None:
     """Quarter notes a minute of a Q: field (``1/4=120``, ``3/8=80``, ``120``, ``"Allegro" 1/4=120``)."""
+    if not value:
+        return None
     v = _QUOTED.sub("", value.split("%", 1)[0]).strip()
     m = _TEMPO.search(v)
     if not v or not m:

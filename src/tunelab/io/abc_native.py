@@ -83,7 +83,7 @@ def parse_abc_tune(
     names only a tonic: ``"major"`` (ABC 2.1) or None (unknown: the Essen ABC writes ``K:G``
     for G minor too).
     """
-    m = _PROPAGATE.search(text)
+    m = _PROPAGATE.search(text) if "%%propagate" in text else None  # a regex over the tune only if it may
     propagate = m[1] if m else propagate
     for name, value, allowed in (("propagate", propagate, ("octave", "pitch", "not")),
                                  ("form", form, ("written", "played")), ("grace", grace, ("drop", "keep"))):  # fmt: skip
