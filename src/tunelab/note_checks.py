@@ -10,7 +10,7 @@ tune: benchmarks/abc_speed.py reads tune by tune, each reader right after the ot
 from __future__ import annotations
 
 from itertools import pairwise
-from operator import add
+from operator import add, le
 
 import numpy as np
 
@@ -47,7 +47,10 @@ def checked_notes(
         shortest, last = int(duration.min()), int((onset + duration).max())
     elif n:
         o, d, p = (x if type(x) is list else a.tolist() for x, a in zip(given, (onset, duration, pitch)))
-        if not all(a < b or (a == b and x <= y) for a, b, x, y in zip(o, o[1:], p, p[1:])):
+        keys = [
+            t * 256 + q for t, q in zip(o, p)
+        ]  # (onset, pitch) as one number; bad pitches are refused below
+        if not all(map(le, keys, keys[1:])):
             order = np.lexsort((pitch, onset))
             onset, duration, pitch, velocity = onset[order], duration[order], pitch[order], velocity[order]
         least, lowest, highest, shortest, last = min(o), min(p), max(p), min(d), max(map(add, o, d))
