@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from fractions import Fraction
+from functools import lru_cache
 
 _NO_TONIC = re.compile(r"\s*(none\b|$|H[Pp]\b|clef=|[_^=])")
 _GERMAN = re.compile(r"\s*(H|Es)(?![#b])(.*)")
@@ -38,6 +39,7 @@ _MODE_NAMES = {"": "major", "maj": "major", "ion": "major", "m": "minor", "min":
 _KEY = re.compile(r"\s*([A-G])([#b]?)\s*([A-Za-z]*)")
 
 
+@lru_cache(maxsize=256)
 def key_name(value: str) -> tuple[str | None, str | None]:
     """(tonic, mode) a K: field names; the mode is None when it names none (``K:G``, the Essen
     way of writing G minor as well as G major: the corpus estimates it from the notes).
@@ -64,9 +66,14 @@ def key_name(value: str) -> tuple[str | None, str | None]:
 def key_signature(value: str) -> dict[str, int]:
     """Alteration by step letter that a K: field implies: its key's signature, then any explicit
     accidentals it lists (``K:D =c``, ``K:none ^f``); ``K:Hp`` (highland pipes) sharpens F and C."""
+    return dict(_key_signature(value))
+
+
+@lru_cache(maxsize=256)
+def _key_signature(value: str) -> tuple[tuple[str, int], ...]:
     body = value.split("%", 1)[0]
     if _HP.match(body):
-        return {"F": 1, "C": 1}
+        return (("F", 1), ("C", 1))
     tonic, mode = key_name(body)
     alter: dict[str, int] = {}
     body = _GERMAN_START.sub(lambda g: {"H": "B", "Es": "Eb"}[g[1]], body)
@@ -83,9 +90,10 @@ def key_signature(value: str) -> dict[str, int]:
         tail = body[_KEY.match(body).end() :]
     for acc, letter in _EXPLICIT_ACC.findall(tail):
         alter[letter.upper()] = {"^": 1, "^^": 2, "_": -1, "__": -2, "=": 0}[acc]
-    return alter
+    return tuple(alter.items())
 
 
+@lru_cache(maxsize=256)
 def meter(value: str) -> tuple[int, int] | None:
     """(num, den) of an M: field; None for a free meter (``none``, ``FREI``, empty)."""
     v = value.split("%", 1)[0].strip().rstrip("]").strip()
@@ -104,11 +112,13 @@ def meter(value: str) -> tuple[int, int] | None:
     raise NeedsMusic21(f"meter {value!r}")
 
 
+@lru_cache(maxsize=256)
 def default_unit(m: tuple[int, int] | None) -> Fraction:
     """ABC 2.1, 3.1.7: 1/16 when the meter is below 3/4, else 1/8 (a free meter: 1/8)."""
     return Fraction(1, 16) if m and Fraction(*m) < Fraction(3, 4) else Fraction(1, 8)
 
 
+@lru_cache(maxsize=256)
 def unit_length(value: str) -> Fraction:
     """The L: field's unit note length, a positive fraction of a whole note."""
     f = Fraction(value.split("%", 1)[0].strip())
@@ -117,6 +127,7 @@ def unit_length(value: str) -> Fraction:
     return f
 
 
+@lru_cache(maxsize=256)
 def tempo(value: str) -> float | None:
     """Quarter notes a minute of a Q: field (``1/4=120``, ``3/8=80``, ``120``, ``"Allegro" 1/4=120``)."""
     if not value:
