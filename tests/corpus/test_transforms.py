@@ -114,6 +114,13 @@ def test_transposed_copies_move_the_key_with_the_notes():
         assert c.keys[0][2] == "dorian" and c.keys[0][1] != "D"
         assert tonic_pitch_class(c.keys[0][1]) == (2 + shift) % 12  # the tonic moved by what the notes did
     assert len({c.meta["transposed"] for c in out[1:]}) == 3  # distinct intervals
+    # asked for every copy there is: each interval of 1-6 semitones up and down once, no other
+    every = transposed_copies([s], 20, seed=2)[1:]
+    assert sorted(c.meta["transposed"] for c in every) == [-6, -5, -4, -3, -2, -1, 1, 2, 3, 4, 5, 6]
+    # a copy that would leave MIDI's range is left out: from pitch 124, only the shifts up to +3
+    high = Score.from_notes([(0, 4, 124)], tpq=4, keys=[(0, "E", "major")])
+    kept = sorted(c.meta["transposed"] for c in transposed_copies([high], 12, seed=0)[1:])
+    assert kept == [-6, -5, -4, -3, -2, -1, 1, 2, 3]
 
 
 def test_home_keys_are_found_only_where_the_songs_were_moved_to_one_key():
