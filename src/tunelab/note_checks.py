@@ -92,14 +92,8 @@ def checked_rests(rests) -> tuple[np.ndarray, int]:
 
 
 def in_order(onset: np.ndarray, pitch: np.ndarray | None = None) -> bool:
-    """Whether the notes are in (onset, pitch) order already, or the onsets alone without
-    ``pitch`` (sorting is the exception)."""
-    if len(onset) <= SMALL:
-        o = onset.tolist()
-        if pitch is None:
-            return all(a <= b for a, b in pairwise(o))
-        p = pitch.tolist()
-        return all(a < b or (a == b and x <= y) for a, b, x, y in zip(o, o[1:], p, p[1:]))
+    """Whether a long piece's notes are in (onset, pitch) order already, or the onsets alone
+    without ``pitch`` (sorting is the exception; tune-sized pieces are checked over lists)."""
     step = onset[1:] - onset[:-1]
     if pitch is None:
         return not (step < 0).any()

@@ -179,8 +179,7 @@ class Voice:
     def barline(self, text: str) -> None:
         is_bar, marks = _barline(text)
         if is_bar:
-            if not self.bars or self.bars[-1] != self.t:
-                self.bars.append(self.t)
+            self._bar()
             if self.bar_alter:
                 self.bar_alter.clear()
         if marks:
@@ -260,13 +259,8 @@ class Voice:
             group: dict = {}
             acc, letter, octave = m.groups()[:3]
             index = self._sound(acc, letter, octave, self.t, start + d - self.t, group)
-        else:
-            if written is None:
-                alter = self.bar_alter.get(where, self.key_alter.get(step, 0))
-            else:
-                alter = written
-                if self._propagate != "not":
-                    self.bar_alter[where] = written
+        else:  # what _sound does for a note no tie continues, from the looked-up token
+            alter = self._alter(step, where, written)
             if not 0 <= base + alter <= 127:
                 raise self._outside(m[2], m[3])
             index = len(self.notes)
@@ -334,6 +328,15 @@ class Voice:
         else:
             self._done(("spacer", 0, self.t), self.t + d, {})
 
+    def _alter(self, step: str, where: tuple, written: int | None) -> int:
+        """A note's alteration: its written accidental (which then lasts the bar, unless
+        accidentals are not carried), else the bar's so far, else the key's."""
+        if written is None:
+            return self.bar_alter.get(where, self.key_alter.get(step, 0))
+        if self._propagate != "not":
+            self.bar_alter[where] = written
+        return written
+
     def _outside(self, letter: str, octave: str):
         return self.tune.fail(f"pitch {letter}{octave[:8]}{'...' * (len(octave) > 8)} is outside MIDI 0-127")
 
@@ -344,14 +347,10 @@ class Voice:
         where = (step, octave_no if self._by_octave else 0)
         tie_next = self.tie_next
         tied = [v for v in self.tie_from.values() if v[1:3] == (step, octave_no)] if tie_next else ()
-        if acc:
-            alter = _ACCIDENTAL[acc]
-            if self._propagate != "not":
-                self.bar_alter[where] = alter
-        elif tied:
+        if tied and not acc:
             alter = tied[0][3]  # the continuation of a tie keeps its accidental, over the barline too
         else:
-            alter = self.bar_alter.get(where, self.key_alter.get(step, 0))
+            alter = self._alter(step, where, _ACCIDENTAL[acc] if acc else None)
         pitch = 12 * (octave_no + 1) + _STEP_PC[step] + alter  # ABC "C" = C4 = 60
         if not 0 <= pitch <= 127:
             raise self._outside(letter, octave)
