@@ -95,6 +95,9 @@ def _ablation() -> dict:
     out = {}
     for name, (model, train, _) in VARIANTS.items():
         s = copy.deepcopy(base)
+        if model.get("n_heads") == base["model_options"]["n_heads"]:
+            # the study halves its base's 8 heads; this scale's base has 4 already: halve those
+            name, model = "half the heads (2)", {"n_heads": base["model_options"]["n_heads"] // 2}
         s["model_options"].update(model)
         if model.get("embedding") == "onehot":
             s["model_options"].update(d_model=46, head_dim=24)  # one-hot ids as wide as the vocabulary
