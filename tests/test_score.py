@@ -1,3 +1,5 @@
+import copy
+
 import numpy as np
 import pytest
 
@@ -71,6 +73,18 @@ def test_bars_and_beats_respect_pickup_and_meter_changes():
     s68 = melody([(0, 2, 60), (2, 24, 62)], time_signatures=[(0, 6, 8)], pickup=2)
     assert s68.bar_starts().tolist() == [0, 2, 14]
     assert s68.beat_starts().tolist() == [0, 2, 8, 14, 20]
+
+
+def test_copies_share_arrays_and_nothing_else_is_tied_to_the_original():
+    s = Score.from_notes([(0, 480, 60), (480, 480, 62)], meta={"title": "a"})
+    c = copy.copy(s)
+    assert type(c) is Score and c is not s and c.onset is s.onset and c == s
+    c.meta = {"title": "b"}
+    assert s.meta == {"title": "a"}
+    d = copy.deepcopy(s)
+    assert d.onset is not s.onset and d == s and d.meta == s.meta and d.meta is not s.meta
+    r = s.replace(meta={"title": "c"})
+    assert r.pitch is s.pitch and s.meta["title"] == "a"
 
 
 def test_change_lists_are_made_canonical():

@@ -12,7 +12,7 @@ _STEP_PC = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
 def tonic_pitch_class(tonic: str) -> int:
     """Pitch class (0-11) of a spelled tonic such as ``"F#"``, ``"Bb"`` or music21's ``"B-"``."""
     step, alter = tonic[:1].upper(), tonic[1:]
-    if step not in _STEP_PC or any(c not in "#b-" for c in alter):
+    if step not in _STEP_PC or alter.strip("#b-"):  # only sharps and flats after the letter
         raise ValueError(f"not a tonic name: {tonic!r}")
     return (_STEP_PC[step] + alter.count("#") - alter.count("b") - alter.count("-")) % 12
 

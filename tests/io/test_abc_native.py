@@ -68,6 +68,12 @@ def test_ties_merge_or_keep_and_broken_rhythm():
     assert notes(tune("a>>b a<b |]")) == [(0, 420, 81), (420, 60, 83), (480, 120, 81), (600, 360, 83)]
     # a broken rhythm after a tie lengthens the whole tied note by what its last part gains
     assert notes(tune("c2-c>d |]")) == [(0, 840, 72), (840, 120, 74)]
+    # a single note's tie, worked out only when the tie comes: its written sharp goes over the
+    # barline with it (the next c of that bar is natural), a tie after a rest ties nothing, a
+    # doubled tie is one tie
+    assert notes(tune("^c2- | c2 c2 |]")) == [(0, 960, 73), (960, 480, 72)]
+    assert notes(tune("z2- c2 c-c |]")) == [(480, 480, 72), (960, 480, 72)]
+    assert notes(tune("c2-- c2 |]")) == [(0, 960, 72)]
 
 
 def test_chords_take_the_first_notes_length():

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+from functools import lru_cache
 from pathlib import Path
 
 from tunelab.errors import ParseError
@@ -27,8 +28,10 @@ _C1_BYTES = re.compile(rb"[\x80-\x9f]")
 _TUNE_START = re.compile(r"^X:", re.MULTILINE)
 
 
+@lru_cache(maxsize=64)
 def _stem(source) -> str:
-    """A source's file name without its extension (``Path.stem``, without building a Path)."""
+    """A source's file name without its extension (``Path.stem``, without building a Path; once
+    per tunebook, not once per tune)."""
     return os.path.splitext(os.path.basename(source))[0]
 
 

@@ -27,8 +27,6 @@ from itertools import chain
 from math import gcd, lcm
 from operator import add
 
-import numpy as np
-
 from tunelab.errors import ParseError
 from tunelab.form import REPEAT_END, REPEAT_START, SECTION, Form, canonical, parse_order, played
 from tunelab.io import abc_fields as F
@@ -301,7 +299,7 @@ class _Tune:
             return t // per
 
         onset, duration = [o // per for o in onset], [d // per for d in duration]
-        rests = np.array([(o // per, d // per) for o, d in rests], dtype=np.int64).reshape(-1, 2)
+        rests = [[o // per, d // per] for o, d in rests]  # (the Score makes the array: one numpy call)
         meters = [(tick(t), *(m or (None, None))) for t, m in first.meters]
         tss, pickup = declared_meter(meters, [tick(b) for b in first.bars], tick(end), tpq)
         keys = [(tick(t), *key_name(k)) for t, k in first.keys]

@@ -116,11 +116,15 @@ class Voice:
         self.annotations: list[tuple] = []
         self.tempo_changes: list = []
         self.bar_alter: dict = {}
-        self.tie_from: dict[int, tuple] = {}  # pitch -> (note index, step, octave, alter) of open ties
+        # pitch -> (note index, step, octave, alter) of the notes a tie may continue; None after a
+        # single note, whose tie is worked out from ``last`` when a tie follows (most notes are not tied)
+        self.tie_from: dict[int, tuple] | None = {}
         self.tie_next = False
         self.tuplet_left, self.tuplet_ratio = 0, (1, 1)  # notes left in a tuplet, and its (q, p)
         self.broken_next: tuple | None = None  # the next element's (num, den) from a broken rhythm
-        self.last: tuple | None = None  # ("notes", [indices], start) or ("rest", index, start)
+        # ("notes", [indices], start), ("rest", index, start), ("spacer", 0, start) or, for a single
+        # note, ("note", index, start, pitch, step, octave, alter)
+        self.last: tuple | None = None
         self.graces: list = []
         self.line_start_t = 0
         self._tokens: dict = {}  # a note's text -> what it says by itself at this unit length
@@ -196,6 +200,9 @@ class Voice:
     # --- rhythm modifiers ----------------------------------------------------------------------
 
     def tie(self) -> None:
+        if self.tie_from is None:  # after a single note: the note it ties
+            _, index, _, pitch, step, octave_no, alter = self.last
+            self.tie_from = {pitch: (index, step, octave_no, alter)}
         self.tie_next = True
 
     def tuplet(self, p: int, q: int | None, r: int | None) -> None:
@@ -210,11 +217,11 @@ class Voice:
             raise F.NeedsMusic21("a broken rhythm with nothing before it")
         long, short = (2 ** (n + 1) - 1, 2**n), (1, 2**n)  # 2 - 1/2^n and 1/2^n
         before, after = (long, short) if direction == ">" else (short, long)
-        kind, index, start = self.last
+        kind, index, start = self.last[:3]
         old = self.t - start
         grow = _scaled(old, *before) - old  # what the element gains (a tied note keeps what it had before)
-        for i in {"notes": index, "rest": [index]}.get(kind, []):
-            (self.notes if kind == "notes" else self.rests)[i][1] += grow
+        for i in {"notes": index, "note": [index], "rest": [index]}.get(kind, []):
+            (self.rests if kind == "rest" else self.notes)[i][1] += grow
         self.t += grow
         self.broken_next = after
 
@@ -263,9 +270,15 @@ class Voice:
             alter = self._alter(step, where, written)
             if not 0 <= base + alter <= 127:
                 raise self._outside(m[2], m[3])
-            index = len(self.notes)
-            self.notes.append([self.t, start + d - self.t, base + alter])
-            group = {base + alter: (index, step, octave_no, alter)}
+            index, pitch = len(self.notes), base + alter
+            self.notes.append([self.t, start + d - self.t, pitch])
+            self.last, self.t, self.tie_from, self.tie_next = (
+                ("note", index, start, pitch, step, octave_no, alter),
+                start + d,
+                None,
+                False,
+            )
+            return
         self.last, self.t, self.tie_from, self.tie_next = ("notes", [index], start), start + d, group, False
 
     def _token(self, m) -> tuple:
