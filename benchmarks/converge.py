@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import copy
 import csv
+import dataclasses
 import json
 import math
 import platform
@@ -95,9 +96,13 @@ def _ablation() -> dict:
     out = {}
     for name, (model, train, _) in VARIANTS.items():
         s = copy.deepcopy(base)
-        if model.get("n_heads") == base["model_options"]["n_heads"]:
-            # the study halves its base's 8 heads; this scale's base has 4 already: halve those
-            name, model = "half the heads (2)", {"n_heads": base["model_options"]["n_heads"] // 2}
+        same = [(k, v) for k, v in model.items() if base["model_options"].get(k) == v]
+        if same:  # the study halves its base's 8 heads and 256 units; this base has 4 and 128: halve those
+            key, half = same[0][0], same[0][1] // 2
+            name, model = (
+                {"n_heads": f"half the heads ({half})", "hidden_size": f"LSTM {half} units (half)"}[key],
+                {key: half},
+            )
         s["model_options"].update(model)
         if model.get("embedding") == "onehot":
             s["model_options"].update(d_model=46, head_dim=24)  # one-hot ids as wide as the vocabulary
@@ -183,6 +188,27 @@ def _mean_se(xs: list[float]) -> tuple[float, float]:
         return mean, float("inf")
     sd = math.sqrt(sum((x - mean) ** 2 for x in xs) / (n - 1))
     return mean, sd / math.sqrt(n)
+
+
+def _config(fields: dict) -> dict:
+    """The training config a spec makes (defaults filled in): two specs train alike if these match."""
+    from tunelab.training import TrainConfig
+
+    return dataclasses.asdict(TrainConfig(corpus=str(SPLIT), out="-", threads=1, progress=False, **fields))
+
+
+def same_run(sweep: str, variant: str, seed: int) -> dict | None:
+    """A finished row, in any sweep, of the very run this one would be (the same config and seed:
+    the encodings sweep's grid/lstm/ce is the scale sweep's lstm): reused, never trained twice."""
+    want = _config({**SWEEPS[sweep][variant], "seed": seed})
+    for other, specs in SWEEPS.items():
+        for name, fields in specs.items():
+            if (other, name) == (sweep, variant):
+                continue
+            row = next((r for r in rows(other) if r["variant"] == name and r["seed"] == seed), None)
+            if row is not None and _config({**fields, "seed": seed}) == want:
+                return {**row, "sweep": sweep, "variant": variant, "same_as": f"{other}: {name}"}
+    return None
 
 
 def train_and_score(sweep: str, variant: str, seed: int, threads: int) -> dict:
@@ -320,8 +346,9 @@ def write_table(sweep: str) -> Path:
         g = sorted(by[n], key=lambda r: r["seed"])
         acc = [r["study_accuracy"] for r in g if "study_accuracy" in r]
         d, p = paired(base, g[0]) if base is not None and g[0] is not base else (0.0, 1.0)
+        same = f" (the run of {g[0]['same_as']})" if "same_as" in g[0] else ""
         lines.append(
-            f"| {n} | {g[0]['parameters']:,} | {len(g)} | {'/'.join(str(r['best_epoch']) for r in g)} | "
+            f"| {n}{same} | {g[0]['parameters']:,} | {len(g)} | {'/'.join(str(r['best_epoch']) for r in g)} | "
             f"{sum(r['tokens'] for r in g) / len(g) / 1e6:.1f} M | {sum(r['train_minutes'] for r in g) / len(g):.1f} | "
             f"{_interval([r['bits_per_note'] for r in g])} | {g[0]['pitch_bits_per_note']:.3f} + "
             f"{g[0]['rhythm_bits_per_note']:.3f} | {_interval(acc) if acc else '–'} | "
@@ -355,7 +382,7 @@ def main() -> None:
         while left := todo(sweep):
             variant, seed = left[0]
             print(f"[{time.strftime('%H:%M')}] {sweep}: {variant} seed {seed} ({len(left)} left)", flush=True)
-            row = train_and_score(sweep, variant, seed, args.threads)
+            row = same_run(sweep, variant, seed) or train_and_score(sweep, variant, seed, args.threads)
             append(sweep, row, args.commit)
             print(f"  {row['bits_per_note']:.3f} bits/note, {row['epochs']} epochs, {row['train_minutes']} min",
                   flush=True)  # fmt: skip
