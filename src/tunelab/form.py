@@ -310,10 +310,10 @@ def played(score):
     new = copy.copy(score)
     notes = take(score.onset, score.duration, score.pitch, score.velocity)
     new.onset, new.duration, new.pitch, new.velocity = (np.array(c, dtype=np.int64) for c in notes)
-    if score.rests is not None:  # sorted by onset (the Score sees to it)
+    if score.rests is not None and len(score.rests):  # sorted by onset (the Score sees to it)
         new.rests = np.array(list(zip(*take(score.rests[:, 0], score.rests[:, 1]))), dtype=np.int64).reshape(
             -1, 2
-        )
+        )  # (no rests: the empty array is shared, as the copy shares every array)
     new.time_signatures, new.keys = changes(score.time_signatures), changes(score.keys)
     new.end, new.form = sum(b - a for a, b in ranges), None
     meta = dict(score.meta)
@@ -332,14 +332,14 @@ def _played_barlines(score, shift) -> list[int]:
     """The written barlines where they are played. Where a jump joins a short bar before it to
     a short bar after it (a bar before ``:|`` and the upbeat it returns to) into one bar of the
     meter, the two are one bar: no barline at the join."""
-    written = sorted(int(b) for b in score.meta["barlines"])
+    written = sorted(map(int, score.meta["barlines"]))
     out: list[int] = []
     for k, (a, b, d) in enumerate(shift):
         inside = written[bisect_right(written, a) : bisect_left(written, b)]
         if k:
             prev_a, prev_b, _ = shift[k - 1]
-            before = [x for x in written if prev_a <= x < prev_b]
-            tail = prev_b - (before[-1] if before else prev_a)
+            i = bisect_left(written, prev_b) - 1  # the last barline before the previous range's end
+            tail = prev_b - (written[i] if i >= 0 and written[i] >= prev_a else prev_a)
             head = (inside[0] if inside else b) - a
             full = score.bar_length(*score.meter_at(a))
             if not (tail < full and head < full and tail + head == full):

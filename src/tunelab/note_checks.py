@@ -71,6 +71,8 @@ def checked_notes(
 def checked_rests(rests) -> tuple[np.ndarray, int]:
     """Notated rests as a checked ``(R, 2)`` int64 array of ``[onset, duration]`` by onset, and
     where the last one ends (0 for none)."""
+    if type(rests) is list and not rests:  # a reader's list: one numpy call, not two (each costs when cold)
+        return np.empty((0, 2), dtype=np.int64), 0
     rests = np.asarray(rests, dtype=np.int64).reshape(-1, 2)
     if not len(rests):
         return rests, 0

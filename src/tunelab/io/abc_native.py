@@ -286,7 +286,9 @@ class _Tune:
         notes = [n for v in voices for n in v.notes]
         onset, duration, pitch = (list(c) for c in zip(*notes)) if notes else ([], [], [])
         rests = first.rests
-        end = max([v.t for v in voices] + list(map(add, onset, duration)) + [o + d for o, d in rests])
+        end = max(map(add, onset, duration), default=0)
+        for v in voices:  # a voice's cursor is past its rests, not always past its chords' longer notes
+            end = max(end, v.t)
         if end > MAX_QUARTERS * TICKS:
             raise ParseError(self.source, f"the music lasts {end / TICKS:,.0f} quarter notes, more than the "
                              f"{MAX_QUARTERS:,} a tune may (a length typo?)", tune=self.tune)  # fmt: skip
@@ -322,19 +324,26 @@ class _Tune:
         return Score(
             onset, duration, pitch, tpq=tpq, time_signatures=tss, keys=keys, pickup=pickup,
             end=tick(end), tempo=F.tempo(self.fields.get("Q", "")),
-            rests=rests, form=self._form(first, tick, tick(end)), meta=meta,
+            rests=rests, form=self._form(first, tick, end), meta=meta,
         )  # fmt: skip
 
     def _form(self, voice: Voice, tick, end: int) -> Form | None:
         """The first voice's marks (a section bar at the start or the end is only a barline) and
-        the header's order of parts."""
-        marks = [(tick(t), m) for t, m in voice.marks]
-        repeats = {t for t, m in marks if m in (REPEAT_END, REPEAT_START)}  # a repeat sign is a section bar
-        marks = [(t, m) for t, m in marks if not (m == SECTION and (t == 0 or t == end or t in repeats))]
-        # a repeat or an ending that starts where the piece ends opens nothing ("|:|" or "[|]:" as the
-        # last barline): played as abc2midi plays it, and written back as the barline it is
-        marks = [(t, m) for t, m in marks if not (t == end and (m == REPEAT_START or m.startswith("[")))]
-        marks = [x for i, x in enumerate(marks) if i == 0 or x != marks[i - 1]]
+        the header's order of parts; ``end`` in reading ticks, ``tick`` makes the Score's."""
+        if not voice.marks and "P" not in self.fields:
+            return None
+        # a repeat sign is a section bar
+        repeats = {t for t, m in voice.marks if m in (REPEAT_END, REPEAT_START)}
+        marks: list[tuple] = []
+        for t, m in voice.marks:
+            if m == SECTION and (t == 0 or t == end or t in repeats):
+                continue
+            # a repeat or an ending that starts where the piece ends opens nothing ("|:|" or "[|]:" as
+            # the last barline): played as abc2midi plays it, and written back as the barline it is
+            if t == end and (m == REPEAT_START or m.startswith("[")):
+                continue
+            if not marks or marks[-1] != (tick(t), m):
+                marks.append((tick(t), m))
         order = self.fields.get("P", "").strip() or None
         if order is not None:
             try:
