@@ -24,6 +24,7 @@ import re
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from itertools import pairwise
+from operator import add
 
 import numpy as np
 
@@ -290,8 +291,11 @@ def played(score):
         out: list[list] = [[] for _ in range(2 + len(cols))]  # notes: lists beat numpy calls here
         for a, b, d in shift:
             i, j = bisect_left(starts, a), bisect_left(starts, b)
-            out[0] += [t + d for t in starts[i:j]]
-            out[1] += [x if t + x <= b else b - t for t, x in zip(starts[i:j], lengths[i:j])]
+            out[0] += [t + d for t in starts[i:j]] if d else starts[i:j]
+            if j > i and max(map(add, starts[i:j], lengths[i:j])) > b:  # a note the jump cuts short
+                out[1] += [x if t + x <= b else b - t for t, x in zip(starts[i:j], lengths[i:j])]
+            else:
+                out[1] += lengths[i:j]
             for got, col in zip(out[2:], rest):
                 got += col[i:j]
         return out
