@@ -142,6 +142,18 @@ def test_parts_and_ranges_by_hand():
         Form(((0, "|::|"),))
 
 
+def test_a_note_that_sounds_past_a_jump_is_cut_where_the_music_jumps():
+    # C, then a D that would sound 480 ticks past the :| at 1920: cut where the first pass jumps
+    # back, whole in the second, which goes on past the repeat sign
+    s = Score.from_notes([(0, 960, 60), (960, 1440, 62)], end=2400, form=Form(((1920, ":|"),)))
+    p = played(s)
+    assert p.onset.tolist() == [0, 960, 1920, 2880] and p.pitch.tolist() == [60, 62, 60, 62]
+    assert p.duration.tolist() == [960, 960, 960, 1440] and p.end == 4320
+    # nothing past the jump: the lengths are the written ones, the second pass moved by 1920
+    s = Score.from_notes([(0, 960, 60), (960, 960, 62)], end=2400, form=Form(((1920, ":|"),)))
+    assert played(s).duration.tolist() == [960] * 4 and played(s).onset.tolist() == [0, 960, 1920, 2880]
+
+
 def test_a_p_field_of_text_is_no_order_and_no_part():
     # Ryan's ChorusJig: "P:Modern Version." was an unreadable tune
     s = parse_abc_tune("X:1\nM:6/8\nL:1/8\nP:Modern Version.\nK:G\nP:Modern\n|:GAB c2d:|\n", form="played")
