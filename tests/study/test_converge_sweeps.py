@@ -21,6 +21,7 @@ def converge(monkeypatch, tmp_path):
     finally:
         sys.path.remove(str(BENCH))
     monkeypatch.setattr(converge, "RESULTS", tmp_path)
+    monkeypatch.setattr(converge, "SPLIT", tmp_path / "no-data")  # as in CI: nothing is read
     return converge
 
 
