@@ -7,9 +7,11 @@ never trained on: the study's window accuracy (grid), masked accuracy, bits per 
 per song, each song's total bits, so that two variants can be compared by a paired test on the
 same songs. Rows are appended to benchmarks/results/converge-SWEEP.json as runs finish (and
 committed by the runner with ``--commit``), so a lost machine loses at most the run in progress;
-a sweep resumes where the committed rows stop.
+a sweep resumes where the committed rows stop, and a run that another sweep has already made (the
+same config and seed) is reused, not trained again (:func:`same_run`).
 
     nice -n 10 python benchmarks/converge.py --sweep scale --commit     # one thread, one run at a time
+    nice -n 19 python benchmarks/converge.py --sweep scale4x ablation encodings efficiency encodings-focal --commit
     python benchmarks/converge.py --sweep ablation --table              # the table from the rows
     python benchmarks/converge.py --plan                                # what is left, with times
 
