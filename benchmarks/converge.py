@@ -100,11 +100,11 @@ def _ablation() -> dict:
         s = copy.deepcopy(base)
         same = [(k, v) for k, v in model.items() if base["model_options"].get(k) == v]
         if same:  # the study halves its base's 8 heads and 256 units; this base has 4 and 128: halve those
-            key, half = same[0][0], same[0][1] // 2
-            name, model = (
-                {"n_heads": f"half the heads ({half})", "hidden_size": f"LSTM {half} units (half)"}[key],
-                {key: half},
-            )
+            key, value = same[0]
+            halved = {"n_heads": "half the heads ({})", "hidden_size": "LSTM {} units (half)"}
+            if key not in halved:
+                raise ValueError(f"ablation variant {name!r} changes nothing at this scale ({key}={value!r})")
+            name, model = halved[key].format(value // 2), {key: value // 2}
         s["model_options"].update(model)
         if model.get("embedding") == "onehot":
             s["model_options"].update(d_model=46, head_dim=24)  # one-hot ids as wide as the vocabulary
