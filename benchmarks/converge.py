@@ -287,15 +287,20 @@ def append(sweep: str, row: dict, commit: bool) -> None:
     kept = [r for r in rows(sweep) if (r["variant"], r["seed"]) != (row["variant"], row["seed"])]
     path = RESULTS / f"converge-{sweep}.json"
     atomic_write_text(path, json.dumps(kept + [row], indent=1) + "\n")
-    table = write_table(sweep)
+    files = [str(path), str(write_table(sweep))]
+    if sweep in ("scale", "efficiency"):  # the efficiency figure is drawn from these two sweeps' rows
+        import converge_figures
+
+        converge_figures.main()
+        files += [str(converge_figures.OUT / "efficiency.png"), str(converge_figures.OUT / "efficiency.md")]
     if commit:
         msg = (f"converge {sweep}: {row['variant']} seed {row['seed']} at plateau after {row['epochs']} epochs "
                f"({row['train_minutes']} min): {row['bits_per_note']:.3f} bits per note on unseen test songs")  # fmt: skip
         for _ in range(5):  # the working tree is shared with other work: commit only these files
-            r = subprocess.run(["git", "commit", "-q", "-m", msg, "--", str(path), str(table)], cwd=ROOT)
+            r = subprocess.run(["git", "commit", "-q", "-m", msg, "--", *files], cwd=ROOT)
             if r.returncode == 0:
                 break
-            subprocess.run(["git", "add", "--", str(path), str(table)], cwd=ROOT)
+            subprocess.run(["git", "add", "--", *files], cwd=ROOT)
             time.sleep(10)
 
 

@@ -74,3 +74,32 @@ def test_the_power_law_fit_and_the_efficiency_figure(converge, tmp_path):
     assert (
         "| lstm | 3.453 x share^-0.0588 | 0.11% |" in text and "| hybrid | none yet: 0 share(s) run" in text
     )
+
+
+def test_a_finished_efficiency_row_redraws_the_figure(converge, tmp_path, monkeypatch):
+    sys.path.insert(0, str(BENCH))
+    try:
+        import converge_figures as figures
+    finally:
+        sys.path.remove(str(BENCH))
+    monkeypatch.setattr(figures, "OUT", tmp_path / "fig")
+    curve = [
+        {
+            "epoch": 1.0,
+            "tokens_seen": 1e6,
+            "elapsed_seconds": 20.0,
+            "val_loss": 0.7,
+            "val_study_accuracy": 0.8,
+        }
+    ]
+    base = {"seed": 0, "parameters": 1, "best_epoch": 1, "epochs": 1, "tokens": 1, "train_minutes": 1.0,
+            "masked_accuracy": 0.8, "pitch_bits_per_note": 2.0, "rhythm_bits_per_note": 1.5, "song_bits": [1.0],
+            "song_ids": ["a"], "curve": curve}  # fmt: skip
+    (tmp_path / "converge-scale.json").write_text(
+        json.dumps([{**base, "variant": "lstm", "bits_per_note": 3.5}])
+    )
+    converge.append(
+        "efficiency", {**base, "sweep": "efficiency", "variant": "lstm 1/4", "bits_per_note": 3.8}, False
+    )
+    text = (tmp_path / "fig" / "efficiency.md").read_text()
+    assert "| lstm | 0.25 | 3.8000 | 1 |" in text and (tmp_path / "fig" / "efficiency.png").exists()
