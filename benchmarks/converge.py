@@ -288,11 +288,12 @@ def append(sweep: str, row: dict, commit: bool) -> None:
     path = RESULTS / f"converge-{sweep}.json"
     atomic_write_text(path, json.dumps(kept + [row], indent=1) + "\n")
     files = [str(path), str(write_table(sweep))]
-    if sweep in ("scale", "efficiency"):  # the efficiency figure is drawn from these two sweeps' rows
+    if sweep in ("scale", "efficiency", "ablation"):  # the figures are drawn from these sweeps' rows
         import converge_figures
 
         converge_figures.main()
-        files += [str(converge_figures.OUT / "efficiency.png"), str(converge_figures.OUT / "efficiency.md")]
+        drawn = (converge_figures.OUT / name for name in ("efficiency.png", "efficiency.md", "ablation.png"))
+        files += [str(f) for f in drawn if f.exists()]  # (no ablation rows yet: no ablation figure)
     if commit:
         msg = (f"converge {sweep}: {row['variant']} seed {row['seed']} at plateau after {row['epochs']} epochs "
                f"({row['train_minutes']} min): {row['bits_per_note']:.3f} bits per note on unseen test songs")  # fmt: skip

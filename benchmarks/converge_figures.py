@@ -6,10 +6,13 @@
 - bits per note on the study's unseen test songs against the share of the training songs (the
   ``efficiency`` sweep's 1/8, 1/4 and 1/2, the ``scale`` sweep's whole set), the mean over seeds,
   with a power law ``bits = a * share ** -alpha`` fitted by least squares on the logarithms
-  where a family has three shares or more.
+  where a family has three shares or more;
+- the ablation's curves: validation loss and window accuracy against tokens for every variant
+  (seed 0), beside the accuracy of the study's collapsed runs (0.5035, the constant predictor),
+  so that a collapse at plateau would show as a flat line.
 
-Writes docs/results/converge/efficiency.png and efficiency.md; shares not yet run are left out
-and said so.
+Writes docs/results/converge/efficiency.png, ablation.png and efficiency.md; shares and
+variants not yet run are left out and said so.
 
     python benchmarks/converge_figures.py
 """
@@ -27,6 +30,7 @@ import converge  # noqa: E402
 
 OUT = HERE.parent / "docs" / "results" / "converge"
 FAMILIES = ("lstm", "transformer", "hybrid")
+COLLAPSED = 0.5035  # the study's test accuracy of the Hybrid without L2, and with 1e-5 or 1
 
 
 def power_law(shares: list[float], bits: list[float]) -> tuple[float, float, float] | None:
@@ -114,6 +118,35 @@ def draw(scale_rows: list[dict], points: dict[str, list[tuple]], path: Path) -> 
     plt.close(fig)
 
 
+def draw_ablation(rows: list[dict], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (loss, acc) = plt.subplots(1, 2, figsize=(15, 6))
+    cmap = plt.get_cmap("tab20")
+    for k, r in enumerate(r for r in rows if r["seed"] == 0):
+        curve = r["curve"]
+        style = {"color": "black", "lw": 2.2} if k == 0 else {"color": cmap(k % 20), "lw": 1.2}
+        tokens = [c["tokens_seen"] / 1e6 for c in curve]
+        loss.plot(tokens, [c["val_loss"] for c in curve], label=r["variant"], **style)
+        acc.plot(tokens, [c.get("val_study_accuracy", float("nan")) for c in curve], **style)
+    acc.axhline(COLLAPSED, ls="--", color="grey")
+    acc.annotate(f"the study's collapsed runs ({COLLAPSED}: the constant predictor)", (0.5, COLLAPSED + 0.005),
+                 color="grey")  # fmt: skip
+    for ax, label in ((loss, "validation loss (nats a token)"), (acc, "validation window accuracy")):
+        ax.set_xlabel("training tokens (M)")
+        ax.set_ylabel(label)
+        ax.grid(alpha=0.3)
+    loss.legend(fontsize=8, title="base in black")
+    fig.suptitle("The study's Hybrid ablations to the plateau, base scale, seed 0 (benchmarks/converge.py)")
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
 def table(points: dict[str, list[tuple]]) -> str:
     lines = ["| family | share of training songs | bits per note (unseen) | seeds |", "|---|---|---|---|"]
     for family, pts in points.items():
@@ -135,6 +168,9 @@ def main() -> int:
         sys.exit("benchmarks/results/converge-scale.json has no rows yet: nothing to draw")
     points = data_points(scale_rows, efficiency_rows)
     draw(scale_rows, points, OUT / "efficiency.png")
+    ablation = converge.rows("ablation")
+    if ablation:
+        draw_ablation(ablation, OUT / "ablation.png")
     text = "\n".join(
         [
             "# Efficiency to the plateau (benchmarks/converge_figures.py)",
@@ -144,6 +180,11 @@ def main() -> int:
             table(points),
             "",
             "![efficiency to the plateau](efficiency.png)",
+            "",
+            f"Ablation curves ({len({r['variant'] for r in ablation})} of "
+            f"{len(converge.SWEEPS['ablation'])} variants in):",
+            "",
+            "![the ablations to the plateau](ablation.png)",
             "",
         ]
     )

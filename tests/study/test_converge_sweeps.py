@@ -67,6 +67,10 @@ def test_the_power_law_fit_and_the_efficiency_figure(converge, tmp_path):
     points = figures.data_points(scale, efficiency)
     assert points["lstm"] == [(1 / 8, 3.9, 1), (1 / 2, 3.6, 1), (1.0, 3.45, 2)] and points["hybrid"] == []
     figures.draw(scale, points, tmp_path / "e.png")
+    figures.draw_ablation(
+        [{**scale[0], "variant": "base"}, {**scale[0], "variant": "no dropout"}], tmp_path / "a.png"
+    )
+    assert (tmp_path / "a.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert (tmp_path / "e.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     text = figures.table(points)
     assert "| lstm | 0.125 | 3.9000 | 1 |" in text and "| lstm | 1 | 3.4500 | 2 |" in text  # seeds averaged
