@@ -273,11 +273,11 @@ def _row(sweep, variant, seed, out: Path, meta: dict, s: dict, surprise: Path, w
         }
     if "study_accuracy" in s:
         row |= {"study_accuracy": s["study_accuracy"], "study_nll": s["study_nll"]}
-    row["curve"] = [
-        {k: float(r[k]) for k in ("epoch", "tokens_seen", "elapsed_seconds", "train_loss", "val_loss", "lr")
-         if r.get(k)} | ({"val_study_accuracy": float(r["val_study_accuracy"])} if r.get("val_study_accuracy") else {})
-        for r in log
-    ]  # fmt: skip
+    # per epoch, with the study's window NLL that calls the plateau (grid runs log it; rows before
+    # this change lack it)
+    keys = ("epoch", "tokens_seen", "elapsed_seconds", "train_loss", "val_loss", "lr", "val_study_accuracy",
+            "val_study_nll")  # fmt: skip
+    row["curve"] = [{k: float(r[k]) for k in keys if r.get(k)} for r in log]
     return row
 
 

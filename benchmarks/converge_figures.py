@@ -62,12 +62,17 @@ def data_points(scale_rows: list[dict], efficiency_rows: list[dict]) -> dict[str
     return out
 
 
-def draw(scale_rows: list[dict], points: dict[str, list[tuple]], path: Path) -> None:
+def _pyplot():
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    return plt
+
+
+def draw(scale_rows: list[dict], points: dict[str, list[tuple]], path: Path) -> None:
+    plt = _pyplot()
     colors = {"lstm": "tab:blue", "transformer": "tab:orange", "hybrid": "tab:green"}
     fig, axes = plt.subplots(2, 3, figsize=(15, 8.5))
     panels = [
@@ -119,11 +124,7 @@ def draw(scale_rows: list[dict], points: dict[str, list[tuple]], path: Path) -> 
 
 
 def draw_ablation(rows: list[dict], path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = _pyplot()
     fig, (loss, acc) = plt.subplots(1, 2, figsize=(15, 6))
     cmap = plt.get_cmap("tab20")
     for k, r in enumerate(r for r in rows if r["seed"] == 0):
