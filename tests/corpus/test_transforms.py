@@ -114,6 +114,7 @@ def test_transposed_copies_move_the_key_with_the_notes():
         assert c.keys[0][2] == "dorian" and c.keys[0][1] != "D"
         assert tonic_pitch_class(c.keys[0][1]) == (2 + shift) % 12  # the tonic moved by what the notes did
     assert len({c.meta["transposed"] for c in out[1:]}) == 3  # distinct intervals
+    assert [c.meta["transposed"] for c in out[1:]] == [-1, -2, 4]  # the same draw for the same seed
     # asked for every copy there is: each interval of 1-6 semitones up and down once, no other
     every = transposed_copies([s], 20, seed=2)[1:]
     assert sorted(c.meta["transposed"] for c in every) == [-6, -5, -4, -3, -2, -1, 1, 2, 3, 4, 5, 6]
